@@ -12,10 +12,13 @@
 //   in the server rewrite phase, and every candidate of the request is tried inside that
 //   immutable snapshot; a rebuild swaps the symlink and the next request sees the new build.
 //   No reload, no open_file_cache of `current`.
-// - Where nginx would answer differently from the contract on its own (merging `//`, resolving
-//   `..`, its HTML error pages, serving directories), a rule makes it give the contract's answer.
+// - Where nginx would answer differently from the contract on its own (its HTML error pages,
+//   directories, dot-files, other methods), a rule makes it give the contract's answer.
 
 import { UsageError } from './errors.js';
+import { MAC_HINT, UUID_HINT } from './ids.js';
+import { CHAIN_FILE, OUTPUT_KINDS, REVISION_FILE, TEXT, type OutputKind } from './outputs.js';
+import type { SelectorKey, Shape } from './selectors.js';
 
 export interface NginxOptions {
   /** Absolute path of the dist directory (the one holding `current` and `revs/`). */
@@ -28,36 +31,28 @@ export interface NginxOptions {
   serverName?: string;
 }
 
-type Key = 'uuid' | 'mac';
-type Shape = readonly Key[];
+type Key = SelectorKey;
 
-/** One answer kind: a directory of dist/ looked up by selector shapes (mirrors OUTPUT_KINDS in src/outputs.ts). */
-interface Kind {
-  dir: 'ipxe' | 'pixiecore' | 'cloud';
+/** Where a kind's selecting keys come from: the query (uuid, mac) or the rest of the path (Pixiecore's MAC). */
+type KeysFrom = 'query' | 'path';
+
+/** nginx's view of an OutputKind: its location and where its keys are read. */
+interface Kind extends OutputKind {
   location: string;
-  /** `query`: uuid and mac from the query string; `path`: the MAC is the rest of the path. */
-  from: 'query' | 'path';
-  shapes: readonly Shape[];
-  contentType: string;
-  notFound: string;
+  keysFrom: KeysFrom;
 }
 
-const TEXT = 'text/plain; charset=utf-8';
-const SHAPES: readonly Shape[] = [['uuid'], ['mac'], []];
-
-const KINDS: readonly Kind[] = [
-  { dir: 'ipxe', location: '/ipxe', from: 'query', shapes: SHAPES, contentType: TEXT, notFound: 'no iPXE config for this machine and no default' },
-  { dir: 'pixiecore', location: '/pixiecore/v1/boot/', from: 'path', shapes: [['mac'], []], contentType: 'application/json', notFound: 'no Pixiecore config for this MAC and no default' },
-  { dir: 'cloud', location: '/cloud', from: 'query', shapes: SHAPES, contentType: TEXT, notFound: 'no cloud config for this machine and no default' },
-];
+const KINDS: readonly Kind[] = OUTPUT_KINDS.map((kind) =>
+  kind.dir === 'pixiecore' ? { ...kind, location: '/pixiecore/v1/boot/', keysFrom: 'path' } : { ...kind, location: `/${kind.dir}`, keysFrom: 'query' },
+);
 
 const INVALID: Record<Key, string> = {
-  uuid: 'invalid uuid: expected 8-4-4-4-12 hex digits',
-  mac: 'invalid mac: expected 6 hex octets, like 52:54:00:12:34:56',
+  uuid: `invalid uuid: ${UUID_HINT}`,
+  mac: `invalid mac: ${MAC_HINT}`,
 };
 
 /** The variable holding a key's canonical value ("" absent, "!" invalid), per where it is read. */
-function keyVar(key: Key, from: Kind['from']): string {
+function keyVar(key: Key, from: KeysFrom): string {
   return from === 'path' ? `$bootcfg_path_${key}` : `$bootcfg_${key}`;
 }
 
@@ -85,8 +80,7 @@ function maps(): string {
     lowercaseMaps('bootcfg_uuid', 32),
     lowercaseMaps('bootcfg_mac', 12),
     lowercaseMaps('bootcfg_path_mac', 12),
-    methodMap(),
-    badPathMap(),
+    requestMaps(),
   ].join('\n');
 }
 
@@ -168,21 +162,26 @@ function lowercaseMaps(prefix: string, count: number): string {
 }
 
 /**
- * Empty for GET and HEAD; otherwise the Allow header's value, which also marks the 405. Read
- * from the request line, not $request_method: nginx turns a TRACE it refuses into an internal
- * GET of the error page, and that answer must still say Allow.
+ * $bootcfg_refused_method is 1 for anything but GET and HEAD. The Allow header goes on every 405,
+ * including the TRACE that nginx refuses itself (and then serves its error page as a GET).
+ * $bootcfg_fragment is 1 when the request line carries a "#": not valid in a request-target
+ * (RFC 9112), and nginx would silently cut it from both path and query.
  */
-function methodMap(): string {
-  return `map $request $bootcfg_allow {\n    "~^(?:GET|HEAD) " "";\n    default "GET, HEAD";\n}\n`;
+function requestMaps(): string {
+  return `map $request_method $bootcfg_refused_method {
+    GET "";
+    HEAD "";
+    default 1;
 }
-
-/**
- * 1 when the raw path has a `.` or `..` segment, plain or percent-encoded (`%2e`, and `%2f` as a
- * separator). nginx would resolve those itself and answer another path; the contract answers
- * 400 instead, so both servers refuse the same requests (and nothing depends on normalising).
- */
-function badPathMap(): string {
-  return `map $request_uri $bootcfg_bad_path {\n    "~*^[^?]*(?:/|%2f)(?:\\.|%2e){1,2}(?:/|%2f|\\?|$)" 1;\n    default "";\n}\n`;
+map $status $bootcfg_allow {
+    405 "GET, HEAD";
+    default "";
+}
+map $request $bootcfg_fragment {
+    "~^\\S+ [^ ]*#" 1;
+    default "";
+}
+`;
 }
 
 // ---------------------------------------------------------------- server block
@@ -197,9 +196,9 @@ function server(o: Required<NginxOptions>): string {
     types { }
     default_type "${TEXT}";
     charset off;
-    # "//boot.ipxe" is not "/boot.ipxe" (the Node server does not merge slashes either); this
-    # only takes effect where this server is the default one for its listen socket.
-    merge_slashes off;
+    # Paths are matched as nginx normalises them (percent-decoded, "." and ".." resolved,
+    # "//" merged; above the root is a 400), and src/route.ts normalises the same way.
+    merge_slashes on;
     # Never cache the current symlink (snapshots below it are immutable, so nothing else matters).
     open_file_cache off;
     # Requests nginx rejects while parsing never run "set"; do not log that as a warning.
@@ -214,13 +213,13 @@ function server(o: Required<NginxOptions>): string {
     error_page 403 404 /.bootcfg/404;
     error_page 405 /.bootcfg/405;
 
-    if ($bootcfg_allow) {
+    if ($bootcfg_refused_method) {
         return 405 "method not allowed\\n";
     }
-    if ($bootcfg_bad_path) {
+    if ($bootcfg_fragment) {
         return 400 "bad request\\n";
     }
-    if (!-f "${current}/REVISION") {
+    if (!-f "${current}/${REVISION_FILE}") {
         return 503 "no build in ${o.distPath} yet\\n";
     }
     # Checked here, not in its location, so the 400 is text/plain while the answers are JSON.
@@ -232,19 +231,19 @@ function server(o: Required<NginxOptions>): string {
     # tried inside that snapshot, so a rebuild mid-request cannot mix two builds.
     set $bootcfg_snapshot $realpath_root;
 
-    location = /boot.ipxe {
+    location = /${CHAIN_FILE} {
         root $bootcfg_snapshot;
-        try_files /boot.ipxe @bootcfg_not_found;
+        try_files /${CHAIN_FILE} @bootcfg_not_found;
     }
-    location = /boot.ipxe.0 {
+    location = /${CHAIN_FILE}.0 {
         root $bootcfg_snapshot;
-        try_files /boot.ipxe @bootcfg_not_found;
+        try_files /${CHAIN_FILE} @bootcfg_not_found;
     }
 ${KINDS.map(kindLocation).join('')}
     # The revision this host serves (dist/current/REVISION), for load balancer checks and humans.
     location = /-/revision {
         root $bootcfg_snapshot;
-        try_files /REVISION @bootcfg_not_found;
+        try_files /${REVISION_FILE} @bootcfg_not_found;
     }
 
     location ^~ /images/ {
@@ -283,7 +282,7 @@ ${KINDS.map(kindLocation).join('')}
 function kindLocation(kind: Kind): string {
   const exact = kind.location.endsWith('/') ? '^~' : '=';
   const keys = (['uuid', 'mac'] as const).filter((key) => kind.shapes.some((shape) => shape.includes(key)));
-  const checks = kind.from === 'query' ? keys.map((key) => `        if (${keyVar(key, kind.from)} = "!") {\n            return 400 "${INVALID[key]}\\n";\n        }\n`).join('') : '';
+  const checks = kind.keysFrom === 'query' ? keys.map((key) => `        if (${keyVar(key, kind.keysFrom)} = "!") {\n            return 400 "${INVALID[key]}\\n";\n        }\n`).join('') : '';
   const candidates = kind.shapes.map((shape) => candidate(kind, shape));
   return `
     location ${exact} ${kind.location} {
@@ -306,7 +305,7 @@ function candidate(kind: Kind, shape: Shape): string {
   if (shape.length === 0) return `/${kind.dir}/default`;
   if (shape.length > 1) throw new Error(`nginx: shapes of more than one key (${shape.join('+')}) need a candidate map; extend candidate()`);
   const key = shape[0]!;
-  return `/${kind.dir}/${key}/${keyVar(key, kind.from)}`;
+  return `/${kind.dir}/${key}/${keyVar(key, kind.keysFrom)}`;
 }
 
 // ---------------------------------------------------------------- options
