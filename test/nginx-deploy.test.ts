@@ -14,7 +14,7 @@ import { validate, ValidationSeverity } from 'dockerfile-utils';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const DEPLOY = join(ROOT, 'deploy');
-const UNITS = ['bootcfg.service', 'bootcfg-build.service', 'bootcfg-build.timer'];
+const UNITS = ['bootcfg.service', 'bootcfg-build.service', 'bootcfg-build.timer', 'bootcfg-follow.service'];
 /** systemd-analyze security's 0–10 exposure scale; 2 is well inside its "OK" band. */
 const MAX_EXPOSURE = 2;
 
@@ -65,10 +65,12 @@ test('the units keep the promises docs/scale-out.md makes', async () => {
   for (const line of ['DynamicUser=yes', 'ProtectSystem=strict', 'ReadWritePaths=/var/lib/bootcfg', 'NoNewPrivileges=yes', 'PrivateTmp=yes', 'ProtectHome=yes', 'RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX', 'CapabilityBoundingSet=']) {
     assert.match(serve, new RegExp(`^${line.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`, 'm'), line);
   }
-  const build = await readFile(join(DEPLOY, 'bootcfg-build.service'), 'utf8');
-  assert.match(build, /^User=bootcfg$/m);
-  assert.match(build, /^ReadWritePaths=\/srv\/bootcfg\/dist$/m);
-  assert.match(build, /^UMask=0022$/m, 'nginx must be able to read what the build writes');
+  for (const unit of ['bootcfg-build.service', 'bootcfg-follow.service']) {
+    const text = await readFile(join(DEPLOY, unit), 'utf8');
+    assert.match(text, /^User=bootcfg$/m, unit);
+    assert.match(text, /^ReadWritePaths=\/srv\/bootcfg\/dist$/m, unit);
+    assert.match(text, /^UMask=0022$/m, `${unit}: nginx must be able to read what the build writes`);
+  }
   const sysusers = await readFile(join(DEPLOY, 'bootcfg.sysusers.conf'), 'utf8');
   assert.match(sysusers, /^u bootcfg /m);
 });
