@@ -71,7 +71,7 @@ test('two files naming the same machine are both named', async () => {
 
 test('template errors name the template file and line', async () => {
   await expectProblem({ ...sampleData(), 'templates/ipxe.hbs': '#!ipxe\nkernel {{kernel}}\n{{#each initrd}}\ninitrd {{this}}\n' }, 'templates/ipxe.hbs:5:', /template error: Expecting .*'OPEN_ENDBLOCK', got 'EOF'/, /templates see kernel/);
-  await expectProblem({ ...sampleData(), 'templates/ipxe.hbs': '#!ipxe\nkernel {{kernal}}\nboot\n' }, 'templates/ipxe.hbs:2:8:', /template error: "kernal" not defined/, /templates see kernel/);
+  await expectProblem({ ...sampleData(), 'templates/ipxe.hbs': '#!ipxe\nkernel {{kernal}}\nboot\n' }, 'templates/ipxe.hbs:2:10:', /template error: "kernal" not defined \(rendering boot\/default\)/, /templates see kernel/);
   await expectProblem({ ...sampleData(), 'templates/grub.hbs': 'x' }, 'templates/grub.hbs:', /unknown template/, /templates\/boot\.ipxe\.hbs, templates\/ipxe\.hbs/);
 });
 
