@@ -208,10 +208,12 @@ function server(o: Required<NginxOptions>): string {
     add_header Cache-Control "no-cache" always;
     add_header Allow $bootcfg_allow always;
 
-    # nginx's own refusals (malformed request, TRACE, missing file, directory) in the contract's words.
+    # nginx's own refusals (malformed request, TRACE, missing file, directory, a request line
+    # longer than large_client_header_buffers, 8k by default) in the contract's words.
     error_page 400 /.bootcfg/400;
     error_page 403 404 /.bootcfg/404;
     error_page 405 /.bootcfg/405;
+    error_page 414 /.bootcfg/414;
 
     if ($bootcfg_refused_method) {
         return 405 "method not allowed\\n";
@@ -273,6 +275,7 @@ ${KINDS.map(kindLocation).join('')}
         location = /.bootcfg/400 { return 400 "bad request\\n"; }
         location = /.bootcfg/404 { return 404 "not found\\n"; }
         location = /.bootcfg/405 { return 405 "method not allowed\\n"; }
+        location = /.bootcfg/414 { return 414 "request too long\\n"; }
     }
 }
 `;

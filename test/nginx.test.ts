@@ -27,6 +27,16 @@ test('try_files and root only ever see validated variables, never $arg_ or $uri'
   }
 });
 
+test('every location that looks files up does so inside the snapshot resolved once per request', () => {
+  const text = nginxConfig(OPTIONS);
+  assert.match(text, /^    set \$bootcfg_snapshot \$realpath_root;$/m);
+  const locations = text.split(/\n    location /).slice(1);
+  const lookups = locations.filter((body) => body.includes('try_files'));
+  assert.ok(lookups.length >= 6);
+  for (const body of lookups) assert.match(body, /^\s+root \$bootcfg_snapshot;$/m, `location ${body.split('\n')[0]}`);
+  assert.doesNotMatch(text, /open_file_cache (?!off)/);
+});
+
 test('each query key is read once, by the map that validates it', () => {
   const text = nginxConfig(OPTIONS);
   assert.deepEqual(text.match(/\$arg_\w+/g), ['$arg_uuid', '$arg_mac']);

@@ -66,6 +66,7 @@ const REVISION_ROUTE = 'GET /-/revision (the live REVISION file) is proposed to 
 const PARSER = 'bootcfg serve: a request Node\'s HTTP parser refuses should get 400 "bad request" (text/plain, no-cache) from a clientError handler, and an unknown method 405';
 const FRAGMENT = 'bootcfg serve: a "#" in the request-target (invalid, RFC 9112) should be 400 "bad request"; nginx would silently cut it off';
 const ABSOLUTE = 'bootcfg serve: an absolute-form target (GET http://host/path) should be answered as its path (RFC 9112 3.2.2: servers MUST accept it)';
+const LONG = 'bootcfg serve: a request-target longer than 8 KiB (nginx\'s request line buffer) should be 414 "request too long"';
 const file = (tree: Tree, path: string): string | Buffer => tree.get(path)!;
 const NOT_FOUND = 'not found\n';
 const BAD_REQUEST = 'bad request\n';
@@ -278,6 +279,9 @@ function requestLineCases(): Case[] {
     { name: 'absolute-form target with a query', tree: 'full', target: `http://localhost/ipxe?mac=${MAC}`, status: 200, body: file(FULL, `ipxe/mac/${MAC}`), type: TEXT, pendingNode: ABSOLUTE },
     refused('absolute-form target above the root', 'http://localhost/../boot.ipxe', ABSOLUTE),
     refused('asterisk-form target', '*', undefined),
+    { name: 'over-long path under the limit', tree: 'full', target: `/images/${'a'.repeat(4000)}`, status: 404, body: NOT_FOUND, type: TEXT },
+    { name: 'over-long pixiecore mac under the limit', tree: 'full', target: `/pixiecore/v1/boot/${'52:'.repeat(1300)}`, status: 400, body: BAD_MAC, type: TEXT },
+    { name: 'request-target over 8 KiB', tree: 'full', target: `/ipxe?mac=${'a'.repeat(12_000)}`, status: 414, body: 'request too long\n', type: TEXT, pendingNode: LONG },
   ];
   return cases;
 }
