@@ -1,0 +1,111 @@
+// Child processes for the benchmarks: a command timed from spawn to exit, the bootcfg CLI with
+// its peak RSS reported by rss-hook, a long-running `bootcfg serve` waited for until it says
+// "listening", and a process's peak RSS read from /proc while it runs.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+export const CLI = `${ROOT}bin/bootcfg.js`;
+const HOOK = new URL('./rss-hook.js', import.meta.url).href;
+
+export interface Timed {
+  ms: number;
+  stdout: string;
+  stderr: string;
+  /** Peak RSS in KB, when the process ran under rss-hook. */
+  maxRssKb?: number;
+}
+
+/** Runs a command to completion; rejects on a non-zero exit. */
+export function timed(command: string, args: readonly string[], options: { cwd?: string } = {}): Promise<Timed> {
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const child = spawn(command, args, { cwd: options.cwd ?? ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.once('error', reject);
+    child.once('exit', (code) => {
+      const ms = performance.now() - started;
+      if (code !== 0) return reject(new Error(`${command} ${args.join(' ')} exited ${code}:\n${stderr.slice(-2000)}`));
+      const rss = /bench-maxrss-kb (\d+)/.exec(stderr);
+      resolve({ ms, stdout, stderr, maxRssKb: rss ? Number(rss[1]) : undefined });
+    });
+  });
+}
+
+/** The bootcfg CLI under rss-hook, with extra node flags (e.g. --cpu-prof) from BENCH_NODE_FLAGS. */
+export function bootcfgArgs(args: readonly string[]): string[] {
+  const extra = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+  return [...extra, '--import', HOOK, CLI, ...args];
+}
+
+export interface RunningServe {
+  url: string;
+  pid: number;
+  child: ChildProcess;
+  /** stderr so far (build lines, errors). */
+  log(): string;
+  stop(): Promise<void>;
+}
+
+/** Starts `bootcfg serve …` and resolves once it prints "listening on URL" (bounded wait). */
+export function startServe(args: readonly string[], timeoutMs = 15 * 60_000): Promise<RunningServe> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, bootcfgArgs(['serve', ...args]), { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    const exited = new Promise<void>((done) => child.once('exit', () => done()));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`serve did not listen within ${timeoutMs} ms:\n${stderr.slice(-2000)}`));
+    }, timeoutMs);
+    child.stderr!.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+      const match = /listening on (http:\/\/\S+)/.exec(stderr);
+      if (!match || child.pid === undefined) return;
+      clearTimeout(timer);
+      child.stderr!.removeAllListeners('data');
+      child.stderr!.on('data', (more: Buffer) => (stderr += more.toString()));
+      resolve({
+        url: match[1]!,
+        pid: child.pid,
+        child,
+        log: () => stderr,
+        stop: async () => {
+          if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+          const kill = setTimeout(() => child.kill('SIGKILL'), 30_000);
+          await exited;
+          clearTimeout(kill);
+        },
+      });
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`serve exited ${code} before listening:\n${stderr.slice(-2000)}`));
+    });
+  });
+}
+
+/** Peak RSS (VmHWM) of a running process in KB, or undefined if it is gone. */
+export function peakRssKb(pid: number): number | undefined {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const match = /VmHWM:\s+(\d+) kB/.exec(status);
+    return match ? Number(match[1]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A process and its direct children (nginx's master and workers), by /proc. */
+export function withChildren(pid: number): number[] {
+  try {
+    const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+    return [pid, ...children];
+  } catch {
+    return [pid];
+  }
+}

@@ -1,0 +1,247 @@
+// `make bench`: for each fleet size, one run measuring side by side
+//   build      full `bootcfg build` (fresh dist) against `cp -a` of the tree it produced;
+//   watch      `bootcfg serve --watch`: ms from one machine's edit to its new answer, a change
+//              to 1% of the fleet, a change to the default;
+//   serve      req/s and p50/p99 of `bootcfg serve` and nginx with the generated block, same
+//              tree, same URL mix, wrk on 127.0.0.1 with one thread against one worker each;
+//   memory     peak RSS of build, of serve under load, of serve --watch.
+// Results go to $BENCH_DIR/results.json; bench/report.ts turns them into docs/BENCHMARKS.md.
+//
+// Knobs (env): BENCH_SIZES=1000,10000,100000  BENCH_RUNS=3  BENCH_SECONDS=10
+//              BENCH_CONNECTIONS=64  BENCH_DIR=.cache/bench  BENCH_NODE_FLAGS (e.g. --cpu-prof)
+
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { cpus, loadavg, totalmem, release } from 'node:os';
+import { join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { startNginx } from '../test/conformance/nginx.js';
+import { bootConfig, dataFile, defaultBoot, machine, writeFleet } from './fleet.js';
+import { runWrk, urlMix, writeWrkScript, URL_KINDS, urlFor, type LoadResult } from './load.js';
+import { bootcfgArgs, peakRssKb, ROOT, startServe, timed, withChildren } from './proc.js';
+import { median } from './stats.js';
+
+export interface SizeResult {
+  machines: number;
+  dataFiles: number;
+  outputFiles: number;
+  buildMs: number[];
+  cpMs: number[];
+  buildRssKb: number[];
+  watch: { editMs: number[]; onePercentMs: number[]; defaultMs: number[]; rssKb?: number; firstBuildMs: number };
+  serve: { bootcfg: LoadResult[]; nginx: LoadResult[]; bootcfgRssKb?: number; bootcfgIdleRssKb?: number; nginxRssKb?: number };
+}
+
+export interface Results {
+  date: string;
+  machine: { cpus: number; cpuModel: string; memoryGiB: number; kernel: string; loadBefore: number[]; loadAfter: number[] };
+  versions: Record<string, string>;
+  config: { runs: number; seconds: number; connections: number; wrkThreads: number; nginxWorkers: number; benchDir: string };
+  sizes: SizeResult[];
+}
+
+const env = process.env;
+const SIZES = (env.BENCH_SIZES ?? '1000,10000,100000').split(',').map(Number);
+const RUNS = Number(env.BENCH_RUNS ?? 3);
+const SECONDS = Number(env.BENCH_SECONDS ?? 10);
+const CONNECTIONS = Number(env.BENCH_CONNECTIONS ?? 64);
+const DIR = resolve(ROOT, env.BENCH_DIR ?? '.cache/bench');
+const WRK_THREADS = 1; // one load thread against one server process / one nginx worker
+const NGINX_WORKERS = 1;
+const FLEET_VERSION = 1; // bump when fleet.ts changes what it writes
+
+const say = (line: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
+
+async function main(): Promise<void> {
+  await mkdir(DIR, { recursive: true });
+  const images = join(DIR, 'images');
+  await mkdir(join(images, 'fedora-coreos/41'), { recursive: true });
+  await writeFile(join(images, 'fedora-coreos/41/vmlinuz'), 'not a kernel\n');
+  const results: Results = {
+    date: new Date().toISOString(),
+    machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? '?', memoryGiB: Math.round(totalmem() / 2 ** 30), kernel: release(), loadBefore: loadavg(), loadAfter: [] },
+    versions: versions(),
+    config: { runs: RUNS, seconds: SECONDS, connections: CONNECTIONS, wrkThreads: WRK_THREADS, nginxWorkers: NGINX_WORKERS, benchDir: DIR },
+    sizes: [],
+  };
+  for (const n of SIZES) {
+    results.sizes.push(await benchSize(n, images));
+    results.machine.loadAfter = loadavg();
+    await writeFile(join(DIR, 'results.json'), `${JSON.stringify(results, null, 1)}\n`); // partial results survive a stop
+  }
+  say(`results in ${join(DIR, 'results.json')}; run \`node lib/bench/report.js\` to update docs/BENCHMARKS.md`);
+}
+
+async function benchSize(n: number, images: string): Promise<SizeResult> {
+  const base = join(DIR, `n${n}`);
+  const data = join(base, 'data');
+  await ensureFleet(data, n);
+  const result: SizeResult = {
+    machines: n, dataFiles: 2 * n + 2, outputFiles: 0, buildMs: [], cpMs: [], buildRssKb: [],
+    watch: { editMs: [], onePercentMs: [], defaultMs: [], firstBuildMs: 0 }, serve: { bootcfg: [], nginx: [] },
+  };
+  const dist = await benchBuild(n, base, data, result);
+  await benchServe(n, dist, images, base, result);
+  await benchWatch(n, base, data, images, result);
+  return result;
+}
+
+async function ensureFleet(data: string, n: number): Promise<void> {
+  const stamp = join(data, `.fleet-v${FLEET_VERSION}`);
+  if (existsSync(stamp)) return;
+  say(`n=${n}: writing the fleet`);
+  await writeFleet(data, n);
+  await writeFile(stamp, '');
+}
+
+/** Full builds into fresh dist dirs, each against cp -a of its output; returns a built dist. */
+async function benchBuild(n: number, base: string, data: string, result: SizeResult): Promise<string> {
+  await removeAll(base, /^(build|copy)-\d+$/);
+  for (let run = 1; run <= RUNS; run++) {
+    const dist = join(base, `build-${run}`);
+    await syncDisk();
+    const built = await timed(process.execPath, bootcfgArgs(['build', '--data-path', data, '--dist-path', dist]));
+    const snapshot = join(dist, 'revs', (await readdir(join(dist, 'revs'))).find((name) => !name.startsWith('.'))!);
+    await syncDisk();
+    const copied = await timed('cp', ['-a', snapshot, join(base, `copy-${run}`)]);
+    result.buildMs.push(built.ms);
+    result.cpMs.push(copied.ms);
+    if (built.maxRssKb) result.buildRssKb.push(built.maxRssKb);
+    result.outputFiles = Object.keys(JSON.parse(await readFile(join(snapshot, 'manifest.json'), 'utf8')).files).length;
+    say(`n=${n} run ${run}: build ${built.ms.toFixed(0)} ms (rss ${built.maxRssKb} KB), cp -a ${copied.ms.toFixed(0)} ms`);
+    await removeAll(base, run > 1 ? new RegExp(`^(build|copy)-${run}$`) : /^copy-1$/); // outside the timings
+  }
+  return join(base, 'build-1');
+}
+
+/** bootcfg serve and nginx over the same snapshot, alternating which goes first each run. */
+async function benchServe(n: number, dist: string, images: string, base: string, result: SizeResult): Promise<void> {
+  const script = join(base, 'mix.lua');
+  await writeWrkScript(script, urlMix(n));
+  const serve = await startServe(['--dist-path', dist, '--images-path', images, '--address', '127.0.0.1:0']);
+  const nginx = await startNginx({ distPath: dist, imagesPath: images, workers: NGINX_WORKERS });
+  try {
+    await checkSameAnswers(n, serve.url, nginx.url);
+    result.serve.bootcfgIdleRssKb = peakRssKb(serve.pid);
+    const load = { threads: WRK_THREADS, connections: CONNECTIONS, seconds: SECONDS };
+    for (const url of [serve.url, nginx.url]) await runWrk(url, script, { ...load, seconds: Math.min(2, SECONDS) }); // warm up
+    for (let run = 1; run <= RUNS; run++) {
+      const order = run % 2 === 1 ? ['bootcfg', 'nginx'] as const : ['nginx', 'bootcfg'] as const;
+      for (const which of order) {
+        const measured = await runWrk(which === 'bootcfg' ? serve.url : nginx.url, script, load);
+        result.serve[which].push(measured);
+        say(`n=${n} run ${run}: ${which} ${measured.rps.toFixed(0)} req/s, p50 ${measured.p50Ms.toFixed(2)} ms, p99 ${measured.p99Ms.toFixed(2)} ms${measured.non2xx || measured.socketErrors ? ` (${measured.non2xx} non-2xx, ${measured.socketErrors} socket errors)` : ''}`);
+      }
+    }
+    result.serve.bootcfgRssKb = peakRssKb(serve.pid);
+    const nginxPid = Number((await readFile(join(nginx.prefix, 'nginx.pid'), 'utf8')).trim());
+    result.serve.nginxRssKb = withChildren(nginxPid).reduce((sum, pid) => sum + (peakRssKb(pid) ?? 0), 0);
+  } finally {
+    await serve.stop();
+    await nginx.stop();
+  }
+}
+
+/** Both servers must give the same status and body for every kind of URL in the mix. */
+async function checkSameAnswers(n: number, bootcfgUrl: string, nginxUrl: string): Promise<void> {
+  for (const kind of URL_KINDS) {
+    const path = urlFor(kind, n, () => 0.5);
+    const [a, b] = await Promise.all([get(bootcfgUrl + path), get(nginxUrl + path)]);
+    if (a.status !== 200 || a.status !== b.status || a.body !== b.body) {
+      throw new Error(`${kind} ${path}: bootcfg ${a.status}, nginx ${b.status}; the servers disagree, so comparing them means nothing`);
+    }
+  }
+}
+
+async function get(url: string): Promise<{ status: number; body: string }> {
+  const response = await fetch(url);
+  return { status: response.status, body: await response.text() };
+}
+
+/** serve --watch: ms from a write under data/ until the new answer is served. */
+async function benchWatch(n: number, base: string, data: string, images: string, result: SizeResult): Promise<void> {
+  const dist = join(base, 'watch-dist');
+  await rm(dist, { recursive: true, force: true });
+  const started = performance.now();
+  const serve = await startServe(['--data-path', data, '--dist-path', dist, '--images-path', images, '--address', '127.0.0.1:0', '--watch']);
+  result.watch.firstBuildMs = performance.now() - started;
+  const edited: number[] = [];
+  try {
+    for (let run = 1; run <= RUNS; run++) {
+      const m = machine((run * 7919) % n);
+      edited.push(m.index);
+      const tag = `edit-${run}-${Date.now()}`;
+      const ms = await timeUntilServed(serve.url, `/ipxe?uuid=${m.uuid}&mac=${m.mac}`, tag, () => writeFile(join(data, dataFile('boot', m)), bootConfig(m, tag)));
+      result.watch.editMs.push(ms);
+      say(`n=${n} run ${run}: one machine's edit served after ${ms.toFixed(0)} ms`);
+    }
+    for (let run = 1; run <= RUNS; run++) {
+      const count = Math.max(1, Math.floor(n / 100));
+      const first = (run * 104729) % n;
+      const machines = Array.from({ length: count }, (_, i) => machine((first + i * 97) % n));
+      edited.push(...machines.map((m) => m.index));
+      const tag = `fleet-${run}-${Date.now()}`;
+      const last = machines.at(-1)!;
+      const ms = await timeUntilServed(serve.url, `/ipxe?uuid=${last.uuid}&mac=${last.mac}`, tag, async () => {
+        for (const m of machines) await writeFile(join(data, dataFile('boot', m)), bootConfig(m, tag));
+      });
+      result.watch.onePercentMs.push(ms);
+      say(`n=${n} run ${run}: ${count} machines' edits served after ${ms.toFixed(0)} ms`);
+    }
+    for (let run = 1; run <= RUNS; run++) {
+      const tag = `default-${run}-${Date.now()}`;
+      const ms = await timeUntilServed(serve.url, '/ipxe', tag, () => writeFile(join(data, 'boot/default'), defaultBoot(tag)));
+      result.watch.defaultMs.push(ms);
+      say(`n=${n} run ${run}: default's edit served after ${ms.toFixed(0)} ms`);
+    }
+    result.watch.rssKb = peakRssKb(serve.pid);
+  } finally {
+    await serve.stop();
+    for (const i of new Set(edited)) await writeFile(join(data, dataFile('boot', machine(i))), bootConfig(machine(i)));
+    await writeFile(join(data, 'boot/default'), defaultBoot());
+    await rm(dist, { recursive: true, force: true });
+  }
+}
+
+/** Runs `change`, then polls `path` every 5 ms until its body holds `tag`; bounded to 10 minutes. */
+async function timeUntilServed(url: string, path: string, tag: string, change: () => Promise<unknown>): Promise<number> {
+  await sleep(200); // let the watcher settle from the previous change
+  const started = performance.now();
+  await change();
+  while (performance.now() - started < 600_000) {
+    const { body } = await get(url + path);
+    if (body.includes(tag)) return performance.now() - started;
+    await sleep(5);
+  }
+  throw new Error(`${path} never showed ${tag}`);
+}
+
+async function removeAll(dir: string, pattern: RegExp): Promise<void> {
+  const names = (await readdir(dir)).filter((name) => pattern.test(name));
+  if (names.length > 0) await timed('rm', ['-rf', ...names.map((name) => join(dir, name))]);
+}
+
+/** Flushes dirty pages so one measurement does not pay for the previous one's writeback. */
+async function syncDisk(): Promise<void> {
+  spawnSync('sync');
+}
+
+function versions(): Record<string, string> {
+  const run = (cmd: string, args: string[]) => {
+    const out = spawnSync(cmd, args, { encoding: 'utf8' });
+    return `${out.stdout}${out.stderr}`.trim().split('\n')[0] ?? '?';
+  };
+  let commit = '?';
+  try {
+    commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
+  } catch { /* not a git checkout */ }
+  return { bootcfg: commit, node: process.version, nginx: run('nginx', ['-v']), wrk: run('wrk', ['-v']), cp: run('cp', ['--version']) };
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  main().catch((error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  });
+}
