@@ -9,6 +9,7 @@
 //
 // Knobs (env): BENCH_SIZES=1000,10000,100000  BENCH_RUNS=3  BENCH_SECONDS=10
 //              BENCH_CONNECTIONS=64  BENCH_DIR=.cache/bench  BENCH_NODE_FLAGS (e.g. --cpu-prof)
+//              BENCH_PHASES=build,serve,watch (serve alone reuses the last build)
 
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -49,6 +50,7 @@ const CONNECTIONS = Number(env.BENCH_CONNECTIONS ?? 64);
 const DIR = resolve(ROOT, env.BENCH_DIR ?? '.cache/bench');
 const WRK_THREADS = 1; // one load thread against one server process / one nginx worker
 const NGINX_WORKERS = 1;
+const PHASES = new Set((env.BENCH_PHASES ?? 'build,serve,watch').split(','));
 const FLEET_VERSION = 1; // bump when fleet.ts changes what it writes
 
 const say = (line: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
@@ -81,9 +83,9 @@ async function benchSize(n: number, images: string): Promise<SizeResult> {
     machines: n, dataFiles: 2 * n + 2, outputFiles: 0, buildMs: [], cpMs: [], buildRssKb: [],
     watch: { editMs: [], onePercentMs: [], defaultMs: [], firstBuildMs: 0 }, serve: { bootcfg: [], nginx: [] },
   };
-  const dist = await benchBuild(n, base, data, result);
-  await benchServe(n, dist, images, base, result);
-  await benchWatch(n, base, data, images, result);
+  const dist = PHASES.has('build') || !existsSync(join(base, 'build-1')) ? await benchBuild(n, base, data, result) : join(base, 'build-1');
+  if (PHASES.has('serve')) await benchServe(n, dist, images, base, result);
+  if (PHASES.has('watch')) await benchWatch(n, base, data, images, result);
   return result;
 }
 
