@@ -2,10 +2,11 @@
 // functions of its contents. Only the parts bootcfg compiles are read (boot/, cloud/,
 // templates/); dotfiles such as .git or .gitkeep are skipped.
 
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LoadError } from './errors.js';
-import { mapLimit } from './pool.js';
+import { forEachYielding } from './pool.js';
 
 /** Data-directory-relative POSIX path → file contents. */
 export type SourceFiles = ReadonlyMap<string, Buffer>;
@@ -16,8 +17,9 @@ export async function readSource(dataPath: string): Promise<SourceFiles> {
   await assertDirectory(dataPath);
   const paths: string[] = [];
   for (const root of SOURCE_ROOTS) await listTree(join(dataPath, root), root, paths);
-  const contents = await mapLimit(paths, 64, (rel) => readFile(join(dataPath, rel)));
-  return new Map(paths.map((rel, i) => [rel, contents[i]!]));
+  const files = new Map<string, Buffer>();
+  await forEachYielding(paths, (rel) => files.set(rel, readFileSync(join(dataPath, rel))));
+  return files;
 }
 
 async function assertDirectory(dataPath: string): Promise<void> {

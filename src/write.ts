@@ -6,11 +6,12 @@
 // hard-linked from it (no bytes copied). A snapshot with identical contents is reused as is.
 
 import { createHash, randomBytes } from 'node:crypto';
-import { link, mkdir, readdir, readFile, readlink, rename, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
+import { linkSync, writeFileSync } from 'node:fs';
+import { mkdir, readdir, readFile, readlink, rename, rm, stat, symlink, utimes } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { SourceError } from './errors.js';
 import { MANIFEST_FILE, REVISION_FILE } from './outputs.js';
-import { mapLimit } from './pool.js';
+import { forEachYielding, mapLimit } from './pool.js';
 
 export interface Manifest {
   revision: string;
@@ -81,10 +82,10 @@ async function fillSnapshot(dir: string, all: ReadonlyMap<string, Buffer>, hashe
   try {
     const parents = [...new Set([...all.keys()].map((path) => dirname(join(staging, path))))];
     await mapLimit(parents, 16, (parent) => mkdir(parent, { recursive: true }));
-    await mapLimit([...all], 64, async ([path, content]) => {
+    await forEachYielding(all, ([path, content]) => {
       const reusable = previous && hashes.has(path) && previous.manifest.files[path] === hashes.get(path);
-      if (reusable && (await link(join(previous.dir, path), join(staging, path)).then(() => true, () => false))) return;
-      await writeFile(join(staging, path), content);
+      if (reusable && tryLink(join(previous.dir, path), join(staging, path))) return;
+      writeFileSync(join(staging, path), content);
     });
     await rename(staging, dir).catch(async (error: NodeJS.ErrnoException) => {
       // Another build of the same contents finished first: its snapshot is this one.
@@ -97,6 +98,15 @@ async function fillSnapshot(dir: string, all: ReadonlyMap<string, Buffer>, hashe
       hint: 'check that --dist-path is writable and the disk has space; the previous build is still live',
       cause: error,
     });
+  }
+}
+
+function tryLink(from: string, to: string): boolean {
+  try {
+    linkSync(from, to);
+    return true;
+  } catch {
+    return false; // the previous snapshot lost the file (pruned, edited by hand): write it
   }
 }
 
