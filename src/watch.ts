@@ -1,10 +1,11 @@
 // Rebuild on change. A Rebuilder runs one build at a time; requests that arrive during a build
 // queue exactly one more, which will see every change made before it starts. watchData feeds
-// it from filesystem events under the data directory (chokidar); a git poll or webhook can
-// feed the same Rebuilder.
+// it from filesystem events under the data directory (one fs.watch per directory); a git poll
+// or webhook can feed the same Rebuilder.
 
-import { relative, sep } from 'node:path';
-import { watch as chokidar } from 'chokidar';
+import { watch, type FSWatcher } from 'node:fs';
+import { readdir, stat } from 'node:fs/promises';
+import { join, sep } from 'node:path';
 
 export class Rebuilder<T> {
   private running: Promise<void> | undefined;
@@ -45,25 +46,57 @@ export class Rebuilder<T> {
   }
 }
 
-/** Calls `changed` (debounced) whenever a file under `dataPath` is added, changed or removed. */
+/**
+ * Calls `changed` (debounced) whenever a file under `dataPath` is added, changed or removed.
+ * One inotify watch per directory, not per file: a directory's watch reports every file in it,
+ * and a 100k-machine data directory holds 200k files but a handful of directories (watching
+ * each file, as chokidar does, exhausts fs.inotify.max_user_watches, often 8k–200k).
+ */
 export async function watchData(dataPath: string, changed: () => void, debounceMs = 25): Promise<{ close(): Promise<void> }> {
   let timer: NodeJS.Timeout | undefined;
-  const watcher = chokidar(dataPath, {
-    ignoreInitial: true,
-    ignored: (path) => relative(dataPath, path).split(sep).some((part) => part.startsWith('.') && part !== '..'), // dotfiles, .git
-  });
-  watcher.on('all', () => {
+  let closed = false;
+  const watchers = new Map<string, FSWatcher>();
+  const poke = () => {
     clearTimeout(timer);
     timer = setTimeout(changed, debounceMs);
-  });
-  await new Promise<void>((resolve, reject) => {
-    watcher.once('ready', resolve);
-    watcher.once('error', reject);
-  });
+  };
+  const forget = (dir: string) => {
+    for (const [path, watcher] of watchers) {
+      if (path === dir || path.startsWith(`${dir}${sep}`)) {
+        watcher.close();
+        watchers.delete(path);
+      }
+    }
+  };
+  const onEvent = (dir: string, name: string | null) => {
+    if (name !== null && name.split(sep).some((part) => part.startsWith('.'))) return; // dotfiles, .git, editor swap files
+    poke();
+    if (name === null) return;
+    const path = join(dir, name);
+    // A directory created or removed under the data directory gains or loses its watch.
+    stat(path).then((info) => (info.isDirectory() ? watchTree(path) : undefined), () => forget(path)).catch(() => {});
+  };
+  const watchTree = async (dir: string): Promise<void> => {
+    if (closed || watchers.has(dir)) return;
+    const watcher = watch(dir, { persistent: true }, (_event, name) => onEvent(dir, name));
+    watcher.on('error', () => forget(dir));
+    watchers.set(dir, watcher);
+    const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+    for (const entry of entries) {
+      if (entry.name.startsWith('.')) continue;
+      const path = join(dir, entry.name);
+      const isDir = entry.isDirectory() || (entry.isSymbolicLink() && (await stat(path).then((i) => i.isDirectory(), () => false)));
+      if (isDir) await watchTree(path);
+    }
+  };
+  await watchTree(dataPath);
   return {
     close: async () => {
+      closed = true;
       clearTimeout(timer);
-      await watcher.close();
+      forget(dataPath);
+      for (const watcher of watchers.values()) watcher.close();
+      watchers.clear();
     },
   };
 }
