@@ -1,0 +1,182 @@
+// Turns a benchmark run's results.json into docs/BENCHMARKS.md's results section (between its
+// markers, so the prose around it stays hand-written), two hand-rolled SVG charts
+// (docs/bench-build.svg, docs/bench-serve.svg) and a copy of the raw numbers
+// (docs/bench-results.json). Usage: node lib/bench/report.js [results.json]
+
+import { readFile, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import type { LoadResult } from './load.js';
+import { ROOT } from './proc.js';
+import type { Results, SizeResult } from './run.js';
+import { median, ratio } from './stats.js';
+
+const DOCS = join(ROOT, 'docs');
+const START = '<!-- bench:results:start -->';
+const END = '<!-- bench:results:end -->';
+
+const s = (ms: number) => (ms / 1000).toFixed(ms < 10_000 ? 2 : 1);
+const mb = (kb: number | undefined) => (kb === undefined ? '–' : (kb / 1024).toFixed(0));
+const x = (r: number) => `${r.toFixed(2)}×`;
+const ms = (v: number) => (v >= 100 ? v.toFixed(0) : v.toFixed(1));
+const list = (values: readonly number[], f: (v: number) => string) => values.map(f).join(', ');
+const med = (runs: readonly LoadResult[], key: keyof LoadResult) => median(runs.map((r) => r[key]));
+
+export function tables(results: Results): string {
+  const { machine: m, versions: v, config: c } = results;
+  const lines = [
+    `Run of ${results.date.slice(0, 16).replace('T', ' ')} UTC: ${m.cpus} cores (${m.cpuModel}), ${m.memoryGiB} GiB, Linux ${m.kernel};`,
+    `load average ${m.loadBefore.map((l) => l.toFixed(1)).join(' / ')} before and ${m.loadAfter.map((l) => l.toFixed(1)).join(' / ')} after (the machine was shared).`,
+    `Versions: bootcfg ${v.bootcfg}, Node ${v.node}, ${v.nginx}, ${v.wrk?.replace(/ Copyright.*/, '')}, ${v.cp}.`,
+    `${c.runs} runs of everything; wrk ${c.wrkThreads} thread, ${c.connections} connections, ${c.seconds} s per run; nginx ${c.nginxWorkers} worker; bootcfg serve is one Node process. Trees under \`${c.benchDir.replace(ROOT, '')}\`.`,
+    '',
+    '### Full build against `cp -a` of its output (medians)',
+    '',
+    '| machines | data files | output files | `bootcfg build` | `cp -a` | build / cp | build peak RSS | runs: build; cp (s) |',
+    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
+    ...results.sizes.map((r) => `| ${r.machines.toLocaleString('en')} | ${r.dataFiles.toLocaleString('en')} | ${r.outputFiles.toLocaleString('en')} | ${s(median(r.buildMs))} s | ${s(median(r.cpMs))} s | ${x(ratio(median(r.buildMs), median(r.cpMs)))} | ${mb(median(r.buildRssKb))} MB | ${list(r.buildMs, s)}; ${list(r.cpMs, s)} |`),
+    '',
+    '### `serve --watch`: from the write to the new answer (medians, ms)',
+    '',
+    'Each cell: write → new answer served, and in brackets the rebuild\'s own time from serve\'s log (the rest is change detection, debounce and the swap).',
+    '',
+    '| machines | first build + listen | one machine edited | 1% of the fleet edited | default edited | watch peak RSS | runs: one; 1%; default |',
+    '| ---: | ---: | ---: | ---: | ---: | ---: | --- |',
+    ...results.sizes.filter((r) => r.watch.editMs.length > 0).map((r) => {
+      const w = r.watch;
+      const cell = (total: number[], build?: number[]) => `${ms(median(total))}${build?.length ? ` (${ms(median(build))})` : ''}`;
+      return `| ${r.machines.toLocaleString('en')} | ${s(w.firstBuildMs)} s | ${cell(w.editMs, w.editBuildMs)} | ${cell(w.onePercentMs, w.onePercentBuildMs)} | ${cell(w.defaultMs, w.defaultBuildMs)} | ${mb(w.rssKb)} MB | ${list(w.editMs, ms)}; ${list(w.onePercentMs, ms)}; ${list(w.defaultMs, ms)} |`;
+    }),
+    '',
+    `### Serving: \`bootcfg serve\` against nginx, same tree, same URL mix (medians)`,
+    '',
+    '| machines | bootcfg req/s | nginx req/s | bootcfg / nginx | bootcfg p50 / p99 | nginx p50 / p99 | bootcfg RSS (idle → peak) | nginx RSS | runs: bootcfg; nginx req/s |',
+    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
+    ...results.sizes.filter((r) => r.serve.bootcfg.length > 0).map(serveRow),
+    '',
+    ...targets(results),
+  ];
+  return lines.join('\n');
+}
+
+function serveRow(r: SizeResult): string {
+  const b = r.serve.bootcfg;
+  const n = r.serve.nginx;
+  const errors = [...b, ...n].some((l) => l.non2xx > 0 || l.socketErrors > 0) ? ' (some runs had errors: see bench-results.json)' : '';
+  return `| ${r.machines.toLocaleString('en')} | ${med(b, 'rps').toFixed(0)} | ${med(n, 'rps').toFixed(0)} | ${x(ratio(med(b, 'rps'), med(n, 'rps')))} | ${ms(med(b, 'p50Ms'))} / ${ms(med(b, 'p99Ms'))} ms | ${ms(med(n, 'p50Ms'))} / ${ms(med(n, 'p99Ms'))} ms | ${mb(r.serve.bootcfgIdleRssKb)} → ${mb(r.serve.bootcfgRssKb)} MB | ${mb(r.serve.nginxRssKb)} MB | ${list(b.map((l) => l.rps), (v) => v.toFixed(0))}; ${list(n.map((l) => l.rps), (v) => v.toFixed(0))}${errors} |`;
+}
+
+function targets(results: Results): string[] {
+  const r = results.sizes.reduce((a, b) => (b.machines > a.machines ? b : a));
+  const rows: [string, string, string, boolean | undefined][] = [];
+  const check = (name: string, target: string, value: number, ok: (v: number) => boolean, show: (v: number) => string) => {
+    rows.push([name, target, Number.isNaN(value) ? 'not measured' : show(value), Number.isNaN(value) ? undefined : ok(value)]);
+  };
+  check('full build', '≤ 2 × `cp -a`', ratio(median(r.buildMs), median(r.cpMs)), (v) => v <= 2, x);
+  check('one edit served (watch)', '≤ 200 ms', median(r.watch.editMs), (v) => v <= 200, (v) => `${ms(v)} ms`);
+  check('serve req/s', '≥ 0.6 × nginx', ratio(med(r.serve.bootcfg, 'rps'), med(r.serve.nginx, 'rps')), (v) => v >= 0.6, x);
+  check(`serve p99 at ${results.config.connections} connections`, '≤ 10 ms', med(r.serve.bootcfg, 'p99Ms'), (v) => v <= 10, (v) => `${ms(v)} ms`);
+  check('serve RSS', '≤ 150 MB', (r.serve.bootcfgRssKb ?? Number.NaN) / 1024, (v) => v <= 150, (v) => `${v.toFixed(0)} MB`);
+  check('build RSS', '≤ 1 GB', median(r.buildRssKb) / 1024, (v) => v <= 1024, (v) => `${v.toFixed(0)} MB`);
+  return [
+    `### Targets at ${r.machines.toLocaleString('en')} machines`,
+    '',
+    '| target | wanted | measured | met |',
+    '| --- | --- | ---: | :---: |',
+    ...rows.map(([name, target, value, ok]) => `| ${name} | ${target} | ${value} | ${ok === undefined ? '–' : ok ? 'yes' : '**no**'} |`),
+  ];
+}
+
+// ---- charts: plain SVG from the numbers -----------------------------------------------------
+
+const W = 640;
+const H = 360;
+const PAD = { left: 70, right: 20, top: 40, bottom: 50 };
+const COLORS = { bootcfg: '#2b6cb0', ref: '#c05621' };
+
+function svg(title: string, body: string[]): string {
+  return `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" font-family="sans-serif" font-size="12">
+<rect width="${W}" height="${H}" fill="#fff"/>
+<text x="${W / 2}" y="22" text-anchor="middle" font-size="15" font-weight="bold">${title}</text>
+${body.join('\n')}
+</svg>
+`;
+}
+
+function legend(items: [string, string][]): string[] {
+  return items.map(([label, color], i) => `<rect x="${PAD.left + 10}" y="${PAD.top + 6 + i * 18}" width="12" height="12" fill="${color}"/><text x="${PAD.left + 28}" y="${PAD.top + 16 + i * 18}">${label}</text>`);
+}
+
+/** Build time against N, log-log, with cp -a of the same output as the floor. */
+export function buildChart(results: Results): string {
+  const sizes = results.sizes;
+  const series: [string, string, number[]][] = [
+    ['bootcfg build', COLORS.bootcfg, sizes.map((r) => median(r.buildMs) / 1000)],
+    ['cp -a of its output', COLORS.ref, sizes.map((r) => median(r.cpMs) / 1000)],
+  ];
+  const all = series.flatMap(([, , v]) => v).filter((v) => v > 0);
+  const [yMin, yMax] = [10 ** Math.floor(Math.log10(Math.min(...all))), 10 ** Math.ceil(Math.log10(Math.max(...all)))];
+  const [nMin, nMax] = [Math.min(...sizes.map((r) => r.machines)), Math.max(...sizes.map((r) => r.machines))];
+  const px = (n: number) => PAD.left + (nMax === nMin ? 0.5 : (Math.log10(n) - Math.log10(nMin)) / (Math.log10(nMax) - Math.log10(nMin))) * (W - PAD.left - PAD.right);
+  const py = (v: number) => H - PAD.bottom - ((Math.log10(v) - Math.log10(yMin)) / (Math.log10(yMax) - Math.log10(yMin))) * (H - PAD.top - PAD.bottom);
+  const body: string[] = [];
+  for (let t = yMin; t <= yMax * 1.0001; t *= 10) {
+    body.push(`<line x1="${PAD.left}" x2="${W - PAD.right}" y1="${py(t)}" y2="${py(t)}" stroke="#ddd"/><text x="${PAD.left - 6}" y="${py(t) + 4}" text-anchor="end">${t >= 1 ? t : t.toFixed(Math.round(-Math.log10(t)))} s</text>`);
+  }
+  for (const r of sizes) body.push(`<text x="${px(r.machines)}" y="${H - PAD.bottom + 18}" text-anchor="middle">${r.machines.toLocaleString('en')}</text>`);
+  body.push(`<text x="${(PAD.left + W - PAD.right) / 2}" y="${H - 10}" text-anchor="middle">machines (log scale); time in seconds (log scale), median of ${results.config.runs} runs</text>`);
+  for (const [, color, values] of series) {
+    const points = values.map((v, i) => `${px(sizes[i]!.machines).toFixed(1)},${py(v).toFixed(1)}`);
+    body.push(`<polyline fill="none" stroke="${color}" stroke-width="2.5" points="${points.join(' ')}"/>`);
+    values.forEach((v, i) => body.push(`<circle cx="${px(sizes[i]!.machines)}" cy="${py(v)}" r="4" fill="${color}"/><text x="${px(sizes[i]!.machines) + 6}" y="${py(v) - 6}" fill="${color}">${v.toFixed(v < 10 ? 2 : 1)}</text>`));
+  }
+  body.push(...legend(series.map(([label, color]) => [label, color])));
+  return svg('Full build time against fleet size', body);
+}
+
+/** Requests per second of bootcfg serve and nginx at each N, grouped bars. */
+export function serveChart(results: Results): string {
+  const sizes = results.sizes.filter((r) => r.serve.bootcfg.length > 0);
+  const values = sizes.map((r) => [med(r.serve.bootcfg, 'rps'), med(r.serve.nginx, 'rps')] as const);
+  const top = Math.max(1, ...values.flat()) * 1.15;
+  const step = 10 ** Math.floor(Math.log10(top / 2));
+  const py = (v: number) => H - PAD.bottom - (v / top) * (H - PAD.top - PAD.bottom);
+  const group = (W - PAD.left - PAD.right) / Math.max(1, sizes.length);
+  const bar = Math.min(60, group / 3);
+  const body: string[] = [];
+  for (let t = 0; t <= top; t += step * (top / step > 8 ? 2 : 1)) {
+    body.push(`<line x1="${PAD.left}" x2="${W - PAD.right}" y1="${py(t)}" y2="${py(t)}" stroke="#ddd"/><text x="${PAD.left - 6}" y="${py(t) + 4}" text-anchor="end">${t.toLocaleString('en')}</text>`);
+  }
+  sizes.forEach((r, i) => {
+    const center = PAD.left + group * (i + 0.5);
+    const [b, n] = values[i]!;
+    for (const [j, v, color] of [[0, b, COLORS.bootcfg], [1, n, COLORS.ref]] as const) {
+      const left = center - bar + j * bar;
+      body.push(`<rect x="${left + 2}" y="${py(v)}" width="${bar - 4}" height="${py(0) - py(v)}" fill="${color}"/><text x="${left + bar / 2}" y="${py(v) - 4}" text-anchor="middle">${v.toFixed(0)}</text>`);
+    }
+    body.push(`<text x="${center}" y="${H - PAD.bottom + 18}" text-anchor="middle">${r.machines.toLocaleString('en')} (${x(b / n)})</text>`);
+  });
+  body.push(`<text x="${(PAD.left + W - PAD.right) / 2}" y="${H - 10}" text-anchor="middle">machines (bootcfg / nginx); requests per second, median of ${results.config.runs} runs</text>`);
+  body.push(...legend([['bootcfg serve (1 Node process)', COLORS.bootcfg], [`nginx (${results.config.nginxWorkers} worker)`, COLORS.ref]]));
+  return svg(`Requests per second, wrk ${results.config.wrkThreads} thread, ${results.config.connections} connections`, body);
+}
+
+async function main(): Promise<void> {
+  const file = resolve(process.argv[2] ?? join(ROOT, '.cache/bench/results.json'));
+  const results = JSON.parse(await readFile(file, 'utf8')) as Results;
+  const doc = join(DOCS, 'BENCHMARKS.md');
+  const current = await readFile(doc, 'utf8').catch(() => `# Benchmarks\n\n${START}\n${END}\n`);
+  if (!current.includes(START) || !current.includes(END)) throw new Error(`${doc} lacks the ${START} … ${END} markers`);
+  const updated = `${current.slice(0, current.indexOf(START) + START.length)}\n${tables(results)}\n${current.slice(current.indexOf(END))}`;
+  await writeFile(doc, updated);
+  await writeFile(join(DOCS, 'bench-build.svg'), buildChart(results));
+  await writeFile(join(DOCS, 'bench-serve.svg'), serveChart(results));
+  await writeFile(join(DOCS, 'bench-results.json'), `${JSON.stringify(results, null, 1)}\n`);
+  process.stderr.write(`updated ${doc}, docs/bench-build.svg, docs/bench-serve.svg, docs/bench-results.json\n`);
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  main().catch((error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  });
+}
