@@ -54,8 +54,13 @@ export interface RunningServe {
 
 /** Starts `bootcfg serve …` and resolves once it prints "listening on URL" (bounded wait). */
 export function startServe(args: readonly string[], timeoutMs = 15 * 60_000): Promise<RunningServe> {
+  return startListening(bootcfgArgs(['serve', ...args]), timeoutMs);
+}
+
+/** Starts `node …args` and resolves once it prints "listening on URL" to stderr. */
+export function startListening(nodeArgs: readonly string[], timeoutMs = 60_000): Promise<RunningServe> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, bootcfgArgs(['serve', ...args]), { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, nodeArgs, { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     const exited = new Promise<void>((done) => child.once('exit', () => done()));
     const timer = setTimeout(() => {

@@ -43,14 +43,19 @@ export function tables(results: Results): string {
     '| ---: | ---: | ---: | ---: | ---: | ---: | --- |',
     ...results.sizes.filter((r) => r.watch.editMs.length > 0).map((r) => {
       const w = r.watch;
-      const cell = (total: number[], build?: number[]) => `${ms(median(total))}${build?.length ? ` (${ms(median(build))})` : ''}`;
+      const cell = (total: number[], build?: number[]) => {
+        const b = median((build ?? []).filter((v) => v > 0));
+        return `${ms(median(total))}${Number.isNaN(b) ? '' : ` (${ms(b)})`}`;
+      };
       return `| ${r.machines.toLocaleString('en')} | ${s(w.firstBuildMs)} s | ${cell(w.editMs, w.editBuildMs)} | ${cell(w.onePercentMs, w.onePercentBuildMs)} | ${cell(w.defaultMs, w.defaultBuildMs)} | ${mb(w.rssKb)} MB | ${list(w.editMs, ms)}; ${list(w.onePercentMs, ms)}; ${list(w.defaultMs, ms)} |`;
     }),
     '',
     `### Serving: \`bootcfg serve\` against nginx, same tree, same URL mix (medians)`,
     '',
-    '| machines | bootcfg req/s | nginx req/s | bootcfg / nginx | bootcfg p50 / p99 | nginx p50 / p99 | bootcfg RSS (idle → peak) | nginx RSS | runs: bootcfg; nginx req/s |',
-    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
+    'The Node ceiling is a bare Node HTTP server answering one fixed 400-byte body with the same headers (`bench/node-ceiling.ts`): what any Node server can do here.',
+    '',
+    '| machines | bootcfg req/s | nginx req/s | bootcfg / nginx | Node ceiling req/s | bootcfg p50 / p99 | nginx p50 / p99 | bootcfg RSS (idle → peak) | nginx RSS | runs: bootcfg; nginx req/s |',
+    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
     ...results.sizes.filter((r) => r.serve.bootcfg.length > 0).map(serveRow),
     '',
     ...targets(results),
@@ -62,7 +67,7 @@ function serveRow(r: SizeResult): string {
   const b = r.serve.bootcfg;
   const n = r.serve.nginx;
   const errors = [...b, ...n].some((l) => l.non2xx > 0 || l.socketErrors > 0) ? ' (some runs had errors: see bench-results.json)' : '';
-  return `| ${r.machines.toLocaleString('en')} | ${med(b, 'rps').toFixed(0)} | ${med(n, 'rps').toFixed(0)} | ${x(ratio(med(b, 'rps'), med(n, 'rps')))} | ${ms(med(b, 'p50Ms'))} / ${ms(med(b, 'p99Ms'))} ms | ${ms(med(n, 'p50Ms'))} / ${ms(med(n, 'p99Ms'))} ms | ${mb(r.serve.bootcfgIdleRssKb)} → ${mb(r.serve.bootcfgRssKb)} MB | ${mb(r.serve.nginxRssKb)} MB | ${list(b.map((l) => l.rps), (v) => v.toFixed(0))}; ${list(n.map((l) => l.rps), (v) => v.toFixed(0))}${errors} |`;
+  return `| ${r.machines.toLocaleString('en')} | ${med(b, 'rps').toFixed(0)} | ${med(n, 'rps').toFixed(0)} | ${x(ratio(med(b, 'rps'), med(n, 'rps')))} | ${r.serve.nodeCeiling?.length ? `${med(r.serve.nodeCeiling, 'rps').toFixed(0)} (${x(ratio(med(r.serve.nodeCeiling, 'rps'), med(n, 'rps')))})` : '–'} | ${ms(med(b, 'p50Ms'))} / ${ms(med(b, 'p99Ms'))} ms | ${ms(med(n, 'p50Ms'))} / ${ms(med(n, 'p99Ms'))} ms | ${mb(r.serve.bootcfgIdleRssKb)} → ${mb(r.serve.bootcfgRssKb)} MB | ${mb(r.serve.nginxRssKb)} MB | ${list(b.map((l) => l.rps), (v) => v.toFixed(0))}; ${list(n.map((l) => l.rps), (v) => v.toFixed(0))}${errors} |`;
 }
 
 function targets(results: Results): string[] {
@@ -90,8 +95,8 @@ function targets(results: Results): string[] {
 
 const W = 640;
 const H = 360;
-const PAD = { left: 70, right: 20, top: 40, bottom: 50 };
-const COLORS = { bootcfg: '#2b6cb0', ref: '#c05621' };
+const PAD = { left: 70, right: 60, top: 40, bottom: 50 };
+const COLORS = { bootcfg: '#2b6cb0', ref: '#c05621', ceiling: '#a0aec0' };
 
 function svg(title: string, body: string[]): string {
   return `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" font-family="sans-serif" font-size="12">
@@ -136,27 +141,32 @@ export function buildChart(results: Results): string {
 /** Requests per second of bootcfg serve and nginx at each N, grouped bars. */
 export function serveChart(results: Results): string {
   const sizes = results.sizes.filter((r) => r.serve.bootcfg.length > 0);
-  const values = sizes.map((r) => [med(r.serve.bootcfg, 'rps'), med(r.serve.nginx, 'rps')] as const);
+  const withCeiling = sizes.every((r) => (r.serve.nodeCeiling?.length ?? 0) > 0);
+  const values = sizes.map((r) => [med(r.serve.bootcfg, 'rps'), med(r.serve.nginx, 'rps'), withCeiling ? med(r.serve.nodeCeiling!, 'rps') : Number.NaN] as const);
   const top = Math.max(1, ...values.flat()) * 1.15;
   const step = 10 ** Math.floor(Math.log10(top / 2));
   const py = (v: number) => H - PAD.bottom - (v / top) * (H - PAD.top - PAD.bottom);
   const group = (W - PAD.left - PAD.right) / Math.max(1, sizes.length);
-  const bar = Math.min(60, group / 3);
+  const bars = withCeiling ? 3 : 2;
+  const bar = Math.min(60, group / (bars + 1));
   const body: string[] = [];
   for (let t = 0; t <= top; t += step * (top / step > 8 ? 2 : 1)) {
     body.push(`<line x1="${PAD.left}" x2="${W - PAD.right}" y1="${py(t)}" y2="${py(t)}" stroke="#ddd"/><text x="${PAD.left - 6}" y="${py(t) + 4}" text-anchor="end">${t.toLocaleString('en')}</text>`);
   }
   sizes.forEach((r, i) => {
     const center = PAD.left + group * (i + 0.5);
-    const [b, n] = values[i]!;
-    for (const [j, v, color] of [[0, b, COLORS.bootcfg], [1, n, COLORS.ref]] as const) {
-      const left = center - bar + j * bar;
+    const [b, n, c] = values[i]!;
+    const series = [[0, b, COLORS.bootcfg], [1, n, COLORS.ref], [2, c, COLORS.ceiling]] as const;
+    for (const [j, v, color] of series.slice(0, bars)) {
+      const left = center - (bar * bars) / 2 + j * bar;
       body.push(`<rect x="${left + 2}" y="${py(v)}" width="${bar - 4}" height="${py(0) - py(v)}" fill="${color}"/><text x="${left + bar / 2}" y="${py(v) - 4}" text-anchor="middle">${v.toFixed(0)}</text>`);
     }
     body.push(`<text x="${center}" y="${H - PAD.bottom + 18}" text-anchor="middle">${r.machines.toLocaleString('en')} (${x(b / n)})</text>`);
   });
   body.push(`<text x="${(PAD.left + W - PAD.right) / 2}" y="${H - 10}" text-anchor="middle">machines (bootcfg / nginx); requests per second, median of ${results.config.runs} runs</text>`);
-  body.push(...legend([['bootcfg serve (1 Node process)', COLORS.bootcfg], [`nginx (${results.config.nginxWorkers} worker)`, COLORS.ref]]));
+  const keys: [string, string][] = [['bootcfg serve (1 Node process)', COLORS.bootcfg], [`nginx (${results.config.nginxWorkers} worker)`, COLORS.ref]];
+  if (withCeiling) keys.push(['bare Node HTTP, fixed body (ceiling)', COLORS.ceiling]);
+  body.push(...legend(keys));
   return svg(`Requests per second, wrk ${results.config.wrkThreads} thread, ${results.config.connections} connections`, body);
 }
 
