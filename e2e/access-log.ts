@@ -25,7 +25,7 @@ function entry(line: string): LoggedRequest | undefined {
   } catch {
     return undefined;
   }
-  const url = text(o.url) ?? text(o.path);
+  const url = text(o.path) ?? text(o.url);
   if (url === undefined || typeof o.status !== 'number') return undefined;
   return { method: text(o.method) ?? 'GET', url, status: o.status, file: text(o.file), revision: text(o.revision), line };
 }

@@ -40,23 +40,35 @@ function expand(s: string, m: Machine): string {
     .replaceAll('${mac}', m.mac);
 }
 
-/** Splits an iPXE `kernel`/`boot` line into its image name (--name, or the URL's file name) and arguments. */
-function kernelLine(script: string): { name: string; args: string } | undefined {
-  for (const line of script.split('\n')) {
-    const words = line.trim().split(/\s+/);
-    if (words[0] !== 'kernel' && words[0] !== 'boot') continue;
-    let i = 1;
-    let name: string | undefined;
-    for (; i < words.length && words[i]?.startsWith('-'); i++) {
-      if (words[i] === '--name' || words[i] === '-n') name = words[++i];
-      else if (words[i] === '--timeout' || words[i] === '-t') i++;
-    }
-    const image = words[i] ?? '';
-    if (words[0] === 'boot' && image !== 'kernel') continue;
-    const file = image.split('?')[0]?.split('/').pop() ?? '';
-    return { name: name ?? file, args: words.slice(i + 1).join(' ') };
+/** One `kernel`/`boot` line: options, the image, the arguments. */
+function imageLine(line: string): { verb: string; name?: string; image: string; args: string[] } | undefined {
+  const words = line.trim().split(/\s+/);
+  const verb = words[0] ?? '';
+  if (verb !== 'kernel' && verb !== 'boot') return undefined;
+  let i = 1;
+  let name: string | undefined;
+  for (; i < words.length && words[i]?.startsWith('-'); i++) {
+    if (words[i] === '--name' || words[i] === '-n') name = words[++i];
+    else if (words[i] === '--timeout' || words[i] === '-t') i++;
   }
-  return undefined;
+  return { verb, name, image: words[i] ?? '', args: words.slice(i + 1) };
+}
+
+/**
+ * The kernel's image name (--name, or the URL's file name) and the arguments it boots with: those
+ * of the `kernel` line, unless a later `boot <image> args…` replaces them (as Pixiecore's does).
+ */
+function kernelLine(script: string): { name: string; args: string } | undefined {
+  let found: { name: string; args: string } | undefined;
+  for (const line of script.split('\n')) {
+    const l = imageLine(line);
+    if (l?.verb === 'kernel') {
+      found = { name: l.name ?? l.image.split('?')[0]?.split('/').pop() ?? '', args: l.args.join(' ') };
+    } else if (l?.verb === 'boot' && found && l.image === found.name && l.args.length) {
+      found.args = l.args.join(' ');
+    }
+  }
+  return found;
 }
 
 function serialField(serial: string, tag: string): string | undefined {
@@ -89,6 +101,10 @@ export async function problems(b: Boot): Promise<string[]> {
   check(b.vm.serial.includes('E2E-DONE'), 'the guest init never finished (no E2E-DONE on the serial port)');
   out.push(...firmwareProblems(b));
   for (const r of log.requests) check(r.status === 200, `answered ${r.status}: ${r.method} ${r.url}`);
+  const revision = (await readFile(join(b.distPath, 'current', 'REVISION'), 'utf8').catch(() => '')).trim();
+  for (const r of log.requests) {
+    if (r.revision !== undefined) check(r.revision === revision, `answered from revision ${r.revision}, not ${revision}: ${r.url}`);
+  }
 
   let script: string | undefined;
   if (b.via === 'chain') {

@@ -1,10 +1,11 @@
 // The servers a VM boots from, each started fresh for one boot so its request log holds that
 // VM's requests only: `bootcfg serve` (the real CLI as a child process), and nginx with the
-// block `bootcfg nginx` generates (hook below, until that branch lands).
+// block `bootcfg nginx` generates (nginx.ts).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { AccessLog } from './access-log.js';
 import { repoRoot } from './config.js';
+import { startNginx } from './nginx.js';
 
 export interface RunningServer {
   /** http://127.0.0.1:PORT */
@@ -76,15 +77,6 @@ export async function startBootcfg(distPath: string, imagesPath: string): Promis
     await close();
     throw e;
   }
-}
-
-/**
- * nginx serving dist/ with the generated block. HOOK: `bootcfg nginx` and the test helper
- * startNginx (test/conformance/) are on branch `nginx`; once main has them, start nginx here
- * the way the conformance tests do, with its access log in the same JSON shape.
- */
-export async function startNginx(_distPath: string, _imagesPath: string): Promise<RunningServer> {
-  throw new Error('nginx case not wired yet: waiting for `bootcfg nginx` and startNginx on main');
 }
 
 export function startServer(kind: ServerKind, distPath: string, imagesPath: string): Promise<RunningServer> {

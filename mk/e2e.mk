@@ -1,7 +1,7 @@
 # End-to-end boots: real iPXE clients in QEMU boot through bootcfg (docs/e2e.md).
 # `make e2e` is separate from `make test`; .ci/run calls it after the unit tests.
 
-E2E_PACKAGES := qemu-system-x86 ipxe-qemu ipxe ovmf busybox-static cpio
+E2E_PACKAGES := qemu-system-x86 ipxe-qemu ipxe ovmf busybox-static cpio nginx
 
 .PHONY: e2e e2e-assets deps-e2e
 
