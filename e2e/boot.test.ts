@@ -2,7 +2,7 @@
 // bootcfg. Each case starts its own server, so the request log it checks holds its VM's requests
 // only, and boots one VM; cases run E2E_JOBS at a time (default 2, CI has two cores).
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -97,6 +97,8 @@ async function run(c: Case, title: string): Promise<Boot> {
   } finally {
     await pixie?.close();
     await server.close();
+    // Kept with serial.log under E2E_KEEP=1.
+    await writeFile(join(vmDir, 'requests.log'), `${server.log}\n${pixie ? `--- Pixiecore ---\n${pixie.log}\n` : ''}`);
   }
 }
 

@@ -46,6 +46,19 @@ ${temp}
 `;
 }
 
+/**
+ * nginx cannot send the revision, but the file that answered lies in a snapshot, dist/revs/<id>/,
+ * whose REVISION file names it: add it to the log line as bootcfg serve logs it.
+ */
+async function withRevision(line: string, revisions: Map<string, string>): Promise<string> {
+  const snapshot = /"file":"([^"]*\/revs\/[^/"]+)\//.exec(line)?.[1];
+  if (!snapshot) return line;
+  if (!revisions.has(snapshot)) {
+    revisions.set(snapshot, (await readFile(join(snapshot, 'REVISION'), 'utf8').catch(() => '?')).trim());
+  }
+  return line.replace(/}\s*$/, `,"revision":${JSON.stringify(revisions.get(snapshot))}}`);
+}
+
 function freePort(): Promise<number> {
   return new Promise((done, fail) => {
     const s = createServer();
@@ -106,7 +119,10 @@ export async function startNginx(distPath: string, imagesPath: string): Promise<
           child.kill('SIGTERM'); // nginx's fast shutdown; the access log is written per request
           await exited;
         }
-        for (const line of (await readFile(join(prefix, 'access.log'), 'utf8').catch(() => '')).split('\n')) log.add(line);
+        const revisions = new Map<string, string>();
+        for (const line of (await readFile(join(prefix, 'access.log'), 'utf8').catch(() => '')).split('\n')) {
+          log.add(await withRevision(line, revisions));
+        }
         errors = await errorLog();
         await rm(prefix, { recursive: true, force: true });
       },
