@@ -36,7 +36,7 @@ export interface VmResult {
 }
 
 /** The firmware and iPXE have given up; waiting longer only burns the CI's time. */
-const STUCK = /No more network devices|No bootable device|Kernel panic|BdsDxe: No bootable option/;
+const STUCK = /No more network devices|No bootable device|Could not boot|EFI stub: ERROR|Kernel panic|BdsDxe: No bootable option|EFI Internal Shell/;
 
 export async function qemuArgs(vm: VmOptions): Promise<string[]> {
   if (vm.bootfile.includes(',')) throw new Error(`a comma cannot pass through QEMU's -netdev: ${vm.bootfile}`);
