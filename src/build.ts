@@ -43,7 +43,12 @@ export interface BuildResult extends WriteResult {
 export async function compile(dataPath: string, options: CompileOptions = {}): Promise<Compiled> {
   const progress = options.progress ?? (() => {});
   progress('read', 0);
-  const [files, builtins] = await Promise.all([readSource(dataPath), readBuiltinTemplates()]);
+  const [files, builtins] = await Promise.all([
+    readSource(dataPath).catch((error: unknown) => {
+      throw error instanceof ErrorList ? new ErrorList(error.errors.map((e) => locate(e, dataPath))) : error;
+    }),
+    readBuiltinTemplates(),
+  ]);
   progress('load', files.size);
   const loaded = load(files, TEMPLATE_NAMES);
   const resolved = resolve(loaded.model);
