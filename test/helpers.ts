@@ -13,13 +13,20 @@ import { after } from 'node:test';
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const BIN = join(ROOT, 'bin/bootcfg.js');
 
+// Cleanups run once, when the test file ends (an `after` registered inside a `before` hook
+// would run as soon as that hook finishes).
+const cleanups: Array<() => Promise<unknown>> = [];
+after(async () => {
+  for (const cleanup of cleanups.reverse()) await cleanup();
+});
+
 export const UUID = '1cff2cd8-f00a-42c8-9426-f55e6a1847f6';
 export const MAC = '52-54-00-12-34-56';
 
 /** A fresh temp dir, removed when the test file ends. */
 export async function tempDir(prefix = 'bootcfg-test-'): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), prefix));
-  after(() => rm(dir, { recursive: true, force: true }));
+  cleanups.push(() => rm(dir, { recursive: true, force: true }));
   return dir;
 }
 
@@ -111,7 +118,7 @@ export async function startServe(args: string[], env: NodeJS.ProcessEnv = {}): P
     if (child.exitCode === null) child.kill('SIGTERM');
     await exited;
   };
-  after(stop);
+  cleanups.push(stop);
   return { url, child, log, stderr: () => stderr, stop };
 }
 
