@@ -41,13 +41,14 @@ export function bootConfig(m: Machine): object {
     kernel: kernelPath,
     initrd: [initrdPath],
     cmdline: {
-      console: 'ttyS0',
       quiet: '',
       // UEFI: the kernel's EFI stub loads the initrd named here from iPXE's image list.
       initrd: initrdName,
       'e2e.machine': dataName(m),
       'cloud-config-url': `http://${guestHosts.bootcfg}/cloud?uuid=\${uuid}&mac=\${net0/mac:hexhyp}`,
     },
+    // matchbox-style list arguments follow cmdline's; iPXE expands ${net0/mac} here too.
+    args: ['console=ttyS0', 'e2e.mac=${net0/mac}'],
   };
 }
 
