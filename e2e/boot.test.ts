@@ -11,7 +11,7 @@ import { problems, report, type Boot } from './expect.js';
 import { fixture, machines, type Machine } from './machines.js';
 import { nginxSkipReason } from './nginx.js';
 import { startPixiecore } from './pixiecore.js';
-import { bootVm, type Firmware, type Forward } from './qemu.js';
+import { bootVm, type Firmware, type Forward, type VmResult } from './qemu.js';
 import { bootcfgBuild, startServer, type ServerKind } from './servers.js';
 
 interface Case {
@@ -74,32 +74,26 @@ async function run(c: Case, title: string): Promise<Boot> {
   await mkdir(vmDir, { recursive: true });
   const server = await startServer(c.server, distPath, imagesPath);
   const pixie = c.via === 'pixiecore' ? await startPixiecore(`${server.url}/pixiecore`) : undefined;
+  let vm: VmResult;
   try {
     const forwards: Forward[] = [{ guestHost: guestHosts.bootcfg, port: server.port }];
     let bootfile = `http://${guestHosts.bootcfg}/boot.ipxe`;
     if (pixie) {
+      // As Pixiecore's DHCP answers an iPXE client.
       forwards.push({ guestHost: guestHosts.pixiecore, port: pixie.port });
       bootfile = `http://${guestHosts.pixiecore}/_/ipxe?arch=0&mac=${c.machine.mac}`;
     }
-    const vm = await bootVm({ firmware: c.firmware, uuid: c.machine.uuid, mac: c.machine.mac, bootfile, forwards, workDir: vmDir });
-    const extra: Record<string, string> = { 'server stderr': server.stderr() };
-    if (pixie) extra['Pixiecore stand-in log'] = pixie.log.toString();
-    return {
-      machine: c.machine,
-      firmware: c.firmware,
-      via: c.via,
-      vm,
-      log: server.log,
-      extra,
-      distPath,
-      pixiecoreScript: pixie?.scripts.get(c.machine.mac),
-    };
+    vm = await bootVm({ firmware: c.firmware, uuid: c.machine.uuid, mac: c.machine.mac, bootfile, forwards, workDir: vmDir });
   } finally {
+    // Closing completes the logs (nginx's is read from its file then).
     await pixie?.close();
     await server.close();
-    // Kept with serial.log under E2E_KEEP=1.
     await writeFile(join(vmDir, 'requests.log'), `${server.log}\n${pixie ? `--- Pixiecore ---\n${pixie.log}\n` : ''}`);
   }
+  const extra: Record<string, string> = { 'server stderr': server.stderr() };
+  if (pixie) extra['Pixiecore stand-in log'] = pixie.log.toString();
+  const pixiecoreScript = pixie?.scripts.get(c.machine.mac);
+  return { machine: c.machine, firmware: c.firmware, via: c.via, vm, log: server.log, extra, distPath, pixiecoreScript };
 }
 
 describe('iPXE in QEMU boots through bootcfg', { concurrency: jobs }, () => {

@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { queryOf, type AccessLog } from './access-log.js';
-import { cloudConfig, hexhyp, initrdPath, kernelPath, type Machine } from './machines.js';
+import { cloudConfig, dataName, hexhyp, initrdPath, kernelPath, type Machine } from './machines.js';
 import type { Firmware, VmResult } from './qemu.js';
 
 export interface Boot {
@@ -90,62 +90,72 @@ function firmwareProblems(b: Boot): string[] {
   return [];
 }
 
-/** Checks one boot; resolves to the list of problems (empty when it booted as it should). */
-export async function problems(b: Boot): Promise<string[]> {
-  const out: string[] = [];
-  const { machine: m, log } = b;
-  const check = (ok: boolean, what: string): void => {
-    if (!ok) out.push(what);
-  };
+type Check = (ok: boolean, problem: string) => void;
+
+function checkVm(b: Boot, check: Check): void {
   check(b.vm.end === 'poweroff', `the VM did not power off by itself (${b.vm.end})`);
   check(b.vm.serial.includes('E2E-DONE'), 'the guest init never finished (no E2E-DONE on the serial port)');
-  out.push(...firmwareProblems(b));
-  for (const r of log.requests) check(r.status === 200, `answered ${r.status}: ${r.method} ${r.url}`);
+  for (const p of firmwareProblems(b)) check(false, p);
+}
+
+/** Every answer a 200 from the build dist/current points at. */
+async function checkAnswers(b: Boot, check: Check): Promise<void> {
   const revision = (await readFile(join(b.distPath, 'current', 'REVISION'), 'utf8').catch(() => '')).trim();
-  for (const r of log.requests) {
+  for (const r of b.log.requests) {
+    check(r.status === 200, `answered ${r.status}: ${r.method} ${r.url}`);
     if (r.revision !== undefined) check(r.revision === revision, `answered from revision ${r.revision}, not ${revision}: ${r.url}`);
   }
+}
 
-  let script: string | undefined;
-  if (b.via === 'chain') {
-    check(log.to('/boot.ipxe').length === 1, 'GET /boot.ipxe was not asked exactly once');
-    const chained = log.to('/ipxe');
-    const chain = chained[0];
-    check(chained.length === 1, `expected one GET /ipxe, saw ${chained.length}`);
-    if (chain) {
-      const q = queryOf(chain.url);
-      check(q.get('uuid') === m.uuid, `chain URL did not carry uuid ${m.uuid}: ${chain.url}`);
-      const mac = q.get('mac')?.replaceAll('%3A', ':').replaceAll(':', '-').toLowerCase();
-      check(mac === hexhyp(m.mac), `chain URL did not carry mac ${m.mac}: ${chain.url}`);
-      const want = `ipxe/${keyOf(m, 'ipxe')}`;
-      if (chain.file !== undefined) check(chain.file.endsWith(want), `/ipxe answered from ${chain.file}, not ${want}`);
-    }
-    script = await readFile(join(b.distPath, 'current', 'ipxe', keyOf(m, 'ipxe')), 'utf8').catch(() => undefined);
-    check(script !== undefined, `dist has no ipxe/${keyOf(m, 'ipxe')}`);
-  } else {
-    const asked = log.to(`/pixiecore/v1/boot/${m.mac}`);
-    check(asked.length === 1, `Pixiecore did not ask /pixiecore/v1/boot/${m.mac} exactly once`);
-    const want = `pixiecore/${keyOf(m, 'pixiecore')}`;
-    const file = asked[0]?.file;
-    if (file !== undefined) check(file.endsWith(want), `the Pixiecore answer came from ${file}, not ${want}`);
-    script = b.pixiecoreScript;
-    check(script !== undefined, 'the Pixiecore stand-in sent no script');
+/** boot.ipxe chained to /ipxe with this machine's uuid and MAC; returns the script served. */
+async function checkChain(b: Boot, check: Check): Promise<string | undefined> {
+  const { machine: m, log } = b;
+  check(log.to('/boot.ipxe').length === 1, 'GET /boot.ipxe was not asked exactly once');
+  const chained = log.to('/ipxe');
+  check(chained.length === 1, `expected one GET /ipxe, saw ${chained.length}`);
+  const chain = chained[0];
+  if (chain) {
+    const q = queryOf(chain.url);
+    check(q.get('uuid') === m.uuid, `chain URL did not carry uuid ${m.uuid}: ${chain.url}`);
+    const mac = q.get('mac')?.replaceAll('%3A', ':').replaceAll(':', '-').toLowerCase();
+    check(mac === hexhyp(m.mac), `chain URL did not carry mac ${m.mac}: ${chain.url}`);
+    const want = `ipxe/${keyOf(m, 'ipxe')}`;
+    if (chain.file !== undefined) check(chain.file.endsWith(want), `/ipxe answered from ${chain.file}, not ${want}`);
   }
+  const script = await readFile(join(b.distPath, 'current', 'ipxe', keyOf(m, 'ipxe')), 'utf8').catch(() => undefined);
+  check(script !== undefined, `dist has no ipxe/${keyOf(m, 'ipxe')}`);
+  return script;
+}
 
-  check(log.to(kernelPath).length === 1, `the kernel was not fetched once from ${kernelPath}`);
-  check(log.to(initrdPath).length === 1, `the initrd was not fetched once from ${initrdPath}`);
+/** Pixiecore asked bootcfg's API for this MAC; returns the script it sent iPXE. */
+function checkPixiecore(b: Boot, check: Check): string | undefined {
+  const m = b.machine;
+  const asked = b.log.to(`/pixiecore/v1/boot/${m.mac}`);
+  check(asked.length === 1, `Pixiecore did not ask /pixiecore/v1/boot/${m.mac} exactly once`);
+  const want = `pixiecore/${keyOf(m, 'pixiecore')}`;
+  const file = asked[0]?.file;
+  if (file !== undefined) check(file.endsWith(want), `the Pixiecore answer came from ${file}, not ${want}`);
+  check(b.pixiecoreScript !== undefined, 'the Pixiecore stand-in sent no script');
+  return b.pixiecoreScript;
+}
 
+/** The kernel got exactly the served script's arguments, with iPXE's settings expanded. */
+function checkCmdline(b: Boot, script: string | undefined, check: Check): void {
   const k = script === undefined ? undefined : kernelLine(script);
   check(script === undefined || k !== undefined, `no kernel line in the served script:\n${script}`);
   const cmdline = serialField(b.vm.serial, 'E2E-CMDLINE');
   check(cmdline !== undefined, 'the guest printed no kernel command line');
-  if (k && cmdline !== undefined) {
-    // iPXE's EFI loader puts the image name first, as a boot loader's argv[0].
-    const want = (b.firmware === 'uefi' ? `${k.name} ` : '') + expand(k.args, m);
-    check(cmdline === want, `kernel command line\n  got:  ${cmdline}\n  want: ${want}`);
-    check(cmdline.includes(`e2e.machine=`), 'the kernel arguments do not name the machine config');
-  }
+  if (!k || cmdline === undefined) return;
+  // iPXE's EFI loader puts the image name first, as a boot loader's argv[0].
+  const want = (b.firmware === 'uefi' ? `${k.name} ` : '') + expand(k.args, b.machine);
+  check(cmdline === want, `kernel command line\n  got:  ${cmdline}\n  want: ${want}`);
+  const mine = `e2e.machine=${dataName(b.machine)}`;
+  check(cmdline.split(' ').includes(mine), `the kernel arguments are not this machine's (no ${mine})`);
+}
 
+/** The booted system fetched its own cloud config and got it byte for byte. */
+function checkCloud(b: Boot, check: Check): void {
+  const { machine: m, log } = b;
   const clouds = log.to('/cloud');
   check(clouds.length === 1, `expected the guest to GET /cloud once, saw ${clouds.length}`);
   const cloud = clouds[0];
@@ -157,6 +167,21 @@ export async function problems(b: Boot): Promise<string[]> {
   }
   const body = cloudBody(b.vm.serial);
   check(body?.trimEnd() === cloudConfig(m).trimEnd(), `the guest got the wrong cloud config:\n${body ?? '(none)'}`);
+}
+
+/** Checks one boot; resolves to the list of problems (empty when it booted as it should). */
+export async function problems(b: Boot): Promise<string[]> {
+  const out: string[] = [];
+  const check: Check = (ok, problem) => {
+    if (!ok) out.push(problem);
+  };
+  checkVm(b, check);
+  await checkAnswers(b, check);
+  const script = b.via === 'chain' ? await checkChain(b, check) : checkPixiecore(b, check);
+  check(b.log.to(kernelPath).length === 1, `the kernel was not fetched once from ${kernelPath}`);
+  check(b.log.to(initrdPath).length === 1, `the initrd was not fetched once from ${initrdPath}`);
+  checkCmdline(b, script, check);
+  checkCloud(b, check);
   return out;
 }
 

@@ -31,8 +31,8 @@ export function hexhyp(mac: string): string {
   return mac.toLowerCase().replaceAll(':', '-');
 }
 
-/** Who the data answers for a machine: the default's content for an unknown one. */
-function dataName(m: Machine): string {
+/** Whose data a machine is served: its own, or the default's for an unknown one. */
+export function dataName(m: Machine): string {
   return m.known === 'default' ? 'default' : m.name;
 }
 
