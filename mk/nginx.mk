@@ -7,13 +7,13 @@
 
 CI_DEPS += nginx-deps
 
-NGINX_APT_PACKAGES := nginx systemd
-
+# Only what is missing: naming an installed package would upgrade it (systemd, say) for nothing.
 nginx-deps:
-	@if command -v nginx >/dev/null 2>&1 || test -x /usr/sbin/nginx; then \
-	  if command -v systemd-analyze >/dev/null 2>&1; then echo "nginx-deps: nginx and systemd-analyze already installed"; exit 0; fi; \
-	fi; \
-	apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $(NGINX_APT_PACKAGES)
+	@missing=""; \
+	command -v nginx >/dev/null 2>&1 || test -x /usr/sbin/nginx || missing="$$missing nginx"; \
+	command -v systemd-analyze >/dev/null 2>&1 || missing="$$missing systemd"; \
+	if [ -z "$$missing" ]; then echo "nginx-deps: nginx and systemd-analyze already installed"; exit 0; fi; \
+	apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing
 
 # The nginx tests alone: generator, conformance (both servers), rebuild under load, deploy files.
 nginx-test: compile
