@@ -1,30 +1,21 @@
 // nginx serving dist/ with the server block `bootcfg nginx` generates (src/nginx.ts), for the e2e
-// boots. Unlike the conformance helper it keeps an access log, as JSON lines in the shape
-// access-log.ts reads, because every boot is checked from its request log. The generator is
-// loaded at run time so this suite compiles on a branch without it; nginxSkipReason() says why
-// the nginx cases cannot run.
+// boots. Unlike the conformance helper (test/conformance/nginx.ts, whose nginx.conf turns the
+// access log off) it keeps an access log, as JSON lines in the shape access-log.ts reads,
+// because every boot is checked from its request log.
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { pathToFileURL } from 'node:url';
 import { AccessLog } from './access-log.js';
-import { repoRoot } from './config.js';
+import { nginxConfig } from '../src/nginx.js';
+import { nginxBinary } from '../test/conformance/nginx.js';
 import type { RunningServer } from './servers.js';
-
-const generator = join(repoRoot, 'lib', 'src', 'nginx.js');
-const binaries = ['/usr/sbin/nginx', '/usr/bin/nginx'];
-
-type NginxConfig = (o: { distPath: string; imagesPath: string; listen: string }) => string;
 
 /** Why nginx boots cannot run here, or undefined when they can. */
 export function nginxSkipReason(): string | undefined {
-  if (!existsSync(generator)) return 'src/nginx.ts (bootcfg nginx) is not on this branch yet';
-  if (!binaries.some((b) => existsSync(b))) return 'nginx is not installed: run make deps-e2e';
-  return undefined;
+  return nginxBinary() ? undefined : 'nginx is not installed: run make deps-e2e';
 }
 
 /** The smallest nginx.conf around the generated block; everything nginx writes stays in prefix. */
@@ -38,25 +29,12 @@ pid ${prefix}/nginx.pid;
 error_log ${prefix}/error.log notice;
 events { worker_connections 64; }
 http {
-    log_format e2e escape=json '{"method":"$request_method","path":"$request_uri","status":$status,"file":"$request_filename"}';
+    log_format e2e escape=json '{"method":"$request_method","path":"$request_uri","status":$status,"file":"$request_filename","revision":"$sent_http_x_bootcfg_revision"}';
     access_log ${prefix}/access.log e2e;
 ${temp}
     include ${prefix}/bootcfg.conf;
 }
 `;
-}
-
-/**
- * nginx cannot send the revision, but the file that answered lies in a snapshot, dist/revs/<id>/,
- * whose REVISION file names it: add it to the log line as bootcfg serve logs it.
- */
-async function withRevision(line: string, revisions: Map<string, string>): Promise<string> {
-  const snapshot = /"file":"([^"]*\/revs\/[^/"]+)\//.exec(line)?.[1];
-  if (!snapshot) return line;
-  if (!revisions.has(snapshot)) {
-    revisions.set(snapshot, (await readFile(join(snapshot, 'REVISION'), 'utf8').catch(() => '?')).trim());
-  }
-  return line.replace(/}\s*$/, `,"revision":${JSON.stringify(revisions.get(snapshot))}}`);
 }
 
 function freePort(): Promise<number> {
@@ -83,8 +61,7 @@ function canConnect(port: number): Promise<boolean> {
 export async function startNginx(distPath: string, imagesPath: string): Promise<RunningServer> {
   const reason = nginxSkipReason();
   if (reason) throw new Error(reason);
-  const { nginxConfig } = (await import(pathToFileURL(generator).href)) as { nginxConfig: NginxConfig };
-  const binary = binaries.find((b) => existsSync(b))!;
+  const binary = nginxBinary()!;
   const prefix = await mkdtemp(join(tmpdir(), 'bootcfg-e2e-nginx-'));
   // A port picked now may be taken before nginx binds it: a few tries.
   for (let attempt = 1; attempt <= 3; attempt++) {
@@ -119,10 +96,7 @@ export async function startNginx(distPath: string, imagesPath: string): Promise<
           child.kill('SIGTERM'); // nginx's fast shutdown; the access log is written per request
           await exited;
         }
-        const revisions = new Map<string, string>();
-        for (const line of (await readFile(join(prefix, 'access.log'), 'utf8').catch(() => '')).split('\n')) {
-          log.add(await withRevision(line, revisions));
-        }
+        for (const line of (await readFile(join(prefix, 'access.log'), 'utf8').catch(() => '')).split('\n')) log.add(line);
         errors = await errorLog();
         await rm(prefix, { recursive: true, force: true });
       },
