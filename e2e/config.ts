@@ -31,10 +31,10 @@ export const guestHosts = {
 } as const;
 
 /** VMs booted at once; each is one emulated CPU, and CI has two cores. */
-export const jobs = Math.max(1, Number(process.env.E2E_JOBS ?? 2));
+export const jobs = Math.max(1, Math.floor(Number(process.env.E2E_JOBS)) || 2);
 
 /** A boot that has not powered off by then has failed (a UEFI boot takes 12-40 s on a busy machine). */
-export const bootTimeoutMs = Number(process.env.E2E_BOOT_TIMEOUT_MS ?? 150_000);
+export const bootTimeoutMs = Number(process.env.E2E_BOOT_TIMEOUT_MS) || 150_000;
 
 /** What must be on the machine; the message says how to get it. */
 export function missingPrerequisites(): string[] {
