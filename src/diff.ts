@@ -172,7 +172,7 @@ function summary(report: DiffReport): string {
   if (report.targets.some(({ target }) => target.shape === 'all')) parts.push('every machine');
   if (machines > 0) parts.push(`${machines} machine${machines === 1 ? '' : 's'}`);
   if (report.targets.some(({ target }) => target.shape === 'default')) parts.push('the default');
-  return `${report.files.length} file${report.files.length === 1 ? '' : 's'} change${report.files.length === 1 ? 's' : ''} for ${parts.join(', ')}`;
+  return `${report.files.length} file${report.files.length === 1 ? '' : 's'} change${report.files.length === 1 ? 's' : ''} for ${listing(parts)}`;
 }
 
 function describe(target: Target): string {
@@ -191,5 +191,10 @@ function count(targets: readonly Target[]): string {
   const parts: string[] = [];
   if (machines > 0) parts.push(`${machines} machine${machines === 1 ? '' : 's'}`);
   if (targets.some((target) => target.shape === 'default')) parts.push('the default');
-  return parts.join(' and ');
+  return listing(parts);
+}
+
+/** "a", "a and b", "a, b and c". */
+function listing(parts: readonly string[]): string {
+  return parts.length <= 1 ? parts.join('') : `${parts.slice(0, -1).join(', ')} and ${parts[parts.length - 1]}`;
 }

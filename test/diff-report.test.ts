@@ -63,7 +63,7 @@ test('the default and the chainload script are reported as such', () => {
   to.delete('cloud/default');
   const report = compareBuilds('a', 'b', build('1'), to);
   const text = formatText(report);
-  assert.match(text, /^3 files change for every machine, the default between a and b:/);
+  assert.match(text, /^3 files change for every machine and the default between a and b:/);
   assert.match(text, /  every machine +chainload\n  default \(machines without their own config\) +ipxe, cloud removed\n/);
   assert.match(text, /the default gets a new kernel/);
 });
