@@ -16,9 +16,9 @@
 import { createHash } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
 import { mkdir, readdir, rename, rm, stat, utimes } from 'node:fs/promises';
-import { isAbsolute, join, normalize, posix, resolve } from 'node:path';
+import { isAbsolute, join, normalize, posix, relative, resolve } from 'node:path';
 import { simpleGit, type SimpleGit } from 'simple-git';
-import { SourceError, UsageError } from './errors.js';
+import { BootcfgError, ErrorList, SourceError, UsageError } from './errors.js';
 
 /** One commit, exported: what a build needs and what /-/status shows. */
 export interface Revision {
@@ -282,4 +282,27 @@ export function isDirectory(path: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** A path inside an exported tree, shown as the path in the repo; anything else unchanged. */
+export function repoRelative(file: string | undefined, dataPath: string): string | undefined {
+  if (!file) return file;
+  const inRepo = relative(dataPath, resolve(file));
+  return inRepo && !inRepo.startsWith('..') && !isAbsolute(inRepo) ? inRepo : file;
+}
+
+/**
+ * The same error, its files named as in the repo (not the cache) and the commit in the
+ * message, so `boot/default:3: … (commit 1a2b3c4d5e6f)` can be opened in the repo as is.
+ */
+export function relocateError(error: BootcfgError, revision: Revision): BootcfgError {
+  if (error instanceof ErrorList) return new ErrorList(error.errors.map((item) => relocateError(item, revision)));
+  const Kind = error.constructor as new (message: string, where: ConstructorParameters<typeof BootcfgError>[1]) => BootcfgError;
+  return new Kind(`${error.message} (commit ${revision.sha.slice(0, 12)})`, {
+    file: repoRelative(error.file, revision.dataPath),
+    line: error.line,
+    column: error.column,
+    hint: error.hint,
+    cause: error.cause,
+  });
 }
