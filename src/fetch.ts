@@ -61,7 +61,7 @@ export async function fetchRevision(options: FetchOptions): Promise<Revision> {
   const url = checkRepo(options.repo);
   const ref = checkRef(options.ref ?? 'HEAD');
   const home = repoCacheDir(url, options.cachePath);
-  const git = await mirror(url, join(home, 'git'));
+  const git = await mirror(url, join(home, 'git'), ref === 'HEAD');
   const sha = await resolveRef(git, ref, url);
   return exportRevision(git, sha, join(home, 'trees'));
 }
@@ -178,17 +178,18 @@ async function run(git: SimpleGit, args: string[], message: string, hint?: strin
 }
 
 /** Make (once) a bare repo for the URL and fetch every branch and tag into it. */
-async function mirror(url: string, gitDir: string): Promise<SimpleGit> {
+async function mirror(url: string, gitDir: string, withHead: boolean): Promise<SimpleGit> {
   if (!existsSync(join(gitDir, 'HEAD'))) {
     await mkdir(gitDir, { recursive: true });
     await run(gitIn(gitDir), ['init', '--bare', '--quiet'], `cannot create a mirror in ${gitDir}`);
   }
   const git = gitIn(gitDir);
   // Forced refspecs follow force-pushes; --prune drops deleted branches so a deleted ref is an
-  // error rather than a stale tip. The URL comes after `--`, never as an option.
+  // error rather than a stale tip. The URL comes after `--`, never as an option. The remote's
+  // HEAD is fetched only when asked for: a dangling HEAD must not fail the fetch of a branch.
+  const refspecs = ['+refs/heads/*:refs/heads/*', '+refs/tags/*:refs/tags/*', ...(withHead ? ['+HEAD:refs/remote-head'] : [])];
   await run(git, [
-    'fetch', '--quiet', '--prune', '--prune-tags', '--no-recurse-submodules', '--',
-    url, '+HEAD:refs/remote-head', '+refs/heads/*:refs/heads/*', '+refs/tags/*:refs/tags/*',
+    'fetch', '--quiet', '--prune', '--prune-tags', '--no-recurse-submodules', '--', url, ...refspecs,
   ], `cannot fetch ${redactUrl(url)}`, 'Check the URL, the network and the credentials (environment or git credential helper).');
   return git;
 }

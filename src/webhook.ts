@@ -2,7 +2,7 @@
 // happened, so serve fetches now instead of at the next poll. The hook only triggers a fetch;
 // its body is never read as config. It is authenticated by an HMAC-SHA256 of the raw body with
 // the shared secret (BOOTCFG_WEBHOOK_SECRET), compared in constant time; without a secret the
-// route is not mounted at all.
+// hook is off: every request is a 404 that says so, and nothing is fetched.
 
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
@@ -38,6 +38,11 @@ export function webhookHandler(options: WebhookOptions): Handler {
       () => answer(res, 400, 'could not read the request body'),
     );
   };
+}
+
+/** What HOOK_PATH answers when no secret is set: the hook is off, and says how to turn it on. */
+export function webhookOffHandler(): Handler {
+  return (_req, res) => answer(res, 404, 'webhook off: set BOOTCFG_WEBHOOK_SECRET on the server to enable it');
 }
 
 /**

@@ -32,6 +32,7 @@ export class ConfigRepo {
 
   constructor(readonly branch = 'main') {
     git(this.root, 'init', '--quiet', '--bare', `--initial-branch=${branch}`, this.remote);
+    git(this.remote, 'config', 'receive.denyDeleteCurrent', 'ignore'); // the tests delete main
     git(this.root, 'init', '--quiet', `--initial-branch=${branch}`, this.work);
     git(this.work, 'remote', 'add', 'origin', this.remote);
   }
@@ -89,4 +90,67 @@ export function seedData(kernel = '1.0', extra: Changes = {}): Changes {
     'cloud/default': `#cloud-config\n# kernel ${kernel}\n`,
     ...extra,
   };
+}
+
+// ---- the real CLI as a child process ----
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createHmac } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+
+export const BIN = fileURLToPath(new URL('../../bin/bootcfg.js', import.meta.url));
+
+/** Run the CLI to completion; returns exit code and output. */
+export function runCli(args: string[], options: { cwd?: string; env?: Record<string, string> } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { cwd: options.cwd, env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
+}
+
+/** A running `bootcfg serve`; stderr is collected for assertions and failure reports. */
+export interface Served {
+  url: string;
+  child: ChildProcess;
+  stderr: () => string;
+  stop: () => Promise<void>;
+}
+
+export async function startServe(args: string[], env: Record<string, string> = {}): Promise<Served> {
+  const child = spawn(process.execPath, [BIN, 'serve', '--address', '127.0.0.1:0', ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  const url = await new Promise<string>((resolve, reject) => {
+    child.stderr!.on('data', (chunk: Buffer) => {
+      stderr += chunk;
+      const match = /listening on (http:\/\/\S+)/.exec(stderr);
+      if (match) resolve(match[1]!);
+    });
+    child.on('close', (code) => reject(new Error(`serve exited with ${code} before listening:\n${stderr}`)));
+  });
+  const stop = async () => {
+    if (child.exitCode !== null) return;
+    const closed = new Promise((resolve) => child.once('close', resolve));
+    child.kill('SIGTERM');
+    await closed;
+  };
+  return { url, child, stderr: () => stderr, stop };
+}
+
+/** Poll until `check` returns a value, at most `tries` times with `delayMs` between (bounded, not timed). */
+export async function eventually<T>(what: string, check: () => Promise<T | undefined>, tries = 300, delayMs = 100): Promise<T> {
+  for (let i = 0; i < tries; i++) {
+    const value = await check();
+    if (value !== undefined) return value;
+    await new Promise((resolve) => setTimeout(resolve, delayMs));
+  }
+  throw new Error(`gave up waiting for ${what}`);
+}
+
+export function signGitHub(secret: string, body: string): string {
+  return `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
 }
