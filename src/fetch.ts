@@ -39,7 +39,15 @@ export interface FetchOptions {
   ref?: string;
   /** Where mirrors and exported trees live; defaultCachePath() when absent. */
   cachePath?: string;
+  /** Aborts a running fetch (serve shutting down). */
+  signal?: AbortSignal;
 }
+
+/**
+ * A fetch that prints nothing for this long is killed: a black-holed remote must not hold the
+ * one build slot forever. Config repos are small; git's own low-speed limit covers http(s).
+ */
+const SILENT_FETCH_MS = 300_000;
 
 /** How many exported trees to keep per repo; older ones are removed after each export. */
 const KEEP_TREES = 4;
@@ -61,7 +69,7 @@ export async function fetchRevision(options: FetchOptions): Promise<Revision> {
   const url = checkRepo(options.repo);
   const ref = checkRef(options.ref ?? 'HEAD');
   const home = repoCacheDir(url, options.cachePath);
-  const git = await mirror(url, join(home, 'git'), ref === 'HEAD');
+  const git = await mirror(url, join(home, 'git'), ref === 'HEAD', options.signal);
   const sha = await resolveRef(git, ref, url);
   return exportRevision(git, sha, join(home, 'trees'));
 }
@@ -135,9 +143,11 @@ function repoCacheDir(url: string, cachePath?: string): string {
   return join(resolve(cachePath ?? defaultCachePath()), hash);
 }
 
-function gitIn(dir: string, env: Record<string, string> = {}): SimpleGit {
+function gitIn(dir: string, env: Record<string, string> = {}, signal?: AbortSignal): SimpleGit {
   const git = simpleGit({
     baseDir: dir,
+    abort: signal,
+    timeout: { block: SILENT_FETCH_MS },
     config: SAFE_CONFIG,
     // Our own -c flags set hooksPath and protocol.allow on purpose; ssh command, askpass and
     // config paths can only come from the operator's environment. Everything else stays blocked.
@@ -150,7 +160,7 @@ function gitIn(dir: string, env: Record<string, string> = {}): SimpleGit {
     },
   });
   // Never prompt on a terminal: a server must fail, not hang, when credentials are missing.
-  return git.env({ ...inheritedEnv(), GIT_TERMINAL_PROMPT: '0', ...env });
+  return git.env({ ...inheritedEnv(), GIT_TERMINAL_PROMPT: '0', GIT_HTTP_LOW_SPEED_LIMIT: '1000', GIT_HTTP_LOW_SPEED_TIME: '60', ...env });
 }
 
 /**
@@ -178,12 +188,12 @@ async function run(git: SimpleGit, args: string[], message: string, hint?: strin
 }
 
 /** Make (once) a bare repo for the URL and fetch every branch and tag into it. */
-async function mirror(url: string, gitDir: string, withHead: boolean): Promise<SimpleGit> {
+async function mirror(url: string, gitDir: string, withHead: boolean, signal?: AbortSignal): Promise<SimpleGit> {
   if (!existsSync(join(gitDir, 'HEAD'))) {
     await mkdir(gitDir, { recursive: true });
     await run(gitIn(gitDir), ['init', '--bare', '--quiet'], `cannot create a mirror in ${gitDir}`);
   }
-  const git = gitIn(gitDir);
+  const git = gitIn(gitDir, {}, signal);
   // Forced refspecs follow force-pushes; --prune drops deleted branches so a deleted ref is an
   // error rather than a stale tip. The URL comes after `--`, never as an option. The remote's
   // HEAD is fetched only when asked for: a dangling HEAD must not fail the fetch of a branch.

@@ -41,6 +41,7 @@ export class Follower {
   private readonly source: string;
   private failedCommit: string | undefined;
   private timer: NodeJS.Timeout | undefined;
+  private readonly stopping = new AbortController();
 
   constructor(private readonly options: FollowOptions) {
     const ref = options.ref ?? 'HEAD';
@@ -73,9 +74,11 @@ export class Follower {
     }
   }
 
+  /** Stop polling and abort a fetch in flight (a build in flight finishes). */
   stop(): void {
     clearInterval(this.timer);
     this.timer = undefined;
+    this.stopping.abort();
   }
 
   /** Extra server routes: /-/status, and /-/hooks/git (off, answering 404, without a secret). */
@@ -90,7 +93,8 @@ export class Follower {
   private async sync(rethrow = false): Promise<SyncOutcome> {
     let revision: Revision;
     try {
-      revision = await fetchRevision({ repo: this.options.repo, ref: this.options.ref, cachePath: this.options.cachePath });
+      if (this.stopping.signal.aborted) return { kind: 'unchanged', revision: this.status.liveRevision ?? '' };
+      revision = await fetchRevision({ repo: this.options.repo, ref: this.options.ref, cachePath: this.options.cachePath, signal: this.stopping.signal });
     } catch (error) {
       this.log(`fetch failed, keeping ${this.status.liveRevision ?? 'the current tree'} live: ${this.status.failed(error).message}`);
       if (rethrow) throw error;
