@@ -1,7 +1,7 @@
 // build, validate and diff --repo through the real CLI against real repos.
 
 import assert from 'node:assert/strict';
-import { readFileSync, mkdtempSync, rmSync, cpSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -82,9 +82,10 @@ test('diff over two revisions: exit 1 with the machines that change, JSON for to
   const report = JSON.parse(json.stdout) as { changed: boolean; targets: Array<{ target: { shape: string; id: string } }> };
   assert.equal(report.changed, true);
   assert.deepEqual(report.targets.map((t) => `${t.target.shape} ${t.target.id}`), [`mac ${MAC}`]);
-  const same = await runCli(['diff', two, 'main', '--cache-path', cache], { cwd: repo.work });
+  const same = await runCli(['diff', two, 'main'], { cwd: repo.work });
   assert.equal(same.code, 0, same.stderr);
   assert.match(same.stdout, /no machine's answers change/);
+  assert.equal(existsSync(join(repo.work, '.cache')), false, 'diff leaves the checked-out repo clean');
 });
 
 test('diff over a remote repo URL and over two data directories', async () => {

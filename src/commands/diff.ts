@@ -3,6 +3,9 @@
 // with the real pipeline and their outputs compared, so the report shows the answers machines
 // will get, not the data files. Exit 0 when nothing changes, 1 when something does, 2 on error.
 
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { CommandModule } from 'yargs';
 import { compile } from '../build.js';
 import { BootcfgError, ExitStatus } from '../errors.js';
@@ -38,11 +41,17 @@ const command: CommandModule<object, Args> = {
     .example('$0 diff ./data-old ./data --format json', 'compare two data directories, for tools'),
   handler: async (args) => {
     let report;
+    // Revisions of a local repo are exported to a throw-away directory (not ./.cache inside the
+    // repo CI checked out); a remote --repo keeps its mirror in the usual cache.
+    const scratch = !args['cache-path'] && (!args.repo || isDirectory(args.repo)) ? await mkdtemp(join(tmpdir(), 'bootcfg-diff-')) : undefined;
+    const options = { ...args, 'cache-path': args['cache-path'] ?? scratch };
     try {
-      const [from, to] = [await side(args.from, args), await side(args.to, args)];
+      const [from, to] = [await side(args.from, options), await side(args.to, options)];
       report = compareBuilds(from.label, to.label, await compileSide(from), await compileSide(to));
     } catch (error) {
       exitWith(2, error);
+    } finally {
+      if (scratch) await rm(scratch, { recursive: true, force: true });
     }
     process.stdout.write(args.format === 'json' ? formatJson(report) : formatText(report));
     if (report.changed) throw new ExitStatus(1);
