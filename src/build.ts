@@ -2,7 +2,7 @@
 // write. compile() stops before writing (validate and diff use it); build() writes a snapshot.
 
 import { createHash } from 'node:crypto';
-import { join, relative, isAbsolute } from 'node:path';
+import { isAbsolute, join } from 'node:path';
 import { BootcfgError, ErrorList, LoadError, TemplateError } from './errors.js';
 import { load } from './load.js';
 import { render, type OutputFiles } from './render.js';
@@ -83,7 +83,7 @@ export function contentRevision(files: OutputFiles): string {
 /** Makes a data-relative error path one the user can open from where they ran bootcfg. */
 function locate(error: BootcfgError, dataPath: string): BootcfgError {
   if (!error.file || isAbsolute(error.file) || !(error instanceof LoadError || error instanceof TemplateError)) return error;
-  const file = relative(process.cwd(), join(dataPath, error.file)) || error.file;
+  const file = join(dataPath, error.file);
   const Kind = error instanceof TemplateError ? TemplateError : LoadError;
   return new Kind(error.message, { file, line: error.line, column: error.column, hint: error.hint, cause: error.cause });
 }

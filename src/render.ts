@@ -75,7 +75,7 @@ function templateError(template: TemplateSource, error: unknown, renderingFor?: 
   const lookup = /^(.*) - (\d+):(\d+)$/m.exec(message);
   const line = Number(parse?.[1] ?? lookup?.[2]) || undefined;
   const column = lookup ? Number(lookup[3]) + 1 : undefined;
-  const summary = parse ? message.split('\n').slice(1).join(' ').replace(/\s+/g, ' ').trim() : (lookup?.[1] ?? message);
+  const summary = parse ? message.trim().split('\n').at(-1)! : (lookup?.[1] ?? message).replace(/ in \[object Object\]$/, '');
   return new TemplateError(`template error: ${summary}${renderingFor ? ` (rendering ${renderingFor})` : ''}`, {
     file: template.file,
     line,

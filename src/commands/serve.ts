@@ -4,10 +4,9 @@
 
 import type { CommandModule } from 'yargs';
 import { build, type BuildResult } from '../build.js';
-import { UsageError } from '../errors.js';
 import { address, distPath, imagesPath } from '../options.js';
 import { accessLog, formatBuild, formatError } from '../report.js';
-import { startServer, type RunningServer } from '../serve.js';
+import { parseAddress, startServer, type RunningServer } from '../serve.js';
 import { Rebuilder, watchData } from '../watch.js';
 import { pullIntervalOption, repoOptions, serveRepo, type RepoArgs } from './repo.js';
 
@@ -39,31 +38,24 @@ const command: CommandModule<object, Args> = {
     const dataPath = args['data-path'] ?? (args.watch ? './data' : undefined);
     const say = (line: string) => process.stderr.write(`${line}\n`);
     const distPath = args['dist-path'];
-    parseEarly(args.address);
+    parseAddress(args.address); // a bad flag fails before any build
 
+    let server: RunningServer | undefined;
     const builds = dataPath === undefined ? undefined : new Rebuilder<BuildResult>(
       () => build({ dataPath, distPath }),
       (outcome) => {
-        if (!outcome.ok) return say(`build failed; still serving ${server?.revision ?? 'the last good tree'}:\n${formatError(outcome.error)}`);
+        if (!outcome.ok) return say(`build failed; still serving ${server?.revision ?? 'the last good tree, if dist has one'}:\n${formatError(outcome.error)}`);
         say(formatBuild(outcome.value));
         server?.reload().catch((error: unknown) => say(formatError(error)));
       },
     );
-    let server: RunningServer | undefined;
-    if (builds) {
-      let failure: unknown;
-      await new Rebuilder(() => build({ dataPath: dataPath!, distPath }), (outcome) => {
-        if (outcome.ok) say(formatBuild(outcome.value));
-        else failure = outcome.error;
-      }).request();
-      if (failure && !args.watch) throw failure;
-      if (failure) say(`build failed; serving the last good tree if dist has one:\n${formatError(failure)}`);
-    }
-    server = await startServer({ distPath, imagesPath: args['images-path'], address: args.address, log: accessLog(process.stdout) });
-    say(`listening on ${server.url} (revision ${server.revision})`);
-
+    // Watch before the first build, so an edit made while it runs queues another.
     const watcher = args.watch && builds ? await watchData(dataPath!, () => void builds.request()) : undefined;
+    if (builds && !args.watch) say(formatBuild(await build({ dataPath: dataPath!, distPath }))); // a failure ends serve
+    if (builds && args.watch) await builds.request(); // a failure is logged; the last good tree serves
+    server = await startServer({ distPath, imagesPath: args['images-path'], address: args.address, log: accessLog(process.stdout) });
     if (watcher) say(`watching ${dataPath} for changes`);
+    say(`listening on ${server.url} (revision ${server.revision})`); // last: everything is ready
     process.on('SIGHUP', () => void server!.reload().then((rev) => say(`reloaded revision ${rev}`), (e: unknown) => say(formatError(e))));
     await new Promise<void>((resolve) => {
       const stop = () => resolve();
@@ -76,7 +68,3 @@ const command: CommandModule<object, Args> = {
   },
 };
 export default command;
-
-function parseEarly(text: string): void {
-  if (!/:\d+$/.test(text)) throw new UsageError(`invalid address "${text}"`, { hint: 'use HOST:PORT, e.g. 127.0.0.1:8080' });
-}

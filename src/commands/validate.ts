@@ -28,7 +28,7 @@ const command: CommandModule<object, Args> = {
     } catch (error) {
       if (!(error instanceof BootcfgError)) throw error;
       if (json) process.stdout.write(`${JSON.stringify({ ok: false, errors: problems(error).map((p) => p.toJSON()) })}\n`);
-      else process.stdout.write(`${formatError(error)}\n`);
+      else process.stderr.write(`${formatError(error)}\n`);
       throw new ExitStatus(error.exitCode);
     }
   },
