@@ -19,7 +19,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       .command(serveCommand)
       .command(validateCommand)
       .command(diffCommand)
-      .demandCommand(1, 'name a command: build, serve or validate')
+      .demandCommand(1, 'name a command: build, serve, validate or diff')
       .strict()
       .help()
       .alias('help', 'h')
