@@ -199,7 +199,7 @@ async function mirror(url: string, gitDir: string, withHead: boolean, signal?: A
   // HEAD is fetched only when asked for: a dangling HEAD must not fail the fetch of a branch.
   const refspecs = ['+refs/heads/*:refs/heads/*', '+refs/tags/*:refs/tags/*', ...(withHead ? ['+HEAD:refs/remote-head'] : [])];
   await run(git, [
-    'fetch', '--quiet', '--prune', '--prune-tags', '--no-recurse-submodules', '--', url, ...refspecs,
+    'fetch', '--quiet', '--prune', '--prune-tags', '--no-recurse-submodules', '--no-write-fetch-head', '--', url, ...refspecs,
   ], `cannot fetch ${redactUrl(url)}`, 'Check the URL, the network and the credentials (environment or git credential helper).');
   return git;
 }
