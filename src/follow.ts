@@ -5,6 +5,7 @@
 // leaves the last good revision live and shows up in the log and in /-/status.
 
 import { build } from './build.js';
+import { SourceError } from './errors.js';
 import { fetchRevision, redactUrl, type Revision } from './fetch.js';
 import { FollowStatus, STATUS_PATH } from './status.js';
 import { Rebuilder } from './watch.js';
@@ -100,9 +101,11 @@ export class Follower {
       if (rethrow) throw error;
       return { kind: 'known-bad', revision: this.status.liveRevision ?? '' };
     }
-    this.status.fetched(revision.sha);
+    // A commit that already failed to build stays a failure until the ref moves on.
+    const knownBad = revision.sha === this.failedCommit;
+    this.status.fetched(revision.sha, !knownBad);
     if (revision.sha === this.status.liveRevision) return { kind: 'unchanged', revision: revision.sha };
-    if (revision.sha === this.failedCommit) return { kind: 'known-bad', revision: revision.sha };
+    if (knownBad) return { kind: 'known-bad', revision: revision.sha };
     return this.buildRevision(revision, rethrow);
   }
 
@@ -115,7 +118,8 @@ export class Follower {
       this.log(`built ${revision.sha} from ${this.source} (${JSON.stringify(revision.subject)}): ${result.written} written, ${result.unchanged} unchanged, ${result.removed} removed in ${result.ms} ms`);
       return { kind: 'built', revision };
     } catch (error) {
-      this.failedCommit = revision.sha;
+      // Bad config fails the same way every time; a disk or write error may not, so retry it.
+      this.failedCommit = error instanceof SourceError ? undefined : revision.sha;
       const failure = this.status.failed(error, revision.sha, revision.dataPath);
       this.log(`build failed, keeping ${this.status.liveRevision ?? 'the current tree'} live: ${failure.message}`);
       for (const problem of failure.problems.slice(1)) this.log(`  ${[problem.file, problem.line].filter(Boolean).join(':')}: ${problem.message}`);

@@ -67,9 +67,9 @@ export class FollowStatus {
     return this.body.live?.revision;
   }
 
-  /** The fetch succeeded and the ref points at `revision`. */
-  fetched(revision: string): void {
-    this.body.lastFetch = { at: now(), ok: true, revision };
+  /** The fetch succeeded and the ref points at `revision` (ok: false if that commit is known not to build). */
+  fetched(revision: string, ok = true): void {
+    this.body.lastFetch = { at: now(), ok, revision };
   }
 
   /** A revision was built and is now being served. */

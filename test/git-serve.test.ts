@@ -82,6 +82,10 @@ test('follows main through a bad commit, its fix, a force-push, a deleted branch
   assert.equal(s.lastError!.problems[0]!.file, 'boot/default');
   assert.equal((await ipxe(served)).revision, two);
   assert.match(served.stderr(), /build failed, keeping .* live: commit/);
+  // Fetching the same bad commit again neither rebuilds it nor reports the fetch as healthy.
+  const [errorAt, fetchAt] = [s.lastError!.at, s.lastFetch!.at];
+  s = await syncUntil(served, 'a second fetch of the bad commit', (x) => x.lastFetch?.at !== fetchAt);
+  assert.deepEqual([s.lastFetch?.ok, s.lastFetch?.revision, s.lastError?.at], [false, bad, errorAt]);
 
   // The fix goes live.
   const fix = repo.commitPush(seedData('3.0'), 'fix');
