@@ -164,12 +164,24 @@ function gitIn(dir: string, env: Record<string, string> = {}, signal?: AbortSign
 }
 
 /**
+ * Variables that point git at another repository (`git rev-parse --local-env-vars`). They are
+ * set when bootcfg runs inside a git hook (a post-receive hook calling `bootcfg build --repo`)
+ * and would make every command below act on the hook's repository instead of the mirror.
+ */
+const REPO_LOCAL_VARS = [
+  'GIT_ALTERNATE_OBJECT_DIRECTORIES', 'GIT_CONFIG', 'GIT_CONFIG_PARAMETERS', 'GIT_CONFIG_COUNT', 'GIT_OBJECT_DIRECTORY',
+  'GIT_DIR', 'GIT_WORK_TREE', 'GIT_IMPLICIT_WORK_TREE', 'GIT_GRAFT_FILE', 'GIT_INDEX_FILE', 'GIT_NO_REPLACE_OBJECTS',
+  'GIT_REPLACE_REF_BASE', 'GIT_PREFIX', 'GIT_INTERNAL_SUPER_PREFIX', 'GIT_SHALLOW_FILE', 'GIT_COMMON_DIR', 'GIT_QUARANTINE_PATH',
+];
+
+/**
  * The environment git runs with: the operator's, which is where credentials may come from
- * (GIT_SSH_COMMAND with a deploy key, GIT_ASKPASS, a credential helper in the global config).
- * Pagers and editors are dropped: git never needs them here, and simple-git refuses to run with them.
+ * (GIT_SSH_COMMAND with a deploy key, GIT_ASKPASS, a credential helper in the global config),
+ * less REPO_LOCAL_VARS. Pagers and editors are dropped too: git never needs them here, and
+ * simple-git refuses to run with them.
  */
 function inheritedEnv(): Record<string, string> {
-  const dropped = new Set(['PAGER', 'GIT_PAGER', 'EDITOR', 'VISUAL', 'GIT_EDITOR', 'GIT_SEQUENCE_EDITOR', 'GIT_EXTERNAL_DIFF']);
+  const dropped = new Set(['PAGER', 'GIT_PAGER', 'EDITOR', 'VISUAL', 'GIT_EDITOR', 'GIT_SEQUENCE_EDITOR', 'GIT_EXTERNAL_DIFF', ...REPO_LOCAL_VARS]);
   const env: Record<string, string> = {};
   for (const [key, value] of Object.entries(process.env)) {
     if (value !== undefined && !dropped.has(key.toUpperCase())) env[key] = value;

@@ -45,6 +45,19 @@ test('build --repo from the environment (BOOTCFG_REPO, BOOTCFG_REF) takes the br
   assert.equal(readFileSync(join(dist, 'current', 'REVISION'), 'utf8'), `${two}\n`);
 });
 
+test('build --repo run from inside a git hook (GIT_DIR and friends set) still reads the repo it was given', async () => {
+  const { repo, dist, cache } = setup();
+  const sha = repo.commitPush(seedData('1.0'));
+  const other = new ConfigRepo();
+  cleanup.push(() => other.dispose());
+  other.commit(seedData('9.9'));
+  const env = { GIT_DIR: join(other.work, '.git'), GIT_WORK_TREE: other.work, GIT_INDEX_FILE: join(other.work, '.git', 'index') };
+  const res = await runCli(['build', '--repo', repo.remote, '--ref', 'main', '--dist-path', dist, '--cache-path', cache], { env });
+  assert.equal(res.code, 0, res.stderr);
+  assert.equal(readFileSync(join(dist, 'current', 'REVISION'), 'utf8'), `${sha}\n`);
+  assert.match(readFileSync(join(dist, 'current', 'ipxe', 'default'), 'utf8'), /vmlinuz-1\.0/);
+});
+
 test('validate --repo names the file, the line and the commit of a bad config', async () => {
   const { repo, cache } = setup();
   const bad = repo.commitPush({ ...seedData('1.0'), 'boot/default': '{\n  "kernel": "/images/vmlinuz",\n  "initrd": [\n}\n' }, 'broken');
