@@ -5,7 +5,9 @@ import assert from 'node:assert/strict';
 import { createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
+import { SourceError } from '../src/errors.js';
 import { Follower } from '../src/follow.js';
+import { FollowStatus } from '../src/status.js';
 import { ConfigRepo, runCli, seedData, startServe } from './git-fixture.js';
 
 const cleanup: Array<() => unknown> = [];
@@ -55,4 +57,13 @@ test('serve --repo with the remote down serves the earlier build from dist/', as
   assert.equal(res.headers.get('x-bootcfg-revision'), sha);
   assert.match(await res.text(), /vmlinuz-1\.0/);
   assert.match(served.stderr(), /serving the earlier build/);
+});
+
+test('/-/status never shows credentials, in the repo or in an error', () => {
+  const status = new FollowStatus('https://deploy:tok3n@git.example.test/ops/fleet.git', 'main');
+  status.failed(new SourceError('cannot fetch https://deploy:tok3n@git.example.test/ops/fleet.git: 403'));
+  const text = JSON.stringify(status.snapshot);
+  assert.doesNotMatch(text, /tok3n/);
+  assert.match(text, /https:\/\/\*\*\*@git\.example\.test\/ops\/fleet\.git/);
+  assert.equal(status.snapshot.lastFetch?.ok, false);
 });

@@ -145,7 +145,7 @@ test('the hook: a bad or missing signature is 401 and fetches nothing; no secret
   assert.match(off.stderr(), /webhook off/);
 });
 
-test('polling picks up a push without the hook; status redacts credentials', async (t) => {
+test('polling picks up a push without the hook', async (t) => {
   const repo = new ConfigRepo();
   cleanup.push(() => repo.dispose());
   repo.commitPush(seedData('1.0'));
