@@ -5,8 +5,8 @@
 // leaves the last good revision live and shows up in the log and in /-/status.
 
 import { build } from './build.js';
-import { SourceError } from './errors.js';
-import { fetchRevision, redactUrl, type Revision } from './fetch.js';
+import { BootcfgError, SourceError } from './errors.js';
+import { fetchRevision, redactUrl, relocateError, type Revision } from './fetch.js';
 import { FollowStatus, STATUS_PATH } from './status.js';
 import { Rebuilder } from './watch.js';
 import { HOOK_PATH, webhookHandler, webhookOffHandler } from './webhook.js';
@@ -123,7 +123,7 @@ export class Follower {
       const failure = this.status.failed(error, revision.sha, revision.dataPath);
       this.log(`build failed, keeping ${this.status.liveRevision ?? 'the current tree'} live: ${failure.message}`);
       for (const problem of failure.problems.slice(1)) this.log(`  ${[problem.file, problem.line].filter(Boolean).join(':')}: ${problem.message}`);
-      if (rethrow) throw error;
+      if (rethrow) throw error instanceof BootcfgError ? relocateError(error, revision) : error;
       return { kind: 'known-bad', revision: revision.sha };
     }
   }

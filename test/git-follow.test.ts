@@ -67,3 +67,13 @@ test('/-/status never shows credentials, in the repo or in an error', () => {
   assert.match(text, /https:\/\/\*\*\*@git\.example\.test\/ops\/fleet\.git/);
   assert.equal(status.snapshot.lastFetch?.ok, false);
 });
+
+test('serve --repo whose first commit does not build fails to start, naming the file in the repo', async () => {
+  const repo = new ConfigRepo();
+  cleanup.push(() => repo.dispose());
+  const bad = repo.commitPush({ 'boot/default': '{ "kernel": [] }\n' });
+  await assert.rejects(
+    startServe(['--repo', repo.remote, '--dist-path', join(repo.root, 'dist'), '--cache-path', join(repo.root, 'cache'), '--images-path', repo.root]),
+    (error: Error) => new RegExp(`\\nboot/default:1:\\d+: .*\\(commit ${bad.slice(0, 12)}\\)`).test(error.message) && !/\.cache|trees/.test(error.message),
+  );
+});
