@@ -4,6 +4,7 @@
 import yargs from 'yargs';
 import buildCommand from './commands/build.js';
 import diffCommand from './commands/diff.js';
+import nginxCommand from './commands/nginx.js';
 import serveCommand from './commands/serve.js';
 import validateCommand from './commands/validate.js';
 import { BootcfgError, ExitStatus, UsageError } from './errors.js';
@@ -18,8 +19,9 @@ export async function main(argv: readonly string[]): Promise<number> {
       .command(buildCommand)
       .command(serveCommand)
       .command(validateCommand)
+      .command(nginxCommand)
       .command(diffCommand)
-      .demandCommand(1, 'name a command: build, serve, validate or diff')
+      .demandCommand(1, 'name a command: build, serve, validate, diff or nginx')
       .strict()
       .help()
       .alias('help', 'h')

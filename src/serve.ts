@@ -83,6 +83,9 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       revision: snapshot.revision,
       ms: Math.round((performance.now() - started) * 100) / 100,
     }));
+    // sirv pipes a file stream into res without an error handler; a file that vanished
+    // under it must end this response, not the process.
+    res.on('pipe', (source) => source.on('error', () => res.destroy()));
     res.setHeader(REVISION_HEADER, snapshot.revision);
     res.setHeader('Cache-Control', 'no-cache');
     const extra = options.routes?.get(path.split('?')[0]!);
