@@ -144,8 +144,20 @@ function kernelOf(path: string, content: Buffer | undefined): string | undefined
   return /^\s*kernel\s+(?:--name\s+\S+\s+)?(\S+)/m.exec(body)?.[1];
 }
 
-/** The report for people: a summary of who is affected, then every file's diff. */
-export function formatText(report: DiffReport): string {
+export interface TextOptions {
+  /** Print the per-file diffs (default); false prints the summary only. */
+  diffs?: boolean;
+}
+
+/** How many paths to name after a diff shared by several files. */
+const SAME_CHANGE_NAMES = 8;
+
+/**
+ * The report for people: a summary of who is affected, then the diffs. A change made the same
+ * way to many files (a kernel bump across a rack) is printed once, followed by the files that
+ * share it, so the reviewer reads each distinct change once.
+ */
+export function formatText(report: DiffReport, options: TextOptions = {}): string {
   if (!report.changed) return `no machine's answers change between ${report.from} and ${report.to}\n`;
   const out = [`${summary(report)} between ${report.from} and ${report.to}:`, ''];
   for (const { target, answers } of report.targets) {
@@ -157,8 +169,29 @@ export function formatText(report: DiffReport): string {
     out.push('', `${count(kernel.targets)} ${verb} a new kernel: ${kernel.from} -> ${kernel.to}`);
   }
   out.push('');
-  for (const file of report.files) out.push(file.diff.trimEnd(), '');
-  return `${out.join('\n')}`;
+  if (options.diffs === false) return out.join('\n');
+  for (const [first, ...same] of sameChanges(report.files)) {
+    out.push(first!.diff.trimEnd());
+    if (same.length > 0) {
+      const names = same.slice(0, SAME_CHANGE_NAMES).map((file) => file.path).join(', ');
+      const more = same.length > SAME_CHANGE_NAMES ? ` and ${same.length - SAME_CHANGE_NAMES} more` : '';
+      out.push(`(the same change in ${same.length} more file${same.length === 1 ? '' : 's'}: ${names}${more})`);
+    }
+    out.push('');
+  }
+  return out.join('\n');
+}
+
+/** Files grouped by identical change (hunks and status, ignoring the file names), in report order. */
+function sameChanges(files: readonly FileChange[]): FileChange[][] {
+  const groups = new Map<string, FileChange[]>();
+  for (const file of files) {
+    const key = `${file.status}\0${file.diff.replace(/^(?:---|\+\+\+) .*\n/gm, '')}`;
+    const group = groups.get(key);
+    if (group) group.push(file);
+    else groups.set(key, [file]);
+  }
+  return [...groups.values()];
 }
 
 /** The report for tools: stable keys, everything formatText shows. */

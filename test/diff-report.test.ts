@@ -74,3 +74,15 @@ test('classify follows docs/dist-layout.md', () => {
   assert.deepEqual(classify('boot.ipxe'), { answer: 'chainload', target: { shape: 'all' } });
   assert.deepEqual(classify('nginx.conf'), { answer: 'other', target: { shape: 'all' } });
 });
+
+test('one change made to many files is printed once, then the files that share it; --summary drops diffs', () => {
+  const report = compareBuilds('v1', 'v2', build('1'), build('2'));
+  const text = formatText(report);
+  assert.equal(text.match(/^--- a\/ipxe\/mac\//gm)?.length, 1);
+  assert.match(text, /\n\(the same change in 2 more files: ipxe\/mac\/52-54-00-00-00-01, ipxe\/mac\/52-54-00-00-00-02\)\n/);
+  assert.match(text, /\n\(the same change in 2 more files: pixiecore\/mac\/52-54-00-00-00-01, pixiecore\/mac\/52-54-00-00-00-02\)\n/);
+  const summary = formatText(report, { diffs: false });
+  assert.doesNotMatch(summary, /^---/m);
+  assert.match(summary, /3 machines get a new kernel/);
+  assert.equal(JSON.parse(formatJson(report)).files.length, 6, 'JSON keeps every file');
+});

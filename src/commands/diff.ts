@@ -20,6 +20,7 @@ interface Args {
   repo?: string;
   'cache-path'?: string;
   format: 'text' | 'json';
+  summary: boolean;
 }
 
 /** Both sides compile with the same revision stamp, so only real differences show. */
@@ -36,6 +37,7 @@ const command: CommandModule<object, Args> = {
       repo: { ...repoOptions.repo, describe: 'repo the revisions belong to (default: the current directory\'s) [env BOOTCFG_REPO]' },
       ref: { ...repoOptions.ref, hidden: true },
       format,
+      summary: { type: 'boolean', default: false, describe: 'text format: who changes, without the per-file diffs' },
     })
     .example('$0 diff origin/main HEAD', 'in a config repo\'s CI: the blast radius of a pull request')
     .example('$0 diff ./data-old ./data --format json', 'compare two data directories, for tools'),
@@ -53,7 +55,7 @@ const command: CommandModule<object, Args> = {
     } finally {
       if (scratch) await rm(scratch, { recursive: true, force: true });
     }
-    process.stdout.write(args.format === 'json' ? formatJson(report) : formatText(report));
+    process.stdout.write(args.format === 'json' ? formatJson(report) : formatText(report, { diffs: !args.summary }));
     if (report.changed) throw new ExitStatus(1);
   },
 };
