@@ -17,7 +17,7 @@ nginx-deps:
 
 # The nginx tests alone: generator, conformance (both servers), rebuild under load, deploy files.
 nginx-test: compile
-	node --test --test-reporter=spec lib/test/nginx.test.js lib/test/nginx-conformance.test.js lib/test/nginx-rebuild.test.js lib/test/nginx-deploy.test.js
+	node --test --test-reporter=spec lib/test/nginx.test.js lib/test/nginx-conformance.test.js lib/test/nginx-rebuild.test.js lib/test/nginx-revision.test.js lib/test/nginx-deploy.test.js
 
 # Print the block for this checkout's dist/ and images/ (what docs/nginx.md walks through).
 nginx-conf: compile

@@ -185,6 +185,10 @@ map $status $bootcfg_allow {
     405 "GET, HEAD";
     default "";
 }
+map $bootcfg_snapshot $bootcfg_revision {
+    "~/revs/(?<bootcfg_rev>[^/.]+)[^/]*$" $bootcfg_rev;
+    default "";
+}
 map $request $bootcfg_fragment {
     "~^\\S+ [^ ]*#" 1;
     default "";
@@ -215,6 +219,8 @@ function server(o: Required<NginxOptions>): string {
     root "${current}";
     add_header Cache-Control "no-cache" always;
     add_header Allow $bootcfg_allow always;
+    # The snapshot directory is revs/<revision>.<id> (docs/dist-layout.md); empty before routing.
+    add_header X-Bootcfg-Revision $bootcfg_revision always;
 
     # nginx's own refusals (malformed request, TRACE, missing file, directory, a request line
     # longer than large_client_header_buffers, 8k by default) in the contract's words.

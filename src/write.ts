@@ -47,7 +47,10 @@ export async function writeSnapshot(distPath: string, files: ReadonlyMap<string,
   all.set(REVISION_FILE, Buffer.from(`${meta.revision}\n`));
   all.set(MANIFEST_FILE, Buffer.from(`${JSON.stringify(manifest, null, 1)}\n`));
 
-  const id = sha256(all.get(MANIFEST_FILE)!).slice(0, 16);
+  // `<revision>.<hash of the whole tree>`: the revision leads so nginx can name it in a header;
+  // the hash tells apart two builds of one commit with different templates or bootcfg versions.
+  if (!/^[0-9A-Za-z_-]+$/.test(meta.revision)) throw new Error(`bug: revision ${JSON.stringify(meta.revision)} is not a safe directory name`);
+  const id = `${meta.revision}.${sha256(all.get(MANIFEST_FILE)!).slice(0, 16)}`;
   const dir = join(distPath, SNAPSHOTS, id);
   const counts = diffCounts(hashes, previous?.manifest.files);
   if (!(await exists(dir))) {

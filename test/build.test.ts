@@ -22,7 +22,7 @@ test('build writes a snapshot with canonical names, a manifest and the revision'
   assert.equal(code, 0, stderr);
   assert.match(stderr, /^built revision [0-9a-f]{12}: 6 configs → written 9, unchanged 0, removed 0 in \d+ ms$/m);
   const current = join(dist, 'current');
-  assert.match(await readlink(current), /^revs\/[0-9a-f]{16}$/);
+  assert.match(await readlink(current), /^revs\/[0-9a-f]{12}\.[0-9a-f]{16}$/);
   const manifest = JSON.parse(await readFile(join(current, 'manifest.json'), 'utf8')) as { revision: string; source: string; files: Record<string, string> };
   assert.deepEqual(Object.keys(manifest.files).sort(), [
     'boot.ipxe', 'cloud/default', `cloud/mac/${MAC}`, `cloud/uuid/${UUID}`,

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { build } from '../src/build.js';
-import { bootcfgServeMissing, startBootcfg } from './conformance/bootcfg.js';
+import { startBootcfg } from './conformance/bootcfg.js';
 import { makeSite, publish, type Site } from './conformance/fixture.js';
 import { send } from './conformance/http.js';
 import { nginxSkipReason, startNginx } from './conformance/nginx.js';
@@ -54,7 +54,7 @@ describe('rebuild under load', () => {
 
   const servers = [
     { name: 'nginx', skip: nginxSkipReason(), start: () => startNginx({ distPath, imagesPath }) },
-    { name: 'bootcfg serve', skip: bootcfgServeMissing(), start: () => startBootcfg({ distPath, imagesPath }) },
+    { name: 'bootcfg serve', start: () => startBootcfg({ distPath, imagesPath }) },
   ];
 
   for (const server of servers) {
@@ -138,7 +138,7 @@ describe('current flipped under load', () => {
 
   const servers = [
     { name: 'nginx', skip: nginxSkipReason(), start: () => startNginx(site) },
-    { name: 'bootcfg serve', skip: bootcfgServeMissing(), start: () => startBootcfg(site) },
+    { name: 'bootcfg serve', start: () => startBootcfg(site) },
   ];
   for (const server of servers) {
     test(`${server.name}: ${FLIPS} symlink flips, no answer mixes the two snapshots`, { skip: server.skip }, async (t) => {

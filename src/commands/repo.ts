@@ -24,22 +24,20 @@ export const repoOptions = {
     type: 'string',
     describe: 'where --repo is mirrored (default ./.cache/repos) [env BOOTCFG_CACHE_PATH]',
   },
-  // Environment only (a flag would show the secret in `ps`); declared so that yargs' strict
-  // mode accepts BOOTCFG_WEBHOOK_SECRET in any command's environment.
-  'webhook-secret': {
-    type: 'string',
-    hidden: true,
-    describe: 'serve --repo: HMAC secret of POST /-/hooks/git [env BOOTCFG_WEBHOOK_SECRET only]',
-  },
-  // Shown (with its default) by serve only; accepted everywhere so one environment serves all.
-  'pull-interval': { type: 'number', hidden: true },
 } satisfies Record<string, Options>;
 
-export const pullIntervalOption = {
+/** serve --repo only: how to follow the ref. */
+export const followOptions = {
   'pull-interval': {
     type: 'number',
     default: 60,
     describe: 'serve --repo: seconds between fetches, 0 for webhook only [env BOOTCFG_PULL_INTERVAL]',
+  },
+  // Environment only (a flag would show the secret in `ps`); declared so that yargs reads it.
+  'webhook-secret': {
+    type: 'string',
+    hidden: true,
+    describe: 'serve --repo: HMAC secret of POST /-/hooks/git [env BOOTCFG_WEBHOOK_SECRET only]',
   },
 } satisfies Record<string, Options>;
 

@@ -8,7 +8,7 @@ import { address, distPath, imagesPath } from '../options.js';
 import { accessLog, formatBuild, formatError } from '../report.js';
 import { parseAddress, startServer, type RunningServer } from '../serve.js';
 import { Rebuilder, watchData } from '../watch.js';
-import { pullIntervalOption, repoOptions, serveRepo, type RepoArgs } from './repo.js';
+import { followOptions, repoOptions, serveRepo, type RepoArgs } from './repo.js';
 
 interface Args extends RepoArgs {
   'pull-interval': number;
@@ -29,7 +29,7 @@ const command: CommandModule<object, Args> = {
     address,
     watch: { type: 'boolean', default: false, describe: 'rebuild on every change under the data directory [env BOOTCFG_WATCH]' },
     ...repoOptions,
-    ...pullIntervalOption,
+    ...followOptions,
   })
     .example('$0 serve --data-path ./data --watch', 'build, serve on 127.0.0.1:8080, rebuild on change')
     .example('$0 serve --dist-path /srv/bootcfg --address 0.0.0.0:8080', 'serve a tree built elsewhere'),
