@@ -3,6 +3,7 @@
 
 import yargs from 'yargs';
 import buildCommand from './commands/build.js';
+import diffCommand from './commands/diff.js';
 import nginxCommand from './commands/nginx.js';
 import serveCommand from './commands/serve.js';
 import validateCommand from './commands/validate.js';
@@ -21,6 +22,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       .command(serveCommand)
       .command(validateCommand)
       .command(nginxCommand)
+      .command(diffCommand)
       .demandCommand(1, 'name a command (bootcfg --help lists them)')
       .strict()
       .help()
