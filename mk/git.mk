@@ -4,8 +4,8 @@
 .PHONY: ci-deps-git test-git
 
 ci-deps-git:
-	apt-get update
-	apt-get install -y --no-install-recommends git ca-certificates
+	@if command -v git >/dev/null 2>&1; then echo "ci-deps-git: git already installed"; else \
+	  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends git ca-certificates; fi
 
 CI_DEPS += ci-deps-git
 

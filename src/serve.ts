@@ -74,7 +74,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     const path = req.url ?? '/'; // the shim rewrites req.url for sirv
     const snapshot = live; // one request, one build
     const record = { answer: '-', file: '-' };
-    res.on('finish', () => log({
+    res.once('close', () => log({ // 'close' comes for aborted answers too, where 'finish' never does
       time: new Date().toISOString(),
       client: req.socket.remoteAddress ?? '-',
       method: req.method ?? '-',
