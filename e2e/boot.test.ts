@@ -33,10 +33,12 @@ function cases(): Case[] {
   const [byUuid, byMac] = machines;
   if (byUuid) out.push({ machine: byUuid, firmware: 'uefi', server: 'nginx', via: 'chain' });
   if (byMac) out.push({ machine: byMac, firmware: 'lkrn', server: 'nginx', via: 'chain' });
-  // Pixiecore knows machines by MAC only; BIOS is enough to prove the API answer boots.
+  // Pixiecore knows machines by MAC only. Under UEFI it names the initrds itself (initrd0…),
+  // which is why the Pixiecore answer carries no initrd= of its own.
   for (const machine of machines.filter((m) => m.known !== 'uuid')) {
     out.push({ machine, firmware: 'bios', server: 'bootcfg', via: 'pixiecore' });
   }
+  if (byMac) out.push({ machine: byMac, firmware: 'uefi', server: 'bootcfg', via: 'pixiecore' });
   const only = process.env.E2E_SERVERS?.split(',');
   return only ? out.filter((c) => only.includes(c.via === 'pixiecore' ? 'pixiecore' : c.server)) : out;
 }

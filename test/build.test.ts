@@ -32,7 +32,7 @@ test('build writes a snapshot with canonical names, a manifest and the revision'
   assert.equal(await readFile(join(current, 'REVISION'), 'utf8'), `${manifest.revision}\n`);
   assert.equal(manifest.source, data);
   assert.equal(await readFile(join(current, `ipxe/uuid/${UUID}`), 'utf8'),
-    '#!ipxe\nkernel /images/by-uuid/vmlinuz console=ttyS0 quiet\ninitrd /images/by-uuid/vmlinuz.initrd\nboot\n');
+    '#!ipxe\nkernel /images/by-uuid/vmlinuz initrd=vmlinuz.initrd console=ttyS0 quiet\ninitrd /images/by-uuid/vmlinuz.initrd\nboot\n');
   assert.deepEqual(JSON.parse(await readFile(join(current, `pixiecore/mac/${MAC}`), 'utf8')),
     { kernel: '/images/by-mac/vmlinuz', initrd: ['/images/by-mac/vmlinuz.initrd'], cmdline: 'console=ttyS0 quiet' });
   assert.equal(await readFile(join(current, `cloud/mac/${MAC}`), 'utf8'), '#cloud-config\nhostname: by-mac\n');
@@ -96,7 +96,19 @@ test('args follow cmdline, and an empty cmdline value renders a bare key', async
   await writeFiles(data, { 'boot/default': JSON.stringify({ kernel: '/k', initrd: ['/a', '/b'], cmdline: { 'cloud-config-url': 'http://x/cloud?uuid=${uuid}&mac=${net0/mac:hexhyp}', 'coreos.autologin': '' }, args: ['console=ttyS0', 'rd.neednet=1'] }) });
   const result = await build({ dataPath: data, distPath: dist });
   assert.equal(await readFile(join(result.dir, 'ipxe/default'), 'utf8'),
-    '#!ipxe\nkernel /k cloud-config-url=http://x/cloud?uuid=${uuid}&mac=${net0/mac:hexhyp} coreos.autologin console=ttyS0 rd.neednet=1\ninitrd /a\ninitrd /b\nboot\n');
+    '#!ipxe\nkernel /k initrd=a initrd=b cloud-config-url=http://x/cloud?uuid=${uuid}&mac=${net0/mac:hexhyp} coreos.autologin console=ttyS0 rd.neednet=1\ninitrd /a\ninitrd /b\nboot\n');
+});
+
+test('each initrd is named on the kernel line for UEFI, unless the config names them itself', async () => {
+  const { data, dist } = await fixture();
+  await writeFiles(data, {
+    'boot/default': JSON.stringify({ kernel: '/k', initrd: ['http://mirror/fcos/initramfs.img?sig=1', '/images/extra.cpio.gz'] }),
+    'boot/mac/52:54:00:12:34:56': JSON.stringify({ kernel: '/k', initrd: ['/images/flatcar.cpio.gz'], args: ['initrd=flatcar.cpio.gz', 'console=ttyS0'] }),
+  });
+  const result = await build({ dataPath: data, distPath: dist });
+  assert.match(await readFile(join(result.dir, 'ipxe/default'), 'utf8'), /^kernel \/k initrd=initramfs\.img initrd=extra\.cpio\.gz$/m);
+  assert.match(await readFile(join(result.dir, `ipxe/mac/${MAC}`), 'utf8'), /^kernel \/k initrd=flatcar\.cpio\.gz console=ttyS0$/m);
+  assert.equal(JSON.parse(await readFile(join(result.dir, 'pixiecore/default'), 'utf8')).cmdline, '', 'Pixiecore names initrds itself');
 });
 
 test('a data directory with no configs is an error, not an empty tree', async () => {

@@ -40,7 +40,7 @@ test('a bad edit is logged and the last good tree keeps serving until it is fixe
 
 test('a rebuild under concurrent requests answers whole files of one build or the other', async () => {
   const { data, server } = await watching();
-  const expected = (marker: string) => `#!ipxe\nkernel /images/${marker}/vmlinuz console=ttyS0 quiet\ninitrd /images/${marker}/vmlinuz.initrd\nboot\n`;
+  const expected = (marker: string) => `#!ipxe\nkernel /images/${marker}/vmlinuz initrd=vmlinuz.initrd console=ttyS0 quiet\ninitrd /images/${marker}/vmlinuz.initrd\nboot\n`;
   const byRevision = new Map<string, string>();
   let failures = 0;
   let requests = 0;
