@@ -116,6 +116,17 @@ test('a rerun keeps verified files without downloading them again', async () => 
   assert.match(run.stderr, /0 fetched, 3 already verified/);
 });
 
+test('a file verified under another --keyring is checked again, not kept', async () => {
+  assert.equal((await runBootcfg(fetchArgs('--version', VERSION))).code, 0);
+  const otherKeyring = join(work, 'other-key.asc');
+  await writeFile(otherKeyring, (await makeKey('other')).armoredPublic);
+  const args = fetchArgs('--version', VERSION).map((a) => (a === keyring ? otherKeyring : a));
+  const run = await runBootcfg(args);
+  assert.equal(run.code, 1, run.stderr);
+  assert.match(run.stderr, /bad signature/);
+  assert.doesNotMatch(run.stderr, /kept /);
+});
+
 test('a file changed on disk after verification is fetched again', async () => {
   assert.equal((await runBootcfg(fetchArgs('--version', VERSION))).code, 0);
   await writeFile(join(images, 'flatcar', VERSION, INITRD), 'corrupted');
@@ -217,7 +228,7 @@ test('an unknown version is a 404 with a hint; an unreachable mirror says so', a
   assert.equal(missing.code, 1);
   assert.match(missing.stderr, /no signature for flatcar_production_pxe\.vmlinuz/);
   assert.match(missing.stderr, /hint: /);
-  assert.equal(existsSync(join(images, 'flatcar', '1.2.3', KERNEL)), false);
+  assert.equal(existsSync(join(images, 'flatcar', '1.2.3')), false, 'no directory for a release that failed');
 
   const closed = await startMirror();
   await closed.close();

@@ -19,7 +19,7 @@ interface FetchArgs {
   channel: string;
   version: string;
   stream: string;
-  keyring?: string;
+  keyring?: string[];
   rootfs: boolean;
 }
 
@@ -47,7 +47,7 @@ function fetchOptions(yargs: Argv): Argv<FetchArgs> {
     .option('channel', { choices: FLATCAR_CHANNELS, default: 'stable', describe: 'flatcar: release channel' })
     .option('version', { type: 'string', default: 'current', describe: 'flatcar: release version, or current' })
     .option('stream', { choices: FCOS_STREAMS, default: 'stable', describe: 'fcos: release stream' })
-    .option('keyring', { type: 'string', describe: 'flatcar: OpenPGP public key file to trust instead of the pinned Flatcar signing key' })
+    .option('keyring', { type: 'string', array: true, describe: 'flatcar: OpenPGP public key file to trust instead of the pinned Flatcar signing key (repeatable)' })
     .option('rootfs', { type: 'boolean', default: true, describe: 'fcos: also fetch the live rootfs (needed to PXE boot; --no-rootfs to skip)' })
     .example('$0 images fetch flatcar', 'newest stable Flatcar into ./images/flatcar/<version>/')
     .example('$0 images fetch flatcar --channel beta --version 4230.1.0', 'one beta release')

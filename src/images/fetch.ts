@@ -45,7 +45,6 @@ export function partialRoot(imagesPath: string): string {
 export async function fetchRelease(release: Release, options: FetchOptions): Promise<FetchResult> {
   const dir = join(options.imagesPath, release.os, release.version);
   const partialDir = join(partialRoot(options.imagesPath), release.os, release.version);
-  await mkdir(dir, { recursive: true });
   await mkdir(partialDir, { recursive: true });
   const files: FetchedFile[] = [];
   for (const file of release.files) files.push(await fetchFile(file, dir, partialDir, options));
@@ -57,7 +56,8 @@ async function fetchFile(file: ReleaseFile, dir: string, partialDir: string, opt
   const reporter = options.reporter ?? makeReporter();
   const target = join(dir, file.name);
   const label = target;
-  const kept = await stillVerified(target, join(dir, recordName(file.name)), file.check);
+  const trusted = new Set((options.keys ?? []).map((k) => k.getFingerprint()));
+  const kept = await stillVerified(target, join(dir, recordName(file.name)), file.check, trusted);
   if (kept) {
     reporter.settled(label, 'kept', kept.size, 'already verified');
     return { name: file.name, role: file.role, how: 'kept', bytes: kept.size };
@@ -143,6 +143,7 @@ async function fetchSignature(urls: string[], label: string): Promise<Signature>
 // The image first, then its signature and record: a crash in between leaves a verified file
 // without a record, which the next run simply fetches again.
 async function commit(file: ReleaseFile, dir: string, part: string, proof: Proof): Promise<void> {
+  await mkdir(dir, { recursive: true }); // only now: a release that fails its first check leaves no directory
   await moveInto(part, join(dir, file.name));
   if (proof.signature) await writeAtomic(join(dir, proof.signature.name), proof.signature.bytes);
   await writeAtomic(join(dir, recordName(file.name)), `${JSON.stringify(proof.record, null, 2)}\n`);

@@ -23,11 +23,21 @@ export function recordName(file: string): string {
   return `${file}.verified`;
 }
 
-/** The record and the file still agree (and still match `check`); false if anything is off. */
-export async function stillVerified(filePath: string, recordPath: string, check: Check): Promise<VerifiedRecord | undefined> {
+/**
+ * The record and the file still agree, and the record still satisfies `check`: the same
+ * metadata sha256, or a signer among the keys trusted now (a file accepted under another
+ * --keyring is checked again). Undefined if anything is off.
+ */
+export async function stillVerified(
+  filePath: string,
+  recordPath: string,
+  check: Check,
+  trustedFingerprints: ReadonlySet<string>,
+): Promise<VerifiedRecord | undefined> {
   const record = await readRecord(recordPath);
-  if (!record) return undefined;
+  if (!record || record.check !== check.kind) return undefined;
   if (check.kind === 'sha256' && record.sha256 !== check.sha256) return undefined;
+  if (check.kind === 'openpgp' && !trustedFingerprints.has(record.signer?.fingerprint ?? '')) return undefined;
   try {
     return (await sha256File(filePath)) === record.sha256 ? record : undefined;
   } catch {

@@ -15,15 +15,20 @@ import { FLATCAR_SIGNING_KEY } from './flatcar-signing-key.js';
 
 export type PublicKey = openpgp.PublicKey;
 
-/** The keys to trust: those in `keyringFile` (armored or binary), or the pinned Flatcar key. */
-export async function loadKeys(keyringFile?: string): Promise<PublicKey[]> {
-  if (!keyringFile) return openpgp.readKeys({ armoredKeys: FLATCAR_SIGNING_KEY });
+/** The keys to trust: those in the `keyringFiles` (armored or binary), or the pinned Flatcar key. */
+export async function loadKeys(keyringFiles: readonly string[] = []): Promise<PublicKey[]> {
+  if (keyringFiles.length === 0) return openpgp.readKeys({ armoredKeys: FLATCAR_SIGNING_KEY });
+  const sets = await Promise.all(keyringFiles.map(readKeyring));
+  return sets.flat();
+}
+
+async function readKeyring(file: string): Promise<PublicKey[]> {
   let bytes: Buffer;
   try {
-    bytes = await readFile(keyringFile);
+    bytes = await readFile(file);
   } catch (cause) {
     throw new UsageError(`cannot read keyring: ${(cause as Error).message}`, {
-      file: keyringFile,
+      file,
       hint: 'pass --keyring a file holding OpenPGP public keys (armored or binary)',
       cause,
     });
@@ -34,7 +39,7 @@ export async function loadKeys(keyringFile?: string): Promise<PublicKey[]> {
       : await openpgp.readKeys({ binaryKeys: bytes });
   } catch (cause) {
     throw new UsageError(`not an OpenPGP public key: ${(cause as Error).message}`, {
-      file: keyringFile,
+      file,
       hint: 'export the key with `gpg --export --armor KEYID > FILE`',
       cause,
     });
