@@ -68,3 +68,10 @@ export class ErrorList extends BootcfgError {
     this.errors = errors;
   }
 }
+
+/** Ends the CLI with an exit code after the command has already said everything it had to. */
+export class ExitStatus extends Error {
+  constructor(readonly exitCode: number) {
+    super(`exit ${exitCode}`);
+  }
+}

@@ -1,0 +1,94 @@
+// The one place the pipeline's stages are chained: read → load → resolve → render (pure) →
+// write. compile() stops before writing (validate and diff use it); build() writes a snapshot.
+
+import { createHash } from 'node:crypto';
+import { isAbsolute, join } from 'node:path';
+import { BootcfgError, ErrorList, LoadError, TemplateError } from './errors.js';
+import { load } from './load.js';
+import { render, type OutputFiles } from './render.js';
+import { resolve } from './resolve.js';
+import { readSource } from './source.js';
+import { readBuiltinTemplates, TEMPLATE_NAMES, type TemplateName, type TemplateSource } from './templates.js';
+import { writeSnapshot, type WriteResult } from './write.js';
+
+/** Reports a long build's progress: a stage starting, with how many items it handles. */
+export type Progress = (stage: string, count: number) => void;
+
+export interface CompileOptions {
+  /** The revision to stamp; defaults to a hash of the output (a plain directory has no commit). */
+  revision?: string;
+  progress?: Progress;
+}
+
+export interface Compiled {
+  revision: string;
+  files: OutputFiles;
+  /** Data files compiled (boot and cloud configs). */
+  inputs: number;
+}
+
+export interface BuildOptions extends CompileOptions {
+  dataPath: string;
+  distPath: string;
+  /** Where the data came from, for the manifest; defaults to the data path. */
+  source?: string;
+}
+
+export interface BuildResult extends WriteResult {
+  revision: string;
+  inputs: number;
+  ms: number;
+}
+
+export async function compile(dataPath: string, options: CompileOptions = {}): Promise<Compiled> {
+  const progress = options.progress ?? (() => {});
+  progress('read', 0);
+  const [files, builtins] = await Promise.all([
+    readSource(dataPath).catch((error: unknown) => {
+      throw error instanceof ErrorList ? new ErrorList(error.errors.map((e) => locate(e, dataPath))) : error;
+    }),
+    readBuiltinTemplates(),
+  ]);
+  progress('load', files.size);
+  const loaded = load(files, TEMPLATE_NAMES);
+  const resolved = resolve(loaded.model);
+  const errors: BootcfgError[] = [...loaded.errors, ...resolved.errors];
+  let output: OutputFiles = new Map();
+  if (errors.length === 0) {
+    progress('render', resolved.plan.size);
+    const rendered = render(resolved.plan, withOverrides(builtins, loaded.model.templates));
+    errors.push(...rendered.errors);
+    output = rendered.files;
+  }
+  if (errors.length > 0) throw new ErrorList(errors.map((error) => locate(error, dataPath)));
+  return { revision: options.revision ?? contentRevision(output), files: output, inputs: loaded.model.boot.length + loaded.model.cloud.length };
+}
+
+export async function build(options: BuildOptions): Promise<BuildResult> {
+  const started = performance.now();
+  const compiled = await compile(options.dataPath, options);
+  options.progress?.('write', compiled.files.size);
+  const written = await writeSnapshot(options.distPath, compiled.files, { revision: compiled.revision, source: options.source ?? options.dataPath });
+  return { revision: compiled.revision, inputs: compiled.inputs, ...written, ms: Math.round(performance.now() - started) };
+}
+
+function withOverrides(builtins: Map<TemplateName, TemplateSource>, overrides: ReadonlyMap<string, TemplateSource>): Map<TemplateName, TemplateSource> {
+  const merged = new Map(builtins);
+  for (const [name, source] of overrides) merged.set(name as TemplateName, source);
+  return merged;
+}
+
+/** A plain directory's revision: the first 12 hex digits of a hash over every output file. */
+export function contentRevision(files: OutputFiles): string {
+  const hash = createHash('sha256');
+  for (const path of [...files.keys()].sort()) hash.update(path).update('\0').update(files.get(path)!).update('\0');
+  return hash.digest('hex').slice(0, 12);
+}
+
+/** Makes a data-relative error path one the user can open from where they ran bootcfg. */
+function locate(error: BootcfgError, dataPath: string): BootcfgError {
+  if (!error.file || isAbsolute(error.file) || !(error instanceof LoadError || error instanceof TemplateError)) return error;
+  const file = join(dataPath, error.file);
+  const Kind = error instanceof TemplateError ? TemplateError : LoadError;
+  return new Kind(error.message, { file, line: error.line, column: error.column, hint: error.hint, cause: error.cause });
+}

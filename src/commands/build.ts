@@ -1,0 +1,29 @@
+// `bootcfg build`: compile the data directory into a new dist snapshot.
+
+import type { CommandModule } from 'yargs';
+import { build } from '../build.js';
+import { dataPath, distPath } from '../options.js';
+import { formatBuild, terminalProgress } from '../report.js';
+
+interface Args {
+  'data-path': string;
+  'dist-path': string;
+}
+
+const command: CommandModule<object, Args> = {
+  command: 'build',
+  describe: 'Compile the data directory into dist/ (writes only what changed; a failed build writes nothing)',
+  builder: (yargs) => yargs.options({ 'data-path': dataPath, 'dist-path': distPath })
+    .example('$0 build --data-path ./data --dist-path ./dist', 'compile ./data into ./dist/current'),
+  handler: async (args) => {
+    const status = terminalProgress(process.stderr);
+    try {
+      const result = await build({ dataPath: args['data-path'], distPath: args['dist-path'], progress: status.progress });
+      status.clear();
+      process.stderr.write(`${formatBuild(result)}\n`);
+    } finally {
+      status.clear();
+    }
+  },
+};
+export default command;

@@ -1,0 +1,65 @@
+// `bootcfg serve`: answer the URL contract from dist/. With --data-path it builds first (the
+// seed's one-command use); with --watch it rebuilds on every change and swaps the new tree in,
+// keeping the last good one live when a build fails.
+
+import type { CommandModule } from 'yargs';
+import { build, type BuildResult } from '../build.js';
+import { address, distPath, imagesPath } from '../options.js';
+import { accessLog, formatBuild, formatError } from '../report.js';
+import { parseAddress, startServer, type RunningServer } from '../serve.js';
+import { Rebuilder, watchData } from '../watch.js';
+
+interface Args {
+  'data-path'?: string;
+  'dist-path': string;
+  'images-path': string;
+  address: string;
+  watch: boolean;
+}
+
+const command: CommandModule<object, Args> = {
+  command: 'serve',
+  describe: 'Serve dist/ to iPXE, Pixiecore and booting machines (building first with --data-path)',
+  builder: (yargs) => yargs.options({
+    'data-path': { type: 'string', describe: 'build this data directory before serving (default with --watch: ./data) [env BOOTCFG_DATA_PATH]' },
+    'dist-path': distPath,
+    'images-path': imagesPath,
+    address,
+    watch: { type: 'boolean', default: false, describe: 'rebuild on every change under the data directory [env BOOTCFG_WATCH]' },
+  })
+    .example('$0 serve --data-path ./data --watch', 'build, serve on 127.0.0.1:8080, rebuild on change')
+    .example('$0 serve --dist-path /srv/bootcfg --address 0.0.0.0:8080', 'serve a tree built elsewhere'),
+  handler: async (args) => {
+    const dataPath = args['data-path'] ?? (args.watch ? './data' : undefined);
+    const say = (line: string) => process.stderr.write(`${line}\n`);
+    const distPath = args['dist-path'];
+    parseAddress(args.address); // a bad flag fails before any build
+
+    let server: RunningServer | undefined;
+    const builds = dataPath === undefined ? undefined : new Rebuilder<BuildResult>(
+      () => build({ dataPath, distPath }),
+      (outcome) => {
+        if (!outcome.ok) return say(`build failed; still serving ${server?.revision ?? 'the last good tree, if dist has one'}:\n${formatError(outcome.error)}`);
+        say(formatBuild(outcome.value));
+        server?.reload().catch((error: unknown) => say(formatError(error)));
+      },
+    );
+    // Watch before the first build, so an edit made while it runs queues another.
+    const watcher = args.watch && builds ? await watchData(dataPath!, () => void builds.request()) : undefined;
+    if (builds && !args.watch) say(formatBuild(await build({ dataPath: dataPath!, distPath }))); // a failure ends serve
+    if (builds && args.watch) await builds.request(); // a failure is logged; the last good tree serves
+    server = await startServer({ distPath, imagesPath: args['images-path'], address: args.address, log: accessLog(process.stdout) });
+    if (watcher) say(`watching ${dataPath} for changes`);
+    say(`listening on ${server.url} (revision ${server.revision})`); // last: everything is ready
+    process.on('SIGHUP', () => void server!.reload().then((rev) => say(`reloaded revision ${rev}`), (e: unknown) => say(formatError(e))));
+    await new Promise<void>((resolve) => {
+      const stop = () => resolve();
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+    });
+    await watcher?.close();
+    await builds?.idle();
+    await server.close();
+  },
+};
+export default command;

@@ -1,0 +1,16 @@
+// Bounded concurrency for file I/O: a fleet of 100k machines is hundreds of thousands of small
+// files, too slow one at a time and too many to open all at once.
+
+/** Runs `work` over `items` with at most `limit` calls in flight; results keep input order. */
+export async function mapLimit<T, R>(items: readonly T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  async function worker(): Promise<void> {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await work(items[index]!);
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}

@@ -1,0 +1,49 @@
+// What the CLI prints: errors (`file:line:col: message` and a hint, no stack, for anything a
+// user can fix; the stack for bugs), build summaries, progress on a terminal, and the access log.
+
+import type { WriteStream } from 'node:tty';
+import { BootcfgError, ErrorList } from './errors.js';
+import type { BuildResult, Progress } from './build.js';
+import type { AccessLogEntry } from './serve.js';
+
+type Out = NodeJS.WritableStream & Partial<Pick<WriteStream, 'isTTY' | 'columns'>>;
+
+/** Every problem an error carries, one BootcfgError each (an ErrorList is flattened). */
+export function problems(error: BootcfgError): readonly BootcfgError[] {
+  return error instanceof ErrorList ? error.errors : [error];
+}
+
+export function formatError(error: unknown): string {
+  if (!(error instanceof BootcfgError)) {
+    return `bootcfg: unexpected error (a bug; please report it):\n${error instanceof Error ? error.stack : String(error)}`;
+  }
+  const list = problems(error);
+  const lines = list.map((p) => `${p.located}${p.hint ? `\n  hint: ${p.hint}` : ''}`);
+  if (list.length > 1) lines.push(`${list.length} problems`);
+  return lines.join('\n');
+}
+
+export function formatBuild(result: BuildResult): string {
+  return `built revision ${result.revision}: ${result.inputs} configs → written ${result.written}, unchanged ${result.unchanged}, removed ${result.removed} in ${result.ms} ms`;
+}
+
+/** Stage and count on one rewritten terminal line; nothing when `out` is not a terminal. */
+export function terminalProgress(out: Out): { progress: Progress | undefined; clear(): void } {
+  if (!out.isTTY) return { progress: undefined, clear() {} };
+  let shown = false;
+  return {
+    progress: (stage, count) => {
+      shown = true;
+      out.write(`\r\x1b[K${stage}${count ? ` ${count} files` : ''}…`);
+    },
+    clear: () => {
+      if (shown) out.write('\r\x1b[K');
+    },
+  };
+}
+
+/** One line per request: JSON for machines, a readable line on a terminal. */
+export function accessLog(out: Out): (entry: AccessLogEntry) => void {
+  if (!out.isTTY) return (entry) => out.write(`${JSON.stringify(entry)}\n`);
+  return (e) => out.write(`${e.time} ${e.client} ${e.method} ${e.path} ${e.status} ${e.answer} ${e.file} rev=${e.revision} ${e.ms}ms\n`);
+}

@@ -1,0 +1,124 @@
+// The rewrite shim's brain, pure: a request's method and raw URL → which files may answer it,
+// in selection order, or the error to send. Selecting parameters are validated and normalized
+// here, at the edge, so no query text ever becomes part of a file path. docs/http.md is the
+// contract; the generated nginx block implements the same rules.
+
+import { MAC_HINT, UUID_HINT, parseMac, parseUuid } from './ids.js';
+import { CHAIN_FILE, TEXT, outputKind, type OutputKind } from './outputs.js';
+import { candidatePaths, type Selector } from './selectors.js';
+
+export interface Candidate {
+  /** dist-relative file path. */
+  path: string;
+  /** Which selector shape it is: "uuid", "mac" or "default" (for the access log). */
+  shape: string;
+}
+
+export type Route =
+  | { type: 'file'; candidates: Candidate[]; contentType: string; notFound: string }
+  | { type: 'image'; path: string }
+  | { type: 'error'; status: number; message: string };
+
+const BAD_REQUEST: Route = { type: 'error', status: 400, message: 'bad request' };
+const NOT_FOUND: Route = { type: 'error', status: 404, message: 'not found' };
+const PIXIECORE_PREFIX = '/pixiecore/v1/boot/';
+
+export function route(method: string, rawUrl: string): Route {
+  if (method !== 'GET' && method !== 'HEAD') return { type: 'error', status: 405, message: 'method not allowed' };
+  const queryAt = rawUrl.indexOf('?');
+  const path = normalizePath(queryAt === -1 ? rawUrl : rawUrl.slice(0, queryAt));
+  const query = queryAt === -1 ? '' : rawUrl.slice(queryAt + 1);
+  if (path === undefined) return BAD_REQUEST;
+  if (path === '/boot.ipxe' || path === '/boot.ipxe.0') {
+    return { type: 'file', candidates: [{ path: CHAIN_FILE, shape: 'chain' }], contentType: TEXT, notFound: 'not found' };
+  }
+  if (path === '/ipxe' || path === '/cloud') return select(outputKind(path.slice(1) as OutputKind['dir']), query);
+  if (path.startsWith(PIXIECORE_PREFIX)) return pixiecore(path.slice(PIXIECORE_PREFIX.length));
+  if (path.startsWith('/images/')) return image(path.slice('/images/'.length));
+  return NOT_FOUND;
+}
+
+/**
+ * Percent-decodes a path and resolves `.`, `..` and repeated slashes, as nginx does before it
+ * matches a location; undefined for a path nginx would refuse (bad escape, NUL, above root).
+ */
+export function normalizePath(raw: string): string | undefined {
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(raw);
+  } catch {
+    return undefined;
+  }
+  if (!decoded.startsWith('/') || decoded.includes('\0')) return undefined;
+  const out: string[] = [];
+  const segments = decoded.split('/').slice(1);
+  for (const [i, segment] of segments.entries()) {
+    const last = i === segments.length - 1;
+    if (segment === '..') {
+      if (out.length === 0) return undefined;
+      out.pop();
+      if (last) out.push('');
+    } else if (segment === '.' || (segment === '' && !last)) {
+      if (last) out.push('');
+    } else out.push(segment);
+  }
+  return `/${out.join('/')}`;
+}
+
+function select(kind: OutputKind, query: string): Route {
+  const uuid = queryArg(query, 'uuid');
+  const mac = queryArg(query, 'mac');
+  const selector: Selector = {};
+  if (uuid !== undefined) {
+    const value = parseUuid(unescapeColons(uuid) ?? '');
+    if (!value) return { type: 'error', status: 400, message: `invalid uuid: ${UUID_HINT}` };
+    selector.uuid = value;
+  }
+  if (mac !== undefined) {
+    const value = parseMac(unescapeColons(mac) ?? '');
+    if (!value) return invalidMac();
+    selector.mac = value;
+  }
+  return fileRoute(kind, selector);
+}
+
+function pixiecore(segment: string): Route {
+  const mac = parseMac(segment);
+  return mac ? fileRoute(outputKind('pixiecore'), { mac }) : invalidMac();
+}
+
+function invalidMac(): Route {
+  return { type: 'error', status: 400, message: `invalid mac: ${MAC_HINT}` };
+}
+
+function fileRoute(kind: OutputKind, selector: Selector): Route {
+  const candidates = candidatePaths(kind.shapes, selector).map((file) => ({ path: `${kind.dir}/${file}`, shape: file.split('/')[0]! }));
+  return { type: 'file', candidates, contentType: kind.contentType, notFound: kind.notFound };
+}
+
+/** A path under the images directory, or 404 for dotfiles and empty names (directories). */
+function image(rest: string): Route {
+  const segments = rest.split('/');
+  if (segments.some((s) => s === '' || s.startsWith('.'))) return NOT_FOUND;
+  return { type: 'image', path: `/${rest}` };
+}
+
+/**
+ * The raw value of the first `name=` parameter, matched in any case, as nginx's `$arg_name`;
+ * undefined when absent or empty (iPXE sends `uuid=` on machines without one).
+ */
+export function queryArg(query: string, name: string): string | undefined {
+  for (const pair of query.split('&')) {
+    const eq = pair.indexOf('=');
+    if (eq === -1 || pair.slice(0, eq).toLowerCase() !== name) continue;
+    const value = pair.slice(eq + 1);
+    return value === '' ? undefined : value;
+  }
+  return undefined;
+}
+
+/** `%3A` → `:` (iPXE encodes the colons of a MAC); undefined if any other escape or `+` remains. */
+function unescapeColons(raw: string): string | undefined {
+  const value = raw.replace(/%3a/gi, ':');
+  return /[%+]/.test(value) ? undefined : value;
+}

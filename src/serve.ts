@@ -1,0 +1,196 @@
+// Stage: serve. A plain HTTP server over the live dist snapshot: the rewrite shim (route.ts)
+// turns a request into candidate files, and sirv answers the first that exists.
+//
+// Each build is an immutable snapshot directory (write.ts), and each gets its own sirv handler,
+// swapped in when dist/current moves. sirv runs in its lazy mode (`dev`), looking a file up
+// when asked instead of walking the whole tree when the handler is made: the snapshot never
+// changes, so the answer is the same, and a 100k-machine tree costs neither a blocking walk on
+// every rebuild nor an index of 300k entries in memory.
+
+import { watch, type FSWatcher } from 'node:fs';
+import { readFile, realpath } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import sirv from 'sirv';
+import { SourceError, UsageError } from './errors.js';
+import { REVISION_FILE, TEXT } from './outputs.js';
+import { route, type Candidate } from './route.js';
+import { CURRENT } from './write.js';
+
+export type Handler = (req: IncomingMessage, res: ServerResponse) => void;
+
+export interface ServeOptions {
+  distPath: string;
+  imagesPath: string;
+  /** HOST:PORT; port 0 picks a free one. */
+  address: string;
+  /** Extra endpoints by exact path (e.g. "/-/status"); they handle their own methods. */
+  routes?: ReadonlyMap<string, Handler>;
+  /** Receives one entry per answered request. */
+  log?: (entry: AccessLogEntry) => void;
+}
+
+export interface AccessLogEntry {
+  time: string;
+  client: string;
+  method: string;
+  path: string;
+  status: number;
+  /** Which selector shape answered: uuid, mac, default, chain, image; "-" for none. */
+  answer: string;
+  file: string;
+  revision: string;
+  ms: number;
+}
+
+export interface RunningServer {
+  url: string;
+  server: Server;
+  /** The revision being served now. */
+  readonly revision: string;
+  /** Re-reads dist/current and swaps the new snapshot in; returns its revision. */
+  reload(): Promise<string>;
+  close(): Promise<void>;
+}
+
+interface Snapshot {
+  revision: string;
+  dir: string;
+  serveFile: ReturnType<typeof sirv>;
+}
+
+export const REVISION_HEADER = 'X-Bootcfg-Revision';
+
+export async function startServer(options: ServeOptions): Promise<RunningServer> {
+  const { host, port } = parseAddress(options.address);
+  let live = await openSnapshot(options.distPath);
+  const images = sirv(options.imagesPath, { dev: true, etag: true, dotfiles: false, extensions: [] });
+  const log = options.log ?? (() => {});
+
+  const server = createServer((req, res) => {
+    const started = performance.now();
+    const path = req.url ?? '/'; // the shim rewrites req.url for sirv
+    const snapshot = live; // one request, one build
+    const record = { answer: '-', file: '-' };
+    res.on('finish', () => log({
+      time: new Date().toISOString(),
+      client: req.socket.remoteAddress ?? '-',
+      method: req.method ?? '-',
+      path,
+      status: res.statusCode,
+      ...record,
+      revision: snapshot.revision,
+      ms: Math.round((performance.now() - started) * 100) / 100,
+    }));
+    // sirv pipes a file stream into res without an error handler; a file that vanished
+    // under it must end this response, not the process.
+    res.on('pipe', (source) => source.on('error', () => res.destroy()));
+    res.setHeader(REVISION_HEADER, snapshot.revision);
+    res.setHeader('Cache-Control', 'no-cache');
+    const extra = options.routes?.get(path.split('?')[0]!);
+    if (extra) return extra(req, res);
+    answer(req, res, snapshot, images, record);
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (error: NodeJS.ErrnoException) => reject(new UsageError(`cannot listen on ${options.address}: ${error.code ?? error.message}`, {
+      hint: error.code === 'EADDRINUSE' ? 'another process has that port; pick another with --address' : 'check --address (HOST:PORT)',
+      cause: error,
+    })));
+    server.listen(port, host, resolve);
+  });
+
+  let reloading: Promise<string> | undefined;
+  const reload = (): Promise<string> => (reloading ??= openSnapshot(options.distPath).then((next) => {
+    live = next;
+    return next.revision;
+  }).finally(() => { reloading = undefined; }));
+  const watcher = watchCurrent(options.distPath, () => live.dir, () => void reload().catch(() => {}));
+
+  const bound = server.address() as AddressInfo;
+  const shownHost = bound.family === 'IPv6' ? `[${bound.address}]` : bound.address;
+  return {
+    url: `http://${shownHost}:${bound.port}`,
+    server,
+    get revision() { return live.revision; },
+    reload,
+    close: () => {
+      watcher?.close();
+      return new Promise((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+    },
+  };
+}
+
+function answer(req: IncomingMessage, res: ServerResponse, snapshot: Snapshot, images: ReturnType<typeof sirv>, record: { answer: string; file: string }): void {
+  const target = route(req.method ?? 'GET', req.url ?? '/');
+  if (target.type === 'error') {
+    if (target.status === 405) res.setHeader('Allow', 'GET, HEAD');
+    return sendText(res, target.status, target.message);
+  }
+  if (target.type === 'image') {
+    record.answer = 'image';
+    record.file = `images${target.path}`;
+    res.setHeader('Content-Type', 'application/octet-stream');
+    req.url = target.path;
+    return images(req, res, () => sendText(res, 404, 'not found'));
+  }
+  res.setHeader('Content-Type', target.contentType);
+  const found = serveFirst(req, res, snapshot, target.candidates);
+  if (found) {
+    record.answer = found.shape;
+    record.file = found.path;
+  } else sendText(res, 404, target.notFound);
+}
+
+/** Lets sirv answer the first candidate that exists in the snapshot. */
+function serveFirst(req: IncomingMessage, res: ServerResponse, snapshot: Snapshot, candidates: readonly Candidate[]): Candidate | undefined {
+  for (const candidate of candidates) {
+    let missing = false;
+    req.url = `/${candidate.path}`;
+    snapshot.serveFile(req, res, () => { missing = true; }); // sirv's lazy mode decides synchronously
+    if (!missing) return candidate;
+  }
+  return undefined;
+}
+
+function sendText(res: ServerResponse, status: number, message: string): void {
+  const body = `${message}\n`;
+  res.writeHead(status, { 'Content-Type': TEXT, 'Content-Length': Buffer.byteLength(body) });
+  res.end(body);
+}
+
+/** The live snapshot: dist/current resolved to its directory, with its revision. */
+async function openSnapshot(distPath: string): Promise<Snapshot> {
+  const current = join(distPath, CURRENT);
+  const dir = await realpath(current).catch(() => undefined);
+  const revision = dir && (await readFile(join(dir, REVISION_FILE), 'utf8').catch(() => undefined));
+  if (!dir || !revision) {
+    throw new SourceError(`no build in ${distPath}`, { hint: 'run `bootcfg build` first, or pass --data-path so serve builds before it listens' });
+  }
+  return { revision: revision.trim(), dir, serveFile: sirv(dir, { dev: true, etag: true, dotfiles: false, extensions: [] }) };
+}
+
+/** Calls `changed` when dist/current points somewhere new (a build by another process). */
+function watchCurrent(distPath: string, liveDir: () => string, changed: () => void): FSWatcher | undefined {
+  try {
+    return watch(distPath, { persistent: false }, (_event, name) => {
+      if (name !== CURRENT) return;
+      realpath(join(distPath, CURRENT)).then((dir) => { if (dir !== liveDir()) changed(); }, () => {});
+    });
+  } catch {
+    return undefined; // no inotify: builds in this process still reload directly
+  }
+}
+
+export function parseAddress(address: string): { host: string; port: number } {
+  const match = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(address);
+  const port = Number(match?.[3]);
+  if (!match || port > 65535) {
+    throw new UsageError(`invalid address "${address}"`, { hint: 'use HOST:PORT, e.g. 127.0.0.1:8080, 0.0.0.0:8080 or [::1]:8080' });
+  }
+  return { host: match[1] ?? (match[2] || '127.0.0.1'), port };
+}

@@ -1,0 +1,107 @@
+// build through the real CLI and the library: snapshots, manifests, incremental writes,
+// stale removal, failed builds writing nothing.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdir, readFile, readlink, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { build } from '../src/build.js';
+import { sha256 } from '../src/write.js';
+import { bootConfig, runCli, sampleData, tempDir, writeFiles, MAC, UUID } from './helpers.js';
+
+async function fixture() {
+  const root = await tempDir();
+  const data = await writeFiles(join(root, 'data'), sampleData());
+  return { data, dist: join(root, 'dist') };
+}
+
+test('build writes a snapshot with canonical names, a manifest and the revision', async () => {
+  const { data, dist } = await fixture();
+  const { code, stderr } = await runCli(['build', '--data-path', data, '--dist-path', dist]);
+  assert.equal(code, 0, stderr);
+  assert.match(stderr, /^built revision [0-9a-f]{12}: 6 configs → written 9, unchanged 0, removed 0 in \d+ ms$/m);
+  const current = join(dist, 'current');
+  assert.match(await readlink(current), /^revs\/[0-9a-f]{16}$/);
+  const manifest = JSON.parse(await readFile(join(current, 'manifest.json'), 'utf8')) as { revision: string; source: string; files: Record<string, string> };
+  assert.deepEqual(Object.keys(manifest.files).sort(), [
+    'boot.ipxe', 'cloud/default', `cloud/mac/${MAC}`, `cloud/uuid/${UUID}`,
+    'ipxe/default', `ipxe/mac/${MAC}`, `ipxe/uuid/${UUID}`, 'pixiecore/default', `pixiecore/mac/${MAC}`,
+  ]);
+  for (const [path, hash] of Object.entries(manifest.files)) assert.equal(sha256(await readFile(join(current, path))), hash, path);
+  assert.equal(await readFile(join(current, 'REVISION'), 'utf8'), `${manifest.revision}\n`);
+  assert.equal(manifest.source, data);
+  assert.equal(await readFile(join(current, `ipxe/uuid/${UUID}`), 'utf8'),
+    '#!ipxe\nkernel /images/by-uuid/vmlinuz console=ttyS0 quiet\ninitrd /images/by-uuid/vmlinuz.initrd\nboot\n');
+  assert.deepEqual(JSON.parse(await readFile(join(current, `pixiecore/mac/${MAC}`), 'utf8')),
+    { kernel: '/images/by-mac/vmlinuz', initrd: ['/images/by-mac/vmlinuz.initrd'], cmdline: 'console=ttyS0 quiet' });
+  assert.equal(await readFile(join(current, `cloud/mac/${MAC}`), 'utf8'), '#cloud-config\nhostname: by-mac\n');
+  assert.match(await readFile(join(current, 'boot.ipxe'), 'utf8'), /^#!ipxe\nchain ipxe\?uuid=\$\{uuid\}&mac=\$\{net0\/mac:hexhyp\}/);
+});
+
+test('a rebuild writes only what changed, hard-links the rest, and removes stale files', async () => {
+  const { data, dist } = await fixture();
+  const first = await build({ dataPath: data, distPath: dist });
+  assert.deepEqual([first.written, first.unchanged, first.removed], [9, 0, 0]);
+
+  const same = await build({ dataPath: data, distPath: dist });
+  assert.deepEqual([same.written, same.unchanged, same.removed, same.dir, same.revision], [0, 9, 0, first.dir, first.revision]);
+
+  await writeFile(join(data, 'boot/mac/52:54:00:12:34:56'), bootConfig('/images/new/vmlinuz'));
+  await rm(join(data, 'cloud/mac/525400123456'));
+  const next = await build({ dataPath: data, distPath: dist });
+  assert.notEqual(next.revision, first.revision);
+  assert.deepEqual([next.written, next.unchanged, next.removed], [2, 6, 1]); // ipxe + pixiecore by mac; cloud by mac gone
+  await assert.rejects(stat(join(next.dir, `cloud/mac/${MAC}`)), { code: 'ENOENT' });
+  const [before, after] = await Promise.all([stat(join(first.dir, 'ipxe/default')), stat(join(next.dir, 'ipxe/default'))]);
+  assert.equal(after.ino, before.ino, 'an unchanged file is a hard link to the previous snapshot');
+  assert.match(await readFile(join(dist, 'current', `ipxe/mac/${MAC}`), 'utf8'), /\/images\/new\/vmlinuz/);
+  assert.match(await readFile(join(first.dir, `ipxe/mac/${MAC}`), 'utf8'), /\/images\/by-mac\/vmlinuz/, 'the old snapshot is untouched');
+});
+
+test('a failed build writes nothing and the last good tree stays live', async () => {
+  const { data, dist } = await fixture();
+  await build({ dataPath: data, distPath: dist });
+  const liveBefore = await readlink(join(dist, 'current'));
+  const revsBefore = await readdir(join(dist, 'revs'));
+  await writeFile(join(data, 'boot/default'), '{"kernel": ');
+  const { code, stderr } = await runCli(['build', '--data-path', data, '--dist-path', dist]);
+  assert.equal(code, 1);
+  assert.match(stderr, /boot\/default:1:12: invalid JSON: expected a value/);
+  assert.equal(await readlink(join(dist, 'current')), liveBefore);
+  assert.deepEqual(await readdir(join(dist, 'revs')), revsBefore);
+});
+
+test('old snapshots are pruned: the live one and two before it are kept', async () => {
+  const { data, dist } = await fixture();
+  const dirs: string[] = [];
+  for (let i = 0; i < 5; i++) {
+    await writeFile(join(data, 'cloud/default'), `#cloud-config\n# build ${i}\n`);
+    dirs.push((await build({ dataPath: data, distPath: dist })).dir);
+  }
+  const kept = (await readdir(join(dist, 'revs'))).sort();
+  assert.deepEqual(kept, dirs.slice(-3).map((d) => d.split('/').at(-1)!).sort());
+});
+
+test('a template in the data directory overrides the built-in one', async () => {
+  const { data, dist } = await fixture();
+  await writeFiles(data, { 'templates/ipxe.hbs': '#!ipxe\necho custom\nkernel {{kernel}} {{cmdline}}\n{{#each initrd}}initrd --name initrd{{@index}} {{this}}\n{{/each}}boot\n' });
+  const result = await build({ dataPath: data, distPath: dist });
+  assert.equal(await readFile(join(result.dir, 'ipxe/default'), 'utf8'),
+    '#!ipxe\necho custom\nkernel /images/default/vmlinuz console=ttyS0 quiet\ninitrd --name initrd0 /images/default/vmlinuz.initrd\nboot\n');
+});
+
+test('args follow cmdline, and an empty cmdline value renders a bare key', async () => {
+  const { data, dist } = await fixture();
+  await writeFiles(data, { 'boot/default': JSON.stringify({ kernel: '/k', initrd: ['/a', '/b'], cmdline: { 'cloud-config-url': 'http://x/cloud?uuid=${uuid}&mac=${net0/mac:hexhyp}', 'coreos.autologin': '' }, args: ['console=ttyS0', 'rd.neednet=1'] }) });
+  const result = await build({ dataPath: data, distPath: dist });
+  assert.equal(await readFile(join(result.dir, 'ipxe/default'), 'utf8'),
+    '#!ipxe\nkernel /k cloud-config-url=http://x/cloud?uuid=${uuid}&mac=${net0/mac:hexhyp} coreos.autologin console=ttyS0 rd.neednet=1\ninitrd /a\ninitrd /b\nboot\n');
+});
+
+test('a data directory with no configs is an error, not an empty tree', async () => {
+  const root = await tempDir();
+  const { code, stderr } = await runCli(['build', '--data-path', root, '--dist-path', join(root, 'dist')]);
+  assert.equal(code, 1);
+  assert.match(stderr, /no boot or cloud configs found/);
+  await assert.rejects(stat(join(root, 'dist', 'current')), { code: 'ENOENT' });
+});

@@ -1,0 +1,62 @@
+// The CLI's contract: --help on every command, BOOTCFG_* environment variables (flags win),
+// exit codes 0 / 1 / 2, and expected errors without stack traces.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { runCli, sampleData, startServe, get, tempDir, writeFiles } from './helpers.js';
+
+test('--help answers for the program and every command', async () => {
+  const top = await runCli(['--help']);
+  assert.equal(top.code, 0);
+  for (const command of ['build', 'serve', 'validate']) assert.match(top.stdout, new RegExp(`bootcfg ${command} `));
+  assert.match(top.stdout, /BOOTCFG_<FLAG>/);
+  const flags: Record<string, string[]> = {
+    build: ['--data-path', '--dist-path'],
+    serve: ['--data-path', '--dist-path', '--images-path', '--address', '--watch'],
+    validate: ['--data-path', '--format'],
+  };
+  for (const [command, expected] of Object.entries(flags)) {
+    const help = await runCli([command, '--help']);
+    assert.equal(help.code, 0, command);
+    for (const flag of expected) assert.match(help.stdout, new RegExp(`${flag}\\b`), `${command} ${flag}`);
+  }
+});
+
+test('usage errors exit 2 with a hint', async () => {
+  for (const args of [[], ['bogus'], ['build', '--no-such-flag'], ['validate', '--format', 'xml'], ['serve', '--address', 'nonsense', '--dist-path', '/nonexistent']]) {
+    const result = await runCli(args);
+    assert.equal(result.code, 2, `${args.join(' ')}: ${result.stderr}`);
+    assert.match(result.stderr, /hint: /, args.join(' '));
+    assert.doesNotMatch(result.stderr, /\n\s+at /, 'no stack trace');
+  }
+});
+
+test('flags come from BOOTCFG_* environment variables, and flags win', async () => {
+  const root = await tempDir();
+  const data = await writeFiles(join(root, 'data'), sampleData());
+  const fromEnv = await runCli(['build'], { env: { BOOTCFG_DATA_PATH: data, BOOTCFG_DIST_PATH: join(root, 'env-dist') } });
+  assert.equal(fromEnv.code, 0, fromEnv.stderr);
+  assert.match(await readlink(join(root, 'env-dist', 'current')), /^revs\//);
+  const flagWins = await runCli(['build', '--dist-path', join(root, 'flag-dist')], { env: { BOOTCFG_DATA_PATH: data, BOOTCFG_DIST_PATH: join(root, 'env-dist-2') } });
+  assert.equal(flagWins.code, 0, flagWins.stderr);
+  assert.match(await readlink(join(root, 'flag-dist', 'current')), /^revs\//);
+  const server = await startServe([], { BOOTCFG_DIST_PATH: join(root, 'env-dist'), BOOTCFG_ADDRESS: 'ignored:1' });
+  assert.equal((await get(server.url, '/ipxe')).status, 200, 'serve read BOOTCFG_DIST_PATH; --address beat BOOTCFG_ADDRESS');
+});
+
+test('serve without a build in dist/ says how to make one', async () => {
+  const root = await tempDir();
+  const result = await runCli(['serve', '--dist-path', join(root, 'empty'), '--address', '127.0.0.1:0']);
+  assert.equal(result.code, 1);
+  assert.match(result.stderr, /no build in .*empty\n  hint: run `bootcfg build` first, or pass --data-path/);
+});
+
+test('serve --data-path with bad data fails before listening, naming the file', async () => {
+  const root = await tempDir();
+  const data = await writeFiles(join(root, 'data'), { 'boot/default': '{"kernel": 1}' });
+  const result = await runCli(['serve', '--data-path', data, '--dist-path', join(root, 'dist'), '--address', '127.0.0.1:0']);
+  assert.equal(result.code, 1);
+  assert.match(result.stderr, /boot\/default:1:12: "kernel" must be a non-empty string, not a number \(1\)/);
+});
