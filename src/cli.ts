@@ -3,6 +3,7 @@
 
 import yargs from 'yargs';
 import buildCommand from './commands/build.js';
+import imagesCommand from './commands/images.js';
 import serveCommand from './commands/serve.js';
 import validateCommand from './commands/validate.js';
 import { BootcfgError, ExitStatus, UsageError } from './errors.js';
@@ -17,6 +18,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       .command(buildCommand)
       .command(serveCommand)
       .command(validateCommand)
+      .command(imagesCommand)
       .demandCommand(1, 'name a command: build, serve or validate')
       .strict()
       .help()

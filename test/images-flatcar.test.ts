@@ -229,6 +229,7 @@ test('an unknown version is a 404 with a hint; an unreachable mirror says so', a
   assert.match(missing.stderr, /no signature for flatcar_production_pxe\.vmlinuz/);
   assert.match(missing.stderr, /hint: /);
   assert.equal(existsSync(join(images, 'flatcar', '1.2.3')), false, 'no directory for a release that failed');
+  assert.equal(existsSync(join(work, '.images.partial')), false, 'no empty partial directories');
 
   const closed = await startMirror();
   await closed.close();

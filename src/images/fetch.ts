@@ -47,8 +47,11 @@ export async function fetchRelease(release: Release, options: FetchOptions): Pro
   const partialDir = join(partialRoot(options.imagesPath), release.os, release.version);
   await mkdir(partialDir, { recursive: true });
   const files: FetchedFile[] = [];
-  for (const file of release.files) files.push(await fetchFile(file, dir, partialDir, options));
-  await pruneEmpty(partialDir, partialRoot(options.imagesPath));
+  try {
+    for (const file of release.files) files.push(await fetchFile(file, dir, partialDir, options));
+  } finally {
+    await pruneEmpty(partialDir, partialRoot(options.imagesPath)); // keeps only resumable partials
+  }
   return { dir, files };
 }
 
