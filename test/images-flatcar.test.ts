@@ -239,6 +239,25 @@ test('an unknown version is a 404 with a hint; an unreachable mirror says so', a
   await rm(closed.root, { recursive: true, force: true });
 });
 
+test('an LTS alias like current-2024 resolves through its signed version.txt', async () => {
+  await publish('current-2024', 'version.txt', `FLATCAR_VERSION=${VERSION}\n`);
+  const run = await runBootcfg(fetchArgs('--channel', 'lts', '--version', 'current-2024'));
+  assert.equal(run.code, 0, run.stderr);
+  assert.ok(existsSync(join(images, 'flatcar', VERSION, KERNEL)));
+  assert.equal(existsSync(join(images, 'flatcar', 'current-2024')), false);
+});
+
+test('an images path that cannot be written is an error with a hint, not a stack', async () => {
+  await writeFile(join(work, 'not-a-dir'), 'x');
+  const args = fetchArgs('--version', VERSION).map((a) => (a === images ? join(work, 'not-a-dir') : a));
+  const run = await runBootcfg(args);
+  assert.equal(run.code, 1, run.stderr);
+  assert.match(run.stderr, /cannot write .*ENOTDIR/);
+  assert.match(run.stderr, /hint: check free space and permissions/);
+  assert.doesNotMatch(run.stderr, /\n\s+at /);
+  await rm(join(work, '.not-a-dir.partial'), { recursive: true, force: true });
+});
+
 test('BOOTCFG_IMAGES_PATH sets the images directory', async () => {
   const run = await runBootcfg(['images', 'fetch', 'flatcar', '--mirror', `${mirror.url}${BASE}`, '--keyring', keyring, '--version', VERSION], {
     BOOTCFG_IMAGES_PATH: images,

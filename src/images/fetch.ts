@@ -43,6 +43,14 @@ export function partialRoot(imagesPath: string): string {
 }
 
 export async function fetchRelease(release: Release, options: FetchOptions): Promise<FetchResult> {
+  try {
+    return await fetchInto(release, options);
+  } catch (error) {
+    throw diskError(error, options.imagesPath) ?? error;
+  }
+}
+
+async function fetchInto(release: Release, options: FetchOptions): Promise<FetchResult> {
   const dir = join(options.imagesPath, release.os, release.version);
   const partialDir = join(partialRoot(options.imagesPath), release.os, release.version);
   await mkdir(partialDir, { recursive: true });
@@ -183,4 +191,16 @@ async function pruneEmpty(dir: string, stop: string): Promise<void> {
     await rmdir(here).catch(() => undefined);
     if (here === stop) return;
   }
+}
+
+// Full disks and unwritable directories are the user's to fix: say so without a stack.
+function diskError(error: unknown, imagesPath: string): SourceError | undefined {
+  const e = error as NodeJS.ErrnoException;
+  if (error instanceof SourceError || typeof e.code !== 'string' || typeof e.syscall !== 'string') return undefined;
+  if (!['ENOSPC', 'EACCES', 'EPERM', 'EROFS', 'EDQUOT', 'ENOTDIR', 'EISDIR'].includes(e.code)) return undefined;
+  return new SourceError(`cannot write ${e.path ?? imagesPath}: ${e.code}`, {
+    file: e.path,
+    hint: `check free space and permissions of ${imagesPath} and ${partialRoot(imagesPath)}`,
+    cause: error,
+  });
 }

@@ -3,7 +3,8 @@
 //     flatcar_production_pxe.vmlinuz(.sig)          PXE kernel
 //     flatcar_production_pxe_image.cpio.gz(.sig)    PXE initrd
 //     version.txt(.sig)                             FLATCAR_VERSION=<version>, …
-// `current` is an alias directory for the channel's newest release. We resolve it first
+// `current` (and, on the LTS channel, `current-<year>`) is an alias directory for the newest
+// release. We resolve it first
 // (through the signed version.txt) and then fetch from the concrete version's directory, so
 // a release published mid-download cannot mix two versions into one images/ directory.
 // Since 2024 the PXE kernel is the generic image kernel; releases from before its own .sig
@@ -38,7 +39,7 @@ export function flatcarBase(channel: FlatcarChannel): string {
 /** Resolves `current` if asked and lists the files of one Flatcar release. */
 export async function planFlatcar(options: FlatcarOptions): Promise<Release> {
   const base = options.mirror ?? flatcarBase(options.channel);
-  const version = options.version === 'current' ? await resolveCurrent(base, options.keys) : options.version;
+  const version = isAlias(options.version) ? await resolveAlias(base, options.version, options.keys) : options.version;
   if (!safeSegment(version)) {
     throw new UsageError(`invalid Flatcar version "${version}"`, { hint: 'use a version like 4152.2.3, or current' });
   }
@@ -62,16 +63,21 @@ export async function planFlatcar(options: FlatcarOptions): Promise<Release> {
   };
 }
 
-// version.txt of `current`, verified in memory before its FLATCAR_VERSION is believed.
-async function resolveCurrent(base: string, keys: PublicKey[]): Promise<string> {
-  const url = joinUrl(base, 'current', VERSION_TXT);
+/** `current`, or an LTS stream's `current-2024`: directories that move to each new release. */
+function isAlias(version: string): boolean {
+  return /^current(-\d{4})?$/.test(version);
+}
+
+// version.txt of an alias, verified in memory before its FLATCAR_VERSION is believed.
+async function resolveAlias(base: string, alias: string, keys: PublicKey[]): Promise<string> {
+  const url = joinUrl(base, alias, VERSION_TXT);
   let text: Buffer;
   let sig: Buffer;
   try {
     [text, sig] = await Promise.all([getBytes(url), getBytes(`${url}.sig`)]);
   } catch (error) {
     if (error instanceof HttpStatusError && error.status === 404) {
-      throw new SourceError(`no current release at ${joinUrl(base, 'current')}/`, {
+      throw new SourceError(`no ${alias} release at ${joinUrl(base, alias)}/`, {
         hint: 'check --channel and --mirror (the mirror is the directory holding <version>/ directories, e.g. …/amd64-usr)',
         cause: error,
       });
