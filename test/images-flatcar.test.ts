@@ -174,6 +174,20 @@ test('a partial file left by an interrupted run is resumed by the next run', asy
   await assertClean();
 });
 
+test('a resumed file that fails its check is downloaded once more from scratch', async () => {
+  const partialDir = join(work, '.images.partial', 'flatcar', VERSION);
+  await mkdir(partialDir, { recursive: true });
+  await writeFile(join(partialDir, `${INITRD}.part`), blob(50_000)); // bytes of some other file
+  const run = await runBootcfg(fetchArgs('--version', VERSION));
+  assert.equal(run.code, 0, run.stderr);
+  assert.deepEqual(downloads(INITRD).map((e) => [e.status, e.range]), [
+    [206, 'bytes=50000-'],
+    [200, undefined],
+  ]);
+  assert.deepEqual(await readFile(join(images, 'flatcar', VERSION, INITRD)), content.initrd);
+  await assertClean();
+});
+
 test('a complete partial file (run stopped before verifying) is verified, not fetched again', async () => {
   const partialDir = join(work, '.images.partial', 'flatcar', VERSION);
   await mkdir(partialDir, { recursive: true });

@@ -23,7 +23,7 @@ export interface DownloadOptions {
 
 export interface DownloadResult {
   bytes: number;
-  /** Whether any byte came from an earlier attempt (verification failures then retry fresh). */
+  /** Whether the file was appended to bytes from an earlier attempt or run (a failed check then retries fresh). */
   resumed: boolean;
 }
 
@@ -32,14 +32,11 @@ const DEFAULT_ATTEMPTS = 5;
 /** Downloads `url` into `partialPath`, resuming what is already there. */
 export async function download(url: string, partialPath: string, options: DownloadOptions = {}): Promise<DownloadResult> {
   const attempts = options.attempts ?? DEFAULT_ATTEMPTS;
-  let resumed = false;
   for (let attempt = 1; ; attempt++) {
     try {
-      const result = await attemptOnce(url, partialPath, options.onProgress);
-      return { bytes: result.bytes, resumed: resumed || result.resumed };
+      return await attemptOnce(url, partialPath, options.onProgress);
     } catch (error) {
       if (!retryable(error) || attempt >= attempts) throw asSourceError(url, error);
-      resumed = true;
       await sleep(100 * attempt); // a breath before asking again; bounded by `attempts`
     }
   }
