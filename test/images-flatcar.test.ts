@@ -272,6 +272,19 @@ test('an images path that cannot be written is an error with a hint, not a stack
   await rm(join(work, '.not-a-dir.partial'), { recursive: true, force: true });
 });
 
+test('a second fetch of the same release waits its turn; a stale lock is taken over', async () => {
+  const partialDir = join(work, '.images.partial', 'flatcar', VERSION);
+  await mkdir(partialDir, { recursive: true });
+  await writeFile(join(partialDir, '.lock'), `${process.pid}\n`); // held by a live process: this test
+  const busy = await runBootcfg(fetchArgs('--version', VERSION));
+  assert.equal(busy.code, 1, busy.stderr);
+  assert.match(busy.stderr, new RegExp(`another bootcfg \\(pid ${process.pid}\\) is fetching flatcar ${VERSION}`));
+  await writeFile(join(partialDir, '.lock'), '2147483646\n'); // no such process
+  const run = await runBootcfg(fetchArgs('--version', VERSION));
+  assert.equal(run.code, 0, run.stderr);
+  assert.equal(existsSync(join(partialDir, '.lock')), false);
+});
+
 test('BOOTCFG_IMAGES_PATH sets the images directory', async () => {
   const run = await runBootcfg(['images', 'fetch', 'flatcar', '--mirror', `${mirror.url}${BASE}`, '--keyring', keyring, '--version', VERSION], {
     BOOTCFG_IMAGES_PATH: images,

@@ -8,6 +8,7 @@ import { copyFile, mkdir, readdir, rename, rm, rmdir, stat, writeFile } from 'no
 import { basename, dirname, join, resolve } from 'node:path';
 import { SourceError } from '../errors.js';
 import { download } from './download.js';
+import { lockRelease } from './lock.js';
 import { getBytes, HttpStatusError, TransportError } from './http.js';
 import { makeReporter, type Reporter } from './progress.js';
 import { recordName, stillVerified, type VerifiedRecord } from './record.js';
@@ -54,10 +55,12 @@ async function fetchInto(release: Release, options: FetchOptions): Promise<Fetch
   const dir = join(options.imagesPath, release.os, release.version);
   const partialDir = join(partialRoot(options.imagesPath), release.os, release.version);
   await mkdir(partialDir, { recursive: true });
+  const unlock = await lockRelease(partialDir, `${release.os} ${release.version}`);
   const files: FetchedFile[] = [];
   try {
     for (const file of release.files) files.push(await fetchFile(file, dir, partialDir, options));
   } finally {
+    await unlock();
     await pruneEmpty(partialDir, partialRoot(options.imagesPath)); // keeps only resumable partials
   }
   return { dir, files };
