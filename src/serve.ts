@@ -11,6 +11,7 @@ import { watch, type FSWatcher } from 'node:fs';
 import { readFile, realpath } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { join } from 'node:path';
 import sirv from 'sirv';
 import { SourceError, UsageError } from './errors.js';
@@ -73,7 +74,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     const path = req.url ?? '/'; // the shim rewrites req.url for sirv
     const snapshot = live; // one request, one build
     const record = { answer: '-', file: '-' };
-    res.on('finish', () => log({
+    res.once('close', () => log({ // 'close' comes for aborted answers too, where 'finish' never does
       time: new Date().toISOString(),
       client: req.socket.remoteAddress ?? '-',
       method: req.method ?? '-',
@@ -92,6 +93,8 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     if (extra) return extra(req, res);
     answer(req, res, snapshot, images, record);
   });
+
+  server.on('clientError', refuseUnparsable);
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) => reject(new UsageError(`cannot listen on ${options.address}: ${error.code ?? error.message}`, {
@@ -161,6 +164,20 @@ function sendText(res: ServerResponse, status: number, message: string): void {
   const body = `${message}\n`;
   res.writeHead(status, { 'Content-Type': TEXT, 'Content-Length': Buffer.byteLength(body) });
   res.end(body);
+}
+
+/**
+ * Answers a request Node's HTTP parser refused (raw NUL or space, a bad method token) as the
+ * contract says, in one line of text, where Node would close with an empty 400.
+ */
+function refuseUnparsable(error: NodeJS.ErrnoException & { rawPacket?: Buffer }, socket: Duplex): void {
+  if (!socket.writable) return void socket.destroy();
+  const packet = error.rawPacket?.toString('latin1') ?? '';
+  const upperCaseMethod = error.code === 'HPE_INVALID_METHOD' && /^[A-Z]+ /.test(packet);
+  const [status, reason, message] = error.code === 'HPE_HEADER_OVERFLOW' ? [431, 'Request Header Fields Too Large', 'request too long']
+    : upperCaseMethod ? [405, 'Method Not Allowed', 'method not allowed'] : [400, 'Bad Request', 'bad request'];
+  const body = `${message}\n`;
+  socket.end(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: ${TEXT}\r\nContent-Length: ${body.length}\r\nCache-Control: no-cache\r\n${status === 405 ? 'Allow: GET, HEAD\r\n' : ''}Connection: close\r\n\r\n${body}`);
 }
 
 /** The live snapshot: dist/current resolved to its directory, with its revision. */

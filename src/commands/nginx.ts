@@ -1,0 +1,37 @@
+// `bootcfg nginx`: print the server block that serves dist/ with nginx (see docs/nginx.md).
+// Only prints; where it goes (conf.d, a config-management template) is the site's business.
+
+import { resolve } from 'node:path';
+import type { CommandModule } from 'yargs';
+import { nginxConfig } from '../nginx.js';
+import { distPath, imagesPath } from '../options.js';
+
+interface Args {
+  'dist-path': string;
+  'images-path': string;
+  listen: string;
+  'server-name'?: string;
+}
+
+const command: CommandModule<object, Args> = {
+  command: 'nginx',
+  describe: 'Print an nginx server block (include it inside http { }) that serves dist/ by the same URL contract',
+  builder: (yargs) => yargs.options({
+    'dist-path': distPath,
+    'images-path': imagesPath,
+    listen: { type: 'string', default: '0.0.0.0:8080', describe: 'nginx listen address: HOST:PORT, [V6]:PORT or PORT [env BOOTCFG_LISTEN]' },
+    'server-name': { type: 'string', describe: 'nginx server_name (default _, any name) [env BOOTCFG_SERVER_NAME]' },
+  })
+    .example('$0 nginx --dist-path /srv/bootcfg/dist --images-path /srv/bootcfg/images --listen 0.0.0.0:8080 > /etc/nginx/conf.d/bootcfg.conf', 'generate, then `nginx -t && nginx -s reload` once'),
+  handler: (args) => {
+    // nginx resolves relative paths against its own prefix, never our cwd: make them absolute here.
+    const text = nginxConfig({
+      distPath: resolve(args['dist-path']),
+      imagesPath: resolve(args['images-path']),
+      listen: args.listen,
+      serverName: args['server-name'],
+    });
+    process.stdout.write(text);
+  },
+};
+export default command;

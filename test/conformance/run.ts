@@ -1,0 +1,62 @@
+// Runs cases against a server and says, per case, how an answer differs from the expectation
+// or from another server's answer. Failures list every differing case at once.
+
+import type { Case } from './cases.js';
+import { send, type RawResponse } from './http.js';
+
+export type Answers = Map<string, RawResponse>;
+
+/** Asks every case of the list, a few at a time (bounded: the machine is shared). */
+export async function ask(url: string, cases: readonly Case[], concurrency = 4): Promise<Answers> {
+  const answers: Answers = new Map();
+  let next = 0;
+  const worker = async () => {
+    while (next < cases.length) {
+      const c = cases[next++]!;
+      answers.set(c.name, await send(url, { method: c.method, target: c.target }));
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  return answers;
+}
+
+/** One line per way `answer` departs from what `c` expects. */
+export function departures(c: Case, answer: RawResponse | undefined): string[] {
+  if (!answer) return ['no answer'];
+  const out: string[] = [];
+  const body = Buffer.isBuffer(c.body) ? c.body : Buffer.from(c.body);
+  if (answer.status !== c.status) out.push(`status ${answer.status}, expected ${c.status}`);
+  if (!answer.body.equals(body)) out.push(`body ${show(answer.body)}, expected ${show(body)}`);
+  if (c.type !== undefined && answer.headers['content-type'] !== c.type) out.push(`content-type ${JSON.stringify(answer.headers['content-type'])}, expected ${JSON.stringify(c.type)}`);
+  if (answer.headers['cache-control'] !== 'no-cache') out.push(`cache-control ${JSON.stringify(answer.headers['cache-control'])}, expected "no-cache"`);
+  for (const [name, value] of Object.entries(c.headers ?? {})) {
+    if (answer.headers[name] !== value) out.push(`${name} ${JSON.stringify(answer.headers[name])}, expected ${JSON.stringify(value)}`);
+  }
+  return out;
+}
+
+/** Cases where two servers gave a different status, body or content type. */
+export function disagreements(cases: readonly Case[], a: Answers, b: Answers, names: [string, string]): string[] {
+  const out: string[] = [];
+  for (const c of cases) {
+    const x = a.get(c.name);
+    const y = b.get(c.name);
+    if (!x || !y) continue;
+    const same = x.status === y.status && x.body.equals(y.body) && (c.type === undefined || x.headers['content-type'] === y.headers['content-type']);
+    if (!same) out.push(`${c.name} (${c.method ?? 'GET'} ${c.target.slice(0, 80)}): ${names[0]} ${x.status} ${show(x.body)} vs ${names[1]} ${y.status} ${show(y.body)}`);
+  }
+  return out;
+}
+
+/** Every case's departures, as a report; empty when all pass. */
+export function report(server: string, cases: readonly Case[], answers: Answers): string[] {
+  return cases.flatMap((c) => {
+    const found = departures(c, answers.get(c.name));
+    return found.length ? [`${server}: ${c.name} (${c.method ?? 'GET'} ${c.target.slice(0, 80)}): ${found.join('; ')}`] : [];
+  });
+}
+
+function show(body: Buffer): string {
+  const text = body.toString('utf8');
+  return JSON.stringify(text.length > 80 ? `${text.slice(0, 80)}…` : text);
+}
