@@ -62,7 +62,7 @@ test('GET /images/….cpio.gz is not labelled Content-Encoding: gzip', { todo: '
   t.after(() => server.close());
   const res = await rawGet(server.url, '/images/i.cpio.gz');
   assert.equal(res.status, 200);
-  assert.equal(res.headers['content-encoding'], undefined);
+  assert.ok([undefined, 'identity'].includes(res.headers['content-encoding']), `Content-Encoding: ${res.headers['content-encoding']}`);
 });
 
 interface RawResponse {
