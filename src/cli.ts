@@ -4,6 +4,7 @@
 import yargs from 'yargs';
 import buildCommand from './commands/build.js';
 import diffCommand from './commands/diff.js';
+import imagesCommand from './commands/images.js';
 import nginxCommand from './commands/nginx.js';
 import serveCommand from './commands/serve.js';
 import validateCommand from './commands/validate.js';
@@ -23,6 +24,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       .command(validateCommand)
       .command(nginxCommand)
       .command(diffCommand)
+      .command(imagesCommand)
       .demandCommand(1, 'name a command (bootcfg --help lists them)')
       .strict()
       .help()
