@@ -139,6 +139,7 @@ function answer(req: IncomingMessage, res: ServerResponse, snapshot: Snapshot, i
     record.file = `images${target.path}`;
     res.setHeader('Content-Type', 'application/octet-stream');
     req.url = target.path;
+    withoutContentEncoding(res);
     return images(req, res, () => sendText(res, 404, 'not found'));
   }
   res.setHeader('Content-Type', target.contentType);
@@ -158,6 +159,20 @@ function serveFirst(req: IncomingMessage, res: ServerResponse, snapshot: Snapsho
     if (!missing) return candidate;
   }
   return undefined;
+}
+
+/**
+ * sirv labels every `*.gz` file `Content-Encoding: gzip`. An initrd such as
+ * flatcar_production_pxe_image.cpio.gz is the file itself, not a compressed transfer of it:
+ * a client honouring the label would unpack it and boot a different file.
+ */
+function withoutContentEncoding(res: ServerResponse): void {
+  const writeHead = res.writeHead;
+  res.writeHead = function (this: ServerResponse, status: number, ...rest: unknown[]) {
+    const headers = rest.at(-1);
+    if (headers && typeof headers === 'object' && !Array.isArray(headers)) delete (headers as Record<string, unknown>)['Content-Encoding'];
+    return (writeHead as (...args: unknown[]) => ServerResponse).call(this, status, ...rest);
+  } as ServerResponse['writeHead'];
 }
 
 function sendText(res: ServerResponse, status: number, message: string): void {
