@@ -4,6 +4,7 @@
 // to fail. Every failure — unreachable remote, deleted ref, invalid config at the new commit —
 // leaves the last good revision live and shows up in the log and in /-/status.
 
+import { formatBuild } from './report.js';
 import { build } from './build.js';
 import { BootcfgError, SourceError } from './errors.js';
 import { fetchRevision, redactUrl, relocateError, type Revision } from './fetch.js';
@@ -115,7 +116,7 @@ export class Follower {
       await this.onBuilt(revision);
       this.status.wentLive(revision);
       this.failedCommit = undefined;
-      this.log(`built ${revision.sha} from ${this.source} (${JSON.stringify(revision.subject)}): ${result.written} written, ${result.unchanged} unchanged, ${result.removed} removed in ${result.ms} ms`);
+      this.log(`${formatBuild(result)} (${this.source}, ${JSON.stringify(revision.subject)})`);
       return { kind: 'built', revision };
     } catch (error) {
       // Bad config fails the same way every time; a disk or write error may not, so retry it.
