@@ -7,17 +7,17 @@
 
 CI_DEPS += nginx-deps
 
-NGINX_APT_PACKAGES := nginx systemd
-
+# Only what is missing: naming an installed package would upgrade it (systemd, say) for nothing.
 nginx-deps:
-	@if command -v nginx >/dev/null 2>&1 || test -x /usr/sbin/nginx; then \
-	  if command -v systemd-analyze >/dev/null 2>&1; then echo "nginx-deps: nginx and systemd-analyze already installed"; exit 0; fi; \
-	fi; \
-	apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $(NGINX_APT_PACKAGES)
+	@missing=""; \
+	command -v nginx >/dev/null 2>&1 || test -x /usr/sbin/nginx || missing="$$missing nginx"; \
+	command -v systemd-analyze >/dev/null 2>&1 || missing="$$missing systemd"; \
+	if [ -z "$$missing" ]; then echo "nginx-deps: nginx and systemd-analyze already installed"; exit 0; fi; \
+	apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing
 
 # The nginx tests alone: generator, conformance (both servers), rebuild under load, deploy files.
 nginx-test: compile
-	node --test --test-reporter=spec lib/test/nginx.test.js lib/test/nginx-conformance.test.js lib/test/nginx-rebuild.test.js lib/test/nginx-deploy.test.js
+	node --test --test-reporter=spec lib/test/nginx.test.js lib/test/nginx-conformance.test.js lib/test/nginx-rebuild.test.js lib/test/nginx-revision.test.js lib/test/nginx-deploy.test.js
 
 # Print the block for this checkout's dist/ and images/ (what docs/nginx.md walks through).
 nginx-conf: compile

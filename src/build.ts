@@ -11,8 +11,8 @@ import { readSource } from './source.js';
 import { readBuiltinTemplates, TEMPLATE_NAMES, type TemplateName, type TemplateSource } from './templates.js';
 import { writeSnapshot, type WriteResult } from './write.js';
 
-/** Reports a long build's progress: a stage starting, with how many items it handles. */
-export type Progress = (stage: string, count: number) => void;
+/** Reports a long build's progress: `done` of `total` items of a stage (total 0: not known yet). */
+export type Progress = (stage: string, done: number, total: number) => void;
 
 export interface CompileOptions {
   /** The revision to stamp; defaults to a hash of the output (a plain directory has no commit). */
@@ -42,15 +42,20 @@ export interface BuildResult extends WriteResult {
 
 export async function compile(dataPath: string, options: CompileOptions = {}): Promise<Compiled> {
   const progress = options.progress ?? (() => {});
-  progress('read', 0);
-  const [files, builtins] = await Promise.all([readSource(dataPath), readBuiltinTemplates()]);
-  progress('load', files.size);
+  progress('read', 0, 0);
+  const [files, builtins] = await Promise.all([
+    readSource(dataPath).catch((error: unknown) => {
+      throw error instanceof ErrorList ? new ErrorList(error.errors.map((e) => locate(e, dataPath))) : error;
+    }),
+    readBuiltinTemplates(),
+  ]);
+  progress('load', 0, files.size);
   const loaded = load(files, TEMPLATE_NAMES);
   const resolved = resolve(loaded.model);
   const errors: BootcfgError[] = [...loaded.errors, ...resolved.errors];
   let output: OutputFiles = new Map();
   if (errors.length === 0) {
-    progress('render', resolved.plan.size);
+    progress('render', 0, resolved.plan.size);
     const rendered = render(resolved.plan, withOverrides(builtins, loaded.model.templates));
     errors.push(...rendered.errors);
     output = rendered.files;
@@ -62,8 +67,7 @@ export async function compile(dataPath: string, options: CompileOptions = {}): P
 export async function build(options: BuildOptions): Promise<BuildResult> {
   const started = performance.now();
   const compiled = await compile(options.dataPath, options);
-  options.progress?.('write', compiled.files.size);
-  const written = await writeSnapshot(options.distPath, compiled.files, { revision: compiled.revision, source: options.source ?? options.dataPath });
+  const written = await writeSnapshot(options.distPath, compiled.files, { revision: compiled.revision, source: options.source ?? options.dataPath }, options.progress);
   return { revision: compiled.revision, inputs: compiled.inputs, ...written, ms: Math.round(performance.now() - started) };
 }
 

@@ -3,6 +3,8 @@
 
 import yargs from 'yargs';
 import buildCommand from './commands/build.js';
+import diffCommand from './commands/diff.js';
+import imagesCommand from './commands/images.js';
 import nginxCommand from './commands/nginx.js';
 import serveCommand from './commands/serve.js';
 import validateCommand from './commands/validate.js';
@@ -11,15 +13,19 @@ import { formatError } from './report.js';
 
 export async function main(argv: readonly string[]): Promise<number> {
   try {
-    await yargs([...argv])
+    const cli = yargs([...argv]);
+    await cli
       .scriptName('bootcfg')
       .usage('$0 <command> [options]')
       .env('BOOTCFG')
+      .middleware((args) => ignoreOtherCommandsEnv(args, argv, declaredOptions(cli)), true)
       .command(buildCommand)
       .command(serveCommand)
       .command(validateCommand)
       .command(nginxCommand)
-      .demandCommand(1, 'name a command: build, serve or validate')
+      .command(diffCommand)
+      .command(imagesCommand)
+      .demandCommand(1, 'name a command (bootcfg --help lists them)')
       .strict()
       .help()
       .alias('help', 'h')
@@ -37,4 +43,26 @@ export async function main(argv: readonly string[]): Promise<number> {
     process.stderr.write(`${formatError(error)}\n`);
     return error instanceof BootcfgError ? error.exitCode : 1;
   }
+}
+
+/**
+ * One environment often serves several commands (/etc/default/bootcfg, a container image):
+ * a BOOTCFG_* variable the running command does not take is ignored rather than failing it
+ * as an unknown flag. A flag typed on the command line is still checked strictly.
+ */
+function ignoreOtherCommandsEnv(args: Record<string, unknown>, argv: readonly string[], known: Record<string, unknown>): void {
+  const fromEnv = Object.keys(process.env)
+    .filter((name) => name.startsWith('BOOTCFG_'))
+    .map((name) => name.slice('BOOTCFG_'.length).toLowerCase().replace(/_/g, '-'));
+  const typed = new Set(argv.filter((arg) => arg.startsWith('--')).map((arg) => arg.slice(2).split('=')[0]));
+  for (const flag of fromEnv) {
+    if (flag in known || typed.has(flag)) continue;
+    delete args[flag];
+    delete args[flag.replace(/-(.)/g, (_, c: string) => c.toUpperCase())];
+  }
+}
+
+/** The options yargs knows for the command being run (getOptions() is public API missing from @types/yargs). */
+function declaredOptions(cli: unknown): Record<string, unknown> {
+  return (cli as { getOptions(): { key: Record<string, unknown> } }).getOptions().key;
 }

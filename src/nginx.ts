@@ -72,14 +72,22 @@ function header(o: Required<NginxOptions>): string {
 
 // ---------------------------------------------------------------- maps (http level)
 
+/**
+ * Name prefixes of the per-digit variables: `<prefix>c<i>` is captured digit i, `<prefix>l<i>`
+ * the same digit lowercased. Over a hundred of them: names of six characters at most keep
+ * nginx's variables hash within its default sizes (longer ones make `nginx -t` warn
+ * "could not build optimal variables_hash").
+ */
+const DIGITS = { uuid: 'bcu', mac: 'bcm', pathMac: 'bcp' } as const;
+
 function maps(): string {
   return [
     selectorMap('uuid', uuidSpellings()),
     selectorMap('mac', macSpellings(true)),
     pathMacMap(),
-    lowercaseMaps('bootcfg_uuid', 32),
-    lowercaseMaps('bootcfg_mac', 12),
-    lowercaseMaps('bootcfg_path_mac', 12),
+    lowercaseMaps(DIGITS.uuid, 32),
+    lowercaseMaps(DIGITS.mac, 12),
+    lowercaseMaps(DIGITS.pathMac, 12),
     requestMaps(),
   ].join('\n');
 }
@@ -124,7 +132,7 @@ function groupsOf(capture: (i: number) => string, sizes: readonly number[], sepa
 
 /** The canonical value rebuilt from lowercased digits: uuid 8-4-4-4-12, mac hyphenated octets. */
 function canonical(prefix: string, sizes: readonly number[]): string {
-  return groupsOf((i) => `$${prefix}_l${i}`, sizes, '-');
+  return groupsOf((i) => `$${prefix}l${i}`, sizes, '-');
 }
 
 const CANONICAL_SIZES: Record<Key, readonly number[]> = { uuid: [8, 4, 4, 4, 12], mac: [2, 2, 2, 2, 2, 2] };
@@ -135,8 +143,8 @@ const CANONICAL_SIZES: Record<Key, readonly number[]> = { uuid: [8, 4, 4, 4, 12]
  * matched in any case, raw (undecoded) value.
  */
 function selectorMap(key: Key, spellings: Spelling[]): string {
-  const prefix = `bootcfg_${key}`;
-  const capture = (i: number) => `(?<${prefix}_c${i}>[0-9a-f])`;
+  const prefix = DIGITS[key];
+  const capture = (i: number) => `(?<${prefix}c${i}>[0-9a-f])`;
   const value = canonical(prefix, CANONICAL_SIZES[key]);
   const lines = spellings.map((s) => `    "~*^${s.regex(capture)}$" "${value}";`);
   return `map $arg_${key} ${keyVar(key, 'query')} {\n    "" "";\n${lines.join('\n')}\n    default "!";\n}\n`;
@@ -148,8 +156,8 @@ function selectorMap(key: Key, spellings: Spelling[]): string {
  * once already, so a `%3a` left in it was double-encoded.
  */
 function pathMacMap(): string {
-  const prefix = 'bootcfg_path_mac';
-  const capture = (i: number) => `(?<${prefix}_c${i}>[0-9a-f])`;
+  const prefix = DIGITS.pathMac;
+  const capture = (i: number) => `(?<${prefix}c${i}>[0-9a-f])`;
   const value = canonical(prefix, CANONICAL_SIZES.mac);
   const lines = macSpellings(false).map((s) => `    "~*^/pixiecore/v1/boot/${s.regex(capture)}$" "${value}";`);
   return `map $uri $bootcfg_path_mac {\n${lines.join('\n')}\n    "~^/pixiecore/v1/boot/" "!";\n    default "";\n}\n`;
@@ -158,7 +166,7 @@ function pathMacMap(): string {
 /** One map per captured digit: a–f to lowercase (keys match in any case), digits pass through. */
 function lowercaseMaps(prefix: string, count: number): string {
   const letters = 'abcdef'.split('').map((l) => `${l} ${l};`).join(' ');
-  return Array.from({ length: count }, (_, n) => `map $${prefix}_c${n + 1} $${prefix}_l${n + 1} { default $${prefix}_c${n + 1}; ${letters} }`).join('\n') + '\n';
+  return Array.from({ length: count }, (_, n) => `map $${prefix}c${n + 1} $${prefix}l${n + 1} { default $${prefix}c${n + 1}; ${letters} }`).join('\n') + '\n';
 }
 
 /**
@@ -175,6 +183,10 @@ function requestMaps(): string {
 }
 map $status $bootcfg_allow {
     405 "GET, HEAD";
+    default "";
+}
+map $bootcfg_snapshot $bootcfg_revision {
+    "~/revs/(?<bootcfg_rev>[^/.]+)[^/]*$" $bootcfg_rev;
     default "";
 }
 map $request $bootcfg_fragment {
@@ -207,6 +219,8 @@ function server(o: Required<NginxOptions>): string {
     root "${current}";
     add_header Cache-Control "no-cache" always;
     add_header Allow $bootcfg_allow always;
+    # The snapshot directory is revs/<revision>.<id> (docs/dist-layout.md); empty before routing.
+    add_header X-Bootcfg-Revision $bootcfg_revision always;
 
     # nginx's own refusals (malformed request, TRACE, missing file, directory, a request line
     # longer than large_client_header_buffers, 8k by default) in the contract's words.

@@ -46,7 +46,17 @@ function renderFile(planned: PlannedFile, templates: Map<TemplateName, Renderer>
 
 /** What an iPXE template sees: the boot config with its arguments both as a list and a line. */
 export function ipxeContext(boot: BootConfig): object {
-  return { kernel: boot.kernel, initrd: boot.initrd, args: boot.args, cmdline: boot.args.join(' ') };
+  return { kernel: boot.kernel, initrd: boot.initrd, initrdArgs: initrdArgs(boot), args: boot.args, cmdline: boot.args.join(' ') };
+}
+
+/**
+ * `initrd=<name>` for each initrd, which a UEFI kernel needs to find them (its EFI stub loads
+ * them by name from iPXE's images; BIOS kernels ignore it). iPXE names an image after the last
+ * segment of its URL. A config that names them itself, as matchbox users do, is left alone.
+ */
+function initrdArgs(boot: BootConfig): string[] {
+  if (boot.args.some((arg) => arg.startsWith('initrd='))) return [];
+  return boot.initrd.map((url) => `initrd=${url.replace(/[?#].*$/, '').split('/').pop()}`);
 }
 
 /** Pixiecore API mode's answer: kernel, initrd list and the command line as one string. */
@@ -80,7 +90,7 @@ function templateError(template: TemplateSource, error: unknown, renderingFor?: 
     file: template.file,
     line,
     column,
-    hint: 'templates see kernel, initrd (a list), args (a list) and cmdline (args joined by spaces)',
+    hint: 'templates see kernel, initrd (a list), initrdArgs (initrd=<name> for each), args (a list) and cmdline (args joined by spaces)',
     cause: error,
   });
 }

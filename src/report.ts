@@ -27,17 +27,22 @@ export function formatBuild(result: BuildResult): string {
   return `built revision ${result.revision}: ${result.inputs} configs → written ${result.written}, unchanged ${result.unchanged}, removed ${result.removed} in ${result.ms} ms`;
 }
 
-/** Stage and count on one rewritten terminal line; nothing when `out` is not a terminal. */
+/** Stage and count on one rewritten terminal line, at most every 100 ms; nothing when `out` is not a terminal. */
 export function terminalProgress(out: Out): { progress: Progress | undefined; clear(): void } {
   if (!out.isTTY) return { progress: undefined, clear() {} };
   let shown = false;
+  let last = { stage: '', at: 0 };
   return {
-    progress: (stage, count) => {
+    progress: (stage, done, total) => {
+      const now = Date.now();
+      if (stage === last.stage && now - last.at < 100) return;
+      last = { stage, at: now };
       shown = true;
-      out.write(`\r\x1b[K${stage}${count ? ` ${count} files` : ''}…`);
+      out.write(`\r\x1b[K${stage}${total ? ` ${done ? `${done}/` : ''}${total} files` : ''}…`);
     },
     clear: () => {
       if (shown) out.write('\r\x1b[K');
+      shown = false;
     },
   };
 }

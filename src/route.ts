@@ -4,7 +4,7 @@
 // contract; the generated nginx block implements the same rules.
 
 import { MAC_HINT, UUID_HINT, parseMac, parseUuid } from './ids.js';
-import { CHAIN_FILE, TEXT, outputKind, type OutputKind } from './outputs.js';
+import { CHAIN_FILE, REVISION_FILE, TEXT, outputKind, type OutputKind } from './outputs.js';
 import { candidatePaths, type Selector } from './selectors.js';
 
 export interface Candidate {
@@ -23,8 +23,14 @@ const BAD_REQUEST: Route = { type: 'error', status: 400, message: 'bad request' 
 const NOT_FOUND: Route = { type: 'error', status: 404, message: 'not found' };
 const PIXIECORE_PREFIX = '/pixiecore/v1/boot/';
 
-export function route(method: string, rawUrl: string): Route {
+/** nginx's request-line buffer: a longer target is a 414 from both servers. */
+export const MAX_TARGET = 8192;
+
+export function route(method: string, target: string): Route {
   if (method !== 'GET' && method !== 'HEAD') return { type: 'error', status: 405, message: 'method not allowed' };
+  if (target.length > MAX_TARGET) return { type: 'error', status: 414, message: 'request too long' };
+  const rawUrl = originForm(target);
+  if (rawUrl === undefined || rawUrl.includes('#')) return BAD_REQUEST; // a fragment is never sent by a real client
   const queryAt = rawUrl.indexOf('?');
   const path = normalizePath(queryAt === -1 ? rawUrl : rawUrl.slice(0, queryAt));
   const query = queryAt === -1 ? '' : rawUrl.slice(queryAt + 1);
@@ -32,10 +38,21 @@ export function route(method: string, rawUrl: string): Route {
   if (path === '/boot.ipxe' || path === '/boot.ipxe.0') {
     return { type: 'file', candidates: [{ path: CHAIN_FILE, shape: 'chain' }], contentType: TEXT, notFound: 'not found' };
   }
+  if (path === '/-/revision') {
+    return { type: 'file', candidates: [{ path: REVISION_FILE, shape: 'revision' }], contentType: TEXT, notFound: 'not found' };
+  }
   if (path === '/ipxe' || path === '/cloud') return select(outputKind(path.slice(1) as OutputKind['dir']), query);
   if (path.startsWith(PIXIECORE_PREFIX)) return pixiecore(path.slice(PIXIECORE_PREFIX.length));
   if (path.startsWith('/images/')) return image(path.slice('/images/'.length));
   return NOT_FOUND;
+}
+
+/** `http://host/path?q` → `/path?q` (RFC 9112 says servers must accept the absolute form). */
+function originForm(target: string): string | undefined {
+  if (target.startsWith('/')) return target;
+  const absolute = /^https?:\/\/[^/?#]*(.*)$/i.exec(target);
+  if (!absolute) return undefined;
+  return absolute[1]!.startsWith('/') ? absolute[1] : `/${absolute[1]}`;
 }
 
 /**

@@ -11,6 +11,7 @@ import { closeSync, openSync, readSync, statSync, watch, type FSWatcher } from '
 import { readFile, realpath } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { join } from 'node:path';
 import sirv from 'sirv';
 import { SourceError, UsageError } from './errors.js';
@@ -73,7 +74,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     const path = req.url ?? '/'; // the shim rewrites req.url for sirv
     const snapshot = live; // one request, one build
     const record = { answer: '-', file: '-' };
-    res.on('finish', () => log({
+    res.once('close', () => log({ // 'close' comes for aborted answers too, where 'finish' never does
       time: new Date().toISOString(),
       client: req.socket.remoteAddress ?? '-',
       method: req.method ?? '-',
@@ -83,12 +84,17 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       revision: snapshot.revision,
       ms: Math.round((performance.now() - started) * 100) / 100,
     }));
+    // sirv pipes a file stream into res without an error handler; a file that vanished
+    // under it must end this response, not the process.
+    res.on('pipe', (source) => source.on('error', () => res.destroy()));
     res.setHeader(REVISION_HEADER, snapshot.revision);
     res.setHeader('Cache-Control', 'no-cache');
     const extra = options.routes?.get(path.split('?')[0]!);
     if (extra) return extra(req, res);
     answer(req, res, snapshot, images, record);
   });
+
+  server.on('clientError', refuseUnparsable);
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) => reject(new UsageError(`cannot listen on ${options.address}: ${error.code ?? error.message}`, {
@@ -133,6 +139,7 @@ function answer(req: IncomingMessage, res: ServerResponse, snapshot: Snapshot, i
     record.file = `images${target.path}`;
     res.setHeader('Content-Type', 'application/octet-stream');
     req.url = target.path;
+    withoutContentEncoding(res);
     return images(req, res, () => sendText(res, 404, 'not found'));
   }
   res.setHeader('Content-Type', target.contentType);
@@ -148,6 +155,10 @@ function serveFirst(req: IncomingMessage, res: ServerResponse, snapshot: Snapsho
   for (const candidate of candidates) {
     const small = req.headers.range === undefined ? readSmall(join(snapshot.dir, candidate.path)) : undefined;
     if (small === 'missing') continue;
+    if (small === 'vanished') {
+      res.destroy(); // as for sirv's streams: a file gone mid-request ends this response, not the server
+      return candidate;
+    }
     if (small) {
       sendSmall(req, res, small);
       return candidate;
@@ -171,14 +182,22 @@ interface SmallFile {
   mtime: Date;
 }
 
-/** A small regular file's contents, 'missing' when there is none, undefined to defer to sirv. */
-function readSmall(path: string): SmallFile | 'missing' | undefined {
+/**
+ * A small regular file's contents; 'missing' when there is none; 'vanished' when it went away
+ * (or became unreadable) between the stat and the read; undefined to defer to sirv.
+ */
+function readSmall(path: string): SmallFile | 'missing' | 'vanished' | undefined {
   // Most requests miss one or two candidates: a stat that returns undefined is much cheaper
   // than an open that throws.
   const stats = statSync(path, { throwIfNoEntry: false });
   if (!stats || stats.isDirectory()) return 'missing';
   if (!stats.isFile() || stats.size > SMALL_FILE) return undefined;
-  const fd = openSync(path, 'r');
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch {
+    return 'vanished';
+  }
   try {
     const body = Buffer.allocUnsafe(stats.size);
     let read = 0;
@@ -188,6 +207,8 @@ function readSmall(path: string): SmallFile | 'missing' | undefined {
       read += n;
     }
     return { body: body.subarray(0, read), mtime: stats.mtime };
+  } catch {
+    return 'vanished';
   } finally {
     closeSync(fd);
   }
@@ -205,10 +226,38 @@ function sendSmall(req: IncomingMessage, res: ServerResponse, file: SmallFile): 
   res.end(file.body);
 }
 
+/**
+ * sirv labels every `*.gz` file `Content-Encoding: gzip`. An initrd such as
+ * flatcar_production_pxe_image.cpio.gz is the file itself, not a compressed transfer of it:
+ * a client honouring the label would unpack it and boot a different file.
+ */
+function withoutContentEncoding(res: ServerResponse): void {
+  const writeHead = res.writeHead;
+  res.writeHead = function (this: ServerResponse, status: number, ...rest: unknown[]) {
+    const headers = rest.at(-1);
+    if (headers && typeof headers === 'object' && !Array.isArray(headers)) delete (headers as Record<string, unknown>)['Content-Encoding'];
+    return (writeHead as (...args: unknown[]) => ServerResponse).call(this, status, ...rest);
+  } as ServerResponse['writeHead'];
+}
+
 function sendText(res: ServerResponse, status: number, message: string): void {
   const body = `${message}\n`;
   res.writeHead(status, { 'Content-Type': TEXT, 'Content-Length': Buffer.byteLength(body) });
   res.end(body);
+}
+
+/**
+ * Answers a request Node's HTTP parser refused (raw NUL or space, a bad method token) as the
+ * contract says, in one line of text, where Node would close with an empty 400.
+ */
+function refuseUnparsable(error: NodeJS.ErrnoException & { rawPacket?: Buffer }, socket: Duplex): void {
+  if (!socket.writable) return void socket.destroy();
+  const packet = error.rawPacket?.toString('latin1') ?? '';
+  const upperCaseMethod = error.code === 'HPE_INVALID_METHOD' && /^[A-Z]+ /.test(packet);
+  const [status, reason, message] = error.code === 'HPE_HEADER_OVERFLOW' ? [431, 'Request Header Fields Too Large', 'request too long']
+    : upperCaseMethod ? [405, 'Method Not Allowed', 'method not allowed'] : [400, 'Bad Request', 'bad request'];
+  const body = `${message}\n`;
+  socket.end(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: ${TEXT}\r\nContent-Length: ${body.length}\r\nCache-Control: no-cache\r\n${status === 405 ? 'Allow: GET, HEAD\r\n' : ''}Connection: close\r\n\r\n${body}`);
 }
 
 /** The live snapshot: dist/current resolved to its directory, with its revision. */

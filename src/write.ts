@@ -12,6 +12,7 @@ import { dirname, join } from 'node:path';
 import { SourceError } from './errors.js';
 import { MANIFEST_FILE, REVISION_FILE } from './outputs.js';
 import { forEachYielding, mapLimit } from './pool.js';
+import type { Progress } from './build.js';
 
 export interface Manifest {
   revision: string;
@@ -38,7 +39,8 @@ export function sha256(data: Buffer | string): string {
   return createHash('sha256').update(data).digest('hex');
 }
 
-export async function writeSnapshot(distPath: string, files: ReadonlyMap<string, Buffer>, meta: { revision: string; source: string }): Promise<WriteResult> {
+export async function writeSnapshot(distPath: string, files: ReadonlyMap<string, Buffer>, meta: { revision: string; source: string }, progress?: Progress): Promise<WriteResult> {
+  progress?.('write', 0, files.size);
   const previous = await readLiveManifest(distPath);
   const hashes = new Map([...files].map(([path, content]) => [path, sha256(content)]));
   const manifest: Manifest = { revision: meta.revision, source: meta.source, files: Object.fromEntries(hashes) };
@@ -46,11 +48,14 @@ export async function writeSnapshot(distPath: string, files: ReadonlyMap<string,
   all.set(REVISION_FILE, Buffer.from(`${meta.revision}\n`));
   all.set(MANIFEST_FILE, Buffer.from(`${JSON.stringify(manifest, null, 1)}\n`));
 
-  const id = sha256(all.get(MANIFEST_FILE)!).slice(0, 16);
+  // `<revision>.<hash of the whole tree>`: the revision leads so nginx can name it in a header;
+  // the hash tells apart two builds of one commit with different templates or bootcfg versions.
+  if (!/^[0-9A-Za-z_-]+$/.test(meta.revision)) throw new Error(`bug: revision ${JSON.stringify(meta.revision)} is not a safe directory name`);
+  const id = `${meta.revision}.${sha256(all.get(MANIFEST_FILE)!).slice(0, 16)}`;
   const dir = join(distPath, SNAPSHOTS, id);
   const counts = diffCounts(hashes, previous?.manifest.files);
   if (!(await exists(dir))) {
-    await fillSnapshot(dir, all, hashes, previous);
+    await fillSnapshot(dir, all, hashes, previous, progress);
   } else {
     counts.written = 0; // the same tree was built before: reuse it, newest again for pruning
     const now = new Date();
@@ -77,12 +82,14 @@ function diffCounts(next: ReadonlyMap<string, string>, prev: Record<string, stri
   return { written: next.size - unchanged, unchanged, removed };
 }
 
-async function fillSnapshot(dir: string, all: ReadonlyMap<string, Buffer>, hashes: ReadonlyMap<string, string>, previous: { dir: string; manifest: Manifest } | undefined): Promise<void> {
+async function fillSnapshot(dir: string, all: ReadonlyMap<string, Buffer>, hashes: ReadonlyMap<string, string>, previous: { dir: string; manifest: Manifest } | undefined, progress?: Progress): Promise<void> {
   const staging = join(dirname(dir), `.staging-${randomBytes(6).toString('hex')}`);
   try {
     const parents = [...new Set([...all.keys()].map((path) => dirname(join(staging, path))))];
     await mapLimit(parents, 16, (parent) => mkdir(parent, { recursive: true }));
+    let done = 0;
     await forEachYielding(all, ([path, content]) => {
+      if (++done % 1000 === 0) progress?.('write', done, all.size);
       const reusable = previous && hashes.has(path) && previous.manifest.files[path] === hashes.get(path);
       if (reusable && tryLink(join(previous.dir, path), join(staging, path))) return;
       writeFileSync(join(staging, path), content);

@@ -7,7 +7,8 @@ import { readdir, readFile, readlink, rm, stat, writeFile } from 'node:fs/promis
 import { join } from 'node:path';
 import { build } from '../src/build.js';
 import { sha256 } from '../src/write.js';
-import { bootConfig, runCli, sampleData, tempDir, writeFiles, MAC, UUID } from './helpers.js';
+import { spawnSync } from 'node:child_process';
+import { BIN, bootConfig, runCli, sampleData, tempDir, writeFiles, MAC, UUID } from './helpers.js';
 
 async function fixture() {
   const root = await tempDir();
@@ -21,7 +22,7 @@ test('build writes a snapshot with canonical names, a manifest and the revision'
   assert.equal(code, 0, stderr);
   assert.match(stderr, /^built revision [0-9a-f]{12}: 6 configs → written 9, unchanged 0, removed 0 in \d+ ms$/m);
   const current = join(dist, 'current');
-  assert.match(await readlink(current), /^revs\/[0-9a-f]{16}$/);
+  assert.match(await readlink(current), /^revs\/[0-9a-f]{12}\.[0-9a-f]{16}$/);
   const manifest = JSON.parse(await readFile(join(current, 'manifest.json'), 'utf8')) as { revision: string; source: string; files: Record<string, string> };
   assert.deepEqual(Object.keys(manifest.files).sort(), [
     'boot.ipxe', 'cloud/default', `cloud/mac/${MAC}`, `cloud/uuid/${UUID}`,
@@ -31,7 +32,7 @@ test('build writes a snapshot with canonical names, a manifest and the revision'
   assert.equal(await readFile(join(current, 'REVISION'), 'utf8'), `${manifest.revision}\n`);
   assert.equal(manifest.source, data);
   assert.equal(await readFile(join(current, `ipxe/uuid/${UUID}`), 'utf8'),
-    '#!ipxe\nkernel /images/by-uuid/vmlinuz console=ttyS0 quiet\ninitrd /images/by-uuid/vmlinuz.initrd\nboot\n');
+    '#!ipxe\nkernel /images/by-uuid/vmlinuz initrd=vmlinuz.initrd console=ttyS0 quiet\ninitrd /images/by-uuid/vmlinuz.initrd\nboot\n');
   assert.deepEqual(JSON.parse(await readFile(join(current, `pixiecore/mac/${MAC}`), 'utf8')),
     { kernel: '/images/by-mac/vmlinuz', initrd: ['/images/by-mac/vmlinuz.initrd'], cmdline: 'console=ttyS0 quiet' });
   assert.equal(await readFile(join(current, `cloud/mac/${MAC}`), 'utf8'), '#cloud-config\nhostname: by-mac\n');
@@ -95,7 +96,19 @@ test('args follow cmdline, and an empty cmdline value renders a bare key', async
   await writeFiles(data, { 'boot/default': JSON.stringify({ kernel: '/k', initrd: ['/a', '/b'], cmdline: { 'cloud-config-url': 'http://x/cloud?uuid=${uuid}&mac=${net0/mac:hexhyp}', 'coreos.autologin': '' }, args: ['console=ttyS0', 'rd.neednet=1'] }) });
   const result = await build({ dataPath: data, distPath: dist });
   assert.equal(await readFile(join(result.dir, 'ipxe/default'), 'utf8'),
-    '#!ipxe\nkernel /k cloud-config-url=http://x/cloud?uuid=${uuid}&mac=${net0/mac:hexhyp} coreos.autologin console=ttyS0 rd.neednet=1\ninitrd /a\ninitrd /b\nboot\n');
+    '#!ipxe\nkernel /k initrd=a initrd=b cloud-config-url=http://x/cloud?uuid=${uuid}&mac=${net0/mac:hexhyp} coreos.autologin console=ttyS0 rd.neednet=1\ninitrd /a\ninitrd /b\nboot\n');
+});
+
+test('each initrd is named on the kernel line for UEFI, unless the config names them itself', async () => {
+  const { data, dist } = await fixture();
+  await writeFiles(data, {
+    'boot/default': JSON.stringify({ kernel: '/k', initrd: ['http://mirror/fcos/initramfs.img?sig=1', '/images/extra.cpio.gz'] }),
+    'boot/mac/52:54:00:12:34:56': JSON.stringify({ kernel: '/k', initrd: ['/images/flatcar.cpio.gz'], args: ['initrd=flatcar.cpio.gz', 'console=ttyS0'] }),
+  });
+  const result = await build({ dataPath: data, distPath: dist });
+  assert.match(await readFile(join(result.dir, 'ipxe/default'), 'utf8'), /^kernel \/k initrd=initramfs\.img initrd=extra\.cpio\.gz$/m);
+  assert.match(await readFile(join(result.dir, `ipxe/mac/${MAC}`), 'utf8'), /^kernel \/k initrd=flatcar\.cpio\.gz console=ttyS0$/m);
+  assert.equal(JSON.parse(await readFile(join(result.dir, 'pixiecore/default'), 'utf8')).cmdline, '', 'Pixiecore names initrds itself');
 });
 
 test('a data directory with no configs is an error, not an empty tree', async () => {
@@ -104,4 +117,19 @@ test('a data directory with no configs is an error, not an empty tree', async ()
   assert.equal(code, 1);
   assert.match(stderr, /no boot or cloud configs found/);
   await assert.rejects(stat(join(root, 'dist', 'current')), { code: 'ENOENT' });
+});
+
+test('on a terminal, build shows stage and count progress; without one, a single summary line', async (t) => {
+  const { data, dist } = await fixture();
+  const plain = await runCli(['build', '--data-path', data, '--dist-path', dist]);
+  assert.equal(plain.stderr.split('\n').filter(Boolean).length, 1, plain.stderr);
+  // util-linux `script` runs the real CLI under a pseudo-terminal.
+  const tty = spawnSync('script', ['-qec', `${process.execPath} ${BIN} build --data-path ${data} --dist-path ${dist}-tty`, '/dev/null'], { encoding: 'utf8' });
+  if (tty.error && !process.env.CI) {
+    t.skip('util-linux script is not installed');
+    return;
+  }
+  assert.equal(tty.status, 0, tty.stderr);
+  for (const stage of ['read', 'load 6 files', 'render 9 files', 'write 9 files']) assert.ok(tty.stdout.includes(`\r\x1b[K${stage}`), `${stage} in ${JSON.stringify(tty.stdout)}`);
+  assert.match(tty.stdout, /built revision [0-9a-f]{12}: 6 configs/);
 });

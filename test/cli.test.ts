@@ -60,3 +60,14 @@ test('serve --data-path with bad data fails before listening, naming the file', 
   assert.equal(result.code, 1);
   assert.match(result.stderr, /boot\/default:1:12: "kernel" must be a non-empty string, not a number \(1\)/);
 });
+
+test('a BOOTCFG_* variable meant for another command is ignored, a mistyped flag is not', async () => {
+  const root = await tempDir();
+  const data = await writeFiles(join(root, 'data'), sampleData());
+  const shared = { BOOTCFG_DATA_PATH: data, BOOTCFG_ADDRESS: '0.0.0.0:8080', BOOTCFG_LISTEN: '0.0.0.0:80', BOOTCFG_WATCH: 'true' };
+  const validate = await runCli(['validate'], { env: shared });
+  assert.equal(validate.code, 0, validate.stderr);
+  const typo = await runCli(['validate', '--adress', 'x'], { env: shared });
+  assert.equal(typo.code, 2);
+  assert.match(typo.stderr, /Unknown argument: adress/);
+});

@@ -4,20 +4,17 @@
 
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { bootcfgServeMissing, startBootcfg } from './conformance/bootcfg.js';
+import { startBootcfg } from './conformance/bootcfg.js';
 import { CASES, IMAGES, TREES } from './conformance/cases.js';
 import { makeSite, publish, type Site } from './conformance/fixture.js';
 import { nginxSkipReason, startNginx } from './conformance/nginx.js';
 import { ask, disagreements, report, type Answers } from './conformance/run.js';
 
 const nginxSkip = nginxSkipReason();
-const nodeSkip = bootcfgServeMissing();
 
 for (const tree of Object.keys(TREES) as (keyof typeof TREES)[]) {
   describe(`conformance, ${tree} tree`, () => {
     const cases = CASES.filter((c) => c.tree === tree);
-    const agreed = cases.filter((c) => !c.pendingNode);
-    const pending = cases.filter((c) => c.pendingNode);
     let site: Site;
     let nginxAnswers: Answers | undefined;
     let nodeAnswers: Answers | undefined;
@@ -38,27 +35,19 @@ for (const tree of Object.keys(TREES) as (keyof typeof TREES)[]) {
       assert.deepEqual(report('nginx', cases, nginxAnswers), []);
     });
 
-    test(`bootcfg serve answers ${agreed.length} cases as docs/http.md says`, { skip: nodeSkip }, async () => {
+    test(`bootcfg serve answers all ${cases.length} cases as docs/http.md says`, async () => {
       const server = await startBootcfg(site);
       try {
         nodeAnswers = await ask(server.url, cases);
       } finally {
         await server.stop();
       }
-      assert.deepEqual(report('bootcfg serve', agreed, nodeAnswers), []);
+      assert.deepEqual(report('bootcfg serve', cases, nodeAnswers), []);
     });
 
-    if (pending.length > 0) {
-      const reasons = [...new Set(pending.map((c) => c.pendingNode))].join('; ');
-      test(`bootcfg serve, ${pending.length} proposed cases`, { skip: nodeSkip, todo: reasons }, () => {
-        assert.ok(nodeAnswers, 'bootcfg serve must have answered (see above)');
-        assert.deepEqual(report('bootcfg serve', pending, nodeAnswers), []);
-      });
-    }
-
-    test('both servers give the same status, body and content type', { skip: nginxSkip ?? nodeSkip }, () => {
+    test('both servers give the same status, body and content type', { skip: nginxSkip }, () => {
       assert.ok(nginxAnswers && nodeAnswers, 'both servers must have answered (see the tests above)');
-      assert.deepEqual(disagreements(agreed, nodeAnswers, nginxAnswers, ['bootcfg serve', 'nginx']), []);
+      assert.deepEqual(disagreements(cases, nodeAnswers, nginxAnswers, ['bootcfg serve', 'nginx']), []);
     });
   });
 }

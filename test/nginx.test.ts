@@ -76,6 +76,7 @@ test('nginx -t accepts the block inside a minimal http { }', { skip: nginxSkipRe
     const result = spawnSync(nginxBinary()!, ['-t', '-p', `${dir}/`, '-c', join(dir, 'nginx.conf'), '-e', join(dir, 'error.log')], { encoding: 'utf8' });
     assert.equal(result.status, 0, result.stderr);
     assert.match(result.stderr, /syntax is ok/);
+    assert.doesNotMatch(result.stderr, /\[warn\]/, 'no warnings, e.g. about the variables hash');
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -2,6 +2,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { bootConfig, runCli, sampleData, tempDir, writeFiles, UUID } from './helpers.js';
 
@@ -91,4 +92,18 @@ test('a missing data directory is a clear error', async () => {
   assert.match(stderr, /data directory \/nonexistent\/bootcfg-data does not exist/);
   assert.match(stderr, /hint: pass --data-path/);
   assert.doesNotMatch(stderr, /\n\s+at /, 'no stack trace for an expected error');
+});
+
+test('symlinks may not reach outside the data directory', async () => {
+  const root = await tempDir();
+  const data = await writeFiles(join(root, 'data'), { ...sampleData(), 'shared/flatcar.json': bootConfig('/images/shared/vmlinuz') });
+  await writeFile(join(root, 'secret'), 'root:x:0:0\n');
+  await symlink('../../shared/flatcar.json', join(data, 'boot/mac/aa:bb:cc:dd:ee:ff'));
+  await symlink(join(root, 'secret'), join(data, 'cloud/mac/aa:bb:cc:dd:ee:01'));
+  await symlink('missing', join(data, 'cloud/mac/aa:bb:cc:dd:ee:02'));
+  const { code, stderr } = await runCli(['validate', '--data-path', data]);
+  assert.equal(code, 1);
+  assert.match(stderr, new RegExp(`${data}/cloud/mac/aa:bb:cc:dd:ee:01: symlink points outside the data directory`));
+  assert.match(stderr, new RegExp(`${data}/cloud/mac/aa:bb:cc:dd:ee:02: broken symlink`));
+  assert.doesNotMatch(stderr, /ee:ff/, 'a link inside the data directory is fine');
 });

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Rebuilder } from '../src/watch.js';
-import { bootConfig, eventually, get, sampleData, startServe, tempDir, writeFiles, UUID } from './helpers.js';
+import { bootConfig, eventually, get, runCli, sampleData, startServe, tempDir, writeFiles, UUID } from './helpers.js';
 
 async function watching() {
   const root = await tempDir();
@@ -40,7 +40,7 @@ test('a bad edit is logged and the last good tree keeps serving until it is fixe
 
 test('a rebuild under concurrent requests answers whole files of one build or the other', async () => {
   const { data, server } = await watching();
-  const expected = (marker: string) => `#!ipxe\nkernel /images/${marker}/vmlinuz console=ttyS0 quiet\ninitrd /images/${marker}/vmlinuz.initrd\nboot\n`;
+  const expected = (marker: string) => `#!ipxe\nkernel /images/${marker}/vmlinuz initrd=vmlinuz.initrd console=ttyS0 quiet\ninitrd /images/${marker}/vmlinuz.initrd\nboot\n`;
   const byRevision = new Map<string, string>();
   let failures = 0;
   let requests = 0;
@@ -89,4 +89,16 @@ test('Rebuilder runs one build at a time and queues exactly one more', async () 
   await Promise.all([first, ...queued]);
   assert.equal(runs, 2, 'three requests during a build queue one build');
   assert.equal(maxRunning, 1);
+});
+
+test('serve without --data-path picks up a build made by another process', async () => {
+  const root = await tempDir();
+  const data = await writeFiles(join(root, 'data'), sampleData());
+  const dist = join(root, 'dist');
+  assert.equal((await runCli(['build', '--data-path', data, '--dist-path', dist])).code, 0);
+  const server = await startServe(['--dist-path', dist, '--images-path', join(root, 'images')]);
+  await writeFile(join(data, 'boot/default'), bootConfig('/images/from-cron/vmlinuz'));
+  const rebuilt = await runCli(['build', '--data-path', data, '--dist-path', dist]);
+  assert.equal(rebuilt.code, 0, rebuilt.stderr);
+  await eventually(async () => (await kernel(server.url, '/ipxe')) === '/images/from-cron/vmlinuz', 'the new build');
 });

@@ -4,8 +4,9 @@ import type { CommandModule } from 'yargs';
 import { build } from '../build.js';
 import { dataPath, distPath } from '../options.js';
 import { formatBuild, terminalProgress } from '../report.js';
+import { inRepo, repoOptions, repoSource, type RepoArgs } from './repo.js';
 
-interface Args {
+interface Args extends RepoArgs {
   'data-path': string;
   'dist-path': string;
 }
@@ -13,12 +14,13 @@ interface Args {
 const command: CommandModule<object, Args> = {
   command: 'build',
   describe: 'Compile the data directory into dist/ (writes only what changed; a failed build writes nothing)',
-  builder: (yargs) => yargs.options({ 'data-path': dataPath, 'dist-path': distPath })
+  builder: (yargs) => yargs.options({ 'data-path': dataPath, 'dist-path': distPath, ...repoOptions })
     .example('$0 build --data-path ./data --dist-path ./dist', 'compile ./data into ./dist/current'),
   handler: async (args) => {
     const status = terminalProgress(process.stderr);
     try {
-      const result = await build({ dataPath: args['data-path'], distPath: args['dist-path'], progress: status.progress });
+      const source = await repoSource(args);
+      const result = await inRepo(source, () => build({ ...source, distPath: args['dist-path'], progress: status.progress }));
       status.clear();
       process.stderr.write(`${formatBuild(result)}\n`);
     } finally {

@@ -8,8 +8,10 @@ import { address, distPath, imagesPath } from '../options.js';
 import { accessLog, formatBuild, formatError } from '../report.js';
 import { parseAddress, startServer, type RunningServer } from '../serve.js';
 import { Rebuilder, watchData } from '../watch.js';
+import { followOptions, repoOptions, serveRepo, type RepoArgs } from './repo.js';
 
-interface Args {
+interface Args extends RepoArgs {
+  'pull-interval': number;
   'data-path'?: string;
   'dist-path': string;
   'images-path': string;
@@ -26,10 +28,13 @@ const command: CommandModule<object, Args> = {
     'images-path': imagesPath,
     address,
     watch: { type: 'boolean', default: false, describe: 'rebuild on every change under the data directory [env BOOTCFG_WATCH]' },
+    ...repoOptions,
+    ...followOptions,
   })
     .example('$0 serve --data-path ./data --watch', 'build, serve on 127.0.0.1:8080, rebuild on change')
     .example('$0 serve --dist-path /srv/bootcfg --address 0.0.0.0:8080', 'serve a tree built elsewhere'),
   handler: async (args) => {
+    if (args.repo) return serveRepo({ ...args, repo: args.repo });
     const dataPath = args['data-path'] ?? (args.watch ? './data' : undefined);
     const say = (line: string) => process.stderr.write(`${line}\n`);
     const distPath = args['dist-path'];

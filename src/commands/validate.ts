@@ -6,8 +6,9 @@ import { compile } from '../build.js';
 import { BootcfgError, ExitStatus } from '../errors.js';
 import { dataPath, format } from '../options.js';
 import { formatError, problems } from '../report.js';
+import { inRepo, repoOptions, repoSource, type RepoArgs } from './repo.js';
 
-interface Args {
+interface Args extends RepoArgs {
   'data-path': string;
   format: 'text' | 'json';
 }
@@ -15,12 +16,13 @@ interface Args {
 const command: CommandModule<object, Args> = {
   command: 'validate',
   describe: 'Check the data directory as build would, report every problem, write nothing',
-  builder: (yargs) => yargs.options({ 'data-path': dataPath, format })
+  builder: (yargs) => yargs.options({ 'data-path': dataPath, format, ...repoOptions })
     .example('$0 validate --data-path ./data --format json', 'machine-readable report for CI'),
   handler: async (args) => {
     const json = args.format === 'json';
     try {
-      const compiled = await compile(args['data-path']);
+      const source = await repoSource(args);
+      const compiled = await inRepo(source, () => compile(source.dataPath, source));
       const files = compiled.files.size;
       process.stdout.write(json ? `${JSON.stringify({ ok: true, revision: compiled.revision, configs: compiled.inputs, files, errors: [] })}\n` : `ok: ${compiled.inputs} configs compile to ${files} files (revision ${compiled.revision})\n`);
     } catch (error) {

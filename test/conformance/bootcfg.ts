@@ -18,10 +18,6 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const BIN = join(ROOT, 'bin', 'bootcfg.js');
 
 /** Why the Node side cannot run yet (the server has not landed), or undefined. */
-export function bootcfgServeMissing(): string | undefined {
-  return existsSync(join(ROOT, 'lib', 'src', 'serve.js')) ? undefined : 'src/serve.ts is not on this branch yet';
-}
-
 export function startBootcfg(options: { distPath: string; imagesPath: string; extraArgs?: string[] }): Promise<RunningBootcfg> {
   const args = [BIN, 'serve', '--dist-path', options.distPath, '--images-path', options.imagesPath, '--address', '127.0.0.1:0', ...(options.extraArgs ?? [])];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });

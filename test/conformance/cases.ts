@@ -55,18 +55,8 @@ export interface Case {
   type?: string;
   /** Extra headers that must be present with exactly this value. */
   headers?: Record<string, string>;
-  /**
-   * Set while `bootcfg serve` does not give this answer yet and the lead has been told: the
-   * Node run reports the case as a todo instead of failing. nginx must always pass it.
-   */
-  pendingNode?: string;
 }
 
-const REVISION_ROUTE = 'GET /-/revision (the live REVISION file) is proposed to the lead for src/route.ts';
-const PARSER = 'bootcfg serve: a request Node\'s HTTP parser refuses should get 400 "bad request" (text/plain, no-cache) from a clientError handler, and an unknown method 405';
-const FRAGMENT = 'bootcfg serve: a "#" in the request-target (invalid, RFC 9112) should be 400 "bad request"; nginx would silently cut it off';
-const ABSOLUTE = 'bootcfg serve: an absolute-form target (GET http://host/path) should be answered as its path (RFC 9112 3.2.2: servers MUST accept it)';
-const LONG = 'bootcfg serve: a request-target longer than 8 KiB (nginx\'s request line buffer) should be 414 "request too long"';
 const file = (tree: Tree, path: string): string | Buffer => tree.get(path)!;
 const NOT_FOUND = 'not found\n';
 const BAD_REQUEST = 'bad request\n';
@@ -135,7 +125,7 @@ function routeCases(): Case[] {
     { name: 'pixiecore: known mac', tree: 'full', target: `/pixiecore/v1/boot/${MAC}`, status: 200, body: file(t, `pixiecore/mac/${MAC}`), type: JSON_TYPE },
     { name: 'pixiecore: unknown mac gets the default', tree: 'full', target: `/pixiecore/v1/boot/${MAC_UNKNOWN}`, status: 200, body: file(t, 'pixiecore/default'), type: JSON_TYPE },
     { name: 'pixiecore: query is ignored', tree: 'full', target: `/pixiecore/v1/boot/${MAC}?uuid=bad&mac=bad`, status: 200, body: file(t, `pixiecore/mac/${MAC}`), type: JSON_TYPE },
-    { name: 'revision', tree: 'full', target: '/-/revision', status: 200, body: 'full\n', type: TEXT, pendingNode: REVISION_ROUTE },
+    { name: 'revision', tree: 'full', target: '/-/revision', status: 200, body: 'full\n', type: TEXT },
     { name: 'HEAD chainload script', tree: 'full', method: 'HEAD', target: '/boot.ipxe', status: 200, body: '', type: TEXT },
     { name: 'HEAD ipxe', tree: 'full', method: 'HEAD', target: `/ipxe?mac=${MAC}`, status: 200, body: '', type: TEXT },
     { name: 'HEAD pixiecore', tree: 'full', method: 'HEAD', target: `/pixiecore/v1/boot/${MAC}`, status: 200, body: '', type: JSON_TYPE },
@@ -264,24 +254,24 @@ function methodCases(): Case[] {
 
 /** Requests that nginx's or Node's HTTP parser sees before any route does. */
 function requestLineCases(): Case[] {
-  const refused = (name: string, target: string, pendingNode: string | undefined, method = 'GET'): Case => ({ name, tree: 'full', method, target, status: 400, body: BAD_REQUEST, type: TEXT, pendingNode });
+  const refused = (name: string, target: string, method = 'GET'): Case => ({ name, tree: 'full', method, target, status: 400, body: BAD_REQUEST, type: TEXT });
   const cases: Case[] = [
-    refused('raw NUL in the path', '/images/vmlinuz\u0000', PARSER),
-    refused('raw NUL in the query', '/ipxe?uuid=\u0000', PARSER),
-    refused('raw control character in the query', `/ipxe?mac=52:54:00:ab:cd:ef\u0001`, PARSER),
-    refused('raw space in the path', '/images/a b', PARSER),
-    refused('lower-case method', '/boot.ipxe', PARSER, 'get'),
-    { name: 'unknown method token', tree: 'full', method: 'FOO', target: '/boot.ipxe', status: 405, body: 'method not allowed\n', type: TEXT, headers: { allow: 'GET, HEAD' }, pendingNode: PARSER },
-    refused('fragment in the path', '/boot.ipxe#x', FRAGMENT),
-    refused('fragment in an image path', '/images/vmlinuz#x', FRAGMENT),
-    refused('fragment after the query', `/ipxe?mac=${MAC}#x`, FRAGMENT),
-    { name: 'absolute-form target', tree: 'full', target: 'http://localhost/boot.ipxe', status: 200, body: file(FULL, 'boot.ipxe'), type: TEXT, pendingNode: ABSOLUTE },
-    { name: 'absolute-form target with a query', tree: 'full', target: `http://localhost/ipxe?mac=${MAC}`, status: 200, body: file(FULL, `ipxe/mac/${MAC}`), type: TEXT, pendingNode: ABSOLUTE },
-    refused('absolute-form target above the root', 'http://localhost/../boot.ipxe', ABSOLUTE),
-    refused('asterisk-form target', '*', undefined),
+    refused('raw NUL in the path', '/images/vmlinuz\u0000'),
+    refused('raw NUL in the query', '/ipxe?uuid=\u0000'),
+    refused('raw control character in the query', `/ipxe?mac=52:54:00:ab:cd:ef\u0001`),
+    refused('raw space in the path', '/images/a b'),
+    refused('lower-case method', '/boot.ipxe', 'get'),
+    { name: 'unknown method token', tree: 'full', method: 'FOO', target: '/boot.ipxe', status: 405, body: 'method not allowed\n', type: TEXT, headers: { allow: 'GET, HEAD' } },
+    refused('fragment in the path', '/boot.ipxe#x'),
+    refused('fragment in an image path', '/images/vmlinuz#x'),
+    refused('fragment after the query', `/ipxe?mac=${MAC}#x`),
+    { name: 'absolute-form target', tree: 'full', target: 'http://localhost/boot.ipxe', status: 200, body: file(FULL, 'boot.ipxe'), type: TEXT },
+    { name: 'absolute-form target with a query', tree: 'full', target: `http://localhost/ipxe?mac=${MAC}`, status: 200, body: file(FULL, `ipxe/mac/${MAC}`), type: TEXT },
+    refused('absolute-form target above the root', 'http://localhost/../boot.ipxe'),
+    refused('asterisk-form target', '*'),
     { name: 'over-long path under the limit', tree: 'full', target: `/images/${'a'.repeat(4000)}`, status: 404, body: NOT_FOUND, type: TEXT },
     { name: 'over-long pixiecore mac under the limit', tree: 'full', target: `/pixiecore/v1/boot/${'52:'.repeat(1300)}`, status: 400, body: BAD_MAC, type: TEXT },
-    { name: 'request-target over 8 KiB', tree: 'full', target: `/ipxe?mac=${'a'.repeat(12_000)}`, status: 414, body: 'request too long\n', type: TEXT, pendingNode: LONG },
+    { name: 'request-target over 8 KiB', tree: 'full', target: `/ipxe?mac=${'a'.repeat(12_000)}`, status: 414, body: 'request too long\n', type: TEXT },
   ];
   return cases;
 }
@@ -298,7 +288,7 @@ function bareCases(): Case[] {
     { name: 'bare: ipxe by mac still answers', tree: 'bare', target: `/ipxe?uuid=${UUID}&mac=${MAC}`, status: 200, body: file(BARE, `ipxe/mac/${MAC}`), type: TEXT },
     { name: 'bare: cloud by uuid still answers', tree: 'bare', target: `/cloud?uuid=${UUID}`, status: 200, body: file(BARE, `cloud/uuid/${UUID}`), type: TEXT },
     { name: 'bare: pixiecore by mac, upper case', tree: 'bare', target: '/pixiecore/v1/boot/52:54:00:AB:CD:EF', status: 200, body: file(BARE, `pixiecore/mac/${MAC}`), type: JSON_TYPE },
-    { name: 'bare: revision', tree: 'bare', target: '/-/revision', status: 200, body: 'bare\n', type: TEXT, pendingNode: REVISION_ROUTE },
+    { name: 'bare: revision', tree: 'bare', target: '/-/revision', status: 200, body: 'bare\n', type: TEXT },
   ];
 }
 

@@ -1,0 +1,121 @@
+// The --repo flags that build, validate and serve share, and what they do: build and validate
+// fetch one exact revision and use its tree as the data directory; serve follows the ref
+// (poll and webhook), rebuilding on every new commit while the last good one stays live.
+// Kept here so the lead's command files each need one line to take a repo.
+
+import type { Options } from 'yargs';
+import { BootcfgError, ExitStatus, UsageError } from '../errors.js';
+import { fetchRevision, redactUrl, relocateError, type Revision } from '../fetch.js';
+import { Follower } from '../follow.js';
+import { accessLog, formatError } from '../report.js';
+import { startServer } from '../serve.js';
+import { readLiveManifest } from '../write.js';
+
+export const repoOptions = {
+  repo: {
+    type: 'string',
+    describe: 'build from this git repo (URL or path) instead of --data-path; its root is the data directory [env BOOTCFG_REPO]',
+  },
+  ref: {
+    type: 'string',
+    describe: 'branch, tag or commit SHA of --repo (default: the remote HEAD) [env BOOTCFG_REF]',
+  },
+  'cache-path': {
+    type: 'string',
+    describe: 'where --repo is mirrored (default ./.cache/repos) [env BOOTCFG_CACHE_PATH]',
+  },
+} satisfies Record<string, Options>;
+
+/** serve --repo only: how to follow the ref. */
+export const followOptions = {
+  'pull-interval': {
+    type: 'number',
+    default: 60,
+    describe: 'serve --repo: seconds between fetches, 0 for webhook only [env BOOTCFG_PULL_INTERVAL]',
+  },
+  // Environment only (a flag would show the secret in `ps`); declared so that yargs reads it.
+  'webhook-secret': {
+    type: 'string',
+    hidden: true,
+    describe: 'serve --repo: HMAC secret of POST /-/hooks/git [env BOOTCFG_WEBHOOK_SECRET only]',
+  },
+} satisfies Record<string, Options>;
+
+export interface RepoArgs {
+  repo?: string;
+  ref?: string;
+  'cache-path'?: string;
+  'data-path'?: string;
+  'webhook-secret'?: string;
+}
+
+/** Where the data comes from: --repo at --ref (fetched now), else --data-path. */
+export async function repoSource(args: RepoArgs): Promise<RepoSource> {
+  if (!args.repo) return { dataPath: args['data-path'] ?? './data' };
+  const fetched = await fetchRevision({ repo: args.repo, ref: args.ref, cachePath: args['cache-path'] });
+  return { dataPath: fetched.dataPath, revision: fetched.sha, source: `${redactUrl(args.repo)}@${args.ref ?? 'HEAD'}`, fetched };
+}
+
+export interface RepoSource {
+  dataPath: string;
+  revision?: string;
+  source?: string;
+  fetched?: Revision;
+}
+
+/** Run a build or compile; its errors name files as in the repo, with the commit, not the cache. */
+export async function inRepo<T>(source: RepoSource, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    throw source.fetched && error instanceof BootcfgError ? relocateError(error, source.fetched) : error;
+  }
+}
+
+export interface ServeRepoArgs extends RepoArgs {
+  repo: string;
+  'dist-path': string;
+  'images-path': string;
+  address: string;
+  'pull-interval': number;
+}
+
+/** serve --repo: first sync, then serve with /-/status (and the hook), following the ref. */
+export async function serveRepo(args: ServeRepoArgs): Promise<void> {
+  const say = (line: string) => process.stderr.write(`${line}\n`);
+  const distPath = args['dist-path'];
+  if (!(args['pull-interval'] >= 0)) throw new UsageError(`invalid --pull-interval ${args['pull-interval']}`, { hint: 'give a number of seconds, 0 or more (0: webhook only)' });
+  if (process.argv.some((arg) => arg.startsWith('--webhook-secret'))) {
+    throw new UsageError('--webhook-secret is read from the environment only', { hint: 'set BOOTCFG_WEBHOOK_SECRET instead: a flag is visible to every user in `ps`' });
+  }
+  const secret = args['webhook-secret'] || undefined;
+  const follower = new Follower({ repo: args.repo, ref: args.ref, cachePath: args['cache-path'], distPath, pullInterval: args['pull-interval'], webhookSecret: secret, log: say });
+  try {
+    await follower.first();
+  } catch (error) {
+    // Nothing to fall back to: fail. A tree from an earlier run: serve it and keep trying.
+    const live = await readLiveManifest(distPath);
+    if (!live) throw error;
+    follower.status.assumeLive(live.manifest.revision);
+    say(`serving the earlier build ${live.manifest.revision} from ${distPath} until a fetch and build succeed`);
+  }
+  const server = await startServer({ distPath, imagesPath: args['images-path'], address: args.address, routes: follower.routes(), log: accessLog(process.stdout) });
+  follower.onBuilt = () => server.reload();
+  say(`listening on ${server.url} (revision ${server.revision})`);
+  say(`following ${redactUrl(args.repo)}@${args.ref ?? 'HEAD'}${args['pull-interval'] > 0 ? `, fetching every ${args['pull-interval']} s` : ''}; webhook ${secret ? 'on at POST /-/hooks/git' : 'off (no BOOTCFG_WEBHOOK_SECRET)'}`);
+  follower.start();
+  process.on('SIGHUP', () => void follower.request());
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  follower.stop();
+  await follower.idle();
+  await server.close();
+}
+
+/** For commands whose exit codes differ from the CLI's (diff: 2 on any error). */
+export function exitWith(code: number, error: unknown): never {
+  process.stderr.write(`${formatError(error)}\n`);
+  throw new ExitStatus(code);
+}

@@ -1,0 +1,44 @@
+// One fetch per release at a time. Two runs appending to the same partial file would spoil
+// each other's download (the check would catch it, but only after the whole transfer), so
+// a run holds a lock file naming its pid in the release's partial directory. A lock whose
+// process is gone (killed, machine rebooted) is taken over.
+
+import { open, readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { SourceError } from '../errors.js';
+
+const LOCK = '.lock';
+
+/** Takes the lock in `partialDir`; returns a function that releases it. */
+export async function lockRelease(partialDir: string, what: string): Promise<() => Promise<void>> {
+  const path = join(partialDir, LOCK);
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const file = await open(path, 'wx');
+      await file.writeFile(`${process.pid}\n`);
+      await file.close();
+      return () => rm(path, { force: true });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const holder = Number((await readFile(path, 'utf8').catch(() => '')).trim());
+      if (alive(holder)) {
+        throw new SourceError(`another bootcfg (pid ${holder}) is fetching ${what}`, {
+          file: path,
+          hint: 'wait for it to finish; if no such process is running, delete the lock file',
+        });
+      }
+      await rm(path, { force: true }); // stale: its process is gone
+    }
+  }
+  throw new SourceError(`cannot take the lock for ${what}`, { file: path, hint: 'delete the lock file and rerun' });
+}
+
+function alive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM'; // exists, owned by someone else
+  }
+}
