@@ -143,7 +143,7 @@ export function serveChart(results: Results): string {
   const sizes = results.sizes.filter((r) => r.serve.bootcfg.length > 0);
   const withCeiling = sizes.every((r) => (r.serve.nodeCeiling?.length ?? 0) > 0);
   const values = sizes.map((r) => [med(r.serve.bootcfg, 'rps'), med(r.serve.nginx, 'rps'), withCeiling ? med(r.serve.nodeCeiling!, 'rps') : Number.NaN] as const);
-  const top = Math.max(1, ...values.flat()) * 1.15;
+  const top = Math.max(1, ...values.flat().filter((v) => !Number.isNaN(v))) * 1.45; // headroom for the legend
   const step = 10 ** Math.floor(Math.log10(top / 2));
   const py = (v: number) => H - PAD.bottom - (v / top) * (H - PAD.top - PAD.bottom);
   const group = (W - PAD.left - PAD.right) / Math.max(1, sizes.length);

@@ -1,0 +1,49 @@
+// The benchmark's inputs are right, so its figures measure what they claim: the generated fleet
+// compiles to the expected files, and every URL of the load mix is answered 200 by the real
+// server with the kind of answer it is meant to exercise. No timings are asserted here.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { build } from '../src/build.js';
+import { startServer } from '../src/serve.js';
+import { writeFleet } from '../bench/fleet.js';
+import { URL_KINDS, urlFor, urlMix } from '../bench/load.js';
+import { median } from '../bench/stats.js';
+import { tempDir } from './helpers.js';
+
+test('a fleet of N compiles to 2.5N + 3 files and the URL mix answers 200 for every kind', async () => {
+  const root = await tempDir();
+  const n = 40;
+  await writeFleet(join(root, 'data'), n);
+  const built = await build({ dataPath: join(root, 'data'), distPath: join(root, 'dist') });
+  assert.equal(built.inputs, 2 * n + 2);
+  assert.equal(built.written, 2.5 * n + 3 + 2); // plus REVISION and manifest.json
+  const records: string[] = [];
+  const server = await startServer({ distPath: join(root, 'dist'), imagesPath: join(root, 'images'), address: '127.0.0.1:0', log: (e) => records.push(e.answer) });
+  try {
+    for (const path of urlMix(n, 50)) {
+      const response = await fetch(server.url + path);
+      assert.equal(response.status, 200, path);
+      await response.arrayBuffer();
+    }
+    const answers = new Map<string, string>();
+    for (const kind of URL_KINDS) {
+      const before = records.length;
+      const response = await fetch(server.url + urlFor(kind, n, () => 0.5));
+      await response.arrayBuffer();
+      for (let i = 0; i < 400 && records.length === before; i++) await sleep(5); // the log entry follows the answer
+      answers.set(kind, records.at(-1)!);
+    }
+    assert.deepEqual(Object.fromEntries(answers), { 'uuid hit': 'uuid', 'mac hit': 'mac', default: 'default', pixiecore: 'mac', cloud: 'uuid' });
+  } finally {
+    await server.close();
+  }
+});
+
+test('median of an odd and an even number of runs', () => {
+  assert.equal(median([3, 1, 2]), 2);
+  assert.equal(median([4, 1, 3, 2]), 2.5);
+  assert.ok(Number.isNaN(median([])));
+});
