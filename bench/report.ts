@@ -171,7 +171,7 @@ export function serveChart(results: Results): string {
 }
 
 async function main(): Promise<void> {
-  const file = resolve(process.argv[2] ?? join(ROOT, '.cache/bench/results.json'));
+  const file = resolve(process.argv[2] ?? join(resolve(ROOT, process.env.BENCH_DIR ?? '.cache/bench'), 'results.json'));
   const results = JSON.parse(await readFile(file, 'utf8')) as Results;
   const doc = join(DOCS, 'BENCHMARKS.md');
   const current = await readFile(doc, 'utf8').catch(() => `# Benchmarks\n\n${START}\n${END}\n`);
