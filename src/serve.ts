@@ -86,9 +86,6 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       revision: snapshot.revision,
       ms: Math.round((performance.now() - started) * 100) / 100,
     }));
-    // sirv pipes a file stream into res without an error handler; a file that vanished
-    // under it must end this response, not the process.
-    res.on('pipe', (source) => source.on('error', () => res.destroy()));
     res.setHeader(REVISION_HEADER, snapshot.revision);
     res.setHeader('Cache-Control', 'no-cache');
     const extra = options.routes?.get(path.split('?')[0]!);
@@ -142,6 +139,7 @@ function answer(req: IncomingMessage, res: ServerResponse, snapshot: Snapshot, i
     res.setHeader('Content-Type', 'application/octet-stream');
     req.url = target.path;
     withoutContentEncoding(res);
+    endOnStreamError(res);
     return images(req, res, () => sendText(res, 404, 'not found'));
   }
   res.setHeader('Content-Type', target.contentType);
@@ -167,6 +165,7 @@ function serveFirst(req: IncomingMessage, res: ServerResponse, snapshot: Snapsho
     }
     let missing = false;
     req.url = `/${candidate.path}`;
+    endOnStreamError(res);
     snapshot.serveFile(req, res, () => { missing = true; }); // sirv's lazy mode decides synchronously
     if (!missing) return candidate;
   }
@@ -240,6 +239,14 @@ function withoutContentEncoding(res: ServerResponse): void {
     if (headers && typeof headers === 'object' && !Array.isArray(headers)) delete (headers as Record<string, unknown>)['Content-Encoding'];
     return (writeHead as (...args: unknown[]) => ServerResponse).call(this, status, ...rest);
   } as ServerResponse['writeHead'];
+}
+
+/**
+ * sirv pipes a file stream into res without an error handler; a file that vanished under it
+ * must end this response, not the process.
+ */
+function endOnStreamError(res: ServerResponse): void {
+  if (res.listenerCount('pipe') === 0) res.on('pipe', (source) => source.on('error', () => res.destroy()));
 }
 
 function sendText(res: ServerResponse, status: number, message: string): void {
