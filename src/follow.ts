@@ -6,7 +6,7 @@
 
 import { formatBuild } from './report.js';
 import { build } from './build.js';
-import { BootcfgError, SourceError } from './errors.js';
+import { BootcfgError, ErrorList, LoadError, TemplateError } from './errors.js';
 import { fetchRevision, redactUrl, relocateError, type Revision } from './fetch.js';
 import { FollowStatus, STATUS_PATH } from './status.js';
 import { Rebuilder } from './watch.js';
@@ -120,7 +120,7 @@ export class Follower {
       return { kind: 'built', revision };
     } catch (error) {
       // Bad config fails the same way every time; a disk or write error may not, so retry it.
-      this.failedCommit = error instanceof SourceError ? undefined : revision.sha;
+      this.failedCommit = isConfigError(error) ? revision.sha : undefined;
       const failure = this.status.failed(error, revision.sha, revision.dataPath);
       this.log(`build failed, keeping ${this.status.liveRevision ?? 'the current tree'} live: ${failure.message}`);
       for (const problem of failure.problems.slice(1)) this.log(`  ${[problem.file, problem.line].filter(Boolean).join(':')}: ${problem.message}`);
@@ -128,4 +128,10 @@ export class Follower {
       return { kind: 'known-bad', revision: revision.sha };
     }
   }
+}
+
+/** A problem in the commit's files (data, templates): only a new commit can fix it. */
+function isConfigError(error: unknown): boolean {
+  const config = (e: unknown) => e instanceof LoadError || e instanceof TemplateError;
+  return error instanceof ErrorList ? error.errors.length > 0 && error.errors.every(config) : config(error);
 }

@@ -9,8 +9,13 @@ export interface Edit {
   line: string;
 }
 
-/** Inputs larger than this (in lines, both sides) are shown as a whole replacement. */
-const MAX_MYERS_LINES = 20_000;
+/**
+ * Inputs larger than this (in lines, both sides), or further apart than MAX_EDITS, are shown as
+ * a whole replacement: the search keeps one frontier of N+M entries per edit, so memory grows
+ * with (N+M)·D, and these bounds keep it under ~40 MB.
+ */
+const MAX_MYERS_LINES = 5_000;
+const MAX_EDITS = 1_000;
 
 /** Split keeping each line's newline, so "a" and "a\n" compare different. */
 export function splitLines(text: string): string[] {
@@ -46,6 +51,7 @@ function myers(a: readonly string[], b: readonly string[]): Edit[] {
   const v = new Int32Array(2 * offset + 1);
   const trace: Int32Array[] = [];
   for (let d = 0; d <= n + m; d++) {
+    if (d > MAX_EDITS) return replaceAll(a, b);
     trace.push(v.slice());
     for (let k = -d; k <= d; k += 2) {
       let x = k === -d || (k !== d && v[offset + k - 1]! < v[offset + k + 1]!) ? v[offset + k + 1]! : v[offset + k - 1]! + 1;

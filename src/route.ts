@@ -116,7 +116,10 @@ function fileRoute(kind: OutputKind, selector: Selector): Route {
 /** A path under the images directory, or 404 for dotfiles and empty names (directories). */
 function image(rest: string): Route {
   const segments = rest.split('/');
-  if (segments.some((s) => s === '' || s.startsWith('.'))) return NOT_FOUND;
+  // sirv decodes the path it is given once more: a `%` left after our decoding (a double
+  // encoding such as %252e) must not become a second, unchecked decoding; `?` and `#` would be
+  // read as a query or fragment.
+  if (segments.some((s) => s === '' || s.startsWith('.') || /[%?#]/.test(s))) return NOT_FOUND;
   return { type: 'image', path: `/${rest}` };
 }
 

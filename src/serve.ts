@@ -103,11 +103,25 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     server.listen(port, host, resolve);
   });
 
+  // One reload at a time; a request for one while it runs (dist/current may have moved after
+  // it read the link) runs one more when it ends, so the newest build is never missed.
   let reloading: Promise<string> | undefined;
-  const reload = (): Promise<string> => (reloading ??= openSnapshot(options.distPath).then((next) => {
-    live = next;
-    return next.revision;
-  }).finally(() => { reloading = undefined; }));
+  let again = false;
+  const reload = (): Promise<string> => {
+    if (reloading) {
+      again = true;
+      return reloading;
+    }
+    const run = async (): Promise<string> => {
+      do {
+        again = false;
+        live = await openSnapshot(options.distPath);
+      } while (again);
+      return live.revision;
+    };
+    reloading = run().finally(() => { reloading = undefined; });
+    return reloading;
+  };
   const watcher = watchCurrent(options.distPath, () => live.dir, () => void reload().catch(() => {}));
 
   const bound = server.address() as AddressInfo;
@@ -129,6 +143,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
 
 function answer(req: IncomingMessage, res: ServerResponse, snapshot: Snapshot, images: ReturnType<typeof sirv>, record: { answer: string; file: string }): void {
   const target = route(req.method ?? 'GET', req.url ?? '/');
+  sanitizeRange(req, target.type === 'image');
   if (target.type === 'error') {
     if (target.status === 405) res.setHeader('Allow', 'GET, HEAD');
     return sendText(res, target.status, target.message);
@@ -153,7 +168,7 @@ function answer(req: IncomingMessage, res: ServerResponse, snapshot: Snapshot, i
 /** Answers the first candidate that exists in the snapshot. */
 function serveFirst(req: IncomingMessage, res: ServerResponse, snapshot: Snapshot, candidates: readonly Candidate[]): Candidate | undefined {
   for (const candidate of candidates) {
-    const small = req.headers.range === undefined ? readSmall(join(snapshot.dir, candidate.path)) : undefined;
+    const small = readSmall(join(snapshot.dir, candidate.path));
     if (small === 'missing') continue;
     if (small === 'vanished') {
       res.destroy(); // as for sirv's streams: a file gone mid-request ends this response, not the server
@@ -175,7 +190,7 @@ function serveFirst(req: IncomingMessage, res: ServerResponse, snapshot: Snapsho
 // The hot path. Compiled answers are a few hundred bytes in an immutable snapshot: one
 // stat/open/read/close, synchronous, costs less than sirv's existsSync + statSync + a read
 // stream (four trips through libuv's thread pool). The headers are sirv's, so the answer is
-// the same; ranges and large files still go to sirv.
+// the same; large files still go to sirv.
 const SMALL_FILE = 64 * 1024;
 
 interface SmallFile {
@@ -239,6 +254,19 @@ function withoutContentEncoding(res: ServerResponse): void {
     if (headers && typeof headers === 'object' && !Array.isArray(headers)) delete (headers as Record<string, unknown>)['Content-Encoding'];
     return (writeHead as (...args: unknown[]) => ServerResponse).call(this, status, ...rest);
   } as ServerResponse['writeHead'];
+}
+
+/**
+ * Keeps only a Range header sirv handles correctly (`bytes=START-` or `bytes=START-END`,
+ * START ≤ END), and only for images: sirv turns `bytes=100-50` into a read stream that throws
+ * inside the request handler, and gets `bytes=-500` wrong. RFC 9110 lets a server ignore a
+ * Range it does not serve; compiled answers are small and always sent whole.
+ */
+function sanitizeRange(req: IncomingMessage, image: boolean): void {
+  const range = req.headers.range;
+  if (range === undefined) return;
+  const bytes = /^bytes=(\d{1,15})-(\d{0,15})$/.exec(range);
+  if (!image || !bytes || (bytes[2] !== '' && Number(bytes[2]) < Number(bytes[1]))) delete req.headers.range;
 }
 
 /**

@@ -3,7 +3,7 @@
 // templates/); dotfiles such as .git or .gitkeep are skipped.
 
 import { readFileSync } from 'node:fs';
-import { readdir, realpath, stat } from 'node:fs/promises';
+import { lstat, readdir, realpath, stat } from 'node:fs/promises';
 import { join, sep } from 'node:path';
 import { ErrorList, LoadError } from './errors.js';
 import { forEachYielding } from './pool.js';
@@ -16,7 +16,12 @@ export const SOURCE_ROOTS = ['boot', 'cloud', 'templates'] as const;
 export async function readSource(dataPath: string): Promise<SourceFiles> {
   await assertDirectory(dataPath);
   const walk: Walk = { root: await realpath(dataPath), paths: [], errors: [] };
-  for (const root of SOURCE_ROOTS) await listTree(join(dataPath, root), root, walk);
+  for (const root of SOURCE_ROOTS) {
+    const path = join(dataPath, root);
+    const isLink = await lstat(path).then((info) => info.isSymbolicLink(), () => false);
+    if (isLink && !(await linkStaysInside(path, root, walk))) continue; // boot -> /elsewhere
+    await listTree(path, root, walk);
+  }
   if (walk.errors.length > 0) throw new ErrorList(walk.errors);
   const files = new Map<string, Buffer>();
   await forEachYielding(walk.paths, (rel) => files.set(rel, readFileSync(join(dataPath, rel))));

@@ -3,6 +3,7 @@
 // it from filesystem events under the data directory (one fs.watch per directory); a git poll
 // or webhook can feed the same Rebuilder.
 
+import { SourceError } from './errors.js';
 import { watch, type FSWatcher } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { join, sep } from 'node:path';
@@ -89,7 +90,18 @@ export async function watchData(dataPath: string, changed: () => void, debounceM
       if (isDir) await watchTree(path);
     }
   };
-  await watchTree(dataPath);
+  try {
+    await watchTree(dataPath);
+  } catch (error) {
+    for (const watcher of watchers.values()) watcher.close();
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new SourceError(`cannot watch ${dataPath}: ${code ?? (error as Error).message}`, {
+      hint: code === 'ENOSPC' || code === 'EMFILE'
+        ? 'the inotify limit is reached: raise fs.inotify.max_user_watches (sysctl), or serve without --watch and rebuild with bootcfg build'
+        : 'check that --data-path names a readable directory',
+      cause: error,
+    });
+  }
   return {
     close: async () => {
       closed = true;

@@ -62,7 +62,7 @@ export async function writeSnapshot(distPath: string, files: ReadonlyMap<string,
     await utimes(dir, now, now);
   }
   await pointCurrentAt(distPath, id);
-  await pruneSnapshots(distPath, id);
+  await pruneSnapshots(distPath, id).catch(() => {}); // see pruneSnapshots: best effort
   return { dir, ...counts };
 }
 
@@ -129,14 +129,25 @@ async function pointCurrentAt(distPath: string, id: string): Promise<void> {
   await rename(temp, current);
 }
 
-/** Removes all but the live snapshot and the KEEP_PREVIOUS newest others, plus stale staging dirs. */
+/**
+ * Removes all but the live snapshot and the KEEP_PREVIOUS newest others, plus stale staging
+ * and trash dirs. A snapshot is renamed away before it is deleted, so an interrupted delete
+ * never leaves a half-empty `revs/<id>` that a later build of the same contents would reuse.
+ * Best effort: the new build is already live, and the next build prunes again.
+ */
 async function pruneSnapshots(distPath: string, liveId: string): Promise<void> {
   const root = join(distPath, SNAPSHOTS);
   const names = await readdir(root);
-  const dated = await Promise.all(names.map(async (name) => ({ name, mtime: (await stat(join(root, name))).mtimeMs })));
-  const others = dated.filter((s) => s.name !== liveId && !s.name.startsWith('.staging-')).sort((a, b) => b.mtime - a.mtime);
-  const stale = dated.filter((s) => s.name.startsWith('.staging-') && Date.now() - s.mtime > 3600_000);
-  for (const old of [...others.slice(KEEP_PREVIOUS), ...stale]) await rm(join(root, old.name), { recursive: true, force: true });
+  const dated = await Promise.all(names.map(async (name) => ({ name, mtime: await stat(join(root, name)).then((s) => s.mtimeMs, () => 0) })));
+  const scratch = (name: string) => name.startsWith('.staging-') || name.startsWith('.trash-');
+  const others = dated.filter((s) => s.name !== liveId && !scratch(s.name)).sort((a, b) => b.mtime - a.mtime);
+  const stale = dated.filter((s) => scratch(s.name) && (s.name.startsWith('.trash-') || Date.now() - s.mtime > 3600_000));
+  for (const old of others.slice(KEEP_PREVIOUS)) {
+    const trash = join(root, `.trash-${randomBytes(6).toString('hex')}`);
+    await rename(join(root, old.name), trash);
+    await rm(trash, { recursive: true, force: true });
+  }
+  for (const old of stale) await rm(join(root, old.name), { recursive: true, force: true });
 }
 
 async function exists(path: string): Promise<boolean> {

@@ -71,3 +71,12 @@ test('a BOOTCFG_* variable meant for another command is ignored, a mistyped flag
   assert.equal(typo.code, 2);
   assert.match(typo.stderr, /Unknown argument: adress/);
 });
+
+test('serve --watch that cannot listen exits instead of hanging on its watcher', { timeout: 60_000 }, async () => {
+  const root = await tempDir();
+  const data = await writeFiles(join(root, 'data'), sampleData());
+  const busy = await startServe(['--data-path', data, '--dist-path', join(root, 'dist-a')]);
+  const result = await runCli(['serve', '--watch', '--data-path', data, '--dist-path', join(root, 'dist-b'), '--address', new URL(busy.url).host]);
+  assert.equal(result.code, 2, result.stderr);
+  assert.match(result.stderr, /cannot listen on .*EADDRINUSE/);
+});

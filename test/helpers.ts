@@ -129,10 +129,10 @@ export interface RawResponse {
 }
 
 /** Sends `path` exactly as given (no normalization, no re-encoding). */
-export function get(base: string, path: string, method = 'GET'): Promise<RawResponse> {
+export function get(base: string, path: string, method = 'GET', headers: Record<string, string> = {}): Promise<RawResponse> {
   const { hostname, port } = new URL(base);
   return new Promise((resolveResponse, reject) => {
-    const req = request({ host: hostname, port, path, method, agent: false }, (res) => {
+    const req = request({ host: hostname, port, path, method, headers, agent: false }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => (body += chunk));

@@ -129,3 +129,24 @@ test('each request is logged with the file that answered it and the revision', a
   assert.deepEqual([entry.status, entry.answer, entry.file, entry.revision, entry.client], [200, 'mac', 'ipxe/mac/52-54-00-12-34-56', revision, '127.0.0.1']);
   assert.match(String(entry.time), /^\d{4}-\d\d-\d\dT/);
 });
+
+test('a malformed or backwards Range is ignored, and never takes the server down', async () => {
+  const full = await get(server.url, '/images/flatcar/vmlinuz');
+  for (const range of ['bytes=100-50', 'bytes=-3', 'bytes=0-0,2-3', 'bytes=x-y', 'items=0-1']) {
+    const res = await get(server.url, '/images/flatcar/vmlinuz', 'GET', { range });
+    assert.deepEqual([res.status, res.body], [200, full.body], range);
+    const ipxe = await get(server.url, '/ipxe', 'GET', { range });
+    assert.equal(ipxe.status, 200, `/ipxe with ${range}`);
+    assert.match(ipxe.body, /^#!ipxe\n/);
+  }
+  const part = await get(server.url, '/images/flatcar/vmlinuz', 'GET', { range: 'bytes=1-3' });
+  assert.deepEqual([part.status, part.body], [206, 'ERN']);
+  assert.equal((await get(server.url, '/boot.ipxe')).status, 200, 'still serving');
+});
+
+test('a double-encoded image path is not decoded a second time (no dotfiles, no other files)', async () => {
+  for (const path of ['/images/%252esecret', '/images/flatcar/%2576mlinuz', '/images/flatcar%252fvmlinuz', '/images/flatcar/vmlinuz%3Fx', '/images/flatcar/vmlinuz%23x']) {
+    const res = await get(server.url, path);
+    assert.deepEqual([res.status, res.body], [404, 'not found\n'], path);
+  }
+});

@@ -107,3 +107,13 @@ test('symlinks may not reach outside the data directory', async () => {
   assert.match(stderr, new RegExp(`${data}/cloud/mac/aa:bb:cc:dd:ee:02: broken symlink`));
   assert.doesNotMatch(stderr, /ee:ff/, 'a link inside the data directory is fine');
 });
+
+test('a symlinked boot/, cloud/ or templates/ may not leave the data directory either', async () => {
+  const root = await tempDir();
+  const data = await writeFiles(join(root, 'data'), { 'boot/default': bootConfig('/k') });
+  await writeFiles(join(root, 'outside'), { default: 'root:x:0:0\n' });
+  await symlink(join(root, 'outside'), join(data, 'cloud'));
+  const { code, stderr } = await runCli(['validate', '--data-path', data]);
+  assert.equal(code, 1);
+  assert.match(stderr, new RegExp(`${data}/cloud: symlink points outside the data directory`));
+});

@@ -84,8 +84,9 @@ export interface ServeRepoArgs extends RepoArgs {
 export async function serveRepo(args: ServeRepoArgs): Promise<void> {
   const say = (line: string) => process.stderr.write(`${line}\n`);
   const distPath = args['dist-path'];
-  if (!(args['pull-interval'] >= 0)) throw new UsageError(`invalid --pull-interval ${args['pull-interval']}`, { hint: 'give a number of seconds, 0 or more (0: webhook only)' });
-  if (process.argv.some((arg) => arg.startsWith('--webhook-secret'))) {
+  // Past 2^31-1 ms Node's timers fire after 1 ms instead: a fetch every millisecond.
+  if (!(args['pull-interval'] >= 0 && args['pull-interval'] <= 2_147_483)) throw new UsageError(`invalid --pull-interval ${args['pull-interval']}`, { hint: 'give a number of seconds from 0 (webhook only) to 2147483' });
+  if (args['webhook-secret'] !== undefined && args['webhook-secret'] !== process.env.BOOTCFG_WEBHOOK_SECRET) {
     throw new UsageError('--webhook-secret is read from the environment only', { hint: 'set BOOTCFG_WEBHOOK_SECRET instead: a flag is visible to every user in `ps`' });
   }
   const secret = args['webhook-secret'] || undefined;

@@ -51,9 +51,14 @@ const command: CommandModule<object, Args> = {
     );
     // Watch before the first build, so an edit made while it runs queues another.
     const watcher = args.watch && builds ? await watchData(dataPath!, () => void builds.request()) : undefined;
-    if (builds && !args.watch) say(formatBuild(await build({ dataPath: dataPath!, distPath }))); // a failure ends serve
-    if (builds && args.watch) await builds.request(); // a failure is logged; the last good tree serves
-    server = await startServer({ distPath, imagesPath: args['images-path'], address: args.address, log: accessLog(process.stdout) });
+    try {
+      if (builds && !args.watch) say(formatBuild(await build({ dataPath: dataPath!, distPath }))); // a failure ends serve
+      if (builds && args.watch) await builds.request(); // a failure is logged; the last good tree serves
+      server = await startServer({ distPath, imagesPath: args['images-path'], address: args.address, log: accessLog(process.stdout) });
+    } catch (error) {
+      await watcher?.close(); // an open watch would keep a failed serve from exiting
+      throw error;
+    }
     if (watcher) say(`watching ${dataPath} for changes`);
     say(`listening on ${server.url} (revision ${server.revision})`); // last: everything is ready
     process.on('SIGHUP', () => void server!.reload().then((rev) => say(`reloaded revision ${rev}`), (e: unknown) => say(formatError(e))));

@@ -170,8 +170,13 @@ async function moveInto(from: string, to: string): Promise<void> {
     if ((error as NodeJS.ErrnoException).code !== 'EXDEV') throw error;
     // images/ on another filesystem than its sibling: copy beside the target, then rename.
     const near = join(dirname(to), `.${basename(to)}.incoming`);
-    await copyFile(from, near);
-    await rename(near, to);
+    try {
+      await copyFile(from, near);
+      await rename(near, to);
+    } catch (copyError) {
+      await rm(near, { force: true }); // a short copy (ENOSPC) must not stay beside the images
+      throw copyError;
+    }
     await rm(from, { force: true });
   }
 }
