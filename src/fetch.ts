@@ -98,7 +98,7 @@ export function defaultCachePath(): string {
 
 /** Hide userinfo (user, password, token) in a URL or in text that quotes one. */
 export function redactUrl(text: string): string {
-  return text.replace(/([a-z][a-z0-9+.-]*:\/\/)[^/@\s]+@/gi, '$1***@');
+  return text.replace(/([a-z][a-z0-9+.-]*:\/\/)[^/\s]*@/gi, '$1***@');
 }
 
 /**
@@ -138,8 +138,21 @@ function isSha(text: string): boolean {
   return /^[0-9a-f]{40}(?:[0-9a-f]{24})?$/.test(text);
 }
 
+/**
+ * Credentials in an http(s) URL move from git's command line, which every user sees in `ps`,
+ * to its environment, as an Authorization header (git's http.extraHeader).
+ */
+export function splitCredentials(url: string): { url: string; env: Record<string, string> } {
+  const match = /^(https?:\/\/)([^/\s]*)@([^@]*)$/i.exec(url);
+  if (!match) return { url, env: {} };
+  const [user = '', ...rest] = match[2]!.split(':');
+  const basic = Buffer.from(`${decodeURIComponent(user)}:${decodeURIComponent(rest.join(':'))}`).toString('base64');
+  return { url: `${match[1]}${match[3]}`, env: { GIT_CONFIG_COUNT: '1', GIT_CONFIG_KEY_0: 'http.extraHeader', GIT_CONFIG_VALUE_0: `Authorization: Basic ${basic}` } };
+}
+
 function repoCacheDir(url: string, cachePath?: string): string {
-  const hash = createHash('sha256').update(url).digest('hex').slice(0, 16);
+  // The same repo under a rotated token is the same mirror.
+  const hash = createHash('sha256').update(splitCredentials(url).url).digest('hex').slice(0, 16);
   return join(resolve(cachePath ?? defaultCachePath()), hash);
 }
 
@@ -157,6 +170,8 @@ function gitIn(dir: string, env: Record<string, string> = {}, signal?: AbortSign
       allowUnsafeSshCommand: true,
       allowUnsafeAskPass: true,
       allowUnsafeConfigPaths: true,
+      // Only our own GIT_CONFIG_COUNT (credentials moved out of the URL) reaches git: inheritedEnv drops the operator's.
+      allowUnsafeConfigEnvCount: true,
     },
   });
   // Never prompt on a terminal: a server must fail, not hang, when credentials are missing.
@@ -205,13 +220,14 @@ async function mirror(url: string, gitDir: string, withHead: boolean, signal?: A
     await mkdir(gitDir, { recursive: true });
     await run(gitIn(gitDir), ['init', '--bare', '--quiet'], `cannot create a mirror in ${gitDir}`);
   }
-  const git = gitIn(gitDir, {}, signal);
+  const credentials = splitCredentials(url);
+  const git = gitIn(gitDir, credentials.env, signal);
   // Forced refspecs follow force-pushes; --prune drops deleted branches so a deleted ref is an
   // error rather than a stale tip. The URL comes after `--`, never as an option. The remote's
   // HEAD is fetched only when asked for: a dangling HEAD must not fail the fetch of a branch.
   const refspecs = ['+refs/heads/*:refs/heads/*', '+refs/tags/*:refs/tags/*', ...(withHead ? ['+HEAD:refs/remote-head'] : [])];
   await run(git, [
-    'fetch', '--quiet', '--prune', '--prune-tags', '--no-recurse-submodules', '--no-write-fetch-head', '--', url, ...refspecs,
+    'fetch', '--quiet', '--prune', '--prune-tags', '--no-recurse-submodules', '--no-write-fetch-head', '--', credentials.url, ...refspecs,
   ], `cannot fetch ${redactUrl(url)}`, 'Check the URL, the network and the credentials (environment or git credential helper).');
   return git;
 }

@@ -3,10 +3,13 @@
 
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync, chmodSync, mkdirSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { checkRef, checkRepo, exportLocalRevision, fetchRevision, redactUrl } from '../src/fetch.js';
+import { checkRef, checkRepo, exportLocalRevision, fetchRevision, redactUrl, splitCredentials } from '../src/fetch.js';
 import { SourceError, UsageError } from '../src/errors.js';
 import { ConfigRepo, git, seedData } from './git-fixture.js';
 
@@ -153,4 +156,31 @@ test('exportLocalRevision reads revisions of a checked-out repo in place', async
   cleanup.push(() => rmSync(plain, { recursive: true, force: true }));
   await assert.rejects(exportLocalRevision(plain, 'HEAD', cachePath), SourceError);
   void git;
+});
+
+test('credentials in an https URL leave git\'s command line for its environment, and are never shown', async () => {
+  assert.deepEqual(splitCredentials('https://bot:t0k%40en@git.example/ops/fleet.git'), {
+    url: 'https://git.example/ops/fleet.git',
+    env: { GIT_CONFIG_COUNT: '1', GIT_CONFIG_KEY_0: 'http.extraHeader', GIT_CONFIG_VALUE_0: `Authorization: Basic ${Buffer.from('bot:t0k@en').toString('base64')}` },
+  });
+  assert.equal(splitCredentials('ssh://git@git.example/ops/fleet.git').url, 'ssh://git@git.example/ops/fleet.git');
+  assert.equal(redactUrl('cannot fetch https://u:p@ss@host/x'), 'cannot fetch https://***@host/x');
+  // A real git against a server on 127.0.0.1 that records what it is sent.
+  const seen: Array<{ url?: string; auth?: string }> = [];
+  const server = createServer((req, res) => {
+    seen.push({ url: req.url, auth: req.headers.authorization });
+    res.writeHead(404).end();
+  });
+  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+  try {
+    const port = (server.address() as AddressInfo).port;
+    const cachePath = await mkdtemp(join(tmpdir(), 'bootcfg-cred-'));
+    const error = await fetchRevision({ repo: `http://bot:s3cret@127.0.0.1:${port}/fleet.git`, ref: 'main', cachePath }).then(() => undefined, (e: unknown) => e);
+    assert.ok(error instanceof Error);
+    assert.doesNotMatch(String(error.message), /s3cret/);
+    assert.ok(seen.length > 0 && seen.every((r) => r.auth === `Basic ${Buffer.from('bot:s3cret').toString('base64')}`), JSON.stringify(seen));
+    await rm(cachePath, { recursive: true, force: true });
+  } finally {
+    server.close();
+  }
 });

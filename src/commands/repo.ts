@@ -102,8 +102,8 @@ export async function serveRepo(args: ServeRepoArgs): Promise<void> {
   }
   const server = await startServer({ distPath, imagesPath: args['images-path'], address: args.address, routes: follower.routes(), log: accessLog(process.stdout) });
   follower.onBuilt = () => server.reload();
-  say(`listening on ${server.url} (revision ${server.revision})`);
   say(`following ${redactUrl(args.repo)}@${args.ref ?? 'HEAD'}${args['pull-interval'] > 0 ? `, fetching every ${args['pull-interval']} s` : ''}; webhook ${secret ? 'on at POST /-/hooks/git' : 'off (no BOOTCFG_WEBHOOK_SECRET)'}`);
+  say(`listening on ${server.url} (revision ${server.revision})`); // last, as every serve: ready
   follower.start();
   process.on('SIGHUP', () => void follower.request());
   await new Promise<void>((resolve) => {
