@@ -3,7 +3,8 @@
 // a run holds a lock file naming its pid in the release's partial directory. A lock whose
 // process is gone (killed, machine rebooted) is taken over.
 
-import { open, readFile, rm } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { link, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SourceError } from '../errors.js';
 
@@ -14,9 +15,7 @@ export async function lockRelease(partialDir: string, what: string): Promise<() 
   const path = join(partialDir, LOCK);
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
-      const file = await open(path, 'wx');
-      await file.writeFile(`${process.pid}\n`);
-      await file.close();
+      await createWithContent(path, `${process.pid}\n`);
       return () => rm(path, { force: true });
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
@@ -31,6 +30,20 @@ export async function lockRelease(partialDir: string, what: string): Promise<() 
     }
   }
   throw new SourceError(`cannot take the lock for ${what}`, { file: path, hint: 'delete the lock file and rerun' });
+}
+
+/**
+ * Creates `path` holding `content`, or fails with EEXIST: written beside it, then hard-linked
+ * into place, so nobody ever reads the lock empty and takes a live holder for a stale one.
+ */
+async function createWithContent(path: string, content: string): Promise<void> {
+  const temp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}`;
+  await writeFile(temp, content);
+  try {
+    await link(temp, path);
+  } finally {
+    await rm(temp, { force: true });
+  }
 }
 
 function alive(pid: number): boolean {
