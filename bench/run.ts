@@ -22,7 +22,6 @@ import { startNginx } from '../test/conformance/nginx.js';
 import { bootConfig, dataFile, defaultBoot, machine, writeFleet } from './fleet.js';
 import { runWrk, urlMix, writeWrkScript, URL_KINDS, urlFor, type LoadResult } from './load.js';
 import { bootcfgArgs, peakRssKb, ROOT, startListening, startServe, timed, withChildren, type RunningServe } from './proc.js';
-import { median } from './stats.js';
 
 export interface SizeResult {
   machines: number;

@@ -4,13 +4,13 @@
 // because every boot is checked from its request log.
 import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AccessLog } from './access-log.js';
 import { nginxConfig } from '../src/nginx.js';
-import { nginxBinary } from '../test/conformance/nginx.js';
+import { freePort, nginxBinary } from '../test/conformance/nginx.js';
 import type { RunningServer } from './servers.js';
 
 /** Why nginx boots cannot run here, or undefined when they can. */
@@ -35,17 +35,6 @@ ${temp}
     include ${prefix}/bootcfg.conf;
 }
 `;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const s = createServer();
-    s.once('error', fail);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => done(typeof a === 'object' && a ? a.port : 0));
-    });
-  });
 }
 
 function canConnect(port: number): Promise<boolean> {

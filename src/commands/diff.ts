@@ -8,11 +8,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CommandModule } from 'yargs';
 import { compile } from '../build.js';
-import { BootcfgError, ExitStatus } from '../errors.js';
+import { ExitStatus } from '../errors.js';
 import { compareBuilds, formatJson, formatText } from '../diff.js';
-import { exportLocalRevision, fetchRevision, isDirectory, relocateError, type Revision } from '../fetch.js';
+import { exportLocalRevision, fetchRevision, isDirectory, type Revision } from '../fetch.js';
 import { format } from '../options.js';
-import { exitWith, repoOptions } from './repo.js';
+import { exitWith, inRepo, repoOptions } from './repo.js';
 
 interface Args {
   from: string;
@@ -77,10 +77,5 @@ async function side(name: string, args: Args): Promise<Side> {
 }
 
 async function compileSide(side: Side): Promise<ReadonlyMap<string, Buffer>> {
-  try {
-    return (await compile(side.dataPath, { revision: STAMP })).files;
-  } catch (error) {
-    if (!(error instanceof BootcfgError) || !side.revision) throw error;
-    throw relocateError(error, side.revision);
-  }
+  return inRepo({ dataPath: side.dataPath, fetched: side.revision }, async () => (await compile(side.dataPath, { revision: STAMP })).files);
 }

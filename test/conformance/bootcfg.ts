@@ -2,7 +2,6 @@
 // conformance suite and benchmarks: `startBootcfg({distPath, imagesPath}) → {url, stop()}`.
 
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 

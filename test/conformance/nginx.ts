@@ -106,7 +106,8 @@ async function readLog(prefix: string): Promise<string> {
   return readFile(join(prefix, 'error.log'), 'utf8').catch(() => '');
 }
 
-function freePort(): Promise<number> {
+/** A port free on 127.0.0.1 right now (the caller retries if it is taken before use). */
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);
