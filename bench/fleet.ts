@@ -5,7 +5,7 @@
 
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { mapLimit } from '../src/pool.js';
+import { mapLimit } from '../src/build/pool.js';
 
 export interface Machine {
   index: number;

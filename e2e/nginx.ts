@@ -1,4 +1,4 @@
-// nginx serving dist/ with the server block `bootcfg nginx` generates (src/nginx.ts), for the e2e
+// nginx serving dist/ with the server block `bootcfg nginx` generates (src/serve/nginx.ts), for the e2e
 // boots. Unlike the conformance helper (test/conformance/nginx.ts, whose nginx.conf turns the
 // access log off) it keeps an access log, as JSON lines in the shape access-log.ts reads,
 // because every boot is checked from its request log.
@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AccessLog } from './access-log.js';
-import { nginxConfig } from '../src/nginx.js';
+import { nginxConfig } from '../src/serve/nginx.js';
 import { freePort, nginxBinary } from '../test/conformance/nginx.js';
 import type { RunningServer } from './servers.js';
 

@@ -5,8 +5,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdir, readFile, readlink, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { build } from '../src/build.js';
-import { sha256 } from '../src/write.js';
+import { build } from '../src/build/build.js';
+import { sha256 } from '../src/build/write.js';
 import { spawnSync } from 'node:child_process';
 import { BIN, bootConfig, runCli, sampleData, tempDir, writeFiles, MAC, UUID } from './helpers.js';
 

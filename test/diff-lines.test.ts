@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { diffLines, splitLines, unifiedDiff } from '../src/linediff.js';
+import { diffLines, splitLines, unifiedDiff } from '../src/git/linediff.js';
 
 function lcs(a: string[], b: string[]): number {
   const row = new Array<number>(b.length + 1).fill(0);

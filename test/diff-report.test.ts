@@ -2,7 +2,7 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { classify, compareBuilds, formatJson, formatText } from '../src/diff.js';
+import { classify, compareBuilds, formatJson, formatText } from '../src/git/diff.js';
 
 const ipxe = (kernel: string) => Buffer.from(`#!ipxe\nkernel /images/vmlinuz-${kernel} console=ttyS0\ninitrd /images/initrd-${kernel}.img\nboot\n`);
 const pixie = (kernel: string) => Buffer.from(JSON.stringify({ kernel: `/images/vmlinuz-${kernel}`, initrd: [], cmdline: '' }));

@@ -9,8 +9,8 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { checkRef, checkRepo, exportLocalRevision, fetchRevision, redactUrl, splitCredentials } from '../src/fetch.js';
-import { SourceError, UsageError } from '../src/errors.js';
+import { checkRef, checkRepo, exportLocalRevision, fetchRevision, redactUrl, splitCredentials } from '../src/git/fetch.js';
+import { SourceError, UsageError } from '../src/compile/errors.js';
 import { ConfigRepo, git, seedData } from './git-fixture.js';
 
 const cleanup: Array<() => void> = [];

@@ -5,9 +5,9 @@ import assert from 'node:assert/strict';
 import { createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { SourceError } from '../src/errors.js';
-import { Follower } from '../src/follow.js';
-import { FollowStatus } from '../src/status.js';
+import { SourceError } from '../src/compile/errors.js';
+import { Follower } from '../src/git/follow.js';
+import { FollowStatus } from '../src/git/status.js';
 import { ConfigRepo, runCli, seedData, startServe } from './git-fixture.js';
 
 const cleanup: Array<() => unknown> = [];

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseMac, parseUuid } from '../src/ids.js';
+import { parseMac, parseUuid } from '../src/compile/ids.js';
 
 test('every accepted MAC spelling normalizes to lowercase hyphens', () => {
   for (const spelling of ['52:54:00:ab:cd:ef', '52-54-00-AB-CD-EF', '525400abcdef', '525400ABCDEF', '52:54:00:Ab:cD:eF', '5254.00ab.cdef', '5254.00AB.CDEF']) {

@@ -7,8 +7,8 @@ import { request, type IncomingHttpHeaders } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { build } from '../src/build.js';
-import { startServer } from '../src/serve.js';
+import { build } from '../src/build/build.js';
+import { startServer } from '../src/serve/server.js';
 import { runBootcfg } from './images-cli.js';
 import { blob, makeKey, sign, startMirror } from './images-mirror.js';
 

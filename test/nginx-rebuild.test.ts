@@ -9,7 +9,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { build } from '../src/build.js';
+import { build } from '../src/build/build.js';
 import { startBootcfg } from './conformance/bootcfg.js';
 import { makeSite, publish, type Site } from './conformance/fixture.js';
 import { send } from './conformance/http.js';

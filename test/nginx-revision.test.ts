@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { build } from '../src/build.js';
+import { build } from '../src/build/build.js';
 import { nginxSkipReason, startNginx } from './conformance/nginx.js';
 import { bootConfig, get, sampleData, tempDir, writeFiles } from './helpers.js';
 

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { normalizePath, queryArg, route } from '../src/route.js';
+import { normalizePath, queryArg, route } from '../src/serve/route.js';
 
 const U = '1cff2cd8-f00a-42c8-9426-f55e6a1847f6';
 

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Rebuilder } from '../src/watch.js';
+import { Rebuilder } from '../src/build/watch.js';
 import { bootConfig, eventually, get, runCli, sampleData, startServe, tempDir, writeFiles, UUID } from './helpers.js';
 
 async function watching() {

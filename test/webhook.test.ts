@@ -6,7 +6,7 @@ import { createHmac } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
-import { HOOK_PATH, verifySignature, webhookHandler } from '../src/webhook.js';
+import { HOOK_PATH, verifySignature, webhookHandler } from '../src/git/webhook.js';
 
 const SECRET = 'correct horse battery staple';
 let pushes = 0;

@@ -5,7 +5,7 @@
 
 import { open, rm, stat } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { SourceError } from '../errors.js';
+import { SourceError } from '../compile/errors.js';
 import { HttpStatusError, request, TransportError, unreachable } from './http.js';
 
 export interface Progress {

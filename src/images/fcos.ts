@@ -9,7 +9,7 @@
 // The live PXE boot needs the rootfs as well as kernel and initramfs (as a second initrd, or
 // by URL with coreos.live.rootfs_url); it is fetched unless --no-rootfs.
 
-import { SourceError } from '../errors.js';
+import { SourceError } from '../compile/errors.js';
 import { getBytes, HttpStatusError } from './http.js';
 import { joinUrl, safeSegment, type Release, type ReleaseFile } from './release.js';
 

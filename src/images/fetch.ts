@@ -6,7 +6,7 @@
 
 import { copyFile, mkdir, readdir, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { SourceError } from '../errors.js';
+import { SourceError } from '../compile/errors.js';
 import { download } from './download.js';
 import { lockRelease } from './lock.js';
 import { getBytes, HttpStatusError, TransportError } from './http.js';

@@ -10,7 +10,7 @@
 // Since 2024 the PXE kernel is the generic image kernel; releases from before its own .sig
 // existed are covered by also accepting flatcar_production_image.vmlinuz.sig.
 
-import { UsageError, SourceError } from '../errors.js';
+import { UsageError, SourceError } from '../compile/errors.js';
 import { getBytes, HttpStatusError } from './http.js';
 import { joinUrl, safeSegment, type Release, type ReleaseFile } from './release.js';
 import { verifyDetached, type PublicKey } from './verify.js';

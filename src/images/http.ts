@@ -1,7 +1,7 @@
 // Small HTTP reads (release metadata, signatures, version.txt) and the one place that turns
 // a network failure into a SourceError a user can act on. Large files go through download.ts.
 
-import { SourceError } from '../errors.js';
+import { SourceError } from '../compile/errors.js';
 
 /** Longest body getBytes() accepts: metadata and signatures are a few KB. */
 const SMALL_LIMIT = 8 * 1024 * 1024;

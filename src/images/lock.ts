@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { link, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { SourceError } from '../errors.js';
+import { SourceError } from '../compile/errors.js';
 
 const LOCK = '.lock';
 

@@ -10,7 +10,7 @@ import { readFile } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import * as openpgp from 'openpgp';
-import { SourceError, UsageError } from '../errors.js';
+import { SourceError, UsageError } from '../compile/errors.js';
 import { FLATCAR_SIGNING_KEY } from './flatcar-signing-key.js';
 
 export type PublicKey = openpgp.PublicKey;

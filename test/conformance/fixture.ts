@@ -1,7 +1,7 @@
 // Hand-made dist trees laid out exactly as docs/dist-layout.md says, so the servers can be
 // tested on the contract alone: snapshots under revs/, `current` swapped by one rename.
 // publish() is how the conformance suite "rebuilds" under load without depending on the
-// compiler; it follows the same steps as src/write.ts (stage, rename, swap the symlink).
+// compiler; it follows the same steps as src/build/write.ts (stage, rename, swap the symlink).
 
 import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, rename, rm, symlink, writeFile } from 'node:fs/promises';

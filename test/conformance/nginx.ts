@@ -1,5 +1,5 @@
 // Starts a real nginx (Debian's package) in the foreground on 127.0.0.1 with a block generated
-// by src/nginx.ts, its prefix, pid, temp and log files in a temp dir of its own. Shared by the
+// by src/serve/nginx.ts, its prefix, pid, temp and log files in a temp dir of its own. Shared by the
 // conformance suite and the benchmarks: `startNginx({distPath, imagesPath}) → {url, stop()}`.
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -9,7 +9,7 @@ import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { nginxConfig } from '../../src/nginx.js';
+import { nginxConfig } from '../../src/serve/nginx.js';
 
 export interface StartNginxOptions {
   distPath: string;

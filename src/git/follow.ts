@@ -4,12 +4,11 @@
 // to fail. Every failure — unreachable remote, deleted ref, invalid config at the new commit —
 // leaves the last good revision live and shows up in the log and in /-/status.
 
-import { formatBuild } from './report.js';
-import { build } from './build.js';
-import { BootcfgError, ErrorList, LoadError, TemplateError } from './errors.js';
+import { build, formatBuild } from '../build/build.js';
+import { BootcfgError, ErrorList, LoadError, TemplateError } from '../compile/errors.js';
 import { fetchRevision, redactUrl, relocateError, type Revision } from './fetch.js';
 import { FollowStatus, STATUS_PATH } from './status.js';
-import { Rebuilder } from './watch.js';
+import { Rebuilder } from '../build/watch.js';
 import { HOOK_PATH, webhookHandler, webhookOffHandler } from './webhook.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 

@@ -3,7 +3,7 @@
 
 import { resolve } from 'node:path';
 import type { CommandModule } from 'yargs';
-import { nginxConfig } from '../nginx.js';
+import { nginxConfig } from '../../serve/nginx.js';
 import { distPath, imagesPath } from '../options.js';
 
 interface Args {

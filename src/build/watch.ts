@@ -3,7 +3,7 @@
 // it from filesystem events under the data directory (one fs.watch per directory); a git poll
 // or webhook can feed the same Rebuilder.
 
-import { SourceError } from './errors.js';
+import { SourceError } from '../compile/errors.js';
 import { watch, type FSWatcher } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { join, sep } from 'node:path';

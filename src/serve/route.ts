@@ -3,9 +3,9 @@
 // here, at the edge, so no query text ever becomes part of a file path. docs/http.md is the
 // contract; the generated nginx block implements the same rules.
 
-import { MAC_HINT, UUID_HINT, parseMac, parseUuid } from './ids.js';
-import { CHAIN_FILE, REVISION_FILE, TEXT, outputKind, type OutputKind } from './outputs.js';
-import { candidatePaths, type Selector } from './selectors.js';
+import { MAC_HINT, UUID_HINT, parseMac, parseUuid } from '../compile/ids.js';
+import { CHAIN_FILE, REVISION_FILE, TEXT, outputKind, type OutputKind } from '../compile/outputs.js';
+import { candidatePaths, type Selector } from '../compile/selectors.js';
 
 export interface Candidate {
   /** dist-relative file path. */

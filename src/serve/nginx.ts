@@ -15,10 +15,10 @@
 // - Where nginx would answer differently from the contract on its own (its HTML error pages,
 //   directories, dot-files, other methods), a rule makes it give the contract's answer.
 
-import { UsageError } from './errors.js';
-import { MAC_HINT, UUID_HINT } from './ids.js';
-import { CHAIN_FILE, OUTPUT_KINDS, REVISION_FILE, TEXT, type OutputKind } from './outputs.js';
-import type { SelectorKey, Shape } from './selectors.js';
+import { UsageError } from '../compile/errors.js';
+import { MAC_HINT, UUID_HINT } from '../compile/ids.js';
+import { CHAIN_FILE, OUTPUT_KINDS, REVISION_FILE, TEXT, type OutputKind } from '../compile/outputs.js';
+import type { SelectorKey, Shape } from '../compile/selectors.js';
 
 export interface NginxOptions {
   /** Absolute path of the dist directory (the one holding `current` and `revs/`). */

@@ -18,7 +18,7 @@ import { existsSync, statSync } from 'node:fs';
 import { mkdir, readdir, rename, rm, stat, utimes } from 'node:fs/promises';
 import { isAbsolute, join, normalize, posix, relative, resolve } from 'node:path';
 import { simpleGit, type SimpleGit } from 'simple-git';
-import { BootcfgError, ErrorList, SourceError, UsageError } from './errors.js';
+import { BootcfgError, ErrorList, SourceError, UsageError } from '../compile/errors.js';
 
 /** One commit, exported: what a build needs and what /-/status shows. */
 export interface Revision {

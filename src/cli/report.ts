@@ -2,9 +2,9 @@
 // user can fix; the stack for bugs), build summaries, progress on a terminal, and the access log.
 
 import type { WriteStream } from 'node:tty';
-import { BootcfgError, ErrorList } from './errors.js';
-import type { BuildResult, Progress } from './build.js';
-import type { AccessLogEntry } from './serve.js';
+import { BootcfgError, ErrorList } from '../compile/errors.js';
+import type { Progress } from '../build/build.js';
+import type { AccessLogEntry } from '../serve/server.js';
 
 type Out = NodeJS.WritableStream & Partial<Pick<WriteStream, 'isTTY' | 'columns'>>;
 
@@ -21,10 +21,6 @@ export function formatError(error: unknown): string {
   const lines = list.map((p) => `${p.located}${p.hint ? `\n  hint: ${p.hint}` : ''}`);
   if (list.length > 1) lines.push(`${list.length} problems`);
   return lines.join('\n');
-}
-
-export function formatBuild(result: BuildResult): string {
-  return `built revision ${result.revision}: ${result.inputs} configs → written ${result.written}, unchanged ${result.unchanged}, removed ${result.removed} in ${result.ms} ms`;
 }
 
 /** Stage and count on one rewritten terminal line, at most every 100 ms; nothing when `out` is not a terminal. */

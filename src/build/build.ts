@@ -3,12 +3,13 @@
 
 import { createHash } from 'node:crypto';
 import { isAbsolute, join } from 'node:path';
-import { BootcfgError, ErrorList, LoadError, TemplateError } from './errors.js';
-import { load } from './load.js';
-import { render, type OutputFiles } from './render.js';
-import { resolve } from './resolve.js';
+import { BootcfgError, ErrorList, LoadError, TemplateError } from '../compile/errors.js';
+import { load } from '../compile/load.js';
+import { render, type OutputFiles } from '../compile/render.js';
+import { resolve } from '../compile/resolve.js';
 import { readSource } from './source.js';
-import { readBuiltinTemplates, TEMPLATE_NAMES, type TemplateName, type TemplateSource } from './templates.js';
+import { readBuiltinTemplates } from './builtin-templates.js';
+import { TEMPLATE_NAMES, type TemplateName, type TemplateSource } from '../compile/templates.js';
 import { writeSnapshot, type WriteResult } from './write.js';
 
 /** Reports a long build's progress: `done` of `total` items of a stage (total 0: not known yet). */
@@ -90,4 +91,9 @@ function locate(error: BootcfgError, dataPath: string): BootcfgError {
   const file = join(dataPath, error.file);
   const Kind = error instanceof TemplateError ? TemplateError : LoadError;
   return new Kind(error.message, { file, line: error.line, column: error.column, hint: error.hint, cause: error.cause });
+}
+
+/** The one line every build logs, whoever started it (build, serve, a watcher, a repo follower). */
+export function formatBuild(result: BuildResult): string {
+  return `built revision ${result.revision}: ${result.inputs} configs → written ${result.written}, unchanged ${result.unchanged}, removed ${result.removed} in ${result.ms} ms`;
 }

@@ -2,8 +2,8 @@
 // It is what a config repo's CI runs on every pull request.
 
 import type { CommandModule } from 'yargs';
-import { compile } from '../build.js';
-import { BootcfgError, ExitStatus } from '../errors.js';
+import { compile } from '../../build/build.js';
+import { BootcfgError, ExitStatus } from '../../compile/errors.js';
 import { dataPath, format } from '../options.js';
 import { formatError, problems } from '../report.js';
 import { inRepo, repoOptions, repoSource, type RepoArgs } from './repo.js';

@@ -5,11 +5,9 @@
 import { readFileSync } from 'node:fs';
 import { lstat, readdir, realpath, stat } from 'node:fs/promises';
 import { join, sep } from 'node:path';
-import { ErrorList, LoadError } from './errors.js';
+import { ErrorList, LoadError } from '../compile/errors.js';
 import { forEachYielding } from './pool.js';
-
-/** Data-directory-relative POSIX path → file contents. */
-export type SourceFiles = ReadonlyMap<string, Buffer>;
+import type { SourceFiles } from '../compile/load.js';
 
 export const SOURCE_ROOTS = ['boot', 'cloud', 'templates'] as const;
 

@@ -9,8 +9,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import { linkSync, writeFileSync } from 'node:fs';
 import { mkdir, readdir, readFile, readlink, rename, rm, stat, symlink, utimes } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { SourceError } from './errors.js';
-import { MANIFEST_FILE, REVISION_FILE } from './outputs.js';
+import { SourceError } from '../compile/errors.js';
+import { MANIFEST_FILE, REVISION_FILE } from '../compile/outputs.js';
 import { forEachYielding, mapLimit } from './pool.js';
 import type { Progress } from './build.js';
 

@@ -7,10 +7,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CommandModule } from 'yargs';
-import { compile } from '../build.js';
-import { ExitStatus } from '../errors.js';
-import { compareBuilds, formatJson, formatText } from '../diff.js';
-import { exportLocalRevision, fetchRevision, isDirectory, type Revision } from '../fetch.js';
+import { compile } from '../../build/build.js';
+import { ExitStatus } from '../../compile/errors.js';
+import { compareBuilds, formatJson, formatText } from '../../git/diff.js';
+import { exportLocalRevision, fetchRevision, isDirectory, type Revision } from '../../git/fetch.js';
 import { format } from '../options.js';
 import { exitWith, inRepo, repoOptions } from './repo.js';
 

@@ -7,7 +7,6 @@ import jsonc from 'jsonc-parser';
 import type { Node as JsonNode, ParseError } from 'jsonc-parser';
 import { LoadError } from './errors.js';
 import { KEY_PARSERS, type Selector, type SelectorKey } from './selectors.js';
-import type { SourceFiles } from './source.js';
 
 export interface BootConfig {
   kernel: string;
@@ -37,6 +36,9 @@ export interface LoadResult {
 
 const BOOT_KEYS = ['kernel', 'initrd', 'cmdline', 'args'] as const;
 const LAYOUT_HINT = 'files live at <boot|cloud>/default, <boot|cloud>/uuid/<uuid> or <boot|cloud>/mac/<mac>';
+
+/** Data-directory-relative POSIX path → file contents: what build/source.ts read. */
+export type SourceFiles = ReadonlyMap<string, Buffer>;
 
 export function load(files: SourceFiles, templateNames: readonly string[]): LoadResult {
   const model: Model = { boot: [], cloud: [], templates: new Map() };

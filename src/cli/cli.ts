@@ -8,7 +8,7 @@ import imagesCommand from './commands/images.js';
 import nginxCommand from './commands/nginx.js';
 import serveCommand from './commands/serve.js';
 import validateCommand from './commands/validate.js';
-import { BootcfgError, ExitStatus, UsageError } from './errors.js';
+import { BootcfgError, ExitStatus, UsageError } from '../compile/errors.js';
 import { formatError } from './report.js';
 
 export async function main(argv: readonly string[]): Promise<number> {

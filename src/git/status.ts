@@ -4,7 +4,7 @@
 // never take the live revision down, so without this endpoint they would be invisible.
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { BootcfgError, ErrorList } from './errors.js';
+import { BootcfgError, ErrorList } from '../compile/errors.js';
 import type { Revision } from './fetch.js';
 import { redactUrl, repoRelative } from './fetch.js';
 

@@ -16,10 +16,10 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { join } from 'node:path';
 import sirv from 'sirv';
-import { SourceError, UsageError } from './errors.js';
-import { REVISION_FILE, TEXT } from './outputs.js';
+import { SourceError, UsageError } from '../compile/errors.js';
+import { REVISION_FILE, TEXT } from '../compile/outputs.js';
 import { route, type Candidate } from './route.js';
-import { CURRENT } from './write.js';
+import { CURRENT } from '../build/write.js';
 
 export type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 

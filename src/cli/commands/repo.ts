@@ -4,12 +4,12 @@
 // Kept here so the lead's command files each need one line to take a repo.
 
 import type { Options } from 'yargs';
-import { BootcfgError, ExitStatus, UsageError } from '../errors.js';
-import { fetchRevision, redactUrl, relocateError, type Revision } from '../fetch.js';
-import { Follower } from '../follow.js';
+import { BootcfgError, ExitStatus, UsageError } from '../../compile/errors.js';
+import { fetchRevision, redactUrl, relocateError, type Revision } from '../../git/fetch.js';
+import { Follower } from '../../git/follow.js';
 import { accessLog, formatError } from '../report.js';
-import { startServer } from '../serve.js';
-import { readLiveManifest } from '../write.js';
+import { startServer } from '../../serve/server.js';
+import { readLiveManifest } from '../../build/write.js';
 
 export const repoOptions = {
   repo: {

@@ -4,13 +4,13 @@
 // `bootcfg images fetch flatcar > data/boot/default` is a working start.
 
 import type { Argv, CommandModule } from 'yargs';
-import { UsageError } from '../errors.js';
-import { FCOS_STREAMS, planFcos, type FcosStream } from '../images/fcos.js';
-import { fetchRelease, type FetchResult } from '../images/fetch.js';
-import { FLATCAR_CHANNELS, planFlatcar, type FlatcarChannel } from '../images/flatcar.js';
-import { makeReporter } from '../images/progress.js';
-import type { Release } from '../images/release.js';
-import { loadKeys, type PublicKey } from '../images/verify.js';
+import { UsageError } from '../../compile/errors.js';
+import { FCOS_STREAMS, planFcos, type FcosStream } from '../../images/fcos.js';
+import { fetchRelease, type FetchResult } from '../../images/fetch.js';
+import { FLATCAR_CHANNELS, planFlatcar, type FlatcarChannel } from '../../images/flatcar.js';
+import { makeReporter } from '../../images/progress.js';
+import type { Release } from '../../images/release.js';
+import { loadKeys, type PublicKey } from '../../images/verify.js';
 
 interface FetchArgs {
   os: string;

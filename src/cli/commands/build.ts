@@ -1,9 +1,9 @@
 // `bootcfg build`: compile the data directory into a new dist snapshot.
 
 import type { CommandModule } from 'yargs';
-import { build } from '../build.js';
+import { build, formatBuild } from '../../build/build.js';
 import { dataPath, distPath } from '../options.js';
-import { formatBuild, terminalProgress } from '../report.js';
+import { terminalProgress } from '../report.js';
 import { inRepo, repoOptions, repoSource, type RepoArgs } from './repo.js';
 
 interface Args extends RepoArgs {

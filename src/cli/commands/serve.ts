@@ -3,11 +3,11 @@
 // keeping the last good one live when a build fails.
 
 import type { CommandModule } from 'yargs';
-import { build, type BuildResult } from '../build.js';
+import { build, formatBuild, type BuildResult } from '../../build/build.js';
 import { address, distPath, imagesPath } from '../options.js';
-import { accessLog, formatBuild, formatError } from '../report.js';
-import { parseAddress, startServer, type RunningServer } from '../serve.js';
-import { Rebuilder, watchData } from '../watch.js';
+import { accessLog, formatError } from '../report.js';
+import { parseAddress, startServer, type RunningServer } from '../../serve/server.js';
+import { Rebuilder, watchData } from '../../build/watch.js';
 import { followOptions, repoOptions, serveRepo, type RepoArgs } from './repo.js';
 
 interface Args extends RepoArgs {
