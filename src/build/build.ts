@@ -7,7 +7,7 @@ import { BootcfgError, ErrorList, LoadError, TemplateError } from '../compile/er
 import { load } from '../compile/load.js';
 import { render, type OutputFiles } from '../compile/render.js';
 import { resolve } from '../compile/resolve.js';
-import { readSource } from './source.js';
+import { buildStopped, readSource } from './source.js';
 import { readBuiltinTemplates } from './builtin-templates.js';
 import { TEMPLATE_NAMES, type TemplateName, type TemplateSource } from '../compile/templates.js';
 import { writeSnapshot, type WriteResult } from './write.js';
@@ -19,6 +19,8 @@ export interface CompileOptions {
   /** The revision to stamp; defaults to a hash of the output (a plain directory has no commit). */
   revision?: string;
   progress?: Progress;
+  /** Stops the build (serve shutting down): it fails, and the last good build stays live. */
+  signal?: AbortSignal;
 }
 
 export interface Compiled {
@@ -45,8 +47,9 @@ export async function compile(dataPath: string, options: CompileOptions = {}): P
   const progress = options.progress ?? (() => {});
   progress('read', 0, 0);
   const [files, builtins] = await Promise.all([
-    readSource(dataPath).catch((error: unknown) => {
-      throw error instanceof ErrorList ? new ErrorList(error.errors.map((e) => locate(e, dataPath))) : error;
+    readSource(dataPath, { signal: options.signal }).catch((error: unknown) => {
+      if (error instanceof ErrorList) throw new ErrorList(error.errors.map((e) => locate(e, dataPath)));
+      throw error instanceof BootcfgError ? locate(error, dataPath) : error;
     }),
     readBuiltinTemplates(),
   ]);
@@ -68,6 +71,7 @@ export async function compile(dataPath: string, options: CompileOptions = {}): P
 export async function build(options: BuildOptions): Promise<BuildResult> {
   const started = performance.now();
   const compiled = await compile(options.dataPath, options);
+  if (options.signal?.aborted) throw buildStopped();
   const written = await writeSnapshot(options.distPath, compiled.files, { revision: compiled.revision, source: options.source ?? options.dataPath }, options.progress);
   return { revision: compiled.revision, inputs: compiled.inputs, ...written, ms: Math.round(performance.now() - started) };
 }

@@ -1,82 +1,388 @@
 // Reads a data directory from disk into memory, so that load, resolve and render can be pure
 // functions of its contents. Only the parts bootcfg compiles are read (boot/, cloud/,
 // templates/); dotfiles such as .git or .gitkeep are skipped.
+//
+// The data directory may be hostile (a config repo anyone can push to, a directory other users
+// can write), so every walk and every read is bounded, and only regular files inside the tree
+// are ever read: a symlink loop, a FIFO, /dev/zero, a hard link to /etc/shadow or a file swapped
+// for a symlink while the build runs is an error naming the file, never a hang or a leak. The
+// limits are the constants below; README ("Data layout") and docs/dist-layout.md ("What a build
+// reads") state them.
 
-import { readFileSync } from 'node:fs';
-import { lstat, readdir, realpath, stat } from 'node:fs/promises';
+import { closeSync, constants, fstatSync, openSync, readlinkSync, readSync, realpathSync, statSync, type Stats } from 'node:fs';
+import { lstat, opendir, realpath, stat } from 'node:fs/promises';
 import { join, sep } from 'node:path';
-import { ErrorList, LoadError } from '../compile/errors.js';
-import { forEachYielding } from './pool.js';
+import { ErrorList, LoadError, SourceError } from '../compile/errors.js';
 import type { SourceFiles } from '../compile/load.js';
 
 export const SOURCE_ROOTS = ['boot', 'cloud', 'templates'] as const;
 
-export async function readSource(dataPath: string): Promise<SourceFiles> {
+/** Largest data file read (boot config, cloud config, template): 1 MiB. */
+export const MAX_FILE_BYTES = 1024 * 1024;
+/** Largest data directory read, all files together: 2 GiB (a 100k-machine fleet is ~100 MB). */
+export const MAX_TOTAL_BYTES = 2 * 1024 ** 3;
+/** Directory levels below the data directory (the layout needs 3: boot/mac/<mac>). */
+export const MAX_DEPTH = 8;
+/** Directory entries looked at in one walk (a 100k-machine fleet has ~200k). */
+export const MAX_ENTRIES = 1_000_000;
+
+export interface ReadOptions {
+  /** Stops the walk and the reads (serve shutting down); the build then fails. */
+  signal?: AbortSignal;
+}
+
+export async function readSource(dataPath: string, options: ReadOptions = {}): Promise<SourceFiles> {
+  if (options.signal?.aborted) throw buildStopped();
   await assertDirectory(dataPath);
-  const walk: Walk = { root: await realpath(dataPath), paths: [], errors: [] };
-  for (const root of SOURCE_ROOTS) {
-    const path = join(dataPath, root);
-    const isLink = await lstat(path).then((info) => info.isSymbolicLink(), () => false);
-    if (isLink && !(await linkStaysInside(path, root, walk))) continue; // boot -> /elsewhere
-    await listTree(path, root, walk);
-  }
+  const walk = await walkData(dataPath, options.signal);
+  const files = await readFiles(walk, options.signal); // adds its problems to the walk's: all at once
   if (walk.errors.length > 0) throw new ErrorList(walk.errors);
-  const files = new Map<string, Buffer>();
-  await forEachYielding(walk.paths, (rel) => files.set(rel, readFileSync(join(dataPath, rel))));
   return files;
 }
 
+/**
+ * The directories a build reads (real paths, each once, within the walk's bounds, loops cut):
+ * what a watcher of the data directory needs to watch, found the way the build finds them.
+ */
+export async function dataDirectories(dataPath: string, options: ReadOptions = {}): Promise<string[]> {
+  await assertDirectory(dataPath);
+  return (await walkData(dataPath, options.signal)).dirs;
+}
+
 async function assertDirectory(dataPath: string): Promise<void> {
-  const info = await stat(dataPath).catch(() => undefined);
-  if (!info?.isDirectory()) {
-    throw new LoadError(`data directory ${dataPath} does not exist or is not a directory`, {
-      hint: 'pass --data-path DIR (or set BOOTCFG_DATA_PATH) to the folder holding boot/ and cloud/',
-    });
+  const info = await stat(dataPath).catch((error: NodeJS.ErrnoException) => error);
+  if (info instanceof Error) {
+    if (info.code === 'ENOENT' || info.code === 'ENOTDIR') throw notADirectory(dataPath);
+    throw fsError(info, '.', 'read the data directory'); // '.': the data directory itself
   }
+  if (!info.isDirectory()) throw notADirectory(dataPath);
+}
+
+function notADirectory(dataPath: string): LoadError {
+  return new LoadError(`data directory ${dataPath} does not exist or is not a directory`, {
+    hint: 'pass --data-path DIR (or set BOOTCFG_DATA_PATH) to the folder holding boot/ and cloud/',
+  });
+}
+
+// ---- the walk: which files to read ---------------------------------------------------------
+
+/** A data file found by the walk: its data-relative name and the path to open. */
+interface Found {
+  rel: string;
+  /** The file itself, or for a symlink the real path it was checked to resolve to. */
+  path: string;
 }
 
 interface Walk {
-  /** The data directory's real path: symlinks must stay inside it. */
+  /** The data directory's real path: everything read must be inside it. */
   root: string;
-  paths: string[];
+  files: Found[];
+  /** The real path of every directory listed. */
+  dirs: string[];
   errors: LoadError[];
+  /** Every directory walked, by dev:ino: each is walked once. */
+  seen: Map<string, Walked>;
+  entries: number;
+  signal?: AbortSignal;
 }
 
-/** Appends the relative path of every non-dot file under `dir` (or `dir` itself, if a file). */
-async function listTree(dir: string, relative: string, walk: Walk): Promise<void> {
-  const entries = await readdir(dir, { withFileTypes: true }).catch((error: NodeJS.ErrnoException) => {
-    if (error.code === 'ENOENT') return [];
-    if (error.code === 'ENOTDIR') return undefined;
-    throw error;
+/** A directory walked: its data-relative name, and the symlink it was reached through, if any. */
+interface Walked {
+  rel: string;
+  via?: string;
+}
+
+async function walkData(dataPath: string, signal?: AbortSignal): Promise<Walk> {
+  const [root, info] = await Promise.all([realpath(dataPath), stat(dataPath)]).catch((error: NodeJS.ErrnoException) => {
+    throw fsError(error, '.', 'read the data directory');
   });
-  if (entries === undefined) {
-    walk.paths.push(relative);
+  const walk: Walk = { root, files: [], dirs: [], errors: [], seen: new Map(), entries: 0, signal };
+  walk.seen.set(identity(info), { rel: '.' }); // a link back to the data directory is a loop
+  for (const name of SOURCE_ROOTS) {
+    const path = join(root, name);
+    const info = await lstat(path).catch((error: NodeJS.ErrnoException) => (error.code === 'ENOENT' ? undefined : error));
+    if (info instanceof Error) walk.errors.push(fsError(info, name, 'read'));
+    else if (info) await visit({ path, rel: name, depth: 1 }, info, walk);
+  }
+  return walk;
+}
+
+/** Where the walk is: the path to list, its data-relative name, its depth, the link it came through. */
+interface At {
+  path: string;
+  rel: string;
+  depth: number;
+  via?: string;
+}
+
+/** One entry of the tree: a file is noted, a directory walked, a symlink checked and followed. */
+async function visit(at: At, info: EntryType, walk: Walk): Promise<void> {
+  if (info.isSymbolicLink()) return visitLink(at, walk);
+  if (info.isFile()) walk.files.push({ rel: at.rel, path: at.path });
+  else if (info.isDirectory()) await walkDirectory(at, undefined, walk);
+  else walk.errors.push(notRegular(at.rel, info));
+}
+
+/** The part of fs.Stats and fs.Dirent that says what an entry is. */
+type EntryType = Pick<Stats, 'isFile' | 'isDirectory' | 'isSymbolicLink' | 'isFIFO' | 'isSocket' | 'isCharacterDevice' | 'isBlockDevice'>;
+
+/**
+ * A symlink may point within the data directory only (a config repo must not be able to
+ * publish /etc/shadow as somebody's cloud config), and at a regular file or a directory.
+ */
+async function visitLink(at: At, walk: Walk): Promise<void> {
+  const { rel } = at;
+  const target = await realpath(at.path).catch((error: NodeJS.ErrnoException) => error);
+  if (target instanceof Error) {
+    if (target.code === 'ENOENT') walk.errors.push(new LoadError('broken symlink', { file: rel, hint: 'point it at a file that exists, or remove it' }));
+    else if (target.code === 'ELOOP') walk.errors.push(new LoadError('symlink loop (the link resolves back to itself)', { file: rel, hint: 'point it at a file, or remove it' }));
+    else walk.errors.push(fsError(target, rel, 'follow the symlink'));
     return;
   }
-  for (const entry of entries) {
-    if (entry.name.startsWith('.')) continue;
-    const path = join(dir, entry.name);
-    const rel = `${relative}/${entry.name}`;
-    if (entry.isSymbolicLink() && !(await linkStaysInside(path, rel, walk))) continue;
-    const isDir = entry.isDirectory() || (entry.isSymbolicLink() && (await stat(path)).isDirectory());
-    if (isDir) await listTree(path, rel, walk);
-    else walk.paths.push(rel);
+  if (!inside(walk.root, target)) {
+    walk.errors.push(new LoadError(`symlink points outside the data directory (to ${target})`, { file: rel, hint: 'copy the file into the data directory instead' }));
+    return;
+  }
+  const info = await stat(target).catch((error: NodeJS.ErrnoException) => error);
+  if (info instanceof Error) walk.errors.push(fsError(info, rel, 'follow the symlink'));
+  else if (info.isFile()) walk.files.push({ rel, path: target });
+  else if (info.isDirectory()) await walkDirectory({ ...at, path: target, via: rel }, info, walk);
+  else walk.errors.push(notRegular(rel, info, target));
+}
+
+/**
+ * Lists a directory, at most once per walk and at most MAX_DEPTH levels down. Reaching a
+ * directory a second time means a symlink loops or aliases a directory: that link is the error.
+ */
+async function walkDirectory(at: At, known: Stats | undefined, walk: Walk): Promise<void> {
+  const { rel } = at;
+  const info = known ?? (await stat(at.path).catch((error: NodeJS.ErrnoException) => error));
+  if (info instanceof Error) return void walk.errors.push(fsError(info, rel, 'read the directory'));
+  const key = identity(info);
+  const earlier = walk.seen.get(key);
+  if (earlier !== undefined) return void walk.errors.push(readTwice(at, earlier));
+  if (at.depth > MAX_DEPTH) {
+    walk.errors.push(new LoadError(`directories nested deeper than ${MAX_DEPTH} levels`, { file: rel, hint: 'the data layout is boot/, cloud/ and templates/ with uuid/ and mac/ below: move the files up' }));
+    return;
+  }
+  walk.seen.set(key, { rel, via: at.via });
+  walk.dirs.push(at.path);
+  const dir = await opendir(at.path, { bufferSize: 256 }).catch((error: NodeJS.ErrnoException) => error);
+  if (dir instanceof Error) return void walk.errors.push(fsError(dir, rel, 'read the directory'));
+  try {
+    for await (const entry of dir) {
+      if (++walk.entries > MAX_ENTRIES) throw tooManyEntries(rel);
+      if (walk.entries % 1024 === 0) await checkpoint(walk.signal);
+      if (entry.name.startsWith('.')) continue;
+      const next = { path: join(at.path, entry.name), rel: `${rel}/${entry.name}`, depth: at.depth + 1, via: at.via };
+      await visit(next, await typeOf(entry, at.path), walk);
+    }
+  } catch (error) {
+    if (error instanceof LoadError || error instanceof SourceError) throw error;
+    walk.errors.push(fsError(error as NodeJS.ErrnoException, rel, 'read the directory'));
+  }
+}
+
+/** A directory reached twice: only a symlink can do that, so the error names the link. */
+function readTwice(at: At, earlier: Walked): LoadError {
+  const link = at.via ?? earlier.via ?? at.rel;
+  const loop = earlier.rel === '.' || at.rel.startsWith(`${earlier.rel}/`);
+  const message = loop
+    ? `symlink loop: it leads back to ${earlier.rel === '.' ? 'the data directory' : earlier.rel}`
+    : `symlink to a directory that is read twice (as ${[earlier.rel, at.rel].sort().join(' and as ')})`;
+  return new LoadError(message, { file: link, hint: 'a directory is read once: remove the link, or link the files in it one by one' });
+}
+
+/** A Dirent says what it is on most file systems; on the rest (DT_UNKNOWN), ask lstat. */
+async function typeOf(entry: EntryType & { name: string }, dir: string): Promise<EntryType> {
+  const known = entry.isFile() || entry.isDirectory() || entry.isSymbolicLink() || entry.isFIFO() || entry.isSocket() || entry.isCharacterDevice() || entry.isBlockDevice();
+  return known ? entry : lstat(join(dir, entry.name));
+}
+
+function tooManyEntries(rel: string): LoadError {
+  return new LoadError(`the data directory holds more than ${MAX_ENTRIES.toLocaleString('en')} entries (stopped in ${rel})`, {
+    hint: 'bootcfg reads boot/, cloud/ and templates/ only: keep other files out of them',
+  });
+}
+
+/** Yields to the event loop (a process that also serves keeps answering) and honours a stop. */
+async function checkpoint(signal: AbortSignal | undefined): Promise<void> {
+  await new Promise<void>((resolve) => setImmediate(resolve));
+  if (signal?.aborted) throw buildStopped();
+}
+
+/** A build given up because the process is stopping (serve got SIGTERM). */
+export function buildStopped(): SourceError {
+  return new SourceError('build stopped: bootcfg is shutting down', { hint: 'the last good build stays live' });
+}
+
+// ---- the reads: what each file holds ---------------------------------------------------------
+
+/**
+ * Reads every file the walk found, checking what was opened rather than what the walk saw: the
+ * tree can change in between. Plain sync calls in batches: for many small files they beat a
+ * libuv round trip per call several times over, and the yields keep a serving process answering.
+ */
+async function readFiles(walk: Walk, signal?: AbortSignal): Promise<SourceFiles> {
+  const files = new Map<string, Buffer>();
+  let total = 0;
+  for (const [index, found] of walk.files.entries()) {
+    if (index % 256 === 255) await checkpoint(signal);
+    const read = readChecked(found, walk.root);
+    if (read instanceof LoadError) {
+      walk.errors.push(read);
+      continue;
+    }
+    total += read.length;
+    if (total > MAX_TOTAL_BYTES) {
+      throw new LoadError(`the data directory holds more than ${MAX_TOTAL_BYTES / 1024 ** 3} GiB of configs (stopped at ${found.rel})`, { hint: 'keep large files out of boot/, cloud/ and templates/' });
+    }
+    files.set(found.rel, read);
+  }
+  return files;
+}
+
+// O_NOFOLLOW: a path the walk found to be a file must still be one (not a symlink swapped in).
+// O_NONBLOCK: opening a FIFO swapped in must not wait for a writer; fstat then refuses it.
+const OPEN_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
+
+/** One file: opened without following a final symlink, then checked on the open descriptor. */
+function readChecked(found: Found, root: string): Buffer | LoadError {
+  let fd: number;
+  try {
+    fd = openSync(found.path, OPEN_FLAGS);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ELOOP' || code === 'ENOENT' || code === 'ENXIO') return changed(found.rel);
+    return fsError(error as NodeJS.ErrnoException, found.rel, 'read the file');
+  }
+  try {
+    const info = fstatSync(fd);
+    if (!info.isFile()) return notRegular(found.rel, info);
+    if (info.nlink > 1) return hardLinked(found.rel, info.nlink);
+    if (info.size > MAX_FILE_BYTES) return tooLarge(found.rel, info.size);
+    if (!openedInside(fd, found.path, info, root)) return changed(found.rel);
+    return readBounded(fd, info.size) ?? tooLarge(found.rel, MAX_FILE_BYTES + 1);
+  } catch (error) {
+    return fsError(error as NodeJS.ErrnoException, found.rel, 'read the file');
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** At most MAX_FILE_BYTES; undefined if the file holds more (it may grow after fstat). */
+function readBounded(fd: number, size: number): Buffer | undefined {
+  let buffer = Buffer.allocUnsafe(Math.min(size, MAX_FILE_BYTES) + 1);
+  let length = 0;
+  for (;;) {
+    const n = readSync(fd, buffer, length, buffer.length - length, null);
+    if (n === 0) return buffer.subarray(0, length);
+    length += n;
+    if (length > MAX_FILE_BYTES) return undefined;
+    if (length === buffer.length) {
+      const bigger = Buffer.allocUnsafe(Math.min(buffer.length * 2, MAX_FILE_BYTES + 1));
+      buffer.copy(bigger, 0, 0, length);
+      buffer = bigger;
+    }
   }
 }
 
 /**
- * A symlink may point within the data directory only: a config repo must not be able to
- * publish /etc/shadow as somebody's cloud config.
+ * Where the open descriptor really is. The walk checked the path, but a directory on the way may
+ * have become a symlink since: the kernel's name for the descriptor (/proc/self/fd) settles it
+ * in one call; without /proc, the checked path must still lead to this very file (dev and ino).
  */
-async function linkStaysInside(path: string, rel: string, walk: Walk): Promise<boolean> {
-  const target = await realpath(path).catch(() => undefined);
-  if (target === undefined) {
-    walk.errors.push(new LoadError('broken symlink', { file: rel, hint: 'point it at a file that exists, or remove it' }));
+function openedInside(fd: number, path: string, info: Stats, root: string): boolean {
+  if (procFd !== false) {
+    try {
+      const real = readlinkSync(`/proc/self/fd/${fd}`);
+      procFd = true;
+      return inside(root, real.replace(/ \(deleted\)$/, ''));
+    } catch {
+      if (procFd === true) return false;
+      procFd = false;
+    }
+  }
+  try {
+    const real = realpathSync.native(path);
+    const now = statSync(real);
+    return inside(root, real) && now.dev === info.dev && now.ino === info.ino;
+  } catch {
     return false;
   }
-  if (target !== walk.root && !target.startsWith(walk.root + sep)) {
-    walk.errors.push(new LoadError(`symlink points outside the data directory (to ${target})`, { file: rel, hint: 'copy the file into the data directory instead' }));
-    return false;
-  }
-  return true;
+}
+/** Whether /proc/self/fd works here (undefined: not tried yet). */
+let procFd: boolean | undefined;
+
+// ---- errors --------------------------------------------------------------------------------
+
+function inside(root: string, path: string): boolean {
+  return path === root || path.startsWith(root + sep);
+}
+
+function identity(info: Stats): string {
+  return `${info.dev}:${info.ino}`;
+}
+
+/** "a FIFO", "a character device", …: what a non-regular file is, for the message. */
+function kindOf(info: EntryType): string {
+  if (info.isFIFO()) return 'a FIFO';
+  if (info.isSocket()) return 'a socket';
+  if (info.isCharacterDevice()) return 'a character device';
+  if (info.isBlockDevice()) return 'a block device';
+  if (info.isDirectory()) return 'a directory';
+  return 'not a regular file';
+}
+
+function notRegular(rel: string, info: EntryType, target?: string): LoadError {
+  const what = kindOf(info);
+  return new LoadError(`${what === 'not a regular file' ? what : `not a regular file but ${what}`}${target ? ` (the symlink leads to ${target})` : ''}`, {
+    file: rel,
+    hint: 'bootcfg reads regular files only (or symlinks to them inside the data directory): replace it with a file, or remove it',
+  });
+}
+
+function hardLinked(rel: string, links: number): LoadError {
+  return new LoadError(`a hard link (${links} names for one file): it may be a file from outside the data directory`, {
+    file: rel,
+    hint: 'replace it with a copy (cp, not cp -l or cp -al) or a symlink inside the data directory; git never makes hard links',
+  });
+}
+
+function tooLarge(rel: string, size: number): LoadError {
+  return new LoadError(`file too large (${size.toLocaleString('en')} bytes; a data file may hold at most ${MAX_FILE_BYTES / 1024 / 1024} MiB)`, {
+    file: rel,
+    hint: 'boot configs, cloud configs and templates are small text files: is this the right file?',
+  });
+}
+
+function changed(rel: string): LoadError {
+  return new LoadError('changed while it was being read (replaced, removed, or swapped for a link out of the data directory)', {
+    file: rel,
+    hint: 'build again once the data directory is settled; write files beside and rename them into place',
+  });
+}
+
+const REASONS: Record<string, [string, string]> = {
+  EACCES: ['permission denied', 'make it readable by the user bootcfg runs as'],
+  EPERM: ['permission denied', 'make it readable by the user bootcfg runs as'],
+  ENAMETOOLONG: ['path too long', 'shorten the names on the way to it (a path may hold at most 4096 bytes, a name 255)'],
+  ELOOP: ['too many levels of symbolic links', 'point the links at files, not at other links in a chain'],
+  EMFILE: ['too many open files', 'raise the open-file limit (ulimit -n, LimitNOFILE=)'],
+  ENFILE: ['too many open files on this system', 'raise fs.file-max, or stop other processes holding files open'],
+  EIO: ['input/output error', 'check the disk (dmesg)'],
+};
+
+/** A system error on a data file, as a LoadError naming the file with a hint (never a stack). */
+export function fsError(error: NodeJS.ErrnoException, file: string, doing: string): LoadError {
+  if (!(error instanceof Error) || typeof error.code !== 'string') throw error;
+  const { reason, hint } = systemReason(error as NodeJS.ErrnoException & { code: string });
+  return new LoadError(`cannot ${doing}: ${reason} (${error.code})`, { file, hint, cause: error });
+}
+
+/** What a system error means, in words, and what to do about it. */
+export function systemReason(error: NodeJS.ErrnoException & { code: string }): { reason: string; hint: string } {
+  const known = REASONS[error.code];
+  if (known) return { reason: known[0], hint: known[1] };
+  return { reason: error.message.replace(/^\w+: /, '').replace(/, \w+ '.*'$/, ''), hint: 'check that the path exists and is readable' };
 }

@@ -4,6 +4,7 @@
 import type { WriteStream } from 'node:tty';
 import { BootcfgError, ErrorList } from '../compile/errors.js';
 import type { Progress } from '../build/build.js';
+import { systemReason } from '../build/source.js';
 import type { AccessLogEntry } from '../serve/server.js';
 
 type Out = NodeJS.WritableStream & Partial<Pick<WriteStream, 'isTTY' | 'columns'>>;
@@ -14,6 +15,12 @@ export function problems(error: BootcfgError): readonly BootcfgError[] {
 }
 
 export function formatError(error: unknown): string {
+  if (isSystemError(error)) {
+    // A file-system problem that escaped without a BootcfgError around it: it is the user's to
+    // fix all the same (permissions, space, path length), so the path and a hint, no stack.
+    const { reason, hint } = systemReason(error);
+    return `bootcfg: cannot ${error.syscall} ${error.path}: ${reason} (${error.code})\n  hint: ${hint}`;
+  }
   if (!(error instanceof BootcfgError)) {
     return `bootcfg: unexpected error (a bug; please report it):\n${error instanceof Error ? error.stack : String(error)}`;
   }
@@ -21,6 +28,11 @@ export function formatError(error: unknown): string {
   const lines = list.map((p) => `${p.located}${p.hint ? `\n  hint: ${p.hint}` : ''}`);
   if (list.length > 1) lines.push(`${list.length} problems`);
   return lines.join('\n');
+}
+
+function isSystemError(error: unknown): error is NodeJS.ErrnoException & { code: string; syscall: string; path: string } {
+  const e = error as NodeJS.ErrnoException | undefined;
+  return e instanceof Error && typeof e.code === 'string' && typeof e.syscall === 'string' && typeof e.path === 'string';
 }
 
 /** Stage and count on one rewritten terminal line, at most every 100 ms; nothing when `out` is not a terminal. */

@@ -75,7 +75,7 @@ export class Follower {
     }
   }
 
-  /** Stop polling and abort a fetch in flight (a build in flight finishes). */
+  /** Stop polling and abort a fetch or build in flight. */
   stop(): void {
     clearInterval(this.timer);
     this.timer = undefined;
@@ -111,7 +111,8 @@ export class Follower {
 
   private async buildRevision(revision: Revision, rethrow: boolean): Promise<SyncOutcome> {
     try {
-      const result = await build({ dataPath: revision.dataPath, distPath: this.options.distPath, revision: revision.sha, source: this.source });
+      // Stopping (SIGTERM) ends a build in flight too: it fails, and the last good one stays live.
+      const result = await build({ dataPath: revision.dataPath, distPath: this.options.distPath, revision: revision.sha, source: this.source, signal: this.stopping.signal });
       await this.onBuilt(revision);
       this.status.wentLive(revision);
       this.failedCommit = undefined;
