@@ -11,7 +11,7 @@
 
 import { closeSync, constants, fstatSync, openSync, readlinkSync, readSync, realpathSync, statSync, type Stats } from 'node:fs';
 import { lstat, opendir, realpath, stat } from 'node:fs/promises';
-import { join, sep } from 'node:path';
+import { basename, dirname, join, sep } from 'node:path';
 import { ErrorList, LoadError, SourceError } from '../compile/errors.js';
 import type { SourceFiles } from '../compile/load.js';
 
@@ -174,8 +174,9 @@ async function walkDirectory(at: At, known: Stats | undefined, walk: Walk): Prom
       if (++walk.entries > MAX_ENTRIES) throw tooManyEntries(rel);
       if (walk.entries % 1024 === 0) await checkpoint(walk.signal);
       if (entry.name.startsWith('.')) continue;
-      const next = { path: join(at.path, entry.name), rel: `${rel}/${entry.name}`, depth: at.depth + 1, via: at.via };
-      await visit(next, await typeOf(entry, at.path), walk);
+      const next = { path: `${at.path}${sep}${entry.name}`, rel: `${rel}/${entry.name}`, depth: at.depth + 1, via: at.via };
+      if (entry.isFile()) walk.files.push(next); // most entries: no await per file
+      else await visit(next, await typeOf(entry, at.path), walk);
     }
   } catch (error) {
     if (error instanceof LoadError || error instanceof SourceError) throw error;
@@ -225,19 +226,24 @@ export function buildStopped(): SourceError {
  */
 async function readFiles(walk: Walk, signal?: AbortSignal): Promise<SourceFiles> {
   const files = new Map<string, Buffer>();
+  const opener = new Opener(walk.root);
   let total = 0;
-  for (const [index, found] of walk.files.entries()) {
-    if (index % 256 === 255) await checkpoint(signal);
-    const read = readChecked(found, walk.root);
-    if (read instanceof LoadError) {
-      walk.errors.push(read);
-      continue;
+  try {
+    for (const [index, found] of walk.files.entries()) {
+      if (index % 256 === 255) await checkpoint(signal);
+      const read = readChecked(found, opener);
+      if (read instanceof LoadError) {
+        walk.errors.push(read);
+        continue;
+      }
+      total += read.length;
+      if (total > MAX_TOTAL_BYTES) {
+        throw new LoadError(`the data directory holds more than ${MAX_TOTAL_BYTES / 1024 ** 3} GiB of configs (stopped at ${found.rel})`, { hint: 'keep large files out of boot/, cloud/ and templates/' });
+      }
+      files.set(found.rel, read);
     }
-    total += read.length;
-    if (total > MAX_TOTAL_BYTES) {
-      throw new LoadError(`the data directory holds more than ${MAX_TOTAL_BYTES / 1024 ** 3} GiB of configs (stopped at ${found.rel})`, { hint: 'keep large files out of boot/, cloud/ and templates/' });
-    }
-    files.set(found.rel, read);
+  } finally {
+    opener.close();
   }
   return files;
 }
@@ -245,15 +251,18 @@ async function readFiles(walk: Walk, signal?: AbortSignal): Promise<SourceFiles>
 // O_NOFOLLOW: a path the walk found to be a file must still be one (not a symlink swapped in).
 // O_NONBLOCK: opening a FIFO swapped in must not wait for a writer; fstat then refuses it.
 const OPEN_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
+const DIRECTORY_FLAGS = constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW;
 
 /** One file: opened without following a final symlink, then checked on the open descriptor. */
-function readChecked(found: Found, root: string): Buffer | LoadError {
+function readChecked(found: Found, opener: Opener): Buffer | LoadError {
   let fd: number;
   try {
-    fd = openSync(found.path, OPEN_FLAGS);
+    const path = opener.pathOf(found.path);
+    if (path === undefined) return changed(found.rel);
+    fd = openSync(path, OPEN_FLAGS);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ELOOP' || code === 'ENOENT' || code === 'ENXIO') return changed(found.rel);
+    if (code === 'ELOOP' || code === 'ENOENT' || code === 'ENOTDIR' || code === 'ENXIO') return changed(found.rel);
     return fsError(error as NodeJS.ErrnoException, found.rel, 'read the file');
   }
   try {
@@ -261,7 +270,7 @@ function readChecked(found: Found, root: string): Buffer | LoadError {
     if (!info.isFile()) return notRegular(found.rel, info);
     if (info.nlink > 1) return hardLinked(found.rel, info.nlink);
     if (info.size > MAX_FILE_BYTES) return tooLarge(found.rel, info.size);
-    if (!openedInside(fd, found.path, info, root)) return changed(found.rel);
+    if (!opener.pinned && !stillInside(found.path, info, opener.root)) return changed(found.rel);
     return readBounded(fd, info.size) ?? tooLarge(found.rel, MAX_FILE_BYTES + 1);
   } catch (error) {
     return fsError(error as NodeJS.ErrnoException, found.rel, 'read the file');
@@ -270,39 +279,75 @@ function readChecked(found: Found, root: string): Buffer | LoadError {
   }
 }
 
-/** At most MAX_FILE_BYTES; undefined if the file holds more (it may grow after fstat). */
+/**
+ * At most MAX_FILE_BYTES; undefined if the file holds more (it may grow after fstat). A read
+ * that returns less than asked for is the end of a regular file: one read for most files.
+ */
 function readBounded(fd: number, size: number): Buffer | undefined {
   let buffer = Buffer.allocUnsafe(Math.min(size, MAX_FILE_BYTES) + 1);
   let length = 0;
   for (;;) {
     const n = readSync(fd, buffer, length, buffer.length - length, null);
-    if (n === 0) return buffer.subarray(0, length);
     length += n;
     if (length > MAX_FILE_BYTES) return undefined;
-    if (length === buffer.length) {
-      const bigger = Buffer.allocUnsafe(Math.min(buffer.length * 2, MAX_FILE_BYTES + 1));
-      buffer.copy(bigger, 0, 0, length);
-      buffer = bigger;
-    }
+    if (length < buffer.length) return buffer.subarray(0, length);
+    const bigger = Buffer.allocUnsafe(Math.min(buffer.length * 2, MAX_FILE_BYTES + 1));
+    buffer.copy(bigger, 0, 0, length);
+    buffer = bigger;
   }
 }
 
 /**
- * Where the open descriptor really is. The walk checked the path, but a directory on the way may
- * have become a symlink since: the kernel's name for the descriptor (/proc/self/fd) settles it
- * in one call; without /proc, the checked path must still lead to this very file (dev and ino).
+ * Opens files through their directory pinned by a descriptor, as openat(2) would: the walk
+ * checked each path, but a directory on the way may have become a symlink out of the tree since.
+ * The directory is opened once (without following a final link), the kernel's name for that
+ * descriptor (/proc/self/fd) must be inside the tree, and its files are opened as
+ * /proc/self/fd/<dir>/<name>, which resolves through that very directory whatever its path
+ * leads to now. Without /proc (a chroot), each file's path is checked after the open instead.
  */
-function openedInside(fd: number, path: string, info: Stats, root: string): boolean {
-  if (procFd !== false) {
-    try {
-      const real = readlinkSync(`/proc/self/fd/${fd}`);
-      procFd = true;
-      return inside(root, real.replace(/ \(deleted\)$/, ''));
-    } catch {
-      if (procFd === true) return false;
-      procFd = false;
-    }
+class Opener {
+  /** Files are opened through a checked directory descriptor (false: /proc is missing). */
+  pinned = true;
+  private dir: string | undefined;
+  private fd: number | undefined;
+  private inside = false;
+
+  constructor(readonly root: string) {}
+
+  /** The path to open a walked file by; undefined when its directory has left the tree. */
+  pathOf(path: string): string | undefined {
+    if (!this.pinned) return path;
+    const dir = dirname(path);
+    if (dir !== this.dir) this.pin(dir);
+    if (!this.pinned) return path;
+    return this.inside ? `/proc/self/fd/${this.fd}/${basename(path)}` : undefined;
   }
+
+  close(): void {
+    if (this.fd !== undefined) closeSync(this.fd);
+    this.fd = undefined;
+    this.dir = undefined;
+  }
+
+  private pin(dir: string): void {
+    this.close();
+    this.dir = dir;
+    this.inside = false;
+    this.fd = openSync(dir, DIRECTORY_FLAGS); // ELOOP, ENOTDIR: swapped for a link; the file says "changed"
+    let real: string;
+    try {
+      real = readlinkSync(`/proc/self/fd/${this.fd}`);
+    } catch {
+      this.pinned = false; // no /proc here: fall back to checking each file (stillInside)
+      this.close();
+      return;
+    }
+    this.inside = inside(this.root, real);
+  }
+}
+
+/** Without /proc: the checked path must still resolve inside the tree, to this very file. */
+function stillInside(path: string, info: Stats, root: string): boolean {
   try {
     const real = realpathSync.native(path);
     const now = statSync(real);
@@ -311,8 +356,6 @@ function openedInside(fd: number, path: string, info: Stats, root: string): bool
     return false;
   }
 }
-/** Whether /proc/self/fd works here (undefined: not tried yet). */
-let procFd: boolean | undefined;
 
 // ---- errors --------------------------------------------------------------------------------
 
