@@ -239,3 +239,23 @@ test('a system error that escapes is printed with its path, without a stack', ()
   assert.match(text, /^bootcfg: cannot open \/tmp\/x{300}: path too long \(ENAMETOOLONG\)\n  hint: /);
   assert.doesNotMatch(text, /    at /);
 });
+
+test('serve --watch: a symlink loop added while serving is a failed build, and SIGTERM stops serve', async () => {
+  const { startServe, eventually } = await import('./helpers.js');
+  const { root, data, dist } = await dataDir();
+  const served = await startServe(['--watch', '--data-path', data, '--dist-path', dist, '--images-path', root]);
+  symlinkSync('.', join(data, 'cloud/a'));
+  symlinkSync('.', join(data, 'cloud/b'));
+  writeFileSync(join(data, 'cloud/default'), 'edited\n'); // an event in a watched directory, whatever the watcher does with links
+  await eventually(async () => /build failed[^]*cloud\/[ab]: symlink loop/.test(served.stderr()), 'the looping edit reported as a failed build');
+  served.child.kill('SIGTERM');
+  const exit = await new Promise((resolve) => {
+    if (served.child.exitCode !== null) return resolve(served.child.exitCode);
+    const guard = setTimeout(() => served.child.kill('SIGKILL'), 60_000); // a hang guard, not a timing assertion
+    served.child.once('exit', (code, signal) => {
+      clearTimeout(guard);
+      resolve(signal ?? code);
+    });
+  });
+  assert.equal(exit, 0, `SIGTERM did not stop serve --watch:\n${served.stderr()}`);
+});
