@@ -94,17 +94,20 @@ export function butaneName(ignitionName: string): string {
   return ignitionName.replace(/MiB/g, 'Mib').replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 }
 
-/** Translates one Butane document; problems are collected, and a result is returned only without any. */
+/**
+ * Translates one Butane document. Problems are collected; past the YAML and the header a result
+ * is returned even with problems (each bad key or value left out) so the semantic rules can
+ * report theirs in the same build.
+ */
 export function translateButane(text: string, local: LocalFiles | undefined, problems: Problem[]): ButaneResult | undefined {
   const lines = new LineCounter();
-  const doc = parseDocument(text, { schema: 'failsafe', lineCounter: lines, uniqueKeys: true, prettyErrors: false });
+  const doc = parseDocument(text, { schema: 'failsafe', lineCounter: lines, uniqueKeys: true, prettyErrors: true });
   for (const error of doc.errors) {
     const [start] = error.linePos ?? [];
     problems.push({ message: `invalid YAML: ${error.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}`, at: start && { line: start.line, column: start.col } });
   }
   if (problems.length > 0) return undefined;
-  const walker = new Walker(doc, lines, local, problems);
-  return walker.document();
+  return new Walker(doc, lines, local, problems).document();
 }
 
 class Walker {
@@ -132,7 +135,6 @@ class Walker {
     const body = this.object(root, 'root', '') ?? {};
     const { ignition: section, ...rest } = body;
     const config = { ignition: { version: this.version, ...(section as object | undefined) }, ...rest };
-    if (this.problems.length > 0) return undefined;
     return { variant: this.variant, butaneVersion: this.butaneVersion, version: this.version, config, positions: this.positions };
   }
 

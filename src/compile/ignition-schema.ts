@@ -4,7 +4,7 @@
 // without the setting the operator thought they made.
 
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import { fieldsOf, OBJECTS, type FieldType, type IgnitionVersion, type ObjectName } from './ignition-spec.js';
+import { fieldsOf, OBJECTS, versionWith, type FieldType, type IgnitionVersion, type ObjectName } from './ignition-spec.js';
 import { closest } from './suggest.js';
 
 type Schema = Record<string, unknown>;
@@ -21,7 +21,8 @@ function objectSchema(name: ObjectName, version: IgnitionVersion): Schema {
   const properties: Record<string, Schema> = {};
   for (const field of fields) properties[field.name] = typeSchema(field.type, !field.required);
   const required = fields.filter((field) => field.required).map((field) => field.name);
-  return { type: 'object', properties, additionalProperties: false, ...(required.length ? { required } : {}) };
+  // The title names the table's object: ajv inlines $refs, so error paths cannot tell it.
+  return { title: name, type: 'object', properties, additionalProperties: false, ...(required.length ? { required } : {}) };
 }
 
 // Ignition accepts null for every optional scalar (Go's pointer fields): so does the schema.
@@ -55,14 +56,18 @@ export interface SchemaProblem {
 export function schemaProblems(config: unknown, version: IgnitionVersion): SchemaProblem[] {
   const validate = validatorFor(version);
   if (validate(config)) return [];
-  return (validate.errors ?? []).filter((error) => error.keyword !== '$ref').map(describe);
+  return (validate.errors ?? []).filter((error) => error.keyword !== '$ref').map((error) => describe(error, version));
 }
 
-function describe(error: ErrorObject): SchemaProblem {
+function describe(error: ErrorObject, version: IgnitionVersion): SchemaProblem {
   const params = error.params as Record<string, unknown>;
   if (error.keyword === 'additionalProperties') {
     const key = String(params.additionalProperty);
-    const allowed = Object.keys((error.parentSchema as { properties?: object } | undefined)?.properties ?? {});
+    const parent = error.parentSchema as { properties?: object; title?: ObjectName } | undefined;
+    const allowed = Object.keys(parent?.properties ?? {});
+    const object = parent?.title;
+    const later = object && versionWith(object, key);
+    if (later) return { pointer: error.instancePath, key, message: `"${key}" is not in Ignition ${version}`, hint: `it needs "version": "${later}" or later` };
     const guess = closest(key, allowed);
     return { pointer: error.instancePath, key, message: `unknown key "${key}"`, hint: `${guess ? `did you mean "${guess}"? ` : ''}allowed here: ${allowed.join(', ')}` };
   }
@@ -72,7 +77,9 @@ function describe(error: ErrorObject): SchemaProblem {
   }
   if (error.keyword === 'type') {
     const wanted = [params.type].flat().filter((type) => type !== 'null').join(' or ');
-    return { pointer: error.instancePath, message: `must be ${wanted === 'array' ? 'a list' : `a${/^[aeiou]/.test(wanted) ? 'n' : ''} ${wanted}`}` };
+    const name = error.instancePath.split('/').pop() ?? '';
+    const what = name === '' ? 'the config' : /^\d+$/.test(name) ? `item ${Number(name) + 1}` : `"${name}"`;
+    return { pointer: error.instancePath, message: `${what} must be ${wanted === 'array' ? 'a list' : `a${/^[aeiou]/.test(wanted) ? 'n' : ''} ${wanted}`}` };
   }
   return { pointer: error.instancePath, message: error.message ?? error.keyword };
 }
