@@ -86,9 +86,17 @@ describe('Butane errors: the source', () => {
 });
 
 describe('Butane errors: refused features', () => {
-  test('boot_device names the feature, the Butane version and what to write instead', () => {
-    assertError('boot_device:\n  mirror:\n    devices: [/dev/sda, /dev/sdb]\n', /^3:1: "boot_device" \(Butane fcos 1.3.0 and later\) is not supported by bootcfg \| .*storage.disks/);
-    assertError('boot_device:\n  luks:\n    tpm2: true\n', /"boot_device" is not in Butane fcos 1.2.0 \| it appeared in Butane fcos 1.3.0 and later/, 'variant: fcos\nversion: 1.2.0\n');
+  test('boot_device: versions and variants without it, layouts bootcfg does not lay out', () => {
+    assertError('boot_device:\n  luks:\n    tpm2: true\n', /^3:1: "boot_device" is not in Butane fcos 1.2.0 \| it appeared in Butane fcos 1.3.0 and later/, 'variant: fcos\nversion: 1.2.0\n');
+    assertError('boot_device:\n  luks:\n    tpm2: true\n', /^3:1: "boot_device" is not in Butane flatcar 1.0.0/, 'variant: flatcar\nversion: 1.0.0\n');
+    assertError('boot_device:\n  layout: s390x-eckd\n  luks:\n    tpm2: true\n', /^4:3: boot_device layout "s390x-eckd" is not supported by bootcfg \| layouts: x86_64, aarch64, ppc64le/);
+    assertError('boot_device:\n  mirror:\n    devices: [/dev/sda]\n', /^5:5: mirroring requires at least two devices/);
+    assertError('boot_device:\n  mirorr: {}\n', /^4:3: unknown key "mirorr" \| did you mean "mirror"\?/);
+  });
+
+  test('boot_device merged with the operator\'s storage: errors keep the operator\'s lines', () => {
+    const body = 'boot_device:\n  mirror:\n    devices: [/dev/sda, /dev/sdb]\nstorage:\n  filesystems:\n    - device: /dev/md/md-boot\n      path: boot\n';
+    assertError(body, /^9:7: filesystem path "boot" is not absolute/);
   });
 
   test('grub users are in a spec version bootcfg does not take yet', () => {

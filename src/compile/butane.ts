@@ -11,7 +11,8 @@
 import { gzipSync } from 'node:zlib';
 import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node as YamlNode, type Scalar } from 'yaml';
 import { closest } from './suggest.js';
-import { fieldsOf, minorOf, OBJECTS, type Field, type FieldType, type IgnitionVersion, type ObjectName } from './ignition-spec.js';
+import { BOOT_DEVICE_LAYOUTS, BOOT_DEVICE_OBJECTS, expandBootDevice, mergeStorage, type BootDevice } from './butane-boot-device.js';
+import { minorOf, OBJECTS, type Field, type FieldType, type IgnitionVersion, type ObjectName } from './ignition-spec.js';
 
 /** 1-based position in a source file. */
 export interface Located {
@@ -58,10 +59,7 @@ interface Refusal {
 // Butane sugar and later-version keys that bootcfg does not translate, by the object they sit in.
 const REFUSED: Partial<Record<ObjectName, Record<string, Refusal>>> = {
   root: {
-    boot_device: {
-      since: { fcos: '1.3.0' },
-      reason: 'its expansion into partitions, RAID and LUKS depends on the architecture and disk layout; write storage.disks, storage.raid, storage.luks and storage.filesystems yourself',
-    },
+    boot_device: { since: { fcos: '1.3.0' } },
     grub: { since: { fcos: '1.5.0' } },
   },
   storage: {
@@ -74,6 +72,11 @@ const REFUSED: Partial<Record<ObjectName, Record<string, Refusal>>> = {
   dropin: { contents_local: { since: { fcos: '1.5.0', flatcar: '1.1.0' } } },
   user: { ssh_authorized_keys_local: { since: { fcos: '1.5.0', flatcar: '1.1.0' } } },
 };
+
+/** The fields of an Ignition object or of a Butane-only one (boot_device's). */
+function tableOf(name: string): Field[] {
+  return (BOOT_DEVICE_OBJECTS[name] ?? OBJECTS[name as ObjectName]) as Field[];
+}
 
 /** Ignition fields that have no Butane key (Butane sets them itself). */
 const NOT_IN_BUTANE: Partial<Record<ObjectName, string[]>> = { ignition: ['version'] };
@@ -116,6 +119,7 @@ class Walker {
   private variant: ButaneVariant = 'fcos';
   private butaneVersion = '';
   private version: IgnitionVersion = '3.0.0';
+  private bootDevice: { at: Located; value: BootDevice | undefined } | undefined;
 
   constructor(
     private readonly doc: Document,
@@ -134,7 +138,8 @@ class Walker {
     this.positions.set('', { line: 1, column: 1 });
     const body = this.object(root, 'root', '') ?? {};
     const { ignition: section, ...rest } = body;
-    const config = { ignition: { version: this.version, ...(section as object | undefined) }, ...rest };
+    const config: Record<string, unknown> = { ignition: { version: this.version, ...(section as object | undefined) }, ...rest };
+    if (this.bootDevice?.value) this.applyBootDevice(this.bootDevice.value, this.bootDevice.at, config);
     return { variant: this.variant, butaneVersion: this.butaneVersion, version: this.version, config, positions: this.positions };
   }
 
@@ -181,7 +186,7 @@ class Walker {
 
   // ---- objects ------------------------------------------------------------------------------
 
-  private object(node: YamlNode, name: ObjectName, pointer: string): Record<string, unknown> | undefined {
+  private object(node: YamlNode, name: string, pointer: string): Record<string, unknown> | undefined {
     const resolved = this.deref(node);
     if (!resolved || !isMap(resolved)) {
       this.problem(resolved ?? node, `must be a mapping of keys, not ${kindOf(resolved)}`);
@@ -198,6 +203,10 @@ class Walker {
       const key = String(keyNode.value);
       const at = this.at(keyNode);
       if (name === 'root' && (key === 'variant' || key === 'version')) continue;
+      if (name === 'root' && key === 'boot_device' && this.variant === 'fcos' && compareVersions(this.butaneVersion, '1.3.0') >= 0) {
+        this.bootDevice = { at, value: this.object(pair.value as YamlNode, 'bootDevice', '/boot_device') as BootDevice | undefined };
+        continue;
+      }
       if (name === 'resource' && (key === 'inline' || key === 'local')) {
         sugar.set(key, { node: pair.value as YamlNode, at });
         continue;
@@ -214,14 +223,14 @@ class Walker {
   }
 
   /** The table's field for a Butane key, or the error saying why there is none. */
-  private field(name: ObjectName, key: string, at: Located): Field | undefined {
-    const refusal = REFUSED[name]?.[key];
+  private field(name: string, key: string, at: Located): Field | undefined {
+    const refusal = REFUSED[name as ObjectName]?.[key];
     if (refusal) {
       this.refuse(key, refusal, at);
       return undefined;
     }
-    const hidden = NOT_IN_BUTANE[name] ?? [];
-    const all = (OBJECTS[name] as Field[]).filter((candidate) => !hidden.includes(candidate.name));
+    const hidden = NOT_IN_BUTANE[name as ObjectName] ?? [];
+    const all = tableOf(name).filter((candidate) => !hidden.includes(candidate.name));
     const field = all.find((candidate) => butaneName(candidate.name) === key);
     if (field && (field.since ?? 0) > minorOf(this.version)) {
       const first = this.firstVersionWith(field.since ?? 0);
@@ -233,7 +242,7 @@ class Walker {
       return undefined;
     }
     if (field) return field;
-    const allowed = fieldsOf(name, this.version).filter((candidate) => !hidden.includes(candidate.name)).map((candidate) => butaneName(candidate.name));
+    const allowed = all.filter((candidate) => (candidate.since ?? 0) <= minorOf(this.version)).map((candidate) => butaneName(candidate.name));
     if (name === 'resource') allowed.push('inline', 'local');
     if (name === 'root') allowed.push('variant', 'version');
     const guess = closest(key, allowed);
@@ -261,7 +270,7 @@ class Walker {
     const resolved = node && this.deref(node);
     if (!resolved || isNull(resolved)) return undefined;
     if (typeof type === 'string') return this.scalar(resolved, type, key);
-    if ('object' in type) return this.object(resolved, type.object as ObjectName, pointer);
+    if ('object' in type) return this.object(resolved, type.object, pointer);
     if (!isSeq(resolved)) {
       this.problem(resolved, `"${key}" must be a list, not ${kindOf(resolved)}`, `write each item on its own line starting with "- "`);
       return undefined;
@@ -340,6 +349,49 @@ class Walker {
     return bytes;
   }
 
+  // ---- boot_device ----------------------------------------------------------------------------
+
+  /** Expands boot_device into storage, merges the operator's storage over it, and moves positions along. */
+  private applyBootDevice(boot: BootDevice, at: Located, config: Record<string, unknown>): void {
+    if (boot.layout !== undefined && !BOOT_DEVICE_LAYOUTS.includes(boot.layout)) {
+      const s390x = boot.layout.startsWith('s390x');
+      this.problems.push({ pointer: '/boot_device/layout', message: `boot_device layout "${boot.layout}" is not supported${s390x ? ' by bootcfg' : ''}`, hint: `layouts: ${BOOT_DEVICE_LAYOUTS.join(', ')}${s390x ? ' (the s390x layouts need Butane fcos 1.6.0)' : ''}` });
+      return;
+    }
+    if (boot.mirror?.devices !== undefined && boot.mirror.devices.length < 2) {
+      this.problems.push({ pointer: '/boot_device/mirror/devices', message: 'mirroring requires at least two devices', hint: 'list two or more disks under boot_device.mirror.devices' });
+      return;
+    }
+    const generated = expandBootDevice(boot);
+    if (Object.keys(generated).length === 0) return;
+    const own = (config.storage ?? {}) as Record<string, unknown>;
+    const origins = new Map<object, string>();
+    pointersOf(own, '/storage', origins);
+    const trace = new Map<object, object>();
+    config.storage = mergeStorage(generated, own, trace);
+    const old = new Map(this.positions);
+    for (const key of [...this.positions.keys()]) if (key.startsWith('/storage/')) this.positions.delete(key);
+    this.repoint(config.storage, '/storage', (node) => origins.get(trace.get(node) ?? node), old, at);
+  }
+
+  /** Positions of merged storage: the operator's entries keep their lines, generated ones point at boot_device. */
+  private repoint(node: unknown, pointer: string, originOf: (node: object) => string | undefined, old: Positions, at: Located): void {
+    if (Array.isArray(node)) {
+      node.forEach((item, i) => this.repoint(item, `${pointer}/${i}`, originOf, old, at));
+      return;
+    }
+    if (node === null || typeof node !== 'object') return;
+    const origin = originOf(node);
+    const move = (from: string | undefined, to: string) => this.positions.set(to, (from !== undefined && old.get(from)) || at);
+    move(origin, pointer);
+    for (const [key, value] of Object.entries(node)) {
+      const from = origin === undefined ? undefined : `${origin}/${key}`;
+      move(from, `${pointer}/${key}`);
+      if (Array.isArray(value)) value.forEach((item, i) => { if (typeof item !== 'object') move(from && `${from}/${i}`, `${pointer}/${key}/${i}`); });
+      this.repoint(value, `${pointer}/${key}`, originOf, old, at);
+    }
+  }
+
   // ---- helpers ------------------------------------------------------------------------------
 
   /** The node an alias points at; counts every node visited against the expansion budget. */
@@ -364,6 +416,13 @@ class Walker {
   private problem(node: YamlNode | null | undefined, message: string, hint?: string): void {
     this.problems.push({ message, hint, at: node ? this.at(node) : undefined });
   }
+}
+
+/** Every object and list inside a value → its JSON pointer. */
+function pointersOf(node: unknown, pointer: string, out: Map<object, string>): void {
+  if (node === null || typeof node !== 'object') return;
+  out.set(node, pointer);
+  for (const [key, value] of Object.entries(node)) pointersOf(value, `${pointer}/${key}`, out);
 }
 
 function kindOf(node: YamlNode | null | undefined): string {
