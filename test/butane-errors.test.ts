@@ -103,9 +103,14 @@ describe('Butane errors: refused features', () => {
     assertError('grub:\n  users:\n    - name: root\n', /^3:1: "grub" is not in Butane fcos 1.4.0 \| it appeared in Butane fcos 1.5.0 and later, which bootcfg does not take yet/);
   });
 
-  test('storage.trees and with_mount_unit are refused with the reason', () => {
+  test('storage.trees is refused with the reason; with_mount_unit needs its version and a path', () => {
     assertError('storage:\n  trees:\n    - local: etc\n', /^4:3: "trees" \(Butane fcos 1.1.0 and later\) is not supported by bootcfg \| .*storage.files with contents.local/);
-    assertError('storage:\n  filesystems:\n    - device: /dev/sdb\n      with_mount_unit: true\n', /"with_mount_unit" \(Butane flatcar 1.0.0 and later\) is not supported/, 'variant: flatcar\nversion: 1.0.0\n');
+    assertError('storage:\n  filesystems:\n    - device: /dev/sdb\n      with_mount_unit: true\n', /^6:7: "with_mount_unit" is not in Butane fcos 1.0.0 \| .*it needs version: 1.1.0 or later/, 'variant: fcos\nversion: 1.0.0\n');
+    assertError('storage:\n  filesystems:\n    - device: /dev/sdb\n      format: xfs\n      with_mount_unit: true\n', /^7:7: with_mount_unit needs the filesystem's "path"/);
+  });
+
+  test('Clevis on Flatcar is refused, as Butane does: Flatcar does not ship it', () => {
+    assertError('storage:\n  luks:\n    - name: data\n      device: /dev/vdb\n      clevis:\n        tpm2: true\n', /^7:7: "clevis" is not supported on flatcar/, 'variant: flatcar\nversion: 1.0.0\n');
   });
 
   test('contents_local on units is a later spec version', () => {

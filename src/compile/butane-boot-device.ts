@@ -2,7 +2,7 @@
 // root, expanded into the disks, RAID arrays, LUKS volumes and filesystems Butane v0.23 writes
 // for the x86_64, aarch64 and ppc64le layouts, then merged with the operator's own storage by
 // Ignition's keys (a disk by device, a partition by number or label, …) the way Butane merges
-// them, so `boot_device.mirror` plus a /var partition on the same disks works as in Butane.
+// them (butane-merge.ts), so `boot_device.mirror` plus a /var partition on the same disks works.
 
 import type { Field } from './ignition-spec.js';
 
@@ -75,46 +75,4 @@ export function expandBootDevice(boot: BootDevice): Obj {
   if (devices.length > 0 || luks) filesystems.push({ device: luks ? '/dev/mapper/root' : '/dev/md/md-root', format: 'xfs', label: 'root', wipeFilesystem: true });
   if (filesystems.length > 0) storage.filesystems = filesystems;
   return storage;
-}
-
-// Ignition's merge keys: an entry of the operator's with the same key as a generated one
-// refines it field by field; any other entry is added after the generated ones.
-const KEYS: Record<string, (item: Obj) => unknown> = {
-  disks: (item) => item.device,
-  filesystems: (item) => item.device,
-  raid: (item) => item.name,
-  luks: (item) => item.name,
-  partitions: (item) => (typeof item.number === 'number' && item.number !== 0 ? `#${item.number}` : item.label),
-  tang: (item) => item.url,
-};
-
-/**
- * Generated storage with the operator's merged over it. `trace` learns, for every object the
- * merge made anew, the operator's object it came from (so positions can follow).
- */
-export function mergeStorage(generated: Obj, own: Obj, trace: Map<object, object>): Obj {
-  const out: Obj = { ...generated };
-  for (const [key, value] of Object.entries(own)) out[key] = mergeValue(key, out[key], value, trace);
-  trace.set(out, own);
-  return out;
-}
-
-function mergeValue(key: string, base: unknown, over: unknown, trace: Map<object, object>): unknown {
-  if (Array.isArray(base) && Array.isArray(over) && KEYS[key]) return mergeList(KEYS[key], base as Obj[], over as Obj[], trace);
-  if (isObject(base) && isObject(over)) return mergeStorage(base, over, trace);
-  return over;
-}
-
-function mergeList(keyOf: (item: Obj) => unknown, base: Obj[], over: Obj[], trace: Map<object, object>): Obj[] {
-  const out = [...base];
-  for (const item of over) {
-    const index = isObject(item) ? out.findIndex((candidate) => keyOf(candidate) !== undefined && keyOf(candidate) === keyOf(item)) : -1;
-    if (index === -1) out.push(item);
-    else out[index] = mergeStorage(out[index]!, item, trace);
-  }
-  return out;
-}
-
-function isObject(value: unknown): value is Obj {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
 }

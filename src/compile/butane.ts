@@ -11,7 +11,9 @@
 import { gzipSync } from 'node:zlib';
 import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node as YamlNode, type Scalar } from 'yaml';
 import { closest } from './suggest.js';
-import { BOOT_DEVICE_LAYOUTS, BOOT_DEVICE_OBJECTS, expandBootDevice, mergeStorage, type BootDevice } from './butane-boot-device.js';
+import { BOOT_DEVICE_LAYOUTS, BOOT_DEVICE_OBJECTS, expandBootDevice, type BootDevice } from './butane-boot-device.js';
+import { mergeSection } from './butane-merge.js';
+import { mountUnit } from './butane-mount-units.js';
 import { minorOf, OBJECTS, type Field, type FieldType, type IgnitionVersion, type ObjectName } from './ignition-spec.js';
 
 /** 1-based position in a source file. */
@@ -62,15 +64,19 @@ const REFUSED: Partial<Record<ObjectName, Record<string, Refusal>>> = {
     boot_device: { since: { fcos: '1.3.0' } },
     grub: { since: { fcos: '1.5.0' } },
   },
+  filesystem: { with_mount_unit: { since: { fcos: '1.1.0', flatcar: '1.0.0' } } },
   storage: {
     trees: { since: { fcos: '1.1.0', flatcar: '1.0.0' }, reason: 'bootcfg does not walk directories at build time; list each file under storage.files with contents.local' },
-  },
-  filesystem: {
-    with_mount_unit: { since: { fcos: '1.1.0', flatcar: '1.0.0' }, reason: 'write the .mount unit under systemd.units (Where=, What=, Type=, [Install] WantedBy=local-fs.target)' },
   },
   unit: { contents_local: { since: { fcos: '1.5.0', flatcar: '1.1.0' } } },
   dropin: { contents_local: { since: { fcos: '1.5.0', flatcar: '1.1.0' } } },
   user: { ssh_authorized_keys_local: { since: { fcos: '1.5.0', flatcar: '1.1.0' } } },
+};
+
+// What a variant's Butane refuses although its Ignition version has it: the OS lacks the tool.
+const VARIANT_REFUSED: Record<ButaneVariant, Partial<Record<ObjectName, Record<string, string>>>> = {
+  fcos: {},
+  flatcar: { luks: { clevis: 'Flatcar does not ship Clevis (Butane refuses it too); unlock with key_file' } },
 };
 
 /** The fields of an Ignition object or of a Butane-only one (boot_device's). */
@@ -120,6 +126,10 @@ class Walker {
   private butaneVersion = '';
   private version: IgnitionVersion = '3.0.0';
   private bootDevice: { at: Located; value: BootDevice | undefined } | undefined;
+  /** Generated objects → the sugar key that made them (with_mount_unit's units). */
+  private readonly generatedAt = new Map<object, Located>();
+  /** Filesystems that asked for with_mount_unit, with where they asked. */
+  private readonly mountUnits: Array<{ filesystem: Record<string, unknown>; at: Located }> = [];
 
   constructor(
     private readonly doc: Document,
@@ -140,6 +150,7 @@ class Walker {
     const { ignition: section, ...rest } = body;
     const config: Record<string, unknown> = { ignition: { version: this.version, ...(section as object | undefined) }, ...rest };
     if (this.bootDevice?.value) this.applyBootDevice(this.bootDevice.value, this.bootDevice.at, config);
+    if (this.mountUnits.length > 0) this.applyMountUnits(config);
     return { variant: this.variant, butaneVersion: this.butaneVersion, version: this.version, config, positions: this.positions };
   }
 
@@ -207,6 +218,10 @@ class Walker {
         this.bootDevice = { at, value: this.object(pair.value as YamlNode, 'bootDevice', '/boot_device') as BootDevice | undefined };
         continue;
       }
+      if (name === 'filesystem' && key === 'with_mount_unit' && compareVersions(this.butaneVersion, this.variant === 'fcos' ? '1.1.0' : '1.0.0') >= 0) {
+        if (this.scalar(this.deref(pair.value as YamlNode) ?? keyNode, 'boolean', key) === true) this.mountUnits.push({ filesystem: out, at });
+        continue;
+      }
       if (name === 'resource' && (key === 'inline' || key === 'local')) {
         sugar.set(key, { node: pair.value as YamlNode, at });
         continue;
@@ -224,6 +239,11 @@ class Walker {
 
   /** The table's field for a Butane key, or the error saying why there is none. */
   private field(name: string, key: string, at: Located): Field | undefined {
+    const variantRefusal = VARIANT_REFUSED[this.variant][name as ObjectName]?.[key];
+    if (variantRefusal) {
+      this.problems.push({ message: `"${key}" is not supported on ${this.variant}`, hint: variantRefusal, at });
+      return undefined;
+    }
     const refusal = REFUSED[name as ObjectName]?.[key];
     if (refusal) {
       this.refuse(key, refusal, at);
@@ -256,7 +276,9 @@ class Walker {
     if (refusal.reason && since && compareVersions(this.butaneVersion, since) >= 0) {
       this.problems.push({ message: `"${key}" (${where}) is not supported by bootcfg`, hint: refusal.reason, at });
     } else {
-      this.problems.push({ message: `"${key}" is not in Butane ${this.variant} ${this.butaneVersion}`, hint: `it appeared in ${where}${refusal.reason ? `, and bootcfg does not support it: ${refusal.reason}` : ', which bootcfg does not take yet'}`, at });
+      const taken = since !== undefined && Object.hasOwn(BUTANE_TARGETS[this.variant], since);
+      const tail = refusal.reason ? `, and bootcfg does not support it: ${refusal.reason}` : taken ? `: it needs version: ${since} or later` : ', which bootcfg does not take yet';
+      this.problems.push({ message: `"${key}" is not in Butane ${this.variant} ${this.butaneVersion}`, hint: `it appeared in ${where}${tail}`, at });
     }
   }
 
@@ -363,18 +385,37 @@ class Walker {
       return;
     }
     const generated = expandBootDevice(boot);
-    if (Object.keys(generated).length === 0) return;
-    const own = (config.storage ?? {}) as Record<string, unknown>;
-    const origins = new Map<object, string>();
-    pointersOf(own, '/storage', origins);
-    const trace = new Map<object, object>();
-    config.storage = mergeStorage(generated, own, trace);
-    const old = new Map(this.positions);
-    for (const key of [...this.positions.keys()]) if (key.startsWith('/storage/')) this.positions.delete(key);
-    this.repoint(config.storage, '/storage', (node) => origins.get(trace.get(node) ?? node), old, at);
+    if (Object.keys(generated).length > 0) this.mergeGenerated(config, 'storage', generated, () => at);
   }
 
-  /** Positions of merged storage: the operator's entries keep their lines, generated ones point at boot_device. */
+  /** with_mount_unit: one generated unit per filesystem, merged with the operator's units by name. */
+  private applyMountUnits(config: Record<string, unknown>): void {
+    const luks = (((config.storage ?? {}) as Record<string, unknown>).luks ?? []) as Array<Record<string, unknown>>;
+    const units: object[] = [];
+    for (const { filesystem, at } of this.mountUnits) {
+      const made = mountUnit(filesystem, luks, minorOf(this.version) >= 3);
+      if ('problem' in made) this.problems.push({ message: made.problem, hint: made.hint, at });
+      else {
+        this.generatedAt.set(made.unit, at);
+        units.push(made.unit);
+      }
+    }
+    if (units.length > 0) this.mergeGenerated(config, 'systemd', { units }, () => this.mountUnits[0]!.at);
+  }
+
+  /** Merges generated entries into a section; positions follow (generated entries get `atOf`'s). */
+  private mergeGenerated(config: Record<string, unknown>, section: string, generated: Record<string, unknown>, atOf: (node: object) => Located): void {
+    const own = (config[section] ?? {}) as Record<string, unknown>;
+    const origins = new Map<object, string>();
+    pointersOf(own, `/${section}`, origins);
+    const trace = new Map<object, object>();
+    config[section] = mergeSection(generated, own, trace);
+    const old = new Map(this.positions);
+    for (const key of [...this.positions.keys()]) if (key.startsWith(`/${section}/`)) this.positions.delete(key);
+    this.repoint(config[section], `/${section}`, (node) => origins.get(trace.get(node) ?? node), old, atOf(generated));
+  }
+
+  /** Positions of a merged section: the operator's entries keep their lines, generated ones get `at`. */
   private repoint(node: unknown, pointer: string, originOf: (node: object) => string | undefined, old: Positions, at: Located): void {
     if (Array.isArray(node)) {
       node.forEach((item, i) => this.repoint(item, `${pointer}/${i}`, originOf, old, at));
@@ -382,13 +423,14 @@ class Walker {
     }
     if (node === null || typeof node !== 'object') return;
     const origin = originOf(node);
-    const move = (from: string | undefined, to: string) => this.positions.set(to, (from !== undefined && old.get(from)) || at);
+    const here = this.generatedAt.get(node) ?? at;
+    const move = (from: string | undefined, to: string) => this.positions.set(to, (from !== undefined && old.get(from)) || here);
     move(origin, pointer);
     for (const [key, value] of Object.entries(node)) {
       const from = origin === undefined ? undefined : `${origin}/${key}`;
       move(from, `${pointer}/${key}`);
       if (Array.isArray(value)) value.forEach((item, i) => { if (typeof item !== 'object') move(from && `${from}/${i}`, `${pointer}/${key}/${i}`); });
-      this.repoint(value, `${pointer}/${key}`, originOf, old, at);
+      this.repoint(value, `${pointer}/${key}`, originOf, old, here);
     }
   }
 
