@@ -101,6 +101,16 @@ describe('Ignition JSON sources', () => {
       { ignition: { version: '3.3.0' }, systemd: { units: [{ name: 'a' }] } },
       { ignition: { version: '3.3.0' }, systemd: { units: [{ name: 'a.service' }, { name: 'a.service' }] } },
       { ignition: { version: '3.3.0' }, storage: { files: [{ path: '/etc/a', contents: { source: 'https://x/a', verification: { hash: 'md5-00' } } }] } },
+      { ignition: { version: '3.3.0' }, storage: { files: [{ path: '/etc/a', user: { id: 1, name: 'core' } }] } },
+      { ignition: { version: '3.3.0' }, storage: { files: [{ path: '/etc/a', contents: { source: 'data:,a', httpHeaders: [{ name: 'X', value: 'y' }] } }] } },
+      { ignition: { version: '3.3.0' }, storage: { filesystems: [{ device: '/dev/sdb', path: '/var/x' }] } },
+      { ignition: { version: '3.3.0' }, storage: { filesystems: [{ device: 'sdb', format: 'xfs' }] } },
+      { ignition: { version: '3.3.0' }, storage: { luks: [{ name: 'a' }] } },
+      { ignition: { version: '3.3.0' }, storage: { raid: [{ name: 'a' }] } },
+      { ignition: { version: '3.3.0' }, storage: { disks: [{ device: '/dev/sda' }, { device: '/dev/sda' }] } },
+      { ignition: { version: '3.3.0' }, storage: { disks: [{ device: '/dev/sda', partitions: [{ number: 1 }, { number: 1 }] }] } },
+      { ignition: { version: '3.3.0' }, storage: { disks: [{ device: '/dev/sda', partitions: [{ label: 'a:b' }] }] } },
+      { ignition: { version: '3.3.0' }, systemd: { units: [{ name: 'a.service', contents: '[Service\nExecStart=/bin/true\n' }] } },
     ];
     for (const config of rejected) {
       const text = JSON.stringify(config);

@@ -15,6 +15,7 @@ export function semanticProblems(config: Obj, version: IgnitionVersion, variant:
   const storage = (config.storage ?? {}) as Obj;
   checkNodes(storage, problems);
   checkFilesystems(storage, problems);
+  checkDevices(storage, problems);
   forEachResource(config, (resource, pointer) => checkResource(resource, pointer, version, problems));
   checkUnits(config, variant, problems);
   checkPasswd((config.passwd ?? {}) as Obj, problems);
@@ -46,6 +47,10 @@ function checkNodes(storage: Obj, problems: Problem[]): void {
           hint: `Ignition refuses a config that names one path twice (the other is ${before.pointer.replace('/storage/', 'storage.').replace(/\/(\d+)/g, '[$1]')}); keep one`,
         });
       } else seen.set(path, { kind, pointer });
+      for (const owner of ['user', 'group'] as const) {
+        const who = (node[owner] ?? {}) as Obj;
+        if (who.id != null && who.name != null) problems.push({ pointer: `${pointer}/${owner}`, message: `${owner} of "${path}" has both id and name`, hint: 'Ignition takes one: keep id or name' });
+      }
       if (node.mode !== undefined && node.mode !== null) checkMode(node.mode as number, kind, `${pointer}/mode`, problems);
       if (kind === 'link') checkLink(node, pointer, problems);
     }
@@ -109,7 +114,50 @@ function checkLink(link: Obj, pointer: string, problems: Problem[]): void {
 
 function checkFilesystems(storage: Obj, problems: Problem[]): void {
   for (const [filesystem, at] of items(storage, 'filesystems')) {
-    if (typeof filesystem.path === 'string') checkPath(filesystem.path, `/storage/${at}/path`, 'filesystem path', problems);
+    const pointer = `/storage/${at}`;
+    checkPath(String(filesystem.device), `${pointer}/device`, 'filesystem device', problems);
+    if (typeof filesystem.path === 'string') checkPath(filesystem.path, `${pointer}/path`, 'filesystem path', problems);
+    const needsFormat = ['path', 'label', 'uuid', 'wipeFilesystem', 'options', 'mountOptions'].filter((key) => filesystem[key] !== undefined && filesystem[key] !== null);
+    if (!filesystem.format && needsFormat.length > 0) {
+      problems.push({ pointer, message: `filesystem on "${String(filesystem.device)}" has ${needsFormat.join(', ')} but no format`, hint: 'add format: xfs, ext4, vfat, btrfs, swap or none (Ignition refuses it without)' });
+    }
+  }
+}
+
+/** Devices, RAID arrays and LUKS volumes: what Ignition requires of each and refuses twice. */
+function checkDevices(storage: Obj, problems: Problem[]): void {
+  const unique = (key: string, field: string, what: string) => {
+    const seen = new Set<unknown>();
+    for (const [item, at] of items(storage, key)) {
+      if (seen.has(item[field])) problems.push({ pointer: `/storage/${at}/${field}`, message: `${what} "${String(item[field])}" is defined twice`, hint: 'Ignition refuses duplicate entries; merge them' });
+      seen.add(item[field]);
+    }
+  };
+  unique('disks', 'device', 'disk');
+  unique('raid', 'name', 'RAID array');
+  unique('luks', 'name', 'LUKS volume');
+  unique('filesystems', 'device', 'filesystem device');
+  for (const [raid, at] of items(storage, 'raid')) {
+    if (!raid.level) problems.push({ pointer: `/storage/${at}`, message: `RAID array "${String(raid.name)}" has no level`, hint: 'add level: raid1 (or raid0, raid5, …)' });
+    if (!((raid.devices ?? []) as unknown[]).length) problems.push({ pointer: `/storage/${at}`, message: `RAID array "${String(raid.name)}" has no devices`, hint: 'list its member devices' });
+  }
+  for (const [luks, at] of items(storage, 'luks')) {
+    if (!luks.device) problems.push({ pointer: `/storage/${at}`, message: `LUKS volume "${String(luks.name)}" has no device`, hint: 'add device: the partition to encrypt, e.g. /dev/disk/by-partlabel/data' });
+  }
+  for (const [disk, at] of items(storage, 'disks')) checkPartitions(disk, `/storage/${at}`, problems);
+}
+
+function checkPartitions(disk: Obj, pointer: string, problems: Problem[]): void {
+  const numbers = new Set<number>();
+  const labels = new Set<string>();
+  for (const [partition, at] of items(disk, 'partitions')) {
+    const number = partition.number as number | undefined;
+    const label = partition.label as string | undefined;
+    if (number && numbers.has(number)) problems.push({ pointer: `${pointer}/${at}/number`, message: `partition number ${number} is used twice on "${String(disk.device)}"`, hint: 'give each partition its own number' });
+    if (label && labels.has(label)) problems.push({ pointer: `${pointer}/${at}/label`, message: `partition label "${label}" is used twice on "${String(disk.device)}"`, hint: 'give each partition its own label' });
+    if (label?.includes(':')) problems.push({ pointer: `${pointer}/${at}/label`, message: `partition label "${label}" contains ":"`, hint: 'sgdisk would cut the label at the colon' });
+    if (number) numbers.add(number);
+    if (label) labels.add(label);
   }
 }
 
@@ -143,6 +191,10 @@ function checkResource(resource: Obj, pointer: string, version: IgnitionVersion,
     } else if (scheme === 'data' && !/^data:[^,]*,/.test(source)) {
       problems.push({ pointer: `${pointer}/source`, message: 'data: URL without a comma', hint: 'write data:,<percent-encoded text> or data:;base64,<base64>' });
     }
+  }
+  const headers = (resource.httpHeaders ?? []) as unknown[];
+  if (headers.length > 0 && !(typeof source === 'string' && /^https?:/i.test(source))) {
+    problems.push({ pointer: `${pointer}/httpHeaders`, message: 'HTTP headers on a source that is not http or https', hint: 'Ignition sends headers only with http(s) sources; drop them or change the source' });
   }
   const compression = resource.compression;
   if (typeof compression === 'string' && compression !== '' && compression !== 'gzip') {
@@ -206,6 +258,7 @@ function checkUnits(config: Obj, variant: ButaneVariant | undefined, problems: P
     if (before) problems.push({ pointer: `${pointer}/name`, message: `unit "${name}" is defined twice`, hint: 'Ignition refuses duplicate units; merge the two entries' });
     else names.set(name, pointer);
     checkDropins(unit, pointer, problems);
+    if (typeof unit.contents === 'string') checkUnitText(unit.contents, `${pointer}/contents`, `unit "${name}"`, problems);
     if (unit.enabled === true) checkEnabled(unit, name, pointer, variant, files, problems);
   }
 }
@@ -220,7 +273,14 @@ function checkDropins(unit: Obj, pointer: string, problems: Problem[]): void {
       problems.push({ pointer: `${pointer}/${at}/name`, message: `dropin "${name}" is defined twice`, hint: 'merge the two entries' });
     }
     seen.add(name);
+    if (typeof dropin.contents === 'string') checkUnitText(dropin.contents, `${pointer}/${at}/contents`, `dropin "${name}"`, problems);
   }
+}
+
+/** Section headers close: Ignition parses unit text and refuses "[Service" without its "]". */
+function checkUnitText(text: string, pointer: string, what: string, problems: Problem[]): void {
+  const bad = text.split('\n').findIndex((line) => line.trimStart().startsWith('[') && !line.trimEnd().endsWith(']'));
+  if (bad !== -1) problems.push({ pointer, message: `${what}: line ${bad + 1} of its contents opens a section without closing it`, hint: 'write the section header as [Unit], [Service], [Install]' });
 }
 
 function checkEnabled(unit: Obj, name: string, pointer: string, variant: ButaneVariant | undefined, files: Set<string>, problems: Problem[]): void {
