@@ -198,3 +198,19 @@ describe('Butane errors: semantic rules point at the Butane line', () => {
     assert.deepEqual(lines, [...lines].sort((a, b) => a - b));
   });
 });
+
+describe('hostile input', () => {
+  test('odd documents fail as build errors, never as crashes', () => {
+    const header = 'variant: fcos\nversion: 1.4.0\n';
+    const texts = ['', '---', '[]', '- a', 'null', '\u0000\u0001', 'a: &a [*a]\n', 'variant: [fcos]\nversion: 1.4.0', `${header}<<: {storage: {}}`,
+      `${header}storage:\n  files:\n    - ~`, `${header}storage:\n  files:\n    -`, `${header}? [a]\n: b`, `${header}storage:\n  files:\n    - path: *nope`,
+      `${header}storage:\n  files:\n    - path: /a\n      mode: 99999999999999999999999`, `${header}storage:\n  files:\n    - path: /a\n      contents:\n        inline: [1]`,
+      `${header}passwd: {users: [{name: [1]}]}`, `${header}boot_device:\n  mirror:\n    devices: [/dev/a, /dev/b]\nstorage:\n  disks: [~]\n  filesystems: [1]`,
+      '{"ignition":{"version":"3.3.0"},"storage":{"files":[null]}}', '{"ignition":null}', '{"ignition":{"version":"3.3.0"},"systemd":{"units":[{"name":"a.service","dropins":[null]}]}}'];
+    for (const text of texts) {
+      for (const kind of ['butane', 'ignition'] as const) {
+        assert.throws(() => compileIgnition({ file: 'ignition/x', text, kind }), (error: unknown) => error instanceof BootcfgError, `${kind}: ${JSON.stringify(text)}`);
+      }
+    }
+  });
+});
