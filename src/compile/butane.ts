@@ -156,7 +156,7 @@ class Walker {
 
   /** `variant` and `version`: which Ignition version the rest translates to. */
   private header(root: YamlNode): boolean {
-    const variant = this.headerValue(root, 'variant', 'write `variant: fcos` or `variant: flatcar`');
+    const variant = this.headerValue(root, 'variant', 'write `variant: fcos` or `variant: flatcar` (a Container Linux Config, as matchbox served, has no variant: it is not Butane; start from `variant: flatcar`, `version: 1.0.0` and fix the keys bootcfg reports)');
     const version = this.headerValue(root, 'version', 'write `version: 1.4.0` (fcos) or `version: 1.0.0` (flatcar)');
     if (variant === undefined || version === undefined) return false;
     if (variant.value !== 'fcos' && variant.value !== 'flatcar') {
