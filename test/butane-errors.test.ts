@@ -40,6 +40,12 @@ describe('Butane errors: the source', () => {
     assertError('storage:\n  files: []\n  files: []\n', /^5:3: invalid YAML: Map keys must be unique/);
   });
 
+  test('an unknown YAML tag is an error; the standard ones are typed as Butane types them', () => {
+    assertError('storage:\n  files:\n    - path: /a\n      overwrite: !custom true\n', /^6:18: invalid YAML: Unresolved tag: !custom/);
+    const json = compileIgnition({ file: 'x.bu', text: 'variant: fcos\nversion: 1.4.0\nstorage:\n  files:\n    - path: /a\n      mode: !!int 420\n      contents:\n        inline: !!binary aGVsbG8=\n', kind: 'butane' }).json;
+    assert.deepEqual(JSON.parse(json).storage.files[0], { path: '/a', mode: 420, contents: { source: 'data:,hello', compression: '' } });
+  });
+
   test('variant and version are required and checked', () => {
     assert.match(errorsOf('storage: {}\n', '')[0]!, /missing "variant"/);
     assert.match(errorsOf('', 'variant: rhcos\nversion: 0.1.0\n')[0]!, /^1:10: Butane variant "rhcos" is not supported/);

@@ -111,7 +111,10 @@ export function butaneName(ignitionName: string): string {
 export function translateButane(text: string, local: LocalFiles | undefined, problems: Problem[]): ButaneResult | undefined {
   const lines = new LineCounter();
   const doc = parseDocument(text, { schema: 'failsafe', lineCounter: lines, uniqueKeys: true, prettyErrors: true });
-  for (const error of doc.errors) {
+  // Warnings are errors too (an unknown tag such as !custom, which Butane refuses), except the
+  // YAML 1.1 tags Go's decoder knows and failsafe leaves unresolved: the walker types those itself.
+  const known = /Unresolved tag: tag:yaml\.org,2002:(int|bool|float|null|str)\b/;
+  for (const error of [...doc.errors, ...doc.warnings.filter((warning) => !known.test(warning.message))]) {
     const [start] = error.linePos ?? [];
     problems.push({ message: `invalid YAML: ${error.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}`, at: start && { line: start.line, column: start.col } });
   }
