@@ -82,9 +82,13 @@ export function compareShapes(a: ShapeKeys, b: ShapeKeys): number {
   return 0;
 }
 
+/** Shapes in try order, each in canonical key order, each once. */
 export function sortShapes(shapes: Iterable<ShapeKeys>): ShapeKeys[] {
   const unique = new Map<string, ShapeKeys>();
-  for (const shape of shapes) unique.set(shapeDir(shape), shape);
+  for (const shape of shapes) {
+    const canonical = canonicalShape(shape);
+    unique.set(shapeDir(canonical), canonical);
+  }
   return [...unique.values()].sort(compareShapes);
 }
 
