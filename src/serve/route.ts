@@ -27,7 +27,7 @@ export const MAX_TARGET = 8192;
 
 /**
  * `shapes` are the live build's, in try order (shapes.json); a snapshot without that file is
- * read as LEGACY_SHAPES. Only keys some shape uses are read from the query.
+ * read as LEGACY_SHAPES. Only uuid, mac and the keys some shape uses are read from the query.
  */
 export function route(method: string, target: string, shapes: readonly ShapeKeys[] = LEGACY_SHAPES): Route {
   if (method !== 'GET' && method !== 'HEAD') return { type: 'error', status: 405, message: 'method not allowed' };
