@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { ConfigRepo, eventually, seedData, signGitHub, startServe, type Served } from './git-fixture.js';
+import { ConfigRepo, eventually, seedData, signGitHub, slowPost, startServe, type Served } from './git-fixture.js';
 
 const SECRET = 's3cret-for-tests';
 const cleanup: Array<() => unknown> = [];
@@ -143,6 +143,29 @@ test('the hook: a bad or missing signature is 401 and fetches nothing; no secret
   assert.equal(res.status, 404);
   assert.match(await res.text(), /^webhook off: set BOOTCFG_WEBHOOK_SECRET/);
   assert.match(off.stderr(), /webhook off/);
+});
+
+test('the hook reads at most 8 unauthenticated bodies at once; the rest get 503; a push gets through once they go', async (t) => {
+  const repo = new ConfigRepo();
+  cleanup.push(() => repo.dispose());
+  repo.commitPush(seedData('1.0'));
+  const served = await follow(repo);
+  t.after(() => served.stop());
+  const hookUrl = `${served.url}/-/hooks/git`;
+  // Twelve clients with a made-up signature send a little of the body they announce, then stall.
+  const slow = Array.from({ length: 12 }, () => slowPost(hookUrl, { 'X-Hub-Signature-256': `sha256=${'0'.repeat(64)}` }));
+  const refused: number[] = [];
+  for (const { answer } of slow) void answer.then((a) => refused.push(a.status));
+  await eventually('four to be refused', async () => (refused.length >= 4 ? true : undefined));
+  assert.deepEqual(refused, [503, 503, 503, 503]);
+  assert.match((await slowPost(hookUrl, { 'X-Hub-Signature-256': `sha256=${'0'.repeat(64)}` }).answer).headers, /^http\/1\.1 503 .*\r\nretry-after: 10\r\n/s);
+  // Without a signature header nothing is read or held at all.
+  assert.equal((await slowPost(hookUrl, {}).answer).status, 401);
+  // The stalled clients go away; a real delivery gets through and the push goes live.
+  for (const { socket } of slow) socket.destroy();
+  const two = repo.commitPush(seedData('2.0'));
+  await eventually('the hook to accept a signed push', async () => ((await hook(served)) === 202 ? true : undefined));
+  await eventually('the push live', async () => ((await status(served)).live?.revision === two ? true : undefined));
 });
 
 test('polling picks up a push without the hook', async (t) => {
