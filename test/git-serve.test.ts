@@ -19,7 +19,7 @@ interface Status {
   ref: string;
   live: { revision: string; commitTime: string | null; subject: string | null } | null;
   lastFetch: { at: string; ok: boolean; revision?: string } | null;
-  lastError: { at: string; commit?: string; message: string; problems: Array<{ file?: string; line?: number; message: string }> } | null;
+  lastError: { at: string; commit?: string; message: string; problems: Array<{ file?: string; line?: number; message: string }>; current: boolean } | null;
 }
 
 async function status(served: Served): Promise<Status> {
@@ -117,6 +117,37 @@ test('follows main through a bad commit, its fix, a force-push, a deleted branch
   renameSync(`${repo.remote}.gone`, repo.remote);
   const back = repo.commitPush(seedData('5.0'), 'back');
   await syncUntil(served, 'recovered', (x) => x.live?.revision === back && x.lastFetch?.ok === true);
+});
+
+test('/-/status says whether lastError is still current: until a later sync succeeds, and not after', async (t) => {
+  const repo = new ConfigRepo();
+  cleanup.push(() => repo.dispose());
+  repo.commitPush(seedData('1.0'), 'first');
+  const served = await follow(repo);
+  t.after(() => served.stop());
+  assert.equal((await status(served)).lastError, null);
+
+  // A commit that does not build: current, and still current when the same tip is fetched again.
+  const bad = repo.commitPush({ 'boot/default': '{"kernel": 42}' }, 'oops');
+  let s = await syncUntil(served, 'the bad commit reported', (x) => x.lastError?.commit === bad);
+  assert.equal(s.lastError?.current, true);
+  const fetchAt = s.lastFetch!.at;
+  s = await syncUntil(served, 'a second fetch of the bad commit', (x) => x.lastFetch?.at !== fetchAt);
+  assert.deepEqual([s.lastError?.commit, s.lastError?.current], [bad, true]);
+
+  // The fix goes live: the error stays for the record, no longer current.
+  const fix = repo.commitPush(seedData('2.0'), 'fix');
+  s = await syncUntil(served, 'the fix live', (x) => x.live?.revision === fix);
+  assert.deepEqual([s.lastError?.commit, s.lastError?.current], [bad, false]);
+
+  // A fetch failure is current until a fetch finds the tip live again, with nothing to build.
+  renameSync(repo.remote, `${repo.remote}.gone`);
+  s = await syncUntil(served, 'the unreachable remote reported', (x) => /cannot fetch/.test(x.lastError?.message ?? ''));
+  assert.equal(s.lastError?.current, true);
+  renameSync(`${repo.remote}.gone`, repo.remote);
+  s = await syncUntil(served, 'a good fetch of the live tip', (x) => x.lastFetch?.ok === true);
+  assert.deepEqual([s.live?.revision, s.lastError?.current], [fix, false]);
+  assert.match(s.lastError!.message, /cannot fetch/);
 });
 
 test('the hook: a bad or missing signature is 401 and fetches nothing; no secret, no hook', async (t) => {
