@@ -1,8 +1,8 @@
 // GET /-/status: what a server following a repo is doing, as JSON for people and monitors —
 // which revision is live (with its commit time and subject), when the repo was last fetched and
 // how that went, and the last error (with file:line, the commit that caused it, and whether a
-// later sync has succeeded since). Failures
-// never take the live revision down, so without this endpoint they would be invisible.
+// later sync has succeeded since). Failures never take the live revision down, so without this
+// endpoint they would be invisible.
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { BootcfgError, ErrorList } from '../compile/errors.js';
