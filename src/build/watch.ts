@@ -4,7 +4,7 @@
 // or webhook can feed the same Rebuilder.
 
 import { SourceError } from '../compile/errors.js';
-import { watch, type FSWatcher } from 'node:fs';
+import { statSync, watch, type FSWatcher } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { join, sep } from 'node:path';
 
@@ -111,4 +111,19 @@ export async function watchData(dataPath: string, changed: () => void, debounceM
       watchers.clear();
     },
   };
+}
+
+/**
+ * A directory's identity (device, inode, birth time), symlinks followed; undefined when there is
+ * none. It tells a directory made again at the same path (rm -rf, mv, a switched symlink) from
+ * the one being watched, which a watch cannot: it stays on the old one. The birth time tells
+ * apart a new directory that reuses the old one's inode number.
+ */
+export function directoryIdentity(path: string): string | undefined {
+  try {
+    const info = statSync(path, { throwIfNoEntry: false });
+    return info?.isDirectory() ? `${info.dev}:${info.ino}:${info.birthtimeMs}` : undefined;
+  } catch {
+    return undefined; // unreadable or not a directory on the way: nothing to watch there
+  }
 }

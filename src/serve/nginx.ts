@@ -235,7 +235,16 @@ function server(o: Required<NginxOptions>): string {
     if ($bootcfg_fragment) {
         return 400 "bad request\\n";
     }
+    # No build: 503. Not for nginx's own refusals (a bad request line, TRACE): error_page sends
+    # them back through here, with $status already set, and they answer as with a build.
+    set $bootcfg_no_build "";
     if (!-f "${current}/${REVISION_FILE}") {
+        set $bootcfg_no_build 1;
+    }
+    if ($status != "000") {
+        set $bootcfg_no_build "";
+    }
+    if ($bootcfg_no_build) {
         return 503 "no build in ${o.distPath} yet\\n";
     }
     # Checked here, not in its location, so the 400 is text/plain while the answers are JSON.
