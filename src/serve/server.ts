@@ -72,7 +72,10 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   let live: Snapshot | undefined = await openSnapshot(options.distPath);
   const images = sirv(options.imagesPath, { dev: true, etag: true, dotfiles: false, extensions: [] });
   const log = options.log ?? (() => {});
-  const noBuild = `no build in ${resolve(options.distPath)} yet`; // nginx's words (nginx.ts)
+  const nothingLive: NothingLive = {
+    message: `no build in ${resolve(options.distPath)} yet`, // nginx's words (nginx.ts)
+    gone: () => void reload().catch(() => {}), // the snapshot went away: look for what replaced it
+  };
 
   const server = createServer((req, res) => {
     const started = performance.now();
@@ -92,13 +95,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     res.setHeader('Cache-Control', 'no-cache');
     const extra = options.routes?.get(path.split('?')[0]!);
     if (extra) return extra(req, res);
-    const unavailable = () => {
-      res.removeHeader(REVISION_HEADER);
-      record.revision = '-';
-      if (snapshot) void reload().catch(() => {}); // it went away: look for what replaced it now
-      sendText(res, 503, noBuild);
-    };
-    answer(req, res, snapshot, images, record, unavailable);
+    answer(req, res, snapshot, images, record, nothingLive);
   });
 
   server.on('clientError', refuseUnparsable);
@@ -152,7 +149,17 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   };
 }
 
-function answer(req: IncomingMessage, res: ServerResponse, snapshot: Snapshot | undefined, images: ReturnType<typeof sirv>, record: { answer: string; file: string }, unavailable: () => void): void {
+/** What a request does when it finds nothing live. */
+interface NothingLive {
+  message: string;
+  /** The request's snapshot is no longer on disk. */
+  gone(): void;
+}
+
+/** What the access log says about how a request was answered. */
+type AnswerRecord = { answer: string; file: string; revision: string };
+
+function answer(req: IncomingMessage, res: ServerResponse, snapshot: Snapshot | undefined, images: ReturnType<typeof sirv>, record: AnswerRecord, nothingLive: NothingLive): void {
   const target = route(req.method ?? 'GET', req.url ?? '/');
   sanitizeRange(req, target.type === 'image');
   if (target.type === 'error' && refusedBeforeLookup(target)) {
@@ -160,7 +167,7 @@ function answer(req: IncomingMessage, res: ServerResponse, snapshot: Snapshot | 
     return sendText(res, target.status, target.message);
   }
   // Found files prove the snapshot is there; every other answer checks first (see isLive).
-  if (!snapshot || (target.type !== 'file' && !isLive(snapshot))) return unavailable();
+  if (!snapshot || (target.type !== 'file' && !isLive(snapshot))) return sendUnavailable(res, record, nothingLive, snapshot !== undefined);
   if (target.type === 'error') return sendText(res, target.status, target.message);
   if (target.type === 'image') {
     record.answer = 'image';
@@ -176,8 +183,16 @@ function answer(req: IncomingMessage, res: ServerResponse, snapshot: Snapshot | 
   if (found) {
     record.answer = found.shape;
     record.file = found.path;
-  } else if (!isLive(snapshot)) unavailable();
+  } else if (!isLive(snapshot)) sendUnavailable(res, record, nothingLive, true);
   else sendText(res, 404, target.notFound);
+}
+
+/** 503, with no revision: nothing is live (nginx's answer too). */
+function sendUnavailable(res: ServerResponse, record: AnswerRecord, nothingLive: NothingLive, hadSnapshot: boolean): void {
+  res.removeHeader(REVISION_HEADER);
+  record.revision = '-';
+  if (hadSnapshot) nothingLive.gone();
+  sendText(res, 503, nothingLive.message);
 }
 
 /**
