@@ -8,7 +8,7 @@ import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
-import { eventually, get, sampleData, startServe, tempDir, writeFiles } from './helpers.js';
+import { eventually, get, runCli, sampleData, startServe, tempDir, writeFiles } from './helpers.js';
 
 const PARTS = ['#cloud-config\n', 'users:\n', '  - name: core\n', '    groups: [sudo]\n', 'hostname: settled\n'];
 
@@ -43,3 +43,11 @@ test('serve --watch never publishes a half-written file', async () => {
 });
 
 const builds = (log: string) => log.match(/^built revision /gm)?.length ?? 0;
+
+test('serve --settle takes whole milliseconds up to a minute', async () => {
+  const bad = await runCli(['serve', '--watch', '--settle', '-5']);
+  assert.equal(bad.code, 2, bad.stderr);
+  assert.match(bad.stderr, /invalid --settle -5\n  hint: give whole milliseconds from 0 to 60000; the default is 300/);
+  const help = await runCli(['serve', '--help']);
+  assert.match(help.stdout, /--settle .*a file being written is never/s);
+});

@@ -122,7 +122,10 @@ export async function watchData(dataPath: string, changed: () => void, options: 
     forget(dataPath);
     if (now === undefined) return options.notice?.(`${dataPath} is gone; still serving the last good build until it is back`);
     options.notice?.(`${dataPath} was replaced; watching the new directory and rebuilding`);
-    watchTree(dataPath).catch(() => {}); // a failure to watch it shows as the next identity change
+    watchTree(dataPath).catch((error: NodeJS.ErrnoException) => {
+      options.notice?.(`cannot watch ${dataPath}: ${error.code ?? error.message}; trying again in ${IDENTITY_CHECK_MS} ms`);
+      root = 'unwatched'; // not an identity: the next check tries again
+    });
     settle.poke();
   };
   const identityTimer = setInterval(checkRoot, IDENTITY_CHECK_MS);
