@@ -31,11 +31,13 @@ const command: CommandModule<object, Args> = {
     address,
     watch: { type: 'boolean', default: false, describe: 'rebuild on every change under the data directory [env BOOTCFG_WATCH]' },
     settle: { type: 'number', default: SETTLE_MS, describe: `with --watch: build a change once its files have been still this many ms, so a file being written is never served half-written (at most 10 times as long; 0: at once) [env BOOTCFG_SETTLE]` },
+    'log-level': { type: 'string', describe: 'accepted for the 2015 command line (-log-level=…); no effect [env BOOTCFG_LOG_LEVEL]' },
     ...repoOptions,
     ...followOptions,
   })
     .example('$0 serve --data-path ./data --watch', 'build, serve on 127.0.0.1:8080, rebuild on change')
-    .example('$0 serve --dist-path /srv/bootcfg --address 0.0.0.0:8080', 'serve a tree built elsewhere'),
+    .example('$0 serve --dist-path /srv/bootcfg --address 0.0.0.0:8080', 'serve a tree built elsewhere')
+    .example('$0 -address=0.0.0.0:8080 -data-path=/data', 'the 2015 command line: serve --watch with those flags'),
   handler: async (args) => {
     if (args.repo) return serveRepo({ ...args, repo: args.repo });
     const dataPath = args['data-path'] ?? (args.watch ? './data' : undefined);
