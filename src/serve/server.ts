@@ -43,7 +43,7 @@ export interface AccessLogEntry {
   method: string;
   path: string;
   status: number;
-  /** Which selector shape answered: uuid, mac, default, chain, image; "-" for none. */
+  /** Which selector shape answered (uuid, mac, mac.os, default…), or chain, revision, image; "-" for none. */
   answer: string;
   file: string;
   revision: string;
