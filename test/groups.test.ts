@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { bootConfig, runCli, sampleData, tempDir, writeFiles, MAC, UUID } from './helpers.js';
+import { bootConfig, get, runCli, sampleData, startServe, tempDir, writeFiles, MAC, ROOT, UUID } from './helpers.js';
 
 export function profile(id: string, extra: object = {}): string {
   return `${JSON.stringify({ id, boot: { kernel: `/images/${id}/vmlinuz`, initrd: [`/images/${id}/initrd.img`], args: ['console=ttyS0'] }, ...extra }, null, 2)}\n`;
@@ -208,4 +208,22 @@ test('a 1,000-machine fleet fits in a handful of files: one group per role with 
   assert.equal(await read('cloud/mac/52-54-01-00-03-e7'), '#cloud-config\nhostname: worker-52:54:01:00:03:e7\n');
   assert.equal(await read('cloud/mac/52-54-01-00-00-01'), '#cloud-config\nhostname: control-plane-52:54:01:00:00:01\n');
   assert.match(await read('metadata/mac/52-54-01-00-02-00'), /^CLUSTER=prod\nMAC=52:54:01:00:02:00\n/);
+});
+
+test('the bundled example data/ validates without warnings and serves the README\'s requests', async () => {
+  const check = await runCli(['validate', '--data-path', join(ROOT, 'data')]);
+  assert.equal(check.code, 0, check.stderr);
+  assert.equal(check.stderr, '', 'no warnings');
+  const root = await tempDir();
+  const server = await startServe(['--data-path', join(ROOT, 'data'), '--dist-path', join(root, 'dist'), '--images-path', join(root, 'images')]);
+  const cp1 = await get(server.url, '/ipxe?mac=52:54:00:89:d8:10&arch=x86_64');
+  assert.equal(cp1.status, 200);
+  assert.match((await get(server.url, '/cloud?mac=52-54-00-89-d8-10&arch=i386')).body, /^hostname: cp1$/m);
+  assert.match((await get(server.url, '/metadata?mac=52:54:00:89:d8:10&arch=x86_64')).body, /^HOSTNAME=cp1$/m);
+  assert.match((await get(server.url, '/generic?mac=52:54:00:89:d8:12&arch=x86_64')).body, /^ETCD_NAME=cp3$/m);
+  assert.match((await get(server.url, '/ipxe?mac=52:54:00:12:34:56&arch=x86_64')).body, /^kernel \/images\/flatcar\/current\//m);
+  assert.match((await get(server.url, '/ipxe?arch=arm64')).body, /^kernel \/images\/flatcar-arm64\//m);
+  assert.match((await get(server.url, '/cloud?arch=arm64&os=installed')).body, /A worker of group workers-arm64/);
+  assert.match((await get(server.url, '/cloud?mac=52:54:00:12:34:56&arch=x86_64&os=installed')).body, /A worker of group workers\./);
+  assert.equal((await get(server.url, '/pixiecore/v1/boot/52:54:00:12:34:56')).status, 200);
 });
