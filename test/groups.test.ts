@@ -227,3 +227,17 @@ test('the bundled example data/ validates without warnings and serves the README
   assert.match((await get(server.url, '/cloud?mac=52:54:00:12:34:56&arch=x86_64&os=installed')).body, /A worker of group workers\./);
   assert.equal((await get(server.url, '/pixiecore/v1/boot/52:54:00:12:34:56')).status, 200);
 });
+
+test('bootcfg diff reports changes per machine and per group', async () => {
+  const root = await tempDir();
+  const before = await writeFiles(join(root, 'before'), fleet());
+  const after = await writeFiles(join(root, 'after'), { ...fleet(), 'profiles/control-plane.json': profile('control-plane', { cloud_id: 'cp.yaml', generic_id: 'etcd.env', boot: { kernel: '/images/cp-2/vmlinuz' } }) });
+  const { code, stdout, stderr } = await runCli(['diff', before, after, '--summary']);
+  assert.equal(code, 1, stderr);
+  assert.match(stdout, /^4 files change for 2 machines \(group cp\) between /);
+  assert.match(stdout, /^  mac 52-54-00-00-00-01 +ipxe, pixiecore$/m);
+  assert.match(stdout, /by group:\n  groups\/cp.json +2 machines\n/);
+  assert.match(stdout, /2 machines get a new kernel: \/images\/control-plane\/vmlinuz -> \/images\/cp-2\/vmlinuz/);
+  const json = JSON.parse((await runCli(['diff', before, after, '--format', 'json'])).stdout) as { groups: Array<{ group: string; machines: number }> };
+  assert.deepEqual(json.groups.map((g) => [g.group, g.machines]), [['cp', 2]]);
+});
