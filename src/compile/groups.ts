@@ -5,8 +5,8 @@
 // value can name a file the servers would never look up. Parsed here; matched in resolve.
 
 import type { LoadError } from './errors.js';
-import { objectProperties, parseJsonObject, rejectUnknownKeys, stringValue, type JsonNode, type JsonReporter } from './json.js';
-import { checkId, optionalString } from './profiles.js';
+import { objectProperties, stringValue, type JsonNode, type JsonReporter } from './json.js';
+import { openDocument } from './profiles.js';
 import { compareKeys, isSelectorKey, KEY_HINT, parseSelectorValue, valueHint } from './shapes.js';
 
 export interface Position {
@@ -37,14 +37,9 @@ export const MAX_GROUP_ANSWERS = 200_000;
 const MAX_METADATA_DEPTH = 32;
 
 export function parseGroup(file: string, id: string, text: string, errors: LoadError[]): Group | undefined {
-  const parsed = parseJsonObject(file, text, errors, 'a group', EXAMPLE);
-  if (!parsed) return undefined;
-  const { root, report } = parsed;
-  const before = report.count;
-  const properties = objectProperties(root, report);
-  rejectUnknownKeys(properties, GROUP_KEYS, report);
-  checkId(properties.get('id'), id, root, report, 'groups');
-  const name = optionalString(properties.get('name'), report, '"name"') ?? id;
+  const document = openDocument(file, id, text, errors, { what: 'a group', example: EXAMPLE, keys: GROUP_KEYS });
+  if (!document) return undefined;
+  const { root, report, properties, name, before } = document;
   const profileNode = properties.get('profile');
   const profile = profileNode ? stringValue(profileNode, report, '"profile"') : undefined;
   if (!profileNode) report.at(root.offset, 'missing "profile"', 'add "profile": "<id>", the profiles/<id>.json these machines boot');

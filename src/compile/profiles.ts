@@ -45,14 +45,9 @@ export type BootParser = (node: JsonNode, report: JsonReporter) => BootConfig | 
 
 /** The profile in `file` (named `id` by its file name), or undefined after reporting every problem. */
 export function parseProfile(file: string, id: string, text: string, errors: LoadError[], parseBoot: BootParser): Profile | undefined {
-  const parsed = parseJsonObject(file, text, errors, 'a profile', EXAMPLE);
-  if (!parsed) return undefined;
-  const { root, report } = parsed;
-  const before = report.count;
-  const properties = objectProperties(root, report);
-  rejectUnknownKeys(properties, PROFILE_KEYS, report);
-  checkId(properties.get('id'), id, root, report, 'profiles');
-  const name = optionalString(properties.get('name'), report, '"name"') ?? id;
+  const document = openDocument(file, id, text, errors, { what: 'a profile', example: EXAMPLE, keys: PROFILE_KEYS });
+  if (!document) return undefined;
+  const { root, report, properties, name, before } = document;
   const bootNode = properties.get('boot');
   let boot: BootConfig | undefined;
   if (!bootNode) report.at(root.offset, 'missing "boot"', 'add "boot": {"kernel": "/images/<os>/<version>/vmlinuz", "initrd": ["…"]}');
@@ -67,8 +62,34 @@ export function parseProfile(file: string, id: string, text: string, errors: Loa
   return { ...profile, boot, view: profileView(profile, boot) };
 }
 
-/** `"id"`, when written, must equal the file name: matchbox finds a profile by its file name. */
-export function checkId(node: JsonNode | undefined, id: string, root: JsonNode, report: JsonReporter, dir: string): void {
+export interface Document {
+  root: JsonNode;
+  report: JsonReporter;
+  properties: Map<string, JsonNode>;
+  /** `"name"`, or the id when there is none. */
+  name: string;
+  /** Problems reported before this document: more after reading it means it is bad. */
+  before: number;
+}
+
+/**
+ * The parts profiles and groups share: a JSON object of known keys whose `"id"` is its file
+ * name (matchbox finds both by file name) and whose `"name"` is optional. Undefined when the
+ * file is not a JSON object at all (reported).
+ */
+export function openDocument(file: string, id: string, text: string, errors: LoadError[], shape: { what: string; example: string; keys: readonly string[] }): Document | undefined {
+  const parsed = parseJsonObject(file, text, errors, shape.what, shape.example);
+  if (!parsed) return undefined;
+  const { root, report } = parsed;
+  const before = report.count;
+  const properties = objectProperties(root, report);
+  rejectUnknownKeys(properties, shape.keys, report);
+  checkId(properties.get('id'), id, root, report, file.split('/')[0]!);
+  const name = optionalString(properties.get('name'), report, '"name"') ?? id;
+  return { root, report, properties, name, before };
+}
+
+function checkId(node: JsonNode | undefined, id: string, root: JsonNode, report: JsonReporter, dir: string): void {
   if (!node) {
     report.at(root.offset, 'missing "id"', `add "id": "${id}" (the file name without .json)`);
     return;
@@ -77,7 +98,7 @@ export function checkId(node: JsonNode | undefined, id: string, root: JsonNode, 
   if (value !== undefined && value !== id) report.at(node.offset, `"id" is "${value}" but the file is ${dir}/${id}.json`, `make them the same: rename the file to ${dir}/${value}.json or write "id": "${id}"`);
 }
 
-export function optionalString(node: JsonNode | undefined, report: JsonReporter, what: string): string | undefined {
+function optionalString(node: JsonNode | undefined, report: JsonReporter, what: string): string | undefined {
   return node ? stringValue(node, report, what) : undefined;
 }
 
