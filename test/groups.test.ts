@@ -54,7 +54,7 @@ function fleet(): Record<string, string> {
     'groups/cp-installed.json': group('cp-installed', 'worker', { mac: [CP1, CP2], os: 'installed' }, { role: 'cp' }),
     'cloud/install.yaml': '#cloud-config\n# install for {{bootcfg.group.id}}{{#if mac}} {{mac}}{{/if}}\n',
     'cloud/cp.yaml': '#cloud-config\nhostname: cp-{{mac}}\n# {{request.query.mac}} {{etcd.cluster}} {{bootcfg.profile.id}} {{bootcfg.selector.mac}} {{role}} {{#if (eq role "cp")}}yes{{/if}}\n',
-    'cloud/worker.yaml': '#cloud-config\n# {{role}} {{os}} {{bootcfg.group.name}}\n',
+    'cloud/worker.yaml': '#cloud-config\n# {{role}} {{os}} {{bootcfg.group.name}}\nrole: {{role}}\n',
     'generic/etcd.env': 'ETCD_CLUSTER={{etcd.cluster}}\nPORT={{port}}\n',
   };
 }
@@ -75,7 +75,7 @@ test('groups compile to one answer per selector value, in every kind, with shape
   // The template context: metadata, selector values (MACs as matchbox writes them), request.query, bootcfg.*.
   assert.equal(await read('cloud/mac/52-54-00-00-00-01'), '#cloud-config\nhostname: cp-52:54:00:00:00:01\n# 52:54:00:00:00:01 a=1,b=2 control-plane 52:54:00:00:00:01 cp yes\n');
   assert.equal(await read('cloud/default'), '#cloud-config\n# install for default\n');
-  assert.equal(await read('cloud/mac.os/52-54-00-00-00-01/installed'), '#cloud-config\n# cp installed cp-installed\n');
+  assert.equal(await read('cloud/mac.os/52-54-00-00-00-01/installed'), '#cloud-config\n# cp installed cp-installed\nrole: cp\n');
   assert.equal(await read('generic/mac/52-54-00-00-00-02'), 'ETCD_CLUSTER=a=1,b=2\nPORT=2379\n');
   await assert.rejects(read('generic/default'), { code: 'ENOENT' }, 'a profile without generic_id has no generic answer');
   // Metadata: KEY=value lines sorted, nested keys joined by _, lists left out; and as JSON.
@@ -240,4 +240,11 @@ test('bootcfg diff reports changes per machine and per group', async () => {
   assert.match(stdout, /2 machines get a new kernel: \/images\/control-plane\/vmlinuz -> \/images\/cp-2\/vmlinuz/);
   const json = JSON.parse((await runCli(['diff', before, after, '--format', 'json'])).stdout) as { groups: Array<{ group: string; machines: number }> };
   assert.deepEqual(json.groups.map((g) => [g.group, g.machines]), [['cp', 2]]);
+});
+
+test('a rendered cloud template that is not YAML fails the build, naming the template and the group', async () => {
+  const files = { ...fleet(), 'groups/installed.json': group('installed', 'worker', { os: 'installed' }, { role: 'a: b: c' }) };
+  const { code, stderr, data } = await validate(files);
+  assert.equal(code, 1);
+  assert.match(stderr, new RegExp(`^${join(data, 'cloud/worker.yaml')}:\\d+:\\d+: invalid cloud-config YAML: .* \\(rendered for group installed \\(groups/installed.json\\)`, 'm'));
 });

@@ -5,6 +5,7 @@
 // uuid, mac or default) and matchbox's profiles/ and groups/ with data templates under cloud/,
 // generic/ and ignition/ (parsed by profiles.ts and groups.ts).
 
+import { checkCloudConfig } from './cloud-config.js';
 import { LoadError } from './errors.js';
 import { imageLocation } from './image-paths.js';
 import { describe, objectProperties, parseJsonObject, rejectUnknownKeys, type JsonNode, type JsonReporter } from './json.js';
@@ -97,8 +98,10 @@ export function load(files: SourceFiles, templateNames: readonly string[]): Load
 function loadSeed(file: string, root: string, rest: string[], content: Buffer, model: Model, errors: LoadError[]): void {
   const selector = parseSelectorPath(file, rest, errors);
   if (!selector) return;
-  if (root === 'cloud') model.cloud.push({ file, selector, value: content });
-  else {
+  if (root === 'cloud') {
+    errors.push(...checkCloudConfig(file, content));
+    model.cloud.push({ file, selector, value: content });
+  } else {
     const config = parseBootConfig(file, content.toString('utf8'), errors);
     if (config) model.boot.push({ file, selector, value: config });
   }

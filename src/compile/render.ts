@@ -7,7 +7,8 @@
 // (template-helpers.ts), compiled once each and rendered once per answer with its context.
 
 import Handlebars from 'handlebars';
-import { TemplateError } from './errors.js';
+import { checkCloudConfig } from './cloud-config.js';
+import { LoadError, TemplateError, type BootcfgError } from './errors.js';
 import type { BootConfig } from './load.js';
 import type { Plan, PlannedFile } from './resolve.js';
 import { registerTemplateHelpers } from './template-helpers.js';
@@ -19,8 +20,8 @@ type Renderer = (context: object) => string;
 const IPXE_HINT = 'templates see kernel, initrd (a list), initrdArgs (initrd=<name> for each), args (a list) and cmdline (args joined by spaces)';
 const DATA_HINT = 'a data template sees the group\'s metadata and selector values at the top level, request.query.<selector key>, and bootcfg.group, bootcfg.profile, bootcfg.selector; use {{#if key}} for a key some groups leave out';
 
-export function render(plan: Plan, templates: ReadonlyMap<TemplateName, TemplateSource>, dataTemplates: ReadonlyMap<string, TemplateSource> = new Map()): { files: OutputFiles; errors: TemplateError[] } {
-  const errors: TemplateError[] = [];
+export function render(plan: Plan, templates: ReadonlyMap<TemplateName, TemplateSource>, dataTemplates: ReadonlyMap<string, TemplateSource> = new Map()): { files: OutputFiles; errors: BootcfgError[] } {
+  const errors: BootcfgError[] = [];
   const compiled = compileTemplates(templates, errors);
   const data = new DataTemplates(dataTemplates, errors);
   const files: OutputFiles = new Map();
@@ -28,7 +29,7 @@ export function render(plan: Plan, templates: ReadonlyMap<TemplateName, Template
   const failed = new Set<string>();
   for (const [path, planned] of plan) {
     try {
-      files.set(path, planned.kind === 'template' ? data.render(planned) : renderFile(planned, compiled));
+      files.set(path, planned.kind === 'template' ? data.render(planned, failed, errors) : renderFile(planned, compiled));
     } catch (error) {
       const name = planned.kind === 'template' ? `${planned.template}\0${planned.source}` : planned.kind === 'chain' ? 'boot.ipxe' : 'ipxe';
       if (failed.has(name)) continue;
@@ -48,18 +49,29 @@ class DataTemplates {
   private readonly handlebars = Handlebars.create();
   private readonly compiled = new Map<string, Renderer | undefined>();
 
-  constructor(private readonly sources: ReadonlyMap<string, TemplateSource>, private readonly errors: TemplateError[]) {
+  constructor(private readonly sources: ReadonlyMap<string, TemplateSource>, private readonly errors: BootcfgError[]) {
     registerTemplateHelpers(this.handlebars);
   }
 
-  render(planned: Extract<PlannedFile, { kind: 'template' }>): Buffer {
+  /** The rendered answer; a rendered cloud config is checked as a seed one is (once per template and group). */
+  render(planned: Extract<PlannedFile, { kind: 'template' }>, failed: Set<string>, errors: BootcfgError[]): Buffer {
     let renderer = this.compiled.get(planned.template);
     if (!this.compiled.has(planned.template)) {
       renderer = compileOne(this.handlebars, this.sources.get(planned.template)!, this.errors, DATA_HINT);
       this.compiled.set(planned.template, renderer);
     }
     // A template that does not compile was reported once; its answers are left out.
-    return renderer ? Buffer.from(renderer(planned.context)) : Buffer.alloc(0);
+    if (!renderer) return Buffer.alloc(0);
+    const output = Buffer.from(renderer(planned.context));
+    const key = `${planned.template}\0${planned.source}`;
+    if (planned.template.startsWith('cloud/') && !failed.has(key)) {
+      const problems = checkCloudConfig(this.sources.get(planned.template)!.file, output);
+      if (problems.length > 0) failed.add(key);
+      for (const problem of problems) {
+        errors.push(new LoadError(`${problem.message} (rendered for group ${planned.group} (${planned.source}); the line is the rendered output's)`, { file: problem.file, line: problem.line, column: problem.column, hint: problem.hint }));
+      }
+    }
+    return output;
   }
 }
 
@@ -98,7 +110,7 @@ export function pixiecoreAnswer(boot: BootConfig): string {
   return `${JSON.stringify({ kernel: boot.kernel, initrd: boot.initrd, cmdline: boot.args.join(' ') }, null, 2)}\n`;
 }
 
-function compileTemplates(templates: ReadonlyMap<TemplateName, TemplateSource>, errors: TemplateError[]): Map<TemplateName, Renderer> {
+function compileTemplates(templates: ReadonlyMap<TemplateName, TemplateSource>, errors: BootcfgError[]): Map<TemplateName, Renderer> {
   const handlebars = Handlebars.create();
   const compiled = new Map<TemplateName, Renderer>();
   for (const [name, template] of templates) {
@@ -108,7 +120,7 @@ function compileTemplates(templates: ReadonlyMap<TemplateName, TemplateSource>, 
   return compiled;
 }
 
-function compileOne(handlebars: typeof Handlebars, template: TemplateSource, errors: TemplateError[], hint: string): Renderer | undefined {
+function compileOne(handlebars: typeof Handlebars, template: TemplateSource, errors: BootcfgError[], hint: string): Renderer | undefined {
   try {
     handlebars.parse(template.text); // compile() is lazy: parse now so syntax errors surface here
     return handlebars.compile(template.text, { noEscape: true, strict: true });
