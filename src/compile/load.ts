@@ -5,6 +5,7 @@
 
 import jsonc from 'jsonc-parser';
 import type { Node as JsonNode, ParseError } from 'jsonc-parser';
+import { checkCloudConfig } from './cloud-config.js';
 import { LoadError } from './errors.js';
 import { KEY_PARSERS, type Selector, type SelectorKey } from './selectors.js';
 import { tokenProblem, WHITESPACE_OR_CONTROL as UNSAFE, type TokenRole } from './tokens.js';
@@ -52,7 +53,10 @@ export function load(files: SourceFiles, templateNames: readonly string[]): Load
     }
     const selector = parseSelectorPath(file, rest, errors);
     if (!selector) continue;
-    if (root === 'cloud') model.cloud.push({ file, selector, value: content });
+    if (root === 'cloud') {
+      errors.push(...checkCloudConfig(file, content));
+      model.cloud.push({ file, selector, value: content });
+    }
     else {
       const config = parseBootConfig(file, content.toString('utf8'), errors);
       if (config) model.boot.push({ file, selector, value: config });
