@@ -1,6 +1,7 @@
 // Reads a data directory from disk into memory, so that load, resolve and render can be pure
 // functions of its contents. Only the parts bootcfg compiles are read (boot/, cloud/,
-// templates/); dotfiles such as .git or .gitkeep are skipped.
+// templates/, profiles/, groups/, generic/, ignition/); dotfiles such as .git or .gitkeep are
+// skipped.
 //
 // The data directory may be hostile (a config repo anyone can push to, a directory other users
 // can write), so every walk and every read is bounded, and only regular files inside the tree
@@ -15,7 +16,7 @@ import { basename, dirname, join, sep } from 'node:path';
 import { ErrorList, LoadError, SourceError } from '../compile/errors.js';
 import type { SourceFiles } from '../compile/load.js';
 
-export const SOURCE_ROOTS = ['boot', 'cloud', 'templates'] as const;
+export const SOURCE_ROOTS = ['boot', 'cloud', 'templates', 'profiles', 'groups', 'generic', 'ignition'] as const;
 
 /** Largest data file read (boot config, cloud config, template): 1 MiB. */
 export const MAX_FILE_BYTES = 1024 * 1024;
@@ -162,7 +163,7 @@ async function walkDirectory(at: At, known: Stats | undefined, walk: Walk): Prom
   const earlier = walk.seen.get(key);
   if (earlier !== undefined) return void walk.errors.push(readTwice(at, earlier));
   if (at.depth > MAX_DEPTH) {
-    walk.errors.push(new LoadError(`directories nested deeper than ${MAX_DEPTH} levels`, { file: rel, hint: 'the data layout is boot/, cloud/ and templates/ with uuid/ and mac/ below: move the files up' }));
+    walk.errors.push(new LoadError(`directories nested deeper than ${MAX_DEPTH} levels`, { file: rel, hint: 'the data layout is a few levels deep (boot/mac/<mac>): move the files up' }));
     return;
   }
   walk.seen.set(key, { rel, via: at.via });
@@ -202,7 +203,7 @@ async function typeOf(entry: EntryType & { name: string }, dir: string): Promise
 
 function tooManyEntries(rel: string): LoadError {
   return new LoadError(`the data directory holds more than ${MAX_ENTRIES.toLocaleString('en')} entries (stopped in ${rel})`, {
-    hint: 'bootcfg reads boot/, cloud/ and templates/ only: keep other files out of them',
+    hint: `bootcfg reads ${SOURCE_ROOTS.join('/, ')}/ only: keep other files out of them`,
   });
 }
 
@@ -238,7 +239,7 @@ async function readFiles(walk: Walk, signal?: AbortSignal): Promise<SourceFiles>
       }
       total += read.length;
       if (total > MAX_TOTAL_BYTES) {
-        throw new LoadError(`the data directory holds more than ${MAX_TOTAL_BYTES / 1024 ** 3} GiB of configs (stopped at ${found.rel})`, { hint: 'keep large files out of boot/, cloud/ and templates/' });
+        throw new LoadError(`the data directory holds more than ${MAX_TOTAL_BYTES / 1024 ** 3} GiB of configs (stopped at ${found.rel})`, { hint: `keep large files out of ${SOURCE_ROOTS.join('/, ')}/` });
       }
       files.set(found.rel, read);
     }

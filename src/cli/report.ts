@@ -35,6 +35,16 @@ function isSystemError(error: unknown): error is NodeJS.ErrnoException & { code:
   return e instanceof Error && typeof e.code === 'string' && typeof e.syscall === 'string' && typeof e.path === 'string';
 }
 
+/** Warnings (the build succeeds anyway), one `warning: file:line:col: message` and hint each. */
+export function formatWarnings(warnings: readonly BootcfgError[]): string {
+  return warnings.map((w) => `warning: ${w.located}${w.hint ? `\n  hint: ${w.hint}` : ''}\n`).join('');
+}
+
+/** The warnings an error carries, when it is a failed build's list. */
+export function warningsOf(error: BootcfgError): readonly BootcfgError[] {
+  return error instanceof ErrorList ? error.warnings : [];
+}
+
 /** Stage and count on one rewritten terminal line, at most every 100 ms; nothing when `out` is not a terminal. */
 export function terminalProgress(out: Out): { progress: Progress | undefined; clear(): void } {
   if (!out.isTTY) return { progress: undefined, clear() {} };
