@@ -35,7 +35,7 @@ function runBounded(args: string[], options: { uid?: number; gid?: number } = {}
 
 async function dataDir(): Promise<{ root: string; data: string; dist: string }> {
   const root = await tempDir();
-  const data = await writeFiles(join(root, 'd'), { 'boot/default': bootConfig('/k'), 'cloud/default': 'x\n' });
+  const data = await writeFiles(join(root, 'd'), { 'boot/default': bootConfig('/images/k'), 'cloud/default': 'x\n' });
   return { root, data, dist: join(root, 'dist') };
 }
 
@@ -150,7 +150,7 @@ test('device files (/dev/zero, /dev/null) are never read or published', async (t
 test(`a data file over ${MAX_FILE_BYTES} bytes is an error with the limit`, async () => {
   const { data } = await dataDir();
   writeFileSync(join(data, 'cloud/default'), Buffer.alloc(MAX_FILE_BYTES + 1, 'x'));
-  writeFileSync(join(data, 'boot/default'), `${bootConfig('/k').trimEnd()}${' '.repeat(MAX_FILE_BYTES - bootConfig('/k').length)}`); // exactly the limit: fine
+  writeFileSync(join(data, 'boot/default'), `${bootConfig('/images/k').trimEnd()}${' '.repeat(MAX_FILE_BYTES - bootConfig('/images/k').length)}`); // exactly the limit: fine
   const { code, stderr } = await runBounded(['validate', '--data-path', data]);
   assert.equal(code, 1);
   assert.match(stderr, new RegExp(`${data}/cloud/default: file too large \\(1,048,577 bytes; a data file may hold at most 1 MiB\\)\\n  hint: `));
@@ -220,7 +220,7 @@ test('a path too long for the system is an error with its path and a hint, not a
     long = join(long, 'l'.repeat(250));
     mkdirSync(long);
   }
-  await writeFiles(long, { 'boot/default': bootConfig('/k') });
+  await writeFiles(long, { 'boot/default': bootConfig('/images/k') });
   execFileSync('sh', ['-c', 'cd "$0" && mkdir -p "$1"', join(long, 'boot'), ['m'.repeat(250), 'n'.repeat(250)].join('/')]);
   const { code, stderr } = await runBounded(['validate', '--data-path', long]);
   assert.equal(code, 1, stderr);
