@@ -135,6 +135,12 @@ function canonical(prefix: string, sizes: readonly number[]): string {
   return groupsOf((i) => `$${prefix}l${i}`, sizes, '-');
 }
 
+/**
+ * The end of the subject. PCRE's `$` also matches before a final newline, so `$` would let
+ * `/pixiecore/v1/boot/<mac>%0a` through as that MAC; `\z` is the very end.
+ */
+const END = '\\z';
+
 const CANONICAL_SIZES: Record<Key, readonly number[]> = { uuid: [8, 4, 4, 4, 12], mac: [2, 2, 2, 2, 2, 2] };
 
 /**
@@ -146,7 +152,7 @@ function selectorMap(key: Key, spellings: Spelling[]): string {
   const prefix = DIGITS[key];
   const capture = (i: number) => `(?<${prefix}c${i}>[0-9a-f])`;
   const value = canonical(prefix, CANONICAL_SIZES[key]);
-  const lines = spellings.map((s) => `    "~*^${s.regex(capture)}$" "${value}";`);
+  const lines = spellings.map((s) => `    "~*^${s.regex(capture)}${END}" "${value}";`);
   return `map $arg_${key} ${keyVar(key, 'query')} {\n    "" "";\n${lines.join('\n')}\n    default "!";\n}\n`;
 }
 
@@ -159,7 +165,7 @@ function pathMacMap(): string {
   const prefix = DIGITS.pathMac;
   const capture = (i: number) => `(?<${prefix}c${i}>[0-9a-f])`;
   const value = canonical(prefix, CANONICAL_SIZES.mac);
-  const lines = macSpellings(false).map((s) => `    "~*^/pixiecore/v1/boot/${s.regex(capture)}$" "${value}";`);
+  const lines = macSpellings(false).map((s) => `    "~*^/pixiecore/v1/boot/${s.regex(capture)}${END}" "${value}";`);
   return `map $uri $bootcfg_path_mac {\n${lines.join('\n')}\n    "~^/pixiecore/v1/boot/" "!";\n    default "";\n}\n`;
 }
 
@@ -170,13 +176,27 @@ function lowercaseMaps(prefix: string, count: number): string {
 }
 
 /**
+ * $bootcfg_bad_line is 1 for a request line node's parser (or route.ts) refuses and nginx would
+ * accept: a raw byte above 0x7f (RFC 9112 allows none in a request-target), an absolute-form
+ * target whose scheme is not http or https, or HTTP/1.x other than 1.0 and 1.1
+ * ($server_protocol is empty for HTTP/0.9).
  * $bootcfg_refused_method is 1 for anything but GET and HEAD. The Allow header goes on every 405,
  * including the TRACE that nginx refuses itself (and then serves its error page as a GET).
  * $bootcfg_fragment is 1 when the request line carries a "#": not valid in a request-target
  * (RFC 9112), and nginx would silently cut it from both path and query.
  */
 function requestMaps(): string {
-  return `map $request_method $bootcfg_refused_method {
+  return `map $request $bootcfg_bad_target {
+    "~[\\x80-\\xff]" 1;
+    "~*^\\S+ +(?!https?://)[a-z][a-z0-9+.-]*://" 1;
+    default "";
+}
+map $server_protocol $bootcfg_bad_line {
+    "~^HTTP/1\\.[01]${END}" $bootcfg_bad_target;
+    "" $bootcfg_bad_target;
+    default 1;
+}
+map $request_method $bootcfg_refused_method {
     GET "";
     HEAD "";
     default 1;
@@ -186,7 +206,7 @@ map $status $bootcfg_allow {
     default "";
 }
 map $bootcfg_snapshot $bootcfg_revision {
-    "~/revs/(?<bootcfg_rev>[^/.]+)[^/]*$" $bootcfg_rev;
+    "~/revs/(?<bootcfg_rev>[^/.]+)[^/]*${END}" $bootcfg_rev;
     default "";
 }
 map $request $bootcfg_fragment {
@@ -222,30 +242,35 @@ function server(o: Required<NginxOptions>): string {
     # The snapshot directory is revs/<revision>.<id> (docs/dist-layout.md); empty before routing.
     add_header X-Bootcfg-Revision $bootcfg_revision always;
 
-    # nginx's own refusals (malformed request, TRACE, missing file, directory, a request line
-    # longer than large_client_header_buffers, 8k by default) in the contract's words.
-    error_page 400 /.bootcfg/400;
-    error_page 403 404 /.bootcfg/404;
-    error_page 405 /.bootcfg/405;
-    error_page 414 /.bootcfg/414;
+    # One range per request, as bootcfg serve answers: several ranges get the whole file.
+    max_ranges 1;
 
+    # nginx's own refusals (malformed request, TRACE, missing file, directory, a request line
+    # longer than large_client_header_buffers, 8k by default, a header line longer than that,
+    # an HTTP version above 1, an unknown Transfer-Encoding, a failed precondition or range)
+    # in the contract's words.
+${ERROR_PAGES.map((page) => `    error_page ${page.codes.join(' ')} /.bootcfg/${page.codes[0]};\n`).join('')}
+    if (!-f "${current}/${REVISION_FILE}") {
+        return 503 "no build in ${o.distPath} yet\\n";
+    }
+    # One build per request: resolve current -> revs/<id> once; every candidate below is
+    # tried inside that snapshot, so a rebuild mid-request cannot mix two builds. Set before
+    # any refusal below, so that every answer names its revision.
+    set $bootcfg_snapshot $realpath_root;
+
+    if ($bootcfg_bad_line) {
+        return 400 "bad request\\n";
+    }
     if ($bootcfg_refused_method) {
         return 405 "method not allowed\\n";
     }
     if ($bootcfg_fragment) {
         return 400 "bad request\\n";
     }
-    if (!-f "${current}/${REVISION_FILE}") {
-        return 503 "no build in ${o.distPath} yet\\n";
-    }
     # Checked here, not in its location, so the 400 is text/plain while the answers are JSON.
     if ($bootcfg_path_mac = "!") {
         return 400 "${INVALID.mac}\\n";
     }
-
-    # One build per request: resolve current -> revs/<id> once; every candidate below is
-    # tried inside that snapshot, so a rebuild mid-request cannot mix two builds.
-    set $bootcfg_snapshot $realpath_root;
 
     location = /${CHAIN_FILE} {
         root $bootcfg_snapshot;
@@ -266,7 +291,7 @@ ${KINDS.map(kindLocation).join('')}
         alias "${o.imagesPath}/";
         types { }
         default_type application/octet-stream;
-        # Directories and dot-files are not assets (the Node server's sirv does not serve them).
+        # Directories and dot-files are not assets (bootcfg serve does not serve them either).
         # (A bare 404 goes through error_page, so its body is the usual text/plain one.)
         if ($uri ~ "/\\.") {
             return 404;
@@ -286,14 +311,44 @@ ${KINDS.map(kindLocation).join('')}
 
     location ^~ /.bootcfg/ {
         internal;
-        location = /.bootcfg/400 { return 400 "bad request\\n"; }
-        location = /.bootcfg/404 { return 404 "not found\\n"; }
-        location = /.bootcfg/405 { return 405 "method not allowed\\n"; }
-        location = /.bootcfg/414 { return 414 "request too long\\n"; }
-    }
+${ERROR_PAGES.map(errorLocation).join('')}    }
 }
 `;
 }
+
+interface ErrorPage {
+  codes: number[];
+  status: number;
+  message: string;
+  /**
+   * nginx decides this status after the add_header filter ran (the range filter comes later),
+   * so the headers are on the answer already: the error location must not add them again. Its
+   * own (empty) add_header stops it inheriting the server's.
+   */
+  headersAdded?: true;
+}
+
+function errorLocation(page: ErrorPage): string {
+  const own = page.headersAdded ? ' add_header Allow $bootcfg_allow always;' : '';
+  return `        location = /.bootcfg/${page.codes[0]} {${own} return ${page.status} "${page.message}\\n"; }\n`;
+}
+
+/**
+ * nginx's own error answers, each sent to an internal location that says it in one line of
+ * text: `codes` are what nginx decides, `status` what the client gets (nginx's 494 "request
+ * header too large" goes out as a 400, as nginx itself sends it; 403 is a directory: 404).
+ */
+const ERROR_PAGES: readonly ErrorPage[] = [
+  { codes: [400], status: 400, message: 'bad request' },
+  { codes: [403, 404], status: 404, message: 'not found' },
+  { codes: [405], status: 405, message: 'method not allowed' },
+  { codes: [412], status: 412, message: 'precondition failed' },
+  { codes: [414], status: 414, message: 'request too long' },
+  { codes: [416], status: 416, message: 'range not satisfiable', headersAdded: true },
+  { codes: [494], status: 400, message: 'request header too large' },
+  { codes: [501], status: 501, message: 'not implemented' },
+  { codes: [505], status: 505, message: 'http version not supported' },
+];
 
 /** A kind's location: validate its query keys (uuid first), then try its candidates in order. */
 function kindLocation(kind: Kind): string {

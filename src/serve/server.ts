@@ -1,24 +1,27 @@
 // Stage: serve. A plain HTTP server over the live dist snapshot: the rewrite shim (route.ts)
-// turns a request into candidate files, and the first that exists answers.
+// turns a request into candidate files, and the first that exists answers (static.ts, which
+// answers conditional and range requests as nginx does).
 //
 // Each build is an immutable snapshot directory (write.ts), swapped in when dist/current
 // moves; a request is answered wholly from the snapshot it started in. Compiled answers are a
-// few hundred bytes, read with one synchronous stat/open/read/close (readSmall): measured with
-// make bench, that doubles the requests per second of handing each one to sirv, whose lazy
-// lookup and read stream cost four trips through libuv's thread pool. sirv answers the rest:
-// images, ranges and anything large, in its lazy mode (`dev`) — the snapshot never changes,
-// and a 100k-machine tree then costs neither a blocking walk nor an index of 250k entries.
+// few hundred bytes, read with one synchronous stat/open/read/close: measured with make bench,
+// that doubles the requests per second of a lazy lookup and a read stream, which cost four
+// trips through libuv's thread pool. Large files and images are streamed.
+//
+// Requests are held to nginx's rules before routing (route.ts checkHead: version, Host,
+// repeated headers, Transfer-Encoding, header sizes), and requests node's parser refuses get
+// nginx's answer in the contract's words, so that both servers give one answer to odd requests.
 
-import { closeSync, openSync, readSync, statSync, watch, type FSWatcher } from 'node:fs';
+import { watch, type FSWatcher } from 'node:fs';
 import { readFile, realpath } from 'node:fs/promises';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { STATUS_CODES, createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { join } from 'node:path';
-import sirv from 'sirv';
 import { SourceError, UsageError } from '../compile/errors.js';
 import { REVISION_FILE, TEXT } from '../compile/outputs.js';
-import { route, type Candidate } from './route.js';
+import { HEADER_TOO_LARGE, MAX_HEAD, checkHead, route, type Candidate } from './route.js';
+import { sendFile } from './static.js';
 import { CURRENT } from '../build/write.js';
 
 export type Handler = (req: IncomingMessage, res: ServerResponse) => void;
@@ -60,7 +63,6 @@ export interface RunningServer {
 interface Snapshot {
   revision: string;
   dir: string;
-  serveFile: ReturnType<typeof sirv>;
 }
 
 export const REVISION_HEADER = 'X-Bootcfg-Revision';
@@ -68,12 +70,12 @@ export const REVISION_HEADER = 'X-Bootcfg-Revision';
 export async function startServer(options: ServeOptions): Promise<RunningServer> {
   const { host, port } = parseAddress(options.address);
   let live = await openSnapshot(options.distPath);
-  const images = sirv(options.imagesPath, { dev: true, etag: true, dotfiles: false, extensions: [] });
   const log = options.log ?? (() => {});
 
-  const server = createServer((req, res) => {
+  // Host is checked by checkHead, as nginx checks it; node's own check answers an empty 400.
+  const server = createServer({ requireHostHeader: false, maxHeaderSize: MAX_HEAD }, (req, res) => {
     const started = performance.now();
-    const path = req.url ?? '/'; // the shim rewrites req.url for sirv
+    const path = req.url ?? '/';
     const snapshot = live; // one request, one build
     const record = { answer: '-', file: '-' };
     res.once('close', () => log({ // 'close' comes for aborted answers too, where 'finish' never does
@@ -88,12 +90,24 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     }));
     res.setHeader(REVISION_HEADER, snapshot.revision);
     res.setHeader('Cache-Control', 'no-cache');
+    const refused = checkHead(req);
+    if (refused) {
+      res.setHeader('Connection', 'close'); // a body nobody read must not be parsed as the next request
+      return sendText(res, refused.status, refused.message);
+    }
     const extra = options.routes?.get(path.split('?')[0]!);
     if (extra) return extra(req, res);
-    answer(req, res, snapshot, images, record);
+    answer(req, res, snapshot, options.imagesPath, record);
   });
 
-  server.on('clientError', refuseUnparsable);
+  // nginx ignores expectations it does not know; node would answer 417.
+  server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) => server.emit('request', req, res));
+  // CONNECT never reaches a route: answer it as nginx does (400 for an authority target, else 405).
+  server.on('connect', (req: IncomingMessage, socket: Duplex) => {
+    const target = checkHead(req) ?? route(req.method ?? 'CONNECT', req.url ?? '');
+    writeError(socket, target.type === 'error' ? target.status : 405, target.type === 'error' ? target.message : 'method not allowed', live.revision);
+  });
+  server.on('clientError', (error: ParserError, socket: Duplex) => refuseUnparsable(error, socket, live.revision));
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) => reject(new UsageError(`cannot listen on ${options.address}: ${error.code ?? error.message}`, {
@@ -141,9 +155,8 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   };
 }
 
-function answer(req: IncomingMessage, res: ServerResponse, snapshot: Snapshot, images: ReturnType<typeof sirv>, record: { answer: string; file: string }): void {
+function answer(req: IncomingMessage, res: ServerResponse, snapshot: Snapshot, imagesPath: string, record: { answer: string; file: string }): void {
   const target = route(req.method ?? 'GET', req.url ?? '/');
-  sanitizeRange(req, target.type === 'image');
   if (target.type === 'error') {
     if (target.status === 405) res.setHeader('Allow', 'GET, HEAD');
     return sendText(res, target.status, target.message);
@@ -152,10 +165,11 @@ function answer(req: IncomingMessage, res: ServerResponse, snapshot: Snapshot, i
     record.answer = 'image';
     record.file = `images${target.path}`;
     res.setHeader('Content-Type', 'application/octet-stream');
-    req.url = target.path;
-    withoutContentEncoding(res);
-    endOnStreamError(res);
-    return images(req, res, () => sendText(res, 404, 'not found'));
+    // The path is one byte per character (route.ts decodes bytewise): back to those bytes.
+    const sent = sendFile(req, res, Buffer.concat([Buffer.from(imagesPath), Buffer.from(target.path, 'latin1')]));
+    if (sent === 'missing') return sendText(res, 404, 'not found');
+    if (sent !== 'sent') sendText(res, sent.status, sent.message);
+    return;
   }
   res.setHeader('Content-Type', target.contentType);
   const found = serveFirst(req, res, snapshot, target.candidates);
@@ -168,113 +182,12 @@ function answer(req: IncomingMessage, res: ServerResponse, snapshot: Snapshot, i
 /** Answers the first candidate that exists in the snapshot. */
 function serveFirst(req: IncomingMessage, res: ServerResponse, snapshot: Snapshot, candidates: readonly Candidate[]): Candidate | undefined {
   for (const candidate of candidates) {
-    const small = readSmall(join(snapshot.dir, candidate.path));
-    if (small === 'missing') continue;
-    if (small === 'vanished') {
-      res.destroy(); // as for sirv's streams: a file gone mid-request ends this response, not the server
-      return candidate;
-    }
-    if (small) {
-      sendSmall(req, res, small);
-      return candidate;
-    }
-    let missing = false;
-    req.url = `/${candidate.path}`;
-    endOnStreamError(res);
-    snapshot.serveFile(req, res, () => { missing = true; }); // sirv's lazy mode decides synchronously
-    if (!missing) return candidate;
+    const sent = sendFile(req, res, join(snapshot.dir, candidate.path));
+    if (sent === 'missing') continue;
+    if (sent !== 'sent') sendText(res, sent.status, sent.message);
+    return candidate;
   }
   return undefined;
-}
-
-// The hot path. Compiled answers are a few hundred bytes in an immutable snapshot: one
-// stat/open/read/close, synchronous, costs less than sirv's existsSync + statSync + a read
-// stream (four trips through libuv's thread pool). The headers are sirv's, so the answer is
-// the same; large files still go to sirv.
-const SMALL_FILE = 64 * 1024;
-
-interface SmallFile {
-  body: Buffer;
-  mtime: Date;
-}
-
-/**
- * A small regular file's contents; 'missing' when there is none; 'vanished' when it went away
- * (or became unreadable) between the stat and the read; undefined to defer to sirv.
- */
-function readSmall(path: string): SmallFile | 'missing' | 'vanished' | undefined {
-  // Most requests miss one or two candidates: a stat that returns undefined is much cheaper
-  // than an open that throws.
-  const stats = statSync(path, { throwIfNoEntry: false });
-  if (!stats || stats.isDirectory()) return 'missing';
-  if (!stats.isFile() || stats.size > SMALL_FILE) return undefined;
-  let fd: number;
-  try {
-    fd = openSync(path, 'r');
-  } catch {
-    return 'vanished';
-  }
-  try {
-    const body = Buffer.allocUnsafe(stats.size);
-    let read = 0;
-    while (read < body.length) {
-      const n = readSync(fd, body, read, body.length - read, read);
-      if (n === 0) break;
-      read += n;
-    }
-    return { body: body.subarray(0, read), mtime: stats.mtime };
-  } catch {
-    return 'vanished';
-  } finally {
-    closeSync(fd);
-  }
-}
-
-/** sirv's answer for a whole file: its ETag (weak, size and mtime), 304 on a match. */
-function sendSmall(req: IncomingMessage, res: ServerResponse, file: SmallFile): void {
-  const etag = `W/"${file.body.length}-${file.mtime.getTime()}"`;
-  if (req.headers['if-none-match'] === etag) {
-    res.writeHead(304);
-    res.end();
-    return;
-  }
-  res.writeHead(200, { 'Content-Length': file.body.length, 'Last-Modified': file.mtime.toUTCString(), ETag: etag });
-  res.end(file.body);
-}
-
-/**
- * sirv labels every `*.gz` file `Content-Encoding: gzip`. An initrd such as
- * flatcar_production_pxe_image.cpio.gz is the file itself, not a compressed transfer of it:
- * a client honouring the label would unpack it and boot a different file.
- */
-function withoutContentEncoding(res: ServerResponse): void {
-  const writeHead = res.writeHead;
-  res.writeHead = function (this: ServerResponse, status: number, ...rest: unknown[]) {
-    const headers = rest.at(-1);
-    if (headers && typeof headers === 'object' && !Array.isArray(headers)) delete (headers as Record<string, unknown>)['Content-Encoding'];
-    return (writeHead as (...args: unknown[]) => ServerResponse).call(this, status, ...rest);
-  } as ServerResponse['writeHead'];
-}
-
-/**
- * Keeps only a Range header sirv handles correctly (`bytes=START-` or `bytes=START-END`,
- * START ≤ END), and only for images: sirv turns `bytes=100-50` into a read stream that throws
- * inside the request handler, and gets `bytes=-500` wrong. RFC 9110 lets a server ignore a
- * Range it does not serve; compiled answers are small and always sent whole.
- */
-function sanitizeRange(req: IncomingMessage, image: boolean): void {
-  const range = req.headers.range;
-  if (range === undefined) return;
-  const bytes = /^bytes=(\d{1,15})-(\d{0,15})$/.exec(range);
-  if (!image || !bytes || (bytes[2] !== '' && Number(bytes[2]) < Number(bytes[1]))) delete req.headers.range;
-}
-
-/**
- * sirv pipes a file stream into res without an error handler; a file that vanished under it
- * must end this response, not the process.
- */
-function endOnStreamError(res: ServerResponse): void {
-  if (res.listenerCount('pipe') === 0) res.on('pipe', (source) => source.on('error', () => res.destroy()));
 }
 
 function sendText(res: ServerResponse, status: number, message: string): void {
@@ -283,18 +196,27 @@ function sendText(res: ServerResponse, status: number, message: string): void {
   res.end(body);
 }
 
+type ParserError = NodeJS.ErrnoException & { rawPacket?: Buffer };
+
 /**
- * Answers a request Node's HTTP parser refused (raw NUL or space, a bad method token) as the
- * contract says, in one line of text, where Node would close with an empty 400.
+ * Answers a request node's HTTP parser refused as nginx does, in the contract's words, where
+ * node would close with an empty 400: a head over MAX_HEAD, an unknown upper-case method (405),
+ * an HTTP version above 1 (505), anything else malformed (400).
  */
-function refuseUnparsable(error: NodeJS.ErrnoException & { rawPacket?: Buffer }, socket: Duplex): void {
+function refuseUnparsable(error: ParserError, socket: Duplex, revision: string): void {
   if (!socket.writable) return void socket.destroy();
   const packet = error.rawPacket?.toString('latin1') ?? '';
-  const upperCaseMethod = error.code === 'HPE_INVALID_METHOD' && /^[A-Z]+ /.test(packet);
-  const [status, reason, message] = error.code === 'HPE_HEADER_OVERFLOW' ? [431, 'Request Header Fields Too Large', 'request too long']
-    : upperCaseMethod ? [405, 'Method Not Allowed', 'method not allowed'] : [400, 'Bad Request', 'bad request'];
+  if (error.code === 'HPE_HEADER_OVERFLOW') return writeError(socket, HEADER_TOO_LARGE.status, HEADER_TOO_LARGE.message, revision);
+  if (error.code === 'HPE_INVALID_METHOD' && /^[A-Z]+ /.test(packet)) return writeError(socket, 405, 'method not allowed', revision);
+  if (error.code === 'HPE_INVALID_VERSION' && /^\S+ \S+ HTTP\/([2-9]|\d\d)\.\d+\r?\n/.test(packet)) return writeError(socket, 505, 'http version not supported', revision);
+  writeError(socket, 400, 'bad request', revision);
+}
+
+/** One error answer written straight to a socket that no ServerResponse owns, then closed. */
+function writeError(socket: Duplex, status: number, message: string, revision: string): void {
   const body = `${message}\n`;
-  socket.end(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: ${TEXT}\r\nContent-Length: ${body.length}\r\nCache-Control: no-cache\r\n${status === 405 ? 'Allow: GET, HEAD\r\n' : ''}Connection: close\r\n\r\n${body}`);
+  const allow = status === 405 ? 'Allow: GET, HEAD\r\n' : '';
+  socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: ${TEXT}\r\nContent-Length: ${body.length}\r\nCache-Control: no-cache\r\n${allow}${REVISION_HEADER}: ${revision}\r\nConnection: close\r\n\r\n${body}`);
 }
 
 /** The live snapshot: dist/current resolved to its directory, with its revision. */
@@ -305,7 +227,7 @@ async function openSnapshot(distPath: string): Promise<Snapshot> {
   if (!dir || !revision) {
     throw new SourceError(`no build in ${distPath}`, { hint: 'run `bootcfg build` first, or pass --data-path so serve builds before it listens' });
   }
-  return { revision: revision.trim(), dir, serveFile: sirv(dir, { dev: true, etag: true, dotfiles: false, extensions: [] }) };
+  return { revision: revision.trim(), dir };
 }
 
 /** Calls `changed` when dist/current points somewhere new (a build by another process). */

@@ -4,6 +4,7 @@
 // the generated block, and compares each to the expectation and to the other server.
 
 import type { Tree } from './fixture.js';
+import { BIG_IMAGE, oddCases } from './odd-cases.js';
 
 export const UUID = '4c4c4544-0044-4b10-8058-b7c04f4b4e31';
 export const UUID_UPPER = UUID.toUpperCase();
@@ -40,6 +41,8 @@ export const IMAGES: Tree = new Map<string, string | Buffer>([
   ['coreos/initrd.img', 'initrd bytes\n'],
   ['.hidden', 'secret\n'],
   ['empty-dir/', ''],
+  ['café', 'a UTF-8 file name\n'],
+  ['big.img', BIG_IMAGE],
 ]);
 
 export const TREES = { full: FULL, bare: BARE } as const;
@@ -55,6 +58,15 @@ export interface Case {
   type?: string;
   /** Extra headers that must be present with exactly this value. */
   headers?: Record<string, string>;
+  /** Request headers to send besides Host and Connection. */
+  request?: Record<string, string>;
+  /** The whole request, byte for byte (latin1), instead of method, target and request headers. */
+  raw?: string;
+  /**
+   * A documented difference (docs/http.md, "Where the two servers differ"): what nginx answers
+   * instead. Each server is held to its own expectation; the two are not compared.
+   */
+  nginx?: Partial<Pick<Case, 'status' | 'body' | 'type' | 'headers'>>;
 }
 
 const file = (tree: Tree, path: string): string | Buffer => tree.get(path)!;
@@ -292,4 +304,4 @@ function bareCases(): Case[] {
   ];
 }
 
-export const CASES: readonly Case[] = [...routeCases(), ...spellingCases(), ...invalidCases(), ...pathCases(), ...imageCases(), ...methodCases(), ...requestLineCases(), ...bareCases()];
+export const CASES: readonly Case[] = [...routeCases(), ...spellingCases(), ...invalidCases(), ...pathCases(), ...imageCases(), ...methodCases(), ...requestLineCases(), ...oddCases(FULL, IMAGES), ...bareCases()];
