@@ -12,7 +12,7 @@
 // repeated headers, Transfer-Encoding, header sizes), and requests node's parser refuses get
 // nginx's answer in the contract's words, so that both servers give one answer to odd requests.
 
-import { watch, type FSWatcher } from 'node:fs';
+import { statSync, watch, type FSWatcher } from 'node:fs';
 import { readFile, realpath } from 'node:fs/promises';
 import { STATUS_CODES, createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -20,6 +20,8 @@ import type { Duplex } from 'node:stream';
 import { join } from 'node:path';
 import { SourceError, UsageError } from '../compile/errors.js';
 import { REVISION_FILE, TEXT } from '../compile/outputs.js';
+import { LEGACY_SHAPES, SHAPES_FILE, parseShapes, type ShapeKeys } from '../compile/shapes.js';
+import { PASS_ON_PLACEHOLDER } from './answers.js';
 import { HEADER_TOO_LARGE, MAX_HEAD, checkHead, route, type Candidate } from './route.js';
 import { sendFile } from './static.js';
 import { CURRENT } from '../build/write.js';
@@ -63,6 +65,8 @@ export interface RunningServer {
 interface Snapshot {
   revision: string;
   dir: string;
+  /** The build's selector shapes in try order (shapes.json; LEGACY_SHAPES without one). */
+  shapes: readonly ShapeKeys[];
 }
 
 export const REVISION_HEADER = 'X-Bootcfg-Revision';
@@ -156,7 +160,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
 }
 
 function answer(req: IncomingMessage, res: ServerResponse, snapshot: Snapshot, imagesPath: string, record: { answer: string; file: string }): void {
-  const target = route(req.method ?? 'GET', req.url ?? '/');
+  const target = route(req.method ?? 'GET', req.url ?? '/', snapshot.shapes);
   if (target.type === 'error') {
     if (target.status === 405) res.setHeader('Allow', 'GET, HEAD');
     return sendText(res, target.status, target.message);
@@ -172,17 +176,21 @@ function answer(req: IncomingMessage, res: ServerResponse, snapshot: Snapshot, i
     return;
   }
   res.setHeader('Content-Type', target.contentType);
-  const found = serveFirst(req, res, snapshot, target.candidates);
+  const found = serveFirst(req, res, snapshot, target.candidates, target.passOn);
   if (found) {
     record.answer = found.shape;
     record.file = found.path;
   } else sendText(res, 404, target.notFound);
 }
 
-/** Answers the first candidate that exists in the snapshot. */
-function serveFirst(req: IncomingMessage, res: ServerResponse, snapshot: Snapshot, candidates: readonly Candidate[]): Candidate | undefined {
+/**
+ * Answers the first candidate that exists in the snapshot. With `passOn` (the chainload
+ * script), the first placeholder in the file becomes that text.
+ */
+function serveFirst(req: IncomingMessage, res: ServerResponse, snapshot: Snapshot, candidates: readonly Candidate[], passOn?: string): Candidate | undefined {
+  const rewrite = passOn === undefined ? undefined : (body: Buffer) => Buffer.from(body.toString('utf8').replace(PASS_ON_PLACEHOLDER, () => passOn));
   for (const candidate of candidates) {
-    const sent = sendFile(req, res, join(snapshot.dir, candidate.path));
+    const sent = sendFile(req, res, join(snapshot.dir, candidate.path), rewrite);
     if (sent === 'missing') continue;
     if (sent !== 'sent') sendText(res, sent.status, sent.message);
     return candidate;
@@ -227,7 +235,32 @@ async function openSnapshot(distPath: string): Promise<Snapshot> {
   if (!dir || !revision) {
     throw new SourceError(`no build in ${distPath}`, { hint: 'run `bootcfg build` first, or pass --data-path so serve builds before it listens' });
   }
-  return { revision: revision.trim(), dir };
+  return { revision: revision.trim(), dir, shapes: await readShapes(dir) };
+}
+
+/**
+ * The selector shapes of the build live in dist/ now (what `bootcfg nginx` generates a block
+ * for), or undefined when there is no build yet.
+ */
+export async function liveShapes(distPath: string): Promise<readonly ShapeKeys[] | undefined> {
+  const dir = await realpath(join(distPath, CURRENT)).catch(() => undefined);
+  return dir === undefined ? undefined : readShapes(dir);
+}
+
+/** shapes.json is a few hundred bytes; anything much bigger is not one bootcfg wrote. */
+const MAX_SHAPES_FILE = 64 * 1024;
+
+/** A snapshot's shapes.json (a small regular file), or the legacy shapes when it has none. */
+async function readShapes(dir: string): Promise<readonly ShapeKeys[]> {
+  const path = join(dir, SHAPES_FILE);
+  const stats = statSync(path, { throwIfNoEntry: false });
+  if (!stats) return LEGACY_SHAPES;
+  if (!stats.isFile() || stats.size > MAX_SHAPES_FILE) throw new SourceError('shapes.json is not a small regular file', { file: path, hint: 'rebuild with `bootcfg build`' });
+  try {
+    return parseShapes(await readFile(path, 'utf8'));
+  } catch (error) {
+    throw new SourceError(`bad shapes.json: ${(error as Error).message}`, { file: path, hint: 'rebuild with `bootcfg build`', cause: error });
+  }
 }
 
 /** Calls `changed` when dist/current points somewhere new (a build by another process). */

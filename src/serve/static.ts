@@ -29,8 +29,11 @@ export function etagOf(stat: FileStat): string {
   return `"${stat.mtime.toString(16)}-${stat.size.toString(16)}"`;
 }
 
-/** What to answer for this file: nginx's not-modified filter first, then its range filter. */
-export function filePlan(header: HeaderOf, stat: FileStat): FilePlan {
+/**
+ * What to answer for this file: nginx's not-modified filter first, then its range filter
+ * (unless `ranges` is false: a rewritten body, whose length nginx no longer knows).
+ */
+export function filePlan(header: HeaderOf, stat: FileStat, ranges = true): FilePlan {
   const etag = etagOf(stat);
   const validators = { ETag: etag, 'Last-Modified': new Date(stat.mtime * 1000).toUTCString() };
   const unmodifiedSince = header('if-unmodified-since');
@@ -47,7 +50,7 @@ export function filePlan(header: HeaderOf, stat: FileStat): FilePlan {
   }
   const whole = { kind: 'bytes' as const, status: 200 as const, start: 0, end: stat.size, headers: { ...validators, 'Accept-Ranges': 'bytes', 'Content-Length': stat.size } };
   const range = header('range');
-  if (range === undefined || range.length < 7 || range.slice(0, 6).toLowerCase() !== 'bytes=' || !ifRangeHolds(header('if-range'), etag, stat)) return whole;
+  if (!ranges || range === undefined || range.length < 7 || range.slice(0, 6).toLowerCase() !== 'bytes=' || !ifRangeHolds(header('if-range'), etag, stat)) return whole;
   const chosen = parseRange(range.slice(6), stat.size);
   if (chosen === 'whole') return whole;
   if (chosen === 'unsatisfiable') return { kind: 'refused', status: 416, message: 'range not satisfiable', headers: { 'Content-Range': `bytes */${stat.size}` } };
@@ -132,8 +135,10 @@ export type Sent = 'sent' | 'missing' | { status: 412 | 416; message: string };
  * Answers from the regular file at `path` (Content-Type already set by the caller). 'missing'
  * when there is none (directories, sockets and FIFOs included, as nginx says 404 to them);
  * a 412/416 for the caller to send as its one-line error, with the headers already set.
+ * `rewrite` changes the body (the chainload script's pass-on), as nginx's sub_filter does:
+ * conditionals still hold (nginx checks them first), but no range, ETag or Last-Modified.
  */
-export function sendFile(req: IncomingMessage, res: ServerResponse, path: string | Buffer): Sent {
+export function sendFile(req: IncomingMessage, res: ServerResponse, path: string | Buffer, rewrite?: (body: Buffer) => Buffer): Sent {
   // Most requests miss one or two candidates: a stat that returns undefined is much cheaper
   // than an open that throws. O_NONBLOCK: a FIFO put in place after the stat must not hang us.
   // Any failure to find or open it (too long a name, no permission) is a 404, as from nginx.
@@ -148,7 +153,12 @@ export function sendFile(req: IncomingMessage, res: ServerResponse, path: string
   try {
     const opened = fstatSync(fd);
     if (!opened.isFile()) return 'missing';
-    const plan = filePlan(firstHeader(req), { size: opened.size, mtime: Math.floor(opened.mtimeMs / 1000) });
+    const plan = filePlan(firstHeader(req), { size: opened.size, mtime: Math.floor(opened.mtimeMs / 1000) }, rewrite === undefined);
+    if (rewrite && plan.kind === 'bytes') {
+      const body = rewrite(readExactly(fd, 0, opened.size));
+      res.writeHead(200, { 'Content-Length': body.length }).end(req.method === 'HEAD' ? undefined : body);
+      return 'sent';
+    }
     for (const [name, value] of Object.entries(plan.headers)) res.setHeader(name, value);
     if (plan.kind === 'refused') return plan;
     if (plan.kind === 'not modified') {
