@@ -262,7 +262,8 @@ function server(o: Options): string {
 
     # nginx's own refusals (malformed request, TRACE, missing file, directory, a request line
     # longer than large_client_header_buffers, 8k by default, a header line longer than that,
-    # an HTTP version above 1, an unknown Transfer-Encoding, a failed precondition or range)
+    # an HTTP version above 1, an unknown Transfer-Encoding, a body over client_max_body_size,
+    # a failed precondition or range)
     # in the contract's words.
 ${ERROR_PAGES.map((page) => `    error_page ${page.codes.join(' ')} /.bootcfg/${page.codes.at(-1)};\n`).join('')}
     if (!-f "${current}/${REVISION_FILE}") {
@@ -348,6 +349,7 @@ const ERROR_PAGES: readonly ErrorPage[] = [
   { codes: [403, 404], status: 404, message: 'not found' },
   { codes: [405], status: 405, message: 'method not allowed' },
   { codes: [412], status: 412, message: 'precondition failed' },
+  { codes: [413], status: 413, message: 'request body too large' },
   { codes: [414], status: 414, message: 'request too long' },
   { codes: [416], status: 416, message: 'range not satisfiable', headersAdded: true },
   { codes: [494], status: 400, message: 'request header too large' },

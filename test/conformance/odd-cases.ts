@@ -227,6 +227,7 @@ function headCases(full: Tree): Case[] {
     // Where the parsers differ and neither can be changed safely (docs/http.md).
     head('LF-only line endings', 'GET /boot.ipxe HTTP/1.1\nHost: x\nConnection: close\n\n', 400, BAD_REQUEST, { status: 200, body: chain }),
     head('a header line without a colon', raw('GET /boot.ipxe HTTP/1.1', 'Host: x', 'NoColon'), 400, BAD_REQUEST, { status: 200, body: chain }),
+    head('a Content-Length over 1 MiB', raw('GET /boot.ipxe HTTP/1.1', 'Host: x', 'Content-Length: 2000000'), 200, chain, { status: 413, body: 'request body too large\n' }),
     head('an HTTP/0.9 request', 'GET /boot.ipxe\r\n\r\n', 200, chain, { status: 0, body: chain, type: undefined }),
   ];
 }
