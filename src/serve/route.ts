@@ -27,11 +27,15 @@ const NOT_FOUND: Route = { type: 'error', status: 404, message: 'not found' };
 /** nginx's request-line buffer: a longer target is a 414 from both servers. */
 export const MAX_TARGET = 8192;
 
+/** nginx's client_max_body_size: a request declaring a longer body is a 413. */
+export const MAX_BODY = 1024 * 1024;
+
 /**
  * `shapes` are the live build's, in try order (shapes.json); a snapshot without that file is
- * read as LEGACY_SHAPES. Only keys some shape uses are read from the query.
+ * read as LEGACY_SHAPES. Only keys some shape uses are read from the query. `bodyLength` is
+ * the request's Content-Length.
  */
-export function route(method: string, target: string, shapes: readonly ShapeKeys[] = LEGACY_SHAPES): Route {
+export function route(method: string, target: string, shapes: readonly ShapeKeys[] = LEGACY_SHAPES, bodyLength = 0): Route {
   // nginx's order: the request line is parsed (414, 400) before any method check (405).
   if (target.length > MAX_TARGET) return { type: 'error', status: 414, message: 'request too long' };
   const rawUrl = originForm(target);
@@ -41,6 +45,10 @@ export function route(method: string, target: string, shapes: readonly ShapeKeys
   const path = normalizePath(queryAt === -1 ? rawUrl : rawUrl.slice(0, queryAt));
   const query = queryAt === -1 ? '' : rawUrl.slice(queryAt + 1);
   if (path === undefined) return BAD_REQUEST;
+  // nginx checks the body's size after its server-level rules (the Pixiecore MAC is one) and
+  // before any location's (every other selecting parameter).
+  const badPixiecoreMac = path.startsWith(PIXIECORE_PREFIX) && parseSelectorValue('mac', path.slice(PIXIECORE_PREFIX.length)) === undefined;
+  if (bodyLength > MAX_BODY && !badPixiecoreMac) return { type: 'error', status: 413, message: 'request body too large' };
   if (path === '/boot.ipxe' || path === '/boot.ipxe.0') return chain(query, shapes);
   if (path === '/-/revision') {
     return { type: 'file', candidates: [{ path: REVISION_FILE, shape: 'revision' }], contentType: TEXT, notFound: 'not found' };

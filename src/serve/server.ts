@@ -160,9 +160,10 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
 }
 
 function answer(req: IncomingMessage, res: ServerResponse, snapshot: Snapshot, imagesPath: string, record: { answer: string; file: string }): void {
-  const target = route(req.method ?? 'GET', req.url ?? '/', snapshot.shapes);
+  const target = route(req.method ?? 'GET', req.url ?? '/', snapshot.shapes, Number(req.headers['content-length'] ?? 0));
   if (target.type === 'error') {
     if (target.status === 405) res.setHeader('Allow', 'GET, HEAD');
+    if (target.status === 413) res.setHeader('Connection', 'close'); // the body is never read
     return sendText(res, target.status, target.message);
   }
   if (target.type === 'image') {

@@ -3,6 +3,7 @@
 // body and headers; the suite runs every case against `bootcfg serve` and against nginx with
 // the generated block, and compares each to the expectation and to the other server.
 
+import { BAD_MAC, BAD_REQUEST, BAD_UUID, JSON_TYPE, NOT_FOUND, OCTETS, TEXT } from './bodies.js';
 import type { Tree } from './fixture.js';
 import { GROUPS, groupCases } from './groups.js';
 import { BIG_IMAGE, oddCases } from './odd-cases.js';
@@ -12,10 +13,6 @@ export const UUID_UPPER = UUID.toUpperCase();
 export const UUID_UNKNOWN = '11111111-2222-3333-4444-555555555555';
 export const MAC = '52-54-00-ab-cd-ef';
 export const MAC_UNKNOWN = '52-54-00-00-00-02';
-
-const TEXT = 'text/plain; charset=utf-8';
-const JSON_TYPE = 'application/json';
-const OCTETS = 'application/octet-stream';
 
 /** Every answer file, distinct, so a body says which candidate was chosen. */
 export const FULL: Tree = new Map<string, string>([
@@ -72,10 +69,6 @@ export interface Case {
 }
 
 const file = (tree: Tree, path: string): string | Buffer => tree.get(path)!;
-const NOT_FOUND = 'not found\n';
-const BAD_REQUEST = 'bad request\n';
-const BAD_UUID = 'invalid uuid: expected 8-4-4-4-12 hex digits\n';
-const BAD_MAC = 'invalid mac: expected 6 hex octets, like 52:54:00:12:34:56\n';
 
 /** Every MAC spelling the contract accepts, for the MAC in FULL. */
 export const MAC_SPELLINGS = [
