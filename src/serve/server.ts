@@ -109,7 +109,9 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   // CONNECT never reaches a route: answer it as nginx does (400 for an authority target, else 405).
   server.on('connect', (req: IncomingMessage, socket: Duplex) => {
     const target = checkHead(req) ?? route(req.method ?? 'CONNECT', req.url ?? '');
-    writeError(socket, target.type === 'error' ? target.status : 405, target.type === 'error' ? target.message : 'method not allowed', live.revision);
+    const [status, message] = target.type === 'error' ? [target.status, target.message] : [405, 'method not allowed'];
+    writeError(socket, status, message, live.revision);
+    log({ time: new Date().toISOString(), client: req.socket.remoteAddress ?? '-', method: 'CONNECT', path: req.url ?? '-', status, answer: '-', file: '-', revision: live.revision, ms: 0 });
   });
   server.on('clientError', (error: ParserError, socket: Duplex) => refuseUnparsable(error, socket, live.revision));
 
