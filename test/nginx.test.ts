@@ -50,7 +50,8 @@ test('try_files candidates follow the try order of the shapes, per kind', () => 
 
 test('every location that looks files up does so inside the snapshot resolved once per request', () => {
   const text = nginxConfig(OPTIONS);
-  assert.match(text, /^    set \$bootcfg_snapshot \$realpath_root;$/m);
+  assert.match(text, /^        set \$bootcfg_snapshot \$realpath_root;$/m);
+  assert.equal(text.match(/set \$bootcfg_snapshot /g)?.length, 1, 'resolved once, in the server block');
   const locations = text.split(/\n    location /).slice(1);
   const lookups = locations.filter((body) => body.includes('try_files'));
   assert.ok(lookups.length >= 6);

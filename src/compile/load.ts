@@ -5,8 +5,10 @@
 
 import jsonc from 'jsonc-parser';
 import type { Node as JsonNode, ParseError } from 'jsonc-parser';
+import { checkCloudConfig } from './cloud-config.js';
 import { LoadError } from './errors.js';
 import { KEY_PARSERS, type Selector, type SelectorKey } from './selectors.js';
+import { tokenProblem, WHITESPACE_OR_CONTROL as UNSAFE, type TokenRole } from './tokens.js';
 
 export interface BootConfig {
   kernel: string;
@@ -51,7 +53,10 @@ export function load(files: SourceFiles, templateNames: readonly string[]): Load
     }
     const selector = parseSelectorPath(file, rest, errors);
     if (!selector) continue;
-    if (root === 'cloud') model.cloud.push({ file, selector, value: content });
+    if (root === 'cloud') {
+      errors.push(...checkCloudConfig(file, content));
+      model.cloud.push({ file, selector, value: content });
+    }
     else {
       const config = parseBootConfig(file, content.toString('utf8'), errors);
       if (config) model.boot.push({ file, selector, value: config });
@@ -143,7 +148,7 @@ function parseBootConfig(file: string, text: string, errors: LoadError[]): BootC
   const config: BootConfig = {
     kernel: kernel ? word(kernel, report, '"kernel"') ?? '' : '',
     initrd: stringList(properties.get('initrd'), report, '"initrd"'),
-    args: [...cmdline(properties.get('cmdline'), report), ...stringList(properties.get('args'), report, '"args"')],
+    args: [...cmdline(properties.get('cmdline'), report), ...stringList(properties.get('args'), report, '"args"', 'argument')],
   };
   for (const [key, value] of properties) {
     if (!(BOOT_KEYS as readonly string[]).includes(key)) {
@@ -167,29 +172,26 @@ function objectProperties(node: JsonNode, report: JsonReporter): Map<string, Jso
   return properties;
 }
 
-// iPXE splits its `kernel` line on whitespace, and a newline would start a new iPXE command:
-// a value carrying either would boot something other than what the file says.
-const UNSAFE = /[\s\u0000-\u001f\u007f]/;
-
-function word(node: JsonNode, report: JsonReporter, what: string): string | undefined {
+function word(node: JsonNode, report: JsonReporter, what: string, role: TokenRole = 'image'): string | undefined {
   if (node.type !== 'string' || node.value === '') {
     report.at(node.offset, `${what} must be a non-empty string, not ${describe(node)}`, 'write it in double quotes');
     return undefined;
   }
-  if (UNSAFE.test(node.value)) {
-    report.at(node.offset, `${what} contains whitespace or a control character`, 'iPXE splits the kernel line on spaces; split it into separate values');
+  const problem = tokenProblem(node.value, role); // src/compile/tokens.ts: what iPXE reads as syntax
+  if (problem) {
+    report.at(node.offset, `${what} ${problem.message}`, problem.hint);
     return undefined;
   }
   return node.value as string;
 }
 
-function stringList(node: JsonNode | undefined, report: JsonReporter, what: string): string[] {
+function stringList(node: JsonNode | undefined, report: JsonReporter, what: string, role: TokenRole = 'image'): string[] {
   if (!node) return [];
   if (node.type !== 'array') {
     report.at(node.offset, `${what} must be a list of strings, not ${describe(node)}`, `write ${what}: ["…", "…"]`);
     return [];
   }
-  return (node.children ?? []).map((item) => word(item, report, `each item of ${what}`)).filter((v): v is string => v !== undefined);
+  return (node.children ?? []).map((item) => word(item, report, `each item of ${what}`, role)).filter((v): v is string => v !== undefined);
 }
 
 function cmdline(node: JsonNode | undefined, report: JsonReporter): string[] {
@@ -208,9 +210,11 @@ function cmdline(node: JsonNode | undefined, report: JsonReporter): string[] {
       report.at(value.offset, `"cmdline" value of "${key}" must be a string, not ${describe(value)}`, `write "${key}": "${value.type === 'number' || value.type === 'boolean' ? String(value.value) : 'value'}" (an empty string renders a bare "${key}")`);
       continue;
     }
-    if (value.value === '') args.push(key);
-    else if (UNSAFE.test(value.value)) report.at(value.offset, `"cmdline" value of "${key}" contains whitespace or a control character`, 'iPXE splits the kernel line on spaces; use separate keys');
-    else args.push(`${key}=${value.value}`);
+    const token = value.value === '' ? key : `${key}=${value.value}`;
+    const problem = tokenProblem(token, 'argument');
+    if (UNSAFE.test(value.value)) report.at(value.offset, `"cmdline" value of "${key}" contains whitespace or a control character`, 'iPXE splits the kernel line on spaces; use separate keys');
+    else if (problem) report.at(value.parent!.offset, `"cmdline" entry ${problem.message}`, problem.hint);
+    else args.push(token);
   }
   return args;
 }

@@ -17,7 +17,7 @@
 
 import { UsageError } from '../compile/errors.js';
 import { CHAIN_FILE, REVISION_FILE, TEXT } from '../compile/outputs.js';
-import { LEGACY_SHAPES, SHAPES_FILE, answerPath, invalidValueMessage, isLabel, keysOf, shapesMarker, sortShapes, type ShapeKeys } from '../compile/shapes.js';
+import { LEGACY_SHAPES, SHAPES_FILE, answerPath, invalidValueMessage, isLabel, keysOf, servedShapes, shapesMarker, type ShapeKeys } from '../compile/shapes.js';
 import { ANSWER_KINDS, INVALID_FORMAT, METADATA_JSON, PASS_ON_PLACEHOLDER, PIXIECORE_PREFIX, QUERY_ROUTES, type AnswerKind } from './answers.js';
 
 export interface NginxOptions {
@@ -31,7 +31,8 @@ export interface NginxOptions {
   serverName?: string;
   /**
    * The selector shapes of the build the block serves (its shapes.json); LEGACY_SHAPES when
-   * absent. The block answers 503 for a snapshot with any other set.
+   * absent. The block covers them and the seed's (servedShapes) and answers 503 for a
+   * snapshot whose set differs by anything else.
    */
   shapes?: readonly ShapeKeys[];
 }
@@ -263,22 +264,32 @@ function server(o: Options): string {
     # nginx's own refusals (malformed request, TRACE, missing file, directory, a request line
     # longer than large_client_header_buffers, 8k by default, a header line longer than that,
     # an HTTP version above 1, an unknown Transfer-Encoding, a body over client_max_body_size,
-    # a failed precondition or range)
-    # in the contract's words.
+    # a failed precondition or range) in the contract's words.
 ${ERROR_PAGES.map((page) => `    error_page ${page.codes.join(' ')} /.bootcfg/${page.codes.at(-1)};\n`).join('')}
-    if (!-f "${current}/${REVISION_FILE}") {
-        return 503 "no build in ${o.distPath} yet\\n";
-    }
     # One build per request: resolve current -> revs/<id> once; every candidate below is
     # tried inside that snapshot, so a rebuild mid-request cannot mix two builds. Set before
-    # any refusal below, so that every answer names its revision.
-    set $bootcfg_snapshot $realpath_root;
-
+    # any refusal, so that every answer names its revision (and only when there is a build:
+    # a dangling current has no real path).
+    if (-f "${current}/${REVISION_FILE}") {
+        set $bootcfg_snapshot $realpath_root;
+    }
     if ($bootcfg_refused_line) {
         return 400 "bad request\\n";
     }
     if ($bootcfg_refused_method) {
         return 405 "method not allowed\\n";
+    }
+    # No build: 503. Not for nginx's own refusals (a bad request line, TRACE): error_page sends
+    # them back through here, with $status already set, and they answer as with a build.
+    set $bootcfg_no_build "";
+    if (!-f "${current}/${REVISION_FILE}") {
+        set $bootcfg_no_build 1;
+    }
+    if ($status != "000") {
+        set $bootcfg_no_build "";
+    }
+    if ($bootcfg_no_build) {
+        return 503 "no build in ${o.distPath} yet\\n";
     }
 ${staleCheck(o.shapes)}
     # Checked here, not in its location, so the 400 is text/plain while the answers are JSON.
@@ -364,7 +375,7 @@ const ERROR_PAGES: readonly ErrorPage[] = [
  * shapes.json existed.
  */
 function staleCheck(shapes: readonly ShapeKeys[]): string {
-  const legacy = shapesMarker(shapes) === shapesMarker(LEGACY_SHAPES);
+  const legacy = shapesMarker(shapes) === shapesMarker([]);
   return `    # Generated for the shapes in the header: any other build's shape set is a 503.
     set $bootcfg_stale 1;
     if (-f "$bootcfg_snapshot/${shapesMarker(shapes)}") {
@@ -477,5 +488,5 @@ function checkOptions(options: NginxOptions): Options {
   const serverName = options.serverName ?? '_';
   if (!SERVER_NAME.test(serverName)) throw new UsageError(`--server-name ${JSON.stringify(serverName)} is not a list of host names`, { hint: 'for example boot.example.com' });
   const trim = (path: string) => (path.length > 1 ? path.replace(/\/+$/, '') : path);
-  return { distPath: trim(options.distPath), imagesPath: trim(options.imagesPath), listen: options.listen, serverName, shapes: sortShapes(options.shapes ?? LEGACY_SHAPES) };
+  return { distPath: trim(options.distPath), imagesPath: trim(options.imagesPath), listen: options.listen, serverName, shapes: servedShapes(options.shapes ?? LEGACY_SHAPES) };
 }

@@ -32,8 +32,8 @@ export const MAX_BODY = 1024 * 1024;
 
 /**
  * `shapes` are the live build's, in try order (shapes.json); a snapshot without that file is
- * read as LEGACY_SHAPES. Only keys some shape uses are read from the query. `bodyLength` is
- * the request's Content-Length.
+ * read as LEGACY_SHAPES. Only uuid, mac and the keys some shape uses are read from the query.
+ * `bodyLength` is the request's Content-Length.
  */
 export function route(method: string, target: string, shapes: readonly ShapeKeys[] = LEGACY_SHAPES, bodyLength = 0): Route {
   // nginx's order: the request line is parsed (414, 400) before any method check (405).
@@ -135,14 +135,14 @@ function percentDecode(raw: string): string | undefined {
  * uses, valid, in canonical order) to pass on: `/boot.ipxe?os=installed` chains with `&os=installed`.
  */
 function chain(query: string, shapes: readonly ShapeKeys[]): Route {
-  const values = readKeys(query, keysOf(shapes).filter(isLabel));
+  const values = readKeys(query, requestKeys(shapes).labels);
   if (typeof values === 'string') return { type: 'error', status: 400, message: values };
   const passOn = Object.entries(values).map(([key, value]) => `&${key}=${value}`).join('');
   return { type: 'file', candidates: [{ path: CHAIN_FILE, shape: 'chain' }], contentType: TEXT, notFound: 'not found', passOn };
 }
 
 function select(kind: AnswerKind, query: string, shapes: readonly ShapeKeys[]): Route {
-  const values = readKeys(query, keysOf(shapes));
+  const values = readKeys(query, requestKeys(shapes).all);
   if (typeof values === 'string') return { type: 'error', status: 400, message: values };
   if (kind.dir === 'metadata') {
     const format = queryArg(query, 'format');
@@ -150,6 +150,18 @@ function select(kind: AnswerKind, query: string, shapes: readonly ShapeKeys[]): 
     if (format !== undefined) kind = METADATA_JSON;
   }
   return fileRoute(kind, shapes, values);
+}
+
+// The keys a build reads, worked out once per snapshot's shapes rather than per request.
+const KEYS = new WeakMap<readonly ShapeKeys[], { all: string[]; labels: string[] }>();
+
+function requestKeys(shapes: readonly ShapeKeys[]): { all: string[]; labels: string[] } {
+  let keys = KEYS.get(shapes);
+  if (!keys) {
+    const all = keysOf(shapes);
+    KEYS.set(shapes, (keys = { all, labels: all.filter(isLabel) }));
+  }
+  return keys;
 }
 
 /**

@@ -17,7 +17,7 @@ import { readFile, realpath } from 'node:fs/promises';
 import { STATUS_CODES, createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { SourceError, UsageError } from '../compile/errors.js';
 import { REVISION_FILE, TEXT } from '../compile/outputs.js';
 import { LEGACY_SHAPES, SHAPES_FILE, parseShapes, type ShapeKeys } from '../compile/shapes.js';
@@ -25,6 +25,7 @@ import { PASS_ON_PLACEHOLDER } from './answers.js';
 import { HEADER_TOO_LARGE, MAX_HEAD, checkHead, route, type Candidate } from './route.js';
 import { sendFile } from './static.js';
 import { CURRENT } from '../build/write.js';
+import { directoryIdentity } from '../build/watch.js';
 
 export type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
@@ -45,7 +46,7 @@ export interface AccessLogEntry {
   method: string;
   path: string;
   status: number;
-  /** Which selector shape answered: uuid, mac, default, chain, image; "-" for none. */
+  /** Which selector shape answered (uuid, mac, mac.os, default…), or chain, revision, image; "-" for none. */
   answer: string;
   file: string;
   revision: string;
@@ -55,7 +56,7 @@ export interface AccessLogEntry {
 export interface RunningServer {
   url: string;
   server: Server;
-  /** The revision being served now. */
+  /** The revision being served now; "-" while dist/ has no build. */
   readonly revision: string;
   /** Re-reads dist/current and swaps the new snapshot in; returns its revision. */
   reload(): Promise<string>;
@@ -73,15 +74,20 @@ export const REVISION_HEADER = 'X-Bootcfg-Revision';
 
 export async function startServer(options: ServeOptions): Promise<RunningServer> {
   const { host, port } = parseAddress(options.address);
-  let live = await openSnapshot(options.distPath);
+  // undefined while dist/ has no build (removed, or current dangling): every answer is then 503.
+  let live: Snapshot | undefined = await openSnapshot(options.distPath);
   const log = options.log ?? (() => {});
+  const nothingLive: NothingLive = {
+    message: `no build in ${resolve(options.distPath)} yet`, // nginx's words (nginx.ts)
+    gone: () => void reload().catch(() => {}), // the snapshot went away: look for what replaced it
+  };
 
   // Host is checked by checkHead, as nginx checks it; node's own check answers an empty 400.
   const server = createServer({ requireHostHeader: false, maxHeaderSize: MAX_HEAD }, (req, res) => {
     const started = performance.now();
     const path = req.url ?? '/';
     const snapshot = live; // one request, one build
-    const record = { answer: '-', file: '-' };
+    const record = { answer: '-', file: '-', revision: snapshot?.revision ?? '-' };
     res.once('close', () => log({ // 'close' comes for aborted answers too, where 'finish' never does
       time: new Date().toISOString(),
       client: req.socket.remoteAddress ?? '-',
@@ -89,10 +95,9 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       path,
       status: res.statusCode,
       ...record,
-      revision: snapshot.revision,
       ms: Math.round((performance.now() - started) * 100) / 100,
     }));
-    res.setHeader(REVISION_HEADER, snapshot.revision);
+    if (snapshot) res.setHeader(REVISION_HEADER, snapshot.revision);
     res.setHeader('Cache-Control', 'no-cache');
     const refused = checkHead(req);
     if (refused) {
@@ -101,7 +106,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     }
     const extra = options.routes?.get(path.split('?')[0]!);
     if (extra) return extra(req, res);
-    answer(req, res, snapshot, options.imagesPath, record);
+    answer(req, res, snapshot, options.imagesPath, record, nothingLive);
   });
 
   // nginx ignores expectations it does not know; node would answer 417.
@@ -110,10 +115,10 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   server.on('connect', (req: IncomingMessage, socket: Duplex) => {
     const target = checkHead(req) ?? route(req.method ?? 'CONNECT', req.url ?? '');
     const [status, message] = target.type === 'error' ? [target.status, target.message] : [405, 'method not allowed'];
-    writeError(socket, status, message, live.revision);
-    log({ time: new Date().toISOString(), client: req.socket.remoteAddress ?? '-', method: 'CONNECT', path: req.url ?? '-', status, answer: '-', file: '-', revision: live.revision, ms: 0 });
+    writeError(socket, status, message, live?.revision);
+    log({ time: new Date().toISOString(), client: req.socket.remoteAddress ?? '-', method: 'CONNECT', path: req.url ?? '-', status, answer: '-', file: '-', revision: live?.revision ?? '-', ms: 0 });
   });
-  server.on('clientError', (error: ParserError, socket: Duplex) => refuseUnparsable(error, socket, live.revision));
+  server.on('clientError', (error: ParserError, socket: Duplex) => refuseUnparsable(error, socket, live?.revision));
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) => reject(new UsageError(`cannot listen on ${options.address}: ${error.code ?? error.message}`, {
@@ -135,24 +140,27 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     const run = async (): Promise<string> => {
       do {
         again = false;
-        live = await openSnapshot(options.distPath);
+        live = await openSnapshot(options.distPath).catch((error: unknown) => {
+          live = undefined; // nothing to serve: 503, as nginx, until a build appears
+          throw error;
+        });
       } while (again);
       return live.revision;
     };
     reloading = run().finally(() => { reloading = undefined; });
     return reloading;
   };
-  const watcher = watchCurrent(options.distPath, () => live.dir, () => void reload().catch(() => {}));
+  const follower = followCurrent(options.distPath, () => live?.dir, () => void reload().catch(() => {}));
 
   const bound = server.address() as AddressInfo;
   const shownHost = bound.family === 'IPv6' ? `[${bound.address}]` : bound.address;
   return {
     url: `http://${shownHost}:${bound.port}`,
     server,
-    get revision() { return live.revision; },
+    get revision() { return live?.revision ?? '-'; },
     reload,
     close: () => {
-      watcher?.close();
+      follower.close();
       return new Promise((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
@@ -161,13 +169,27 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   };
 }
 
-function answer(req: IncomingMessage, res: ServerResponse, snapshot: Snapshot, imagesPath: string, record: { answer: string; file: string }): void {
-  const target = route(req.method ?? 'GET', req.url ?? '/', snapshot.shapes, Number(req.headers['content-length'] ?? 0));
-  if (target.type === 'error') {
+/** What a request does when it finds nothing live. */
+interface NothingLive {
+  message: string;
+  /** The request's snapshot is no longer on disk. */
+  gone(): void;
+}
+
+/** What the access log says about how a request was answered. */
+type AnswerRecord = { answer: string; file: string; revision: string };
+
+function answer(req: IncomingMessage, res: ServerResponse, snapshot: Snapshot | undefined, imagesPath: string, record: AnswerRecord, nothingLive: NothingLive): void {
+  const bodyLength = Number(req.headers['content-length'] ?? 0);
+  const target = route(req.method ?? 'GET', req.url ?? '/', snapshot?.shapes ?? LEGACY_SHAPES, bodyLength); // no build: only refusals need routing
+  if (target.type === 'error' && target.status === 413) res.setHeader('Connection', 'close'); // the body is never read
+  if (target.type === 'error' && refusedBeforeLookup(target)) {
     if (target.status === 405) res.setHeader('Allow', 'GET, HEAD');
-    if (target.status === 413) res.setHeader('Connection', 'close'); // the body is never read
     return sendText(res, target.status, target.message);
   }
+  // Found files prove the snapshot is there; every other answer checks first (see isLive).
+  if (!snapshot || (target.type !== 'file' && !isLive(snapshot))) return sendUnavailable(res, record, nothingLive, snapshot !== undefined);
+  if (target.type === 'error') return sendText(res, target.status, target.message);
   if (target.type === 'image') {
     record.answer = 'image';
     record.file = `images${target.path}`;
@@ -183,7 +205,35 @@ function answer(req: IncomingMessage, res: ServerResponse, snapshot: Snapshot, i
   if (found) {
     record.answer = found.shape;
     record.file = found.path;
-  } else sendText(res, 404, target.notFound);
+  } else if (!isLive(snapshot)) sendUnavailable(res, record, nothingLive, true);
+  else sendText(res, 404, target.notFound);
+}
+
+/** 503, with no revision: nothing is live (nginx's answer too). */
+function sendUnavailable(res: ServerResponse, record: AnswerRecord, nothingLive: NothingLive, hadSnapshot: boolean): void {
+  res.removeHeader(REVISION_HEADER);
+  record.revision = '-';
+  if (hadSnapshot) nothingLive.gone();
+  sendText(res, 503, nothingLive.message);
+}
+
+/**
+ * The refusals nginx makes before it looks for a build (a bad method, a bad or over-long
+ * request line): they answer the same with or without one. Everything else is 503 while
+ * nothing is live.
+ */
+function refusedBeforeLookup(target: { status: number; message: string }): boolean {
+  return target.status === 405 || target.status === 414 || (target.status === 400 && target.message === 'bad request');
+}
+
+/**
+ * Whether the snapshot is still on disk (its REVISION file, as nginx's check). Asked only off
+ * the hot path: a request answered from a file of the snapshot has already shown it is there.
+ * A snapshot removed under a running server (rm -rf dist) is then a 503, not a 404, which to
+ * Pixiecore would mean "do not boot".
+ */
+function isLive(snapshot: Snapshot): boolean {
+  return statSync(join(snapshot.dir, REVISION_FILE), { throwIfNoEntry: false })?.isFile() === true;
 }
 
 /**
@@ -214,7 +264,7 @@ type ParserError = NodeJS.ErrnoException & { rawPacket?: Buffer };
  * node would close with an empty 400: a head over MAX_HEAD, an unknown upper-case method (405),
  * an HTTP version above 1 (505), anything else malformed (400).
  */
-function refuseUnparsable(error: ParserError, socket: Duplex, revision: string): void {
+function refuseUnparsable(error: ParserError, socket: Duplex, revision: string | undefined): void {
   if (!socket.writable) return void socket.destroy();
   const packet = error.rawPacket?.toString('latin1') ?? '';
   if (error.code === 'HPE_HEADER_OVERFLOW') return writeError(socket, HEADER_TOO_LARGE.status, HEADER_TOO_LARGE.message, revision);
@@ -223,11 +273,15 @@ function refuseUnparsable(error: ParserError, socket: Duplex, revision: string):
   writeError(socket, 400, 'bad request', revision);
 }
 
-/** One error answer written straight to a socket that no ServerResponse owns, then closed. */
-function writeError(socket: Duplex, status: number, message: string, revision: string): void {
+/**
+ * One error answer written straight to a socket that no ServerResponse owns, then closed;
+ * naming the live revision, if there is one.
+ */
+function writeError(socket: Duplex, status: number, message: string, revision: string | undefined): void {
   const body = `${message}\n`;
   const allow = status === 405 ? 'Allow: GET, HEAD\r\n' : '';
-  socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: ${TEXT}\r\nContent-Length: ${body.length}\r\nCache-Control: no-cache\r\n${allow}${REVISION_HEADER}: ${revision}\r\nConnection: close\r\n\r\n${body}`);
+  const named = revision === undefined ? '' : `${REVISION_HEADER}: ${revision}\r\n`;
+  socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: ${TEXT}\r\nContent-Length: ${body.length}\r\nCache-Control: no-cache\r\n${allow}${named}Connection: close\r\n\r\n${body}`);
 }
 
 /** The live snapshot: dist/current resolved to its directory, with its revision. */
@@ -266,16 +320,45 @@ async function readShapes(dir: string): Promise<readonly ShapeKeys[]> {
   }
 }
 
-/** Calls `changed` when dist/current points somewhere new (a build by another process). */
-function watchCurrent(distPath: string, liveDir: () => string, changed: () => void): FSWatcher | undefined {
-  try {
-    return watch(distPath, { persistent: false }, (_event, name) => {
-      if (name !== CURRENT) return;
-      realpath(join(distPath, CURRENT)).then((dir) => { if (dir !== liveDir()) changed(); }, () => {});
-    });
-  } catch {
-    return undefined; // no inotify: builds in this process still reload directly
-  }
+/** How often the follower checks dist/ by itself, for what its watch cannot see. */
+const FOLLOW_CHECK_MS = 1000;
+
+/**
+ * Calls `changed` when dist/current resolves somewhere other than the live snapshot (a build by
+ * another process, or dist/ emptied). A watch on dist/ sees a build at once, but it watches one
+ * directory: when dist/ is removed and made again (rm -rf dist; bootcfg build) the watch is
+ * left on the old one. So once a second the follower also resolves dist/current itself, and
+ * watches dist/ again when it is another directory than the one watched.
+ */
+function followCurrent(distPath: string, liveDir: () => string | undefined, changed: () => void): { close(): void } {
+  let watched: { watcher: FSWatcher; id: string } | undefined;
+  const check = () => realpath(join(distPath, CURRENT)).then((dir) => dir, () => undefined).then((dir) => { if (dir !== liveDir()) changed(); });
+  const rewatch = () => {
+    const id = directoryIdentity(distPath);
+    if (watched && watched.id === id) return;
+    watched?.watcher.close();
+    watched = undefined;
+    if (id === undefined) return;
+    try {
+      const watcher = watch(distPath, { persistent: false }, (_event, name) => { if (name === CURRENT) void check(); });
+      watcher.on('error', () => { watcher.close(); if (watched?.watcher === watcher) watched = undefined; });
+      watched = { watcher, id };
+    } catch {
+      // no inotify: the periodic check still follows, a second late
+    }
+  };
+  rewatch();
+  const timer = setInterval(() => {
+    rewatch();
+    void check();
+  }, FOLLOW_CHECK_MS);
+  timer.unref();
+  return {
+    close: () => {
+      clearInterval(timer);
+      watched?.watcher.close();
+    },
+  };
 }
 
 export function parseAddress(address: string): { host: string; port: number } {
