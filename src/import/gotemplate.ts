@@ -22,7 +22,7 @@ export interface TranslationProblem extends Position {
 }
 
 export interface Translation {
-  /** The handlebars text; meaningful only when `problems` is empty. */
+  /** The handlebars text; each problem left as an `{{untranslated "…"}}` that fails the build. */
   text: string;
   problems: TranslationProblem[];
   /** Every `.request.query.<key>` the template reads: it compiles only where a selector fixes <key>. */
@@ -76,16 +76,34 @@ class Translator {
   private readonly scopes: Scope[] = [{ variables: new Map([['', rootExpr()]]) }];
   private readonly blockParams = new Set<string>();
 
+  /** Problems of the node being translated, not yet marked in the output. */
+  private pending: TranslationProblem[] = [];
+
   private report(at: Position, message: string, hint: string): Expr {
-    this.problems.push({ line: at.line, column: at.column, message, hint });
+    const problem = { line: at.line, column: at.column, message, hint };
+    this.problems.push(problem);
+    this.pending.push(problem);
     return { kind: 'literal', hbs: '""', printed: '' };
   }
 
   list(nodes: Node[], context: Context): string {
     this.scopes.push({ variables: new Map() });
-    const out = nodes.map((node) => this.node(node, context)).join('');
+    const out = nodes.map((node) => this.marked(node, context)).join('');
     this.scopes.pop();
     return out;
+  }
+
+  /**
+   * A node's translation, preceded by `{{untranslated "…"}}` for each problem in it (a body's
+   * problems are marked inside the body). No helper has that name, so a template written
+   * with --force fails the build at that line until someone rewrites the construct.
+   */
+  private marked(node: Node, context: Context): string {
+    const out = this.node(node, context);
+    const problems = this.pending;
+    this.pending = [];
+    const markers = problems.map((problem) => `{{untranslated ${hbsString(`${problem.line}:${problem.column}: ${problem.message}`)}}}`).join('');
+    return node.kind === 'action' && problems.length > 0 ? markers : markers + out;
   }
 
   private node(node: Node, context: Context): string {
