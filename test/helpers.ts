@@ -87,8 +87,13 @@ export interface ServeProcess {
 }
 
 /** `bootcfg serve … --address 127.0.0.1:0`, resolved once it prints where it listens. */
-export async function startServe(args: string[], env: NodeJS.ProcessEnv = {}): Promise<ServeProcess> {
-  const child = spawn(process.execPath, [BIN, 'serve', '--address', '127.0.0.1:0', ...args], { cwd: ROOT, env: { ...cleanEnv(), ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+export function startServe(args: string[], env: NodeJS.ProcessEnv = {}): Promise<ServeProcess> {
+  return startCliServer(['serve', '--address', '127.0.0.1:0', ...args], env);
+}
+
+/** The CLI with exactly these arguments, until it says "listening on" (e.g. the 2015 flag form). */
+export async function startCliServer(args: string[], env: NodeJS.ProcessEnv = {}): Promise<ServeProcess> {
+  const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: { ...cleanEnv(), ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const log: Array<Record<string, unknown>> = [];
   let stderr = '';
   let pending = '';

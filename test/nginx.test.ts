@@ -16,15 +16,36 @@ import { send } from './conformance/http.js';
 import { nginxBinary, nginxSkipReason, startNginx } from './conformance/nginx.js';
 
 const OPTIONS: NginxOptions = { distPath: '/srv/bootcfg/dist', imagesPath: '/srv/bootcfg/images', listen: '0.0.0.0:8080' };
+/** A build with labels, two-key shapes and every fixed key. */
+const GROUP_SHAPES: string[][] = [['uuid'], ['mac'], ['mac', 'os'], ['arch', 'os'], ['hostname', 'serial', 'rack'], []];
 const BIN = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'bootcfg.js');
 
-test('try_files and root only ever see validated variables, never $arg_ or $uri', () => {
-  const lines = nginxConfig(OPTIONS).split('\n').filter((line) => /^\s*(try_files|root|alias)\b/.test(line));
-  assert.ok(lines.length >= 6);
-  for (const line of lines) {
-    const variables = line.match(/\$\w+/g) ?? [];
-    for (const variable of variables) assert.match(variable, /^\$bootcfg_(uuid|mac|path_mac|snapshot)$/, line);
+test('try_files, root, alias and sub_filter only ever see validated variables, never $arg_ or $uri', () => {
+  for (const shapes of [undefined, GROUP_SHAPES]) {
+    const lines = nginxConfig({ ...OPTIONS, shapes }).split('\n').filter((line) => /^\s*(try_files|root|alias|sub_filter|rewrite)\b/.test(line));
+    assert.ok(lines.length >= 6);
+    for (const line of lines) {
+      const variables = line.match(/\$\w+/g) ?? [];
+      for (const variable of variables) assert.match(variable, /^\$bootcfg_(uuid|mac|path_mac|snapshot|dollar|metadata|[qx]_[a-z][a-z0-9_]*)$/, line);
+    }
   }
+});
+
+test('each label value map admits only the contract values; pass-on pieces come from them', () => {
+  const text = nginxConfig({ ...OPTIONS, shapes: GROUP_SHAPES });
+  assert.match(text, /^map \$arg_os \$bootcfg_q_os \{\n    "" "";\n    "~\^\[A-Za-z0-9_-\]\[A-Za-z0-9\._-\]\{0,62\}\$" \$arg_os;\n    default "!";\n\}$/m);
+  assert.match(text, /^map \$bootcfg_q_rack \$bootcfg_x_rack \{\n    "" "";\n    "!" "";\n    default "&rack=\$bootcfg_q_rack";\n\}$/m);
+  // hostname and serial are selectors but not labels: /boot.ipxe sends them itself.
+  assert.doesNotMatch(text, /\$bootcfg_x_(hostname|serial|arch)/);
+  assert.match(text, /sub_filter "\$\{bootcfg_dollar\}\{bootcfg_query\}" "\$bootcfg_x_os\$bootcfg_x_rack";/);
+});
+
+test('try_files candidates follow the try order of the shapes, per kind', () => {
+  const text = nginxConfig({ ...OPTIONS, shapes: GROUP_SHAPES });
+  const ipxe = /try_files (\/ipxe\/[^;]*);/.exec(text)?.[1];
+  assert.equal(ipxe, '/ipxe/hostname.serial.rack/$bootcfg_q_hostname/$bootcfg_q_serial/$bootcfg_q_rack /ipxe/mac.os/$bootcfg_mac/$bootcfg_q_os /ipxe/arch.os/$bootcfg_q_arch/$bootcfg_q_os /ipxe/uuid/$bootcfg_uuid /ipxe/mac/$bootcfg_mac /ipxe/default @bootcfg_ipxe_none');
+  const pixiecore = /try_files (\/pixiecore\/[^;]*);/.exec(text)?.[1];
+  assert.equal(pixiecore, '/pixiecore/mac/$bootcfg_path_mac /pixiecore/default @bootcfg_pixiecore_none');
 });
 
 test('every location that looks files up does so inside the snapshot resolved once per request', () => {
@@ -39,7 +60,9 @@ test('every location that looks files up does so inside the snapshot resolved on
 
 test('each query key is read once, by the map that validates it', () => {
   const text = nginxConfig(OPTIONS);
-  assert.deepEqual(text.match(/\$arg_\w+/g), ['$arg_uuid', '$arg_mac']);
+  assert.deepEqual(text.match(/\$arg_\w+/g), ['$arg_uuid', '$arg_mac', '$arg_format']);
+  const groups: string[] = nginxConfig({ ...OPTIONS, shapes: GROUP_SHAPES }).match(/\$arg_\w+/g) ?? [];
+  assert.deepEqual(groups.filter((v, i) => groups.indexOf(v) !== i), ['$arg_hostname', '$arg_serial', '$arg_arch', '$arg_os', '$arg_rack'], 'each map reads its parameter twice: the test and the value');
   assert.match(text, /^map \$arg_uuid \$bootcfg_uuid \{$/m);
 });
 
@@ -71,7 +94,7 @@ test('refuses options nginx would misread', () => {
 test('nginx -t accepts the block inside a minimal http { }', { skip: nginxSkipReason() }, async () => {
   const dir = await mkdtemp(join(tmpdir(), 'bootcfg-nginx-t-'));
   try {
-    await writeFile(join(dir, 'bootcfg.conf'), nginxConfig({ ...OPTIONS, distPath: join(dir, 'dist'), imagesPath: join(dir, 'images'), listen: '127.0.0.1:8080' }));
+    await writeFile(join(dir, 'bootcfg.conf'), nginxConfig({ ...OPTIONS, distPath: join(dir, 'dist'), imagesPath: join(dir, 'images'), listen: '127.0.0.1:8080', shapes: GROUP_SHAPES }));
     await writeFile(join(dir, 'nginx.conf'), `pid ${dir}/nginx.pid;\nerror_log ${dir}/error.log;\nevents {}\nhttp {\n    include ${dir}/bootcfg.conf;\n}\n`);
     const result = spawnSync(nginxBinary()!, ['-t', '-p', `${dir}/`, '-c', join(dir, 'nginx.conf'), '-e', join(dir, 'error.log')], { encoding: 'utf8' });
     assert.equal(result.status, 0, result.stderr);

@@ -10,11 +10,13 @@ import nginxCommand from './commands/nginx.js';
 import serveCommand from './commands/serve.js';
 import validateCommand from './commands/validate.js';
 import { BootcfgError, ExitStatus, UsageError } from '../compile/errors.js';
+import { rewriteLegacyArgv } from './legacy.js';
 import { formatError } from './report.js';
 
-export async function main(argv: readonly string[]): Promise<number> {
+export async function main(given: readonly string[]): Promise<number> {
+  const argv = rewriteLegacyArgv(given); // the 2015 binary's `-address=…` form
   try {
-    const cli = yargs([...argv]);
+    const cli = yargs(argv);
     await cli
       .scriptName('bootcfg')
       .usage('$0 <command> [options]')

@@ -3,30 +3,33 @@
 // here, at the edge, so no query text ever becomes part of a file path. docs/http.md is the
 // contract; the generated nginx block implements the same rules.
 
-import { MAC_HINT, UUID_HINT, parseMac, parseUuid } from '../compile/ids.js';
-import { CHAIN_FILE, REVISION_FILE, TEXT, outputKind, type OutputKind } from '../compile/outputs.js';
-import { candidatePaths, type Selector } from '../compile/selectors.js';
+import { CHAIN_FILE, REVISION_FILE, TEXT } from '../compile/outputs.js';
+import { LEGACY_SHAPES, answerPath, invalidValueMessage, isLabel, keysOf, parseSelectorValue, shapeDir, type ShapeKeys } from '../compile/shapes.js';
+import { INVALID_FORMAT, METADATA_JSON, PIXIECORE_PREFIX, QUERY_ROUTES, ANSWER_KINDS, type AnswerKind } from './answers.js';
 
 export interface Candidate {
   /** dist-relative file path. */
   path: string;
-  /** Which selector shape it is: "uuid", "mac" or "default" (for the access log). */
+  /** Which selector shape it is: "uuid", "mac.os", "default"… (for the access log). */
   shape: string;
 }
 
 export type Route =
-  | { type: 'file'; candidates: Candidate[]; contentType: string; notFound: string }
+  | { type: 'file'; candidates: Candidate[]; contentType: string; notFound: string; passOn?: string }
   | { type: 'image'; path: string }
   | { type: 'error'; status: number; message: string };
 
 const BAD_REQUEST: Route = { type: 'error', status: 400, message: 'bad request' };
 const NOT_FOUND: Route = { type: 'error', status: 404, message: 'not found' };
-const PIXIECORE_PREFIX = '/pixiecore/v1/boot/';
 
 /** nginx's request-line buffer: a longer target is a 414 from both servers. */
 export const MAX_TARGET = 8192;
 
-export function route(method: string, target: string): Route {
+/**
+ * `shapes` are the live build's, in try order (shapes.json); a snapshot without that file is
+ * read as LEGACY_SHAPES. Only keys some shape uses are read from the query.
+ */
+export function route(method: string, target: string, shapes: readonly ShapeKeys[] = LEGACY_SHAPES): Route {
   if (method !== 'GET' && method !== 'HEAD') return { type: 'error', status: 405, message: 'method not allowed' };
   if (target.length > MAX_TARGET) return { type: 'error', status: 414, message: 'request too long' };
   const rawUrl = originForm(target);
@@ -35,14 +38,12 @@ export function route(method: string, target: string): Route {
   const path = normalizePath(queryAt === -1 ? rawUrl : rawUrl.slice(0, queryAt));
   const query = queryAt === -1 ? '' : rawUrl.slice(queryAt + 1);
   if (path === undefined) return BAD_REQUEST;
-  if (path === '/boot.ipxe' || path === '/boot.ipxe.0') {
-    return { type: 'file', candidates: [{ path: CHAIN_FILE, shape: 'chain' }], contentType: TEXT, notFound: 'not found' };
-  }
+  if (path === '/boot.ipxe' || path === '/boot.ipxe.0') return chain(query, shapes);
   if (path === '/-/revision') {
     return { type: 'file', candidates: [{ path: REVISION_FILE, shape: 'revision' }], contentType: TEXT, notFound: 'not found' };
   }
-  if (path === '/ipxe' || path === '/cloud') return select(outputKind(path.slice(1) as OutputKind['dir']), query);
-  if (path.startsWith(PIXIECORE_PREFIX)) return pixiecore(path.slice(PIXIECORE_PREFIX.length));
+  if (Object.hasOwn(QUERY_ROUTES, path)) return select(QUERY_ROUTES[path as keyof typeof QUERY_ROUTES], query, shapes);
+  if (path.startsWith(PIXIECORE_PREFIX)) return pixiecore(path.slice(PIXIECORE_PREFIX.length), shapes);
   if (path.startsWith('/images/')) return image(path.slice('/images/'.length));
   return NOT_FOUND;
 }
@@ -82,34 +83,57 @@ export function normalizePath(raw: string): string | undefined {
   return `/${out.join('/')}`;
 }
 
-function select(kind: OutputKind, query: string): Route {
-  const uuid = queryArg(query, 'uuid');
-  const mac = queryArg(query, 'mac');
-  const selector: Selector = {};
-  if (uuid !== undefined) {
-    const value = parseUuid(unescapeColons(uuid) ?? '');
-    if (!value) return { type: 'error', status: 400, message: `invalid uuid: ${UUID_HINT}` };
-    selector.uuid = value;
+/**
+ * The chainload script, with the extra label parameters the request carries (labels some shape
+ * uses, valid, in canonical order) to pass on: `/boot.ipxe?os=installed` chains with `&os=installed`.
+ */
+function chain(query: string, shapes: readonly ShapeKeys[]): Route {
+  const values = readKeys(query, keysOf(shapes).filter(isLabel));
+  if (typeof values === 'string') return { type: 'error', status: 400, message: values };
+  const passOn = Object.entries(values).map(([key, value]) => `&${key}=${value}`).join('');
+  return { type: 'file', candidates: [{ path: CHAIN_FILE, shape: 'chain' }], contentType: TEXT, notFound: 'not found', passOn };
+}
+
+function select(kind: AnswerKind, query: string, shapes: readonly ShapeKeys[]): Route {
+  const values = readKeys(query, keysOf(shapes));
+  if (typeof values === 'string') return { type: 'error', status: 400, message: values };
+  if (kind.dir === 'metadata') {
+    const format = queryArg(query, 'format');
+    if (format !== undefined && format.toLowerCase() !== 'json') return { type: 'error', status: 400, message: INVALID_FORMAT };
+    if (format !== undefined) kind = METADATA_JSON;
   }
-  if (mac !== undefined) {
-    const value = parseMac(unescapeColons(mac) ?? '');
-    if (!value) return invalidMac();
-    selector.mac = value;
+  return fileRoute(kind, shapes, values);
+}
+
+/**
+ * The canonical value of each of `keys` the query carries, in the order given (the first bad
+ * one wins: its message is returned). Absent and empty parameters are left out.
+ */
+function readKeys(query: string, keys: readonly string[]): Record<string, string> | string {
+  const values: Record<string, string> = {};
+  for (const key of keys) {
+    const raw = queryArg(query, key);
+    if (raw === undefined) continue;
+    const value = parseSelectorValue(key, (key === 'uuid' || key === 'mac' ? unescapeColons(raw) : raw) ?? '');
+    if (value === undefined) return invalidValueMessage(key);
+    values[key] = value;
   }
-  return fileRoute(kind, selector);
+  return values;
 }
 
-function pixiecore(segment: string): Route {
-  const mac = parseMac(segment);
-  return mac ? fileRoute(outputKind('pixiecore'), { mac }) : invalidMac();
+function pixiecore(segment: string, shapes: readonly ShapeKeys[]): Route {
+  const mac = parseSelectorValue('mac', segment);
+  return mac ? fileRoute(ANSWER_KINDS.pixiecore, shapes, { mac }) : { type: 'error', status: 400, message: invalidValueMessage('mac') };
 }
 
-function invalidMac(): Route {
-  return { type: 'error', status: 400, message: `invalid mac: ${MAC_HINT}` };
-}
-
-function fileRoute(kind: OutputKind, selector: Selector): Route {
-  const candidates = candidatePaths(kind.shapes, selector).map((file) => ({ path: `${kind.dir}/${file}`, shape: file.split('/')[0]! }));
+/** Every shape of the build this kind accepts, in try order, whose keys the request all has. */
+function fileRoute(kind: AnswerKind, shapes: readonly ShapeKeys[], values: Readonly<Record<string, string>>): Route {
+  const candidates: Candidate[] = [];
+  for (const shape of shapes) {
+    if (!kind.accepts(shape)) continue;
+    const path = answerPath(kind.dir, shape, values);
+    if (path !== undefined) candidates.push({ path, shape: shapeDir(shape) });
+  }
   return { type: 'file', candidates, contentType: kind.contentType, notFound: kind.notFound };
 }
 

@@ -18,6 +18,8 @@ import { join } from 'node:path';
 import sirv from 'sirv';
 import { SourceError, UsageError } from '../compile/errors.js';
 import { REVISION_FILE, TEXT } from '../compile/outputs.js';
+import { LEGACY_SHAPES, SHAPES_FILE, parseShapes, type ShapeKeys } from '../compile/shapes.js';
+import { PASS_ON_PLACEHOLDER } from './answers.js';
 import { route, type Candidate } from './route.js';
 import { CURRENT } from '../build/write.js';
 
@@ -60,6 +62,8 @@ export interface RunningServer {
 interface Snapshot {
   revision: string;
   dir: string;
+  /** The build's selector shapes in try order (shapes.json; LEGACY_SHAPES without one). */
+  shapes: readonly ShapeKeys[];
   serveFile: ReturnType<typeof sirv>;
 }
 
@@ -142,7 +146,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
 }
 
 function answer(req: IncomingMessage, res: ServerResponse, snapshot: Snapshot, images: ReturnType<typeof sirv>, record: { answer: string; file: string }): void {
-  const target = route(req.method ?? 'GET', req.url ?? '/');
+  const target = route(req.method ?? 'GET', req.url ?? '/', snapshot.shapes);
   sanitizeRange(req, target.type === 'image');
   if (target.type === 'error') {
     if (target.status === 405) res.setHeader('Allow', 'GET, HEAD');
@@ -158,20 +162,27 @@ function answer(req: IncomingMessage, res: ServerResponse, snapshot: Snapshot, i
     return images(req, res, () => sendText(res, 404, 'not found'));
   }
   res.setHeader('Content-Type', target.contentType);
-  const found = serveFirst(req, res, snapshot, target.candidates);
+  const found = serveFirst(req, res, snapshot, target.candidates, target.passOn);
   if (found) {
     record.answer = found.shape;
     record.file = found.path;
   } else sendText(res, 404, target.notFound);
 }
 
-/** Answers the first candidate that exists in the snapshot. */
-function serveFirst(req: IncomingMessage, res: ServerResponse, snapshot: Snapshot, candidates: readonly Candidate[]): Candidate | undefined {
+/**
+ * Answers the first candidate that exists in the snapshot. With `passOn` (the chainload
+ * script), the first placeholder in the file becomes that text.
+ */
+function serveFirst(req: IncomingMessage, res: ServerResponse, snapshot: Snapshot, candidates: readonly Candidate[], passOn?: string): Candidate | undefined {
   for (const candidate of candidates) {
     const small = readSmall(join(snapshot.dir, candidate.path));
     if (small === 'missing') continue;
     if (small === 'vanished') {
       res.destroy(); // as for sirv's streams: a file gone mid-request ends this response, not the server
+      return candidate;
+    }
+    if (small && passOn !== undefined) {
+      sendPassedOn(res, small.body, passOn);
       return candidate;
     }
     if (small) {
@@ -243,6 +254,16 @@ function sendSmall(req: IncomingMessage, res: ServerResponse, file: SmallFile): 
 }
 
 /**
+ * The chainload script with its placeholder replaced: a body that depends on the query, so
+ * neither ETag nor Last-Modified (nginx's sub_filter drops them too).
+ */
+function sendPassedOn(res: ServerResponse, body: Buffer, passOn: string): void {
+  const text = Buffer.from(body.toString('utf8').replace(PASS_ON_PLACEHOLDER, () => passOn));
+  res.writeHead(200, { 'Content-Length': text.length });
+  res.end(text);
+}
+
+/**
  * sirv labels every `*.gz` file `Content-Encoding: gzip`. An initrd such as
  * flatcar_production_pxe_image.cpio.gz is the file itself, not a compressed transfer of it:
  * a client honouring the label would unpack it and boot a different file.
@@ -305,7 +326,29 @@ async function openSnapshot(distPath: string): Promise<Snapshot> {
   if (!dir || !revision) {
     throw new SourceError(`no build in ${distPath}`, { hint: 'run `bootcfg build` first, or pass --data-path so serve builds before it listens' });
   }
-  return { revision: revision.trim(), dir, serveFile: sirv(dir, { dev: true, etag: true, dotfiles: false, extensions: [] }) };
+  return { revision: revision.trim(), dir, shapes: await readShapes(dir), serveFile: sirv(dir, { dev: true, etag: true, dotfiles: false, extensions: [] }) };
+}
+
+/**
+ * The selector shapes of the build live in dist/ now (what `bootcfg nginx` generates a block
+ * for), or undefined when there is no build yet.
+ */
+export async function liveShapes(distPath: string): Promise<readonly ShapeKeys[] | undefined> {
+  const dir = await realpath(join(distPath, CURRENT)).catch(() => undefined);
+  return dir === undefined ? undefined : readShapes(dir);
+}
+
+/** A snapshot's shapes.json (a small regular file), or the legacy shapes when it has none. */
+async function readShapes(dir: string): Promise<readonly ShapeKeys[]> {
+  const path = join(dir, SHAPES_FILE);
+  const stats = statSync(path, { throwIfNoEntry: false });
+  if (!stats) return LEGACY_SHAPES;
+  if (!stats.isFile() || stats.size > SMALL_FILE) throw new SourceError('shapes.json is not a small regular file', { file: path, hint: 'rebuild with `bootcfg build`' });
+  try {
+    return parseShapes(await readFile(path, 'utf8'));
+  } catch (error) {
+    throw new SourceError(`bad shapes.json: ${(error as Error).message}`, { file: path, hint: 'rebuild with `bootcfg build`', cause: error });
+  }
 }
 
 /** Calls `changed` when dist/current points somewhere new (a build by another process). */

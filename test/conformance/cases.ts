@@ -4,6 +4,7 @@
 // the generated block, and compares each to the expectation and to the other server.
 
 import type { Tree } from './fixture.js';
+import { GROUPS, groupCases } from './groups.js';
 
 export const UUID = '4c4c4544-0044-4b10-8058-b7c04f4b4e31';
 export const UUID_UPPER = UUID.toUpperCase();
@@ -42,7 +43,8 @@ export const IMAGES: Tree = new Map<string, string | Buffer>([
   ['empty-dir/', ''],
 ]);
 
-export const TREES = { full: FULL, bare: BARE } as const;
+/** full and bare have no shapes.json (built before groups: the legacy shapes); groups has one. */
+export const TREES = { full: FULL, bare: BARE, groups: GROUPS } as const;
 
 export interface Case {
   name: string;
@@ -292,4 +294,4 @@ function bareCases(): Case[] {
   ];
 }
 
-export const CASES: readonly Case[] = [...routeCases(), ...spellingCases(), ...invalidCases(), ...pathCases(), ...imageCases(), ...methodCases(), ...requestLineCases(), ...bareCases()];
+export const CASES: readonly Case[] = [...routeCases(), ...spellingCases(), ...invalidCases(), ...pathCases(), ...imageCases(), ...methodCases(), ...requestLineCases(), ...bareCases(), ...groupCases()];

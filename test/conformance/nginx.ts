@@ -9,13 +9,17 @@ import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { ShapeKeys } from '../../src/compile/shapes.js';
 import { nginxConfig } from '../../src/serve/nginx.js';
+import { liveShapes } from '../../src/serve/server.js';
 
 export interface StartNginxOptions {
   distPath: string;
   imagesPath: string;
   /** Worker processes (default 1); the master process always runs, as in production. */
   workers?: number;
+  /** The shapes the block is generated for; default: the live build's, as `bootcfg nginx` does. */
+  shapes?: readonly ShapeKeys[];
 }
 
 export interface RunningNginx {
@@ -58,7 +62,8 @@ export async function startNginx(options: StartNginxOptions): Promise<RunningNgi
 }
 
 async function tryStart(binary: string, prefix: string, port: number, options: StartNginxOptions): Promise<RunningNginx | undefined> {
-  const block = nginxConfig({ distPath: options.distPath, imagesPath: options.imagesPath, listen: `127.0.0.1:${port}` });
+  const shapes = options.shapes ?? (await liveShapes(options.distPath));
+  const block = nginxConfig({ distPath: options.distPath, imagesPath: options.imagesPath, listen: `127.0.0.1:${port}`, shapes });
   await writeFile(join(prefix, 'bootcfg.conf'), block);
   await writeFile(join(prefix, 'nginx.conf'), mainConfig(prefix, options.workers ?? 1));
   await writeFile(join(prefix, 'error.log'), '');

@@ -28,11 +28,13 @@ const command: CommandModule<object, Args> = {
     'images-path': imagesPath,
     address,
     watch: { type: 'boolean', default: false, describe: 'rebuild on every change under the data directory [env BOOTCFG_WATCH]' },
+    'log-level': { type: 'string', describe: 'accepted for the 2015 command line (-log-level=…); no effect [env BOOTCFG_LOG_LEVEL]' },
     ...repoOptions,
     ...followOptions,
   })
     .example('$0 serve --data-path ./data --watch', 'build, serve on 127.0.0.1:8080, rebuild on change')
-    .example('$0 serve --dist-path /srv/bootcfg --address 0.0.0.0:8080', 'serve a tree built elsewhere'),
+    .example('$0 serve --dist-path /srv/bootcfg --address 0.0.0.0:8080', 'serve a tree built elsewhere')
+    .example('$0 -address=0.0.0.0:8080 -data-path=/data', 'the 2015 command line: serve --watch with those flags'),
   handler: async (args) => {
     if (args.repo) return serveRepo({ ...args, repo: args.repo });
     const dataPath = args['data-path'] ?? (args.watch ? './data' : undefined);

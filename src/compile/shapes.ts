@@ -1,0 +1,154 @@
+// Selector keys, values and shapes as both the compiler and the servers see them (the issue-9
+// contract, /work/prompts/groups-contract.md, and docs/http.md). Pure, and the one place these
+// rules live: a data file's selector and a request's query go through the same checks, so no
+// value can name a file in one and not the other, and nothing from a query reaches a path
+// unchecked. A shape is a sorted set of keys; its directory name, its answer paths and the try
+// order of a build's shapes are derived here and nowhere else.
+
+import { createHash } from 'node:crypto';
+import { MAC_HINT, UUID_HINT, parseMac, parseUuid } from './ids.js';
+
+/** Keys with a fixed place in the canonical order; labels follow them alphabetically. */
+export const FIXED_KEYS = ['uuid', 'mac', 'hostname', 'serial', 'arch'] as const;
+/** Query parameters that are never selectors: /boot.ipxe sends ip and domain, /metadata reads format. */
+export const NOT_KEYS = ['format', 'ip', 'domain'] as const;
+
+const LABEL = /^[a-z][a-z0-9_]{0,31}$/;
+// No leading dot, so a value is never `.` or `..`; no `/`, `%` or anything a path would read.
+const VALUE = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,62}$/;
+
+// No quotes: the nginx block carries these messages inside quoted strings.
+export const VALUE_HINT = 'expected 1 to 63 of A-Z a-z 0-9 . _ -, not starting with a dot';
+export const KEY_HINT = 'selector keys are uuid, mac, hostname, serial, arch or a label of a-z, 0-9 and _ (up to 32, starting with a letter); format, ip and domain are not selectors';
+
+/** A shape: the sorted set of a selector's keys, in canonical order. */
+export type ShapeKeys = readonly string[];
+
+/** The file every snapshot holds listing its shapes in try order. */
+export const SHAPES_FILE = 'shapes.json';
+/** Directory of the marker file named for a snapshot's shape set (the nginx block checks it). */
+export const SHAPES_MARKER_DIR = 'shapes';
+/** What a snapshot without shapes.json (built before profiles and groups) is read as. */
+export const LEGACY_SHAPES: readonly ShapeKeys[] = [['uuid'], ['mac'], []];
+
+/** Bounds on shapes.json, which servers read per snapshot. */
+export const MAX_SHAPES = 256;
+export const MAX_SHAPE_KEYS = 16;
+
+export function isSelectorKey(key: string): boolean {
+  return (FIXED_KEYS as readonly string[]).includes(key) || (LABEL.test(key) && !(NOT_KEYS as readonly string[]).includes(key));
+}
+
+export function isLabel(key: string): boolean {
+  return isSelectorKey(key) && !(FIXED_KEYS as readonly string[]).includes(key);
+}
+
+/** A value's canonical form (uuid lowercased, mac lowercase hyphenated), or undefined when invalid. */
+export function parseSelectorValue(key: string, text: string): string | undefined {
+  if (key === 'uuid') return parseUuid(text);
+  if (key === 'mac') return parseMac(text);
+  return VALUE.test(text) ? text : undefined;
+}
+
+export function valueHint(key: string): string {
+  return key === 'uuid' ? UUID_HINT : key === 'mac' ? MAC_HINT : VALUE_HINT;
+}
+
+/** The one-line reason a server gives for a bad value: `invalid <key>: <hint>`. */
+export function invalidValueMessage(key: string): string {
+  return `invalid ${key}: ${valueHint(key)}`;
+}
+
+/** Canonical key order: uuid, mac, hostname, serial, arch, then labels alphabetically. */
+export function compareKeys(a: string, b: string): number {
+  const rank = (key: string) => {
+    const i = (FIXED_KEYS as readonly string[]).indexOf(key);
+    return i === -1 ? FIXED_KEYS.length : i;
+  };
+  return rank(a) - rank(b) || (a < b ? -1 : a > b ? 1 : 0);
+}
+
+export function canonicalShape(keys: Iterable<string>): string[] {
+  return [...new Set(keys)].sort(compareKeys);
+}
+
+/** Try order: more keys first; among equal counts, key by key in canonical order (uuid before mac). */
+export function compareShapes(a: ShapeKeys, b: ShapeKeys): number {
+  if (a.length !== b.length) return b.length - a.length;
+  for (let i = 0; i < a.length; i++) {
+    const order = compareKeys(a[i]!, b[i]!);
+    if (order !== 0) return order;
+  }
+  return 0;
+}
+
+/** Shapes in try order, each in canonical key order, each once. */
+export function sortShapes(shapes: Iterable<ShapeKeys>): ShapeKeys[] {
+  const unique = new Map<string, ShapeKeys>();
+  for (const shape of shapes) {
+    const canonical = canonicalShape(shape);
+    unique.set(shapeDir(canonical), canonical);
+  }
+  return [...unique.values()].sort(compareShapes);
+}
+
+/** `mac.os` for [mac, os] (keys hold no dot); the empty shape is the file `default`. */
+export function shapeDir(shape: ShapeKeys): string {
+  return shape.length === 0 ? 'default' : shape.join('.');
+}
+
+/**
+ * `<kind>/<shape-dir>/<value1>/<value2>…` for canonical values in the shape's key order,
+ * `<kind>/default` for the empty shape; undefined when a key has no value.
+ */
+export function answerPath(kindDir: string, shape: ShapeKeys, values: Readonly<Record<string, string | undefined>>): string | undefined {
+  if (shape.length === 0) return `${kindDir}/default`;
+  const parts = [kindDir, shapeDir(shape)];
+  for (const key of shape) {
+    const value = values[key];
+    if (value === undefined) return undefined;
+    parts.push(value);
+  }
+  return parts.join('/');
+}
+
+/** Every key some shape uses, in canonical order: the request parameters a build validates. */
+export function keysOf(shapes: readonly ShapeKeys[]): string[] {
+  return canonicalShape(shapes.flat());
+}
+
+/** The shapes.json text for a set of shapes (sorted into try order here). */
+export function formatShapes(shapes: Iterable<ShapeKeys>): string {
+  return `${JSON.stringify({ shapes: sortShapes(shapes) })}\n`;
+}
+
+/** The marker path for a shape set: `shapes/<first 16 hex of sha256 of its shapes.json>`. */
+export function shapesMarker(shapes: Iterable<ShapeKeys>): string {
+  return `${SHAPES_MARKER_DIR}/${createHash('sha256').update(formatShapes(shapes)).digest('hex').slice(0, 16)}`;
+}
+
+/**
+ * The files a snapshot holds for its shape set: shapes.json, and the marker a generated nginx
+ * block looks for to know it was generated for this set. The compiler writes both.
+ */
+export function shapesFiles(shapes: Iterable<ShapeKeys>): Map<string, string> {
+  const list = sortShapes(shapes);
+  return new Map([[SHAPES_FILE, formatShapes(list)], [shapesMarker(list), formatShapes(list)]]);
+}
+
+/**
+ * shapes.json text → its shapes in try order; throws an Error saying what is wrong. Every key
+ * is checked, so a tampered file cannot make a server build a path from an odd key.
+ */
+export function parseShapes(text: string): ShapeKeys[] {
+  const data = JSON.parse(text) as unknown;
+  const list = (data as { shapes?: unknown } | null)?.shapes;
+  if (!Array.isArray(list) || list.length > MAX_SHAPES) throw new Error(`"shapes" must be a list of at most ${MAX_SHAPES} shapes`);
+  return sortShapes(list.map((shape: unknown) => {
+    if (!Array.isArray(shape) || shape.length > MAX_SHAPE_KEYS) throw new Error(`a shape must be a list of at most ${MAX_SHAPE_KEYS} keys`);
+    for (const key of shape) if (typeof key !== 'string' || !isSelectorKey(key)) throw new Error(`${JSON.stringify(key)} is not a selector key`);
+    const canonical = canonicalShape(shape as string[]);
+    if (canonical.length !== shape.length) throw new Error(`shape ${JSON.stringify(shape)} repeats a key`);
+    return canonical;
+  }));
+}
