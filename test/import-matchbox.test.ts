@@ -108,12 +108,16 @@ test('broken data is reported with file, line and column; a reserved metadata ke
     'groups/broken.json': '{\n  "id": "broken",\n  "profile": "worker",\n}\n',
     'groups/reserved.json': JSON.stringify({ id: 'reserved', profile: 'worker', selector: { mac: '52:54:00:00:00:01' }, metadata: { bootcfg: 1 } }, null, 2),
     'groups/lost.json': JSON.stringify({ id: 'lost', profile: 'nowhere' }),
+    'groups/keys.json': JSON.stringify({ id: 'keys', profile: 'worker', selector: { ip: '10.0.0.1', os: '../etc', mac: 'zz' } }),
   }));
   const result = await runCli(['import', 'matchbox', src, join(await tempDir(), 'data')]);
   assert.equal(result.code, 1);
   assert.match(result.stderr, /^groups\/broken\.json:4:1: invalid JSON: /m);
   assert.match(result.stderr, /^groups\/reserved\.json:8:16: metadata key "bootcfg" is reserved/m);
   assert.match(result.stderr, /^groups\/lost\.json:1:24: profile "nowhere" not found/m);
+  assert.match(result.stderr, /^groups\/keys\.json:1:50: selector key "ip" cannot be selected on\n  hint: selector keys are uuid, mac/m);
+  assert.match(result.stderr, /^groups\/keys\.json:1:66: selector invalid os: /m);
+  assert.match(result.stderr, /^groups\/keys\.json:1:81: selector invalid mac: /m);
 });
 
 test('DEST must be new or empty; SRC must be a directory; a symlink out of SRC is refused', async () => {

@@ -9,6 +9,7 @@
 import jsonc from 'jsonc-parser';
 import type { ParseError as JsonParseError } from 'jsonc-parser';
 import { LoadError } from '../compile/errors.js';
+import { KEY_HINT, invalidValueMessage, isSelectorKey, parseSelectorValue, valueHint } from '../compile/shapes.js';
 import { translateGoTemplate } from './gotemplate.js';
 
 export interface ImportOptions {
@@ -111,6 +112,7 @@ class Importer {
       return undefined;
     }
     const selector = (json.selector ?? {}) as Json;
+    if (!this.selector(file, text, selector)) return undefined;
     const metadata = this.metadata(file, text, (json.metadata ?? {}) as Json);
     if (!metadata) return undefined;
     const out: Json = { ...json, selector, metadata };
@@ -119,6 +121,24 @@ class Importer {
     if (file !== `groups/${json.id}.json`) this.result.notes.push(`${file}: written as groups/${json.id}.json (bootcfg names a group's file by its id)`);
     this.result.counts.groups++;
     return { file, text, json, selectorKeys: new Set(Object.keys(selector).map((key) => key.toLowerCase())) };
+  }
+
+  /** Keys and values bootcfg can select on (the same checks requests get), or a problem at each one. */
+  private selector(file: string, text: string, selector: Json): boolean {
+    let ok = true;
+    for (const [key, value] of Object.entries(selector)) {
+      const at = this.at(text, ['selector', key]);
+      if (!isSelectorKey(key)) {
+        this.problem(file, `selector key "${key}" cannot be selected on`, KEY_HINT, at);
+        ok = false;
+      } else if (typeof value !== 'string' || parseSelectorValue(key, value) === undefined) {
+        this.problem(file, `selector ${invalidValueMessage(key)}`, `matchbox compares values as text; bootcfg needs ${valueHint(key)}`, at);
+        ok = false;
+      } else if (key === 'uuid' && value !== value.toLowerCase()) {
+        this.result.notes.push(`${file}: uuid ${value} is matched in any case by bootcfg (matchbox compared it as written, and iPXE sends lowercase)`);
+      }
+    }
+    return ok;
   }
 
   /** Metadata as matchbox's templates see it: `request` is shadowed there, `bootcfg` is ours. */
