@@ -94,12 +94,19 @@ before(async () => {
   matchbox = await startMatchbox(data);
 });
 
-/** What bootcfg renders: data-template options and helpers, the contract's context. */
+/**
+ * What bootcfg renders: data-template helpers, the contract's context, { noEscape, strict };
+ * the same with and without handlebars' standalone-line removal (the translation guards it).
+ */
 function renderHandlebars(text: string, selector: Record<string, string>): string {
-  const instance = Handlebars.create();
-  registerTemplateHelpers(instance);
   const context = { ...METADATA, ...selector, request: { query: selector } };
-  return instance.compile(text, { noEscape: true, strict: true, ignoreStandalone: true })(context);
+  const [kept, standalone] = [true, false].map((ignoreStandalone) => {
+    const instance = Handlebars.create();
+    registerTemplateHelpers(instance);
+    return instance.compile(text, { noEscape: true, strict: true, ignoreStandalone })(context);
+  });
+  assert.equal(standalone, kept, 'standalone block lines change the output');
+  return kept!;
 }
 
 Object.entries(CASES).forEach(([name, template], n) => {

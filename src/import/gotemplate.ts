@@ -9,8 +9,8 @@
 // #each. The translation never relies on handlebars' implicit context: a range element is a
 // named block parameter (`{{#each list as |item i|}}`), the root is `@root` inside #each, `with`
 // becomes `#if` with its value substituted for dot, and a `$x :=` variable is replaced by the
-// expression it names. The output expects data-template options { noEscape, strict,
-// ignoreStandalone } (see /work/prompts/contract-notes.md, docs/matchbox-migration.md).
+// expression it names. The output is meant for data-template options { noEscape, strict,
+// ignoreStandalone } and renders the same without ignoreStandalone (see guard()).
 
 import { parse, ParseError, type Command, type Node, type Operand, type Pipeline } from './goparse.js';
 import type { Position } from './golex.js';
@@ -151,16 +151,16 @@ class Translator {
     node.branches.forEach((branch, i) => {
       const condition = this.condition(branch.pipeline, context);
       out += i === 0 ? `{{#if ${condition}}}` : `{{else if ${condition}}}`;
-      out += this.list(branch.body, context);
+      out += guard(this.list(branch.body, context));
     });
-    if (node.otherwise) out += `{{else}}${this.list(node.otherwise, context)}`;
+    if (node.otherwise) out += `{{else}}${guard(this.list(node.otherwise, context))}`;
     return `${out}{{/if}}`;
   }
 
   private withNode(node: Extract<Node, { kind: 'with' | 'range' }>, context: Context): string {
     const value = this.pipeline(node.pipeline, context);
-    const body = this.scoped(node.pipeline.declare, value, () => this.list(node.body, { ...context, dot: value }));
-    const otherwise = node.otherwise ? `{{else}}${this.list(node.otherwise, context)}` : '';
+    const body = guard(this.scoped(node.pipeline.declare, value, () => this.list(node.body, { ...context, dot: value })));
+    const otherwise = node.otherwise ? `{{else}}${guard(this.list(node.otherwise, context))}` : '';
     return `{{#if ${this.render(value, context, true)}}}${body}${otherwise}{{/if}}`;
   }
 
@@ -175,9 +175,9 @@ class Translator {
     const inner: Context = { dot: element, depth: context.depth + 1 };
     const variables = declare.length === 2 ? [declare[1]!, declare[0]!] : declare;
     const values: Expr[] = names.map((name) => ({ kind: 'path', root: false, head: name, segments: [] }));
-    const body = this.scopedAll(variables, values, () => this.list(node.body, inner));
+    const body = guard(this.scopedAll(variables, values, () => this.list(node.body, inner)));
     names.forEach((name) => this.blockParams.delete(name));
-    const otherwise = node.otherwise ? `{{else}}${this.list(node.otherwise, context)}` : '';
+    const otherwise = node.otherwise ? `{{else}}${guard(this.list(node.otherwise, context))}` : '';
     return `{{#each ${this.render(list, context, true)} as |${names.join(' ')}|}}${body}${otherwise}{{/each}}`;
   }
 
@@ -331,6 +331,20 @@ function hbsString(value: string): string {
   if (!value.includes("'")) return `'${value}'`;
   return `"${value.replace(/"/g, '\\"')}"`;
 }
+
+/**
+ * Handlebars deletes a block tag's line when the tag stands alone on it ("standalone"), Go keeps
+ * every newline. A tag is standalone only if the block body next to it starts (or ends) with a
+ * line break; an empty `{{print}}` there keeps the line, whether or not the template is
+ * compiled with `ignoreStandalone`.
+ */
+function guard(body: string): string {
+  const start = /^[ \t]*\r?\n/.test(body) ? KEEP_LINE : '';
+  const end = /\r?\n[ \t]*$/.test(body) ? KEEP_LINE : '';
+  return `${start}${body}${end}`;
+}
+
+const KEEP_LINE = '{{print}}';
 
 /** Marks text that ends in a backslash; unmarkBackslashes decides once the next item is known. */
 const BACKSLASH_END = '\uE000';
