@@ -9,6 +9,7 @@ import Handlebars from 'handlebars';
 import { registerTemplateHelpers } from '../src/compile/template-helpers.js';
 import { translateGoTemplate } from '../src/import/gotemplate.js';
 import { get, tempDir, writeFiles } from './helpers.js';
+import { CLOUD_CONFIG_HEAD } from './matchbox-fleets.js';
 import { skipWithoutMatchbox, startMatchbox, type Matchbox } from './matchbox.js';
 
 const METADATA = {
@@ -49,14 +50,7 @@ const CASES: Record<string, string> = {
   'request query fixed by the selector': '{{.request.query.t}} {{.t}}\n',
   'fields named like helpers': '{{.index}} {{.len}} {{with .net}}{{$.index}}{{end}}\n',
   'cloud-config with trimmed blocks': [
-    '#cloud-config',
-    'hostname: {{.hostname}}',
-    '{{- if .ssh_authorized_keys}}',
-    'ssh_authorized_keys:',
-    '  {{- range $element := .ssh_authorized_keys}}',
-    '  - {{$element}}',
-    '  {{- end}}',
-    '{{- end}}',
+    ...CLOUD_CONFIG_HEAD,
     '{{ if .enabled }}',
     'enabled',
     '{{ end }}',

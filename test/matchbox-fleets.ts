@@ -7,6 +7,18 @@ export const U2 = '0ad7c2f0-3b8f-4c36-8f0e-8a4a0d1e2c3b';
 export const M1 = '52:54:00:89:d8:10';
 export const M2 = '52:54:00:b2:2f:86';
 
+/** How matchbox's own docs start a cloud-config template: hostname and SSH keys, trimmed blocks. */
+export const CLOUD_CONFIG_HEAD = [
+  '#cloud-config',
+  'hostname: {{.hostname}}',
+  '{{- if .ssh_authorized_keys}}',
+  'ssh_authorized_keys:',
+  '  {{- range $element := .ssh_authorized_keys}}',
+  '  - {{$element}}',
+  '  {{- end}}',
+  '{{- end}}',
+];
+
 /** Fleet A: two stages (install, then os=installed) per architecture, and a default. */
 export function stagesFleet(): Record<string, string> {
   const profile = (id: string, arch: string, stage: string) => JSON.stringify({
@@ -56,14 +68,7 @@ export function machinesFleet(): Record<string, string> {
     'groups/by-mac-2.json': JSON.stringify({ id: 'm2', profile: 'node', selector: { mac: M2 }, metadata: node('mac-two', { role: 'etcd' }) }),
     'groups/by-mac-installed.json': JSON.stringify({ id: 'm1-installed', profile: 'node', selector: { mac: M1, os: 'installed' }, metadata: node('mac-one-installed') }),
     'cloud/node.yaml': [
-      '#cloud-config',
-      'hostname: {{.hostname}}',
-      '{{- if .ssh_authorized_keys}}',
-      'ssh_authorized_keys:',
-      '  {{- range $element := .ssh_authorized_keys}}',
-      '  - {{$element}}',
-      '  {{- end}}',
-      '{{- end}}',
+      ...CLOUD_CONFIG_HEAD,
       '{{ if .pxe }}',
       'write_files:',
       '  - path: /etc/net',
