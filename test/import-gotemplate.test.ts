@@ -162,3 +162,13 @@ test('.request.query.<key> reads are listed for the import to check against sele
     { line: 2, column: 4, key: 'os' },
   ]);
 });
+
+test('hostile templates: nesting is bounded (a problem, not a stack overflow); a large template is read in one pass', () => {
+  const deep = translateGoTemplate(`${'{{if .a}}'.repeat(5000)}x${'{{end}}'.repeat(5000)}`);
+  assert.equal(deep.problems.length, 1);
+  assert.match(deep.problems[0]!.message, /nested more than 100 deep/);
+  assert.match(translateGoTemplate(`{{${'('.repeat(5000)}.a${')'.repeat(5000)}}}`).problems[0]!.message, /nested more than 100 deep/);
+  const large = translateGoTemplate('line {{.a}} {{3}} {{- "x" -}}\n'.repeat(50_000));
+  assert.deepEqual(large.problems, []);
+  assert.equal(large.text.length, 'line {{a}} 3x'.length * 50_000);
+});

@@ -115,10 +115,15 @@ class Lexer {
     }
   }
 
+  /** The match of a sticky pattern at the current position (no slicing: templates may be large). */
+  private matchHere(pattern: RegExp): RegExpExecArray | null {
+    pattern.lastIndex = this.pos;
+    return pattern.exec(this.source);
+  }
+
   /** ` -}}`: a right trim marker needs the space before its dash. */
   private closeAfterSpace(): boolean {
-    const rest = this.source.slice(this.pos);
-    const match = /^[ \t\r\n]+-}}/.exec(rest);
+    const match = this.matchHere(/[ \t\r\n]+-}}/y);
     if (!match) return false;
     const at = this.here();
     this.advanceTo(this.pos + match[0].length);
@@ -132,7 +137,7 @@ class Lexer {
     const end = this.source.indexOf('*/', this.pos + 2);
     if (end === -1) throw new LexError('unclosed comment', at);
     this.advanceTo(end + 2);
-    const closing = /^( -)?}}/.exec(this.source.slice(this.pos));
+    const closing = this.matchHere(/( -)?}}/y);
     if (!closing) throw new LexError('comment ends before closing delimiter', this.here());
     this.advanceTo(this.pos + closing[0].length);
     this.items.push({ kind: 'comment', value: '', ...at, trim: trimLeft });
@@ -162,7 +167,7 @@ class Lexer {
       const name = this.word(this.pos + 1);
       return push('variable', name.length + 1, name);
     }
-    const number = /^[+-]?(0[xX][0-9a-fA-F_]+|[0-9][0-9_]*(\.[0-9_]*)?([eE][+-]?[0-9]+)?|\.[0-9]+([eE][+-]?[0-9]+)?)/.exec(this.source.slice(this.pos));
+    const number = this.matchHere(/[+-]?(0[xX][0-9a-fA-F_]+|[0-9][0-9_]*(\.[0-9_]*)?([eE][+-]?[0-9]+)?|\.[0-9]+([eE][+-]?[0-9]+)?)/y);
     if (number) return push('number', number[0].length);
     const name = this.word(this.pos);
     if (name) return push('identifier', name.length);
@@ -200,7 +205,7 @@ class Lexer {
   }
 
   private quotedChar(at: Position): [number, string] {
-    const match = /^'(\\.[^']*|[^'\\])'/.exec(this.source.slice(this.pos));
+    const match = this.matchHere(/'(\\.[^']*|[^'\\])'/y);
     if (!match) throw new LexError('unterminated character constant', at);
     return [match[0].length, match[0]];
   }

@@ -82,10 +82,24 @@ interface End {
   chained?: Item;
 }
 
+/** Nesting of blocks and parentheses beyond any real template; deeper input is refused, not recursed into. */
+const MAX_DEPTH = 100;
+
 class Parser {
   private pos = 0;
+  private depth = 0;
 
   constructor(private readonly items: Item[]) {}
+
+  /** Counts one level of nesting around `inner`, refusing input nested deeper than MAX_DEPTH. */
+  private nested<T>(at: Position, inner: () => T): T {
+    if (++this.depth > MAX_DEPTH) throw new ParseError(`nested more than ${MAX_DEPTH} deep`, at);
+    try {
+      return inner();
+    } finally {
+      this.depth--;
+    }
+  }
 
   /** Nodes up to an `{{end}}` or `{{else}}` (returned) or the end of the input. */
   list(): { nodes: Node[]; end?: End } {
@@ -134,11 +148,11 @@ class Parser {
           return this.elseMarker(first);
         case 'if':
           this.next();
-          return this.ifNode(first);
+          return this.nested(first, () => this.ifNode(first));
         case 'range':
         case 'with':
           this.next();
-          return this.block(first.value, first);
+          return this.nested(first, () => this.block(first.value as 'range' | 'with', first));
         case 'template':
         case 'define':
         case 'block':
@@ -172,7 +186,7 @@ class Parser {
       if (item.kind === 'close' && depth <= 0) break;
     }
     if (word.value === 'define' || word.value === 'block') {
-      const { end } = this.list();
+      const { end } = this.nested(word, () => this.list());
       if (!end) throw new ParseError(`unexpected EOF: {{${word.value}}} has no {{end}}`, word);
     }
     return { kind: 'unsupported', at: word, what: `{{${word.value}}}` };
@@ -277,7 +291,7 @@ class Parser {
       case 'char':
         return { kind: 'char', at, text: item.value, fields: [] };
       case 'leftParen':
-        return { kind: 'pipeline', at, pipeline: this.pipeline(at, 'rightParen'), fields: [] };
+        return { kind: 'pipeline', at, pipeline: this.nested(at, () => this.pipeline(at, 'rightParen')), fields: [] };
       case 'identifier':
         if (item.value === 'true' || item.value === 'false') return { kind: 'bool', at, value: item.value === 'true', fields: [] };
         if (item.value === 'nil') return { kind: 'nil', at, fields: [] };
