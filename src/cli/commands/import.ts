@@ -25,7 +25,7 @@ const matchboxCommand: CommandModule<object, Args> = {
       .positional('dest', { describe: 'new bootcfg data directory (must not exist, or be empty)', type: 'string', demandOption: true })
       .options({
         groups: { describe: 'read groups from DIR instead of SRC/groups (e.g. one of matchbox\'s examples/groups/<name>)', type: 'string', requiresArg: true },
-        'keep-assets': { describe: 'keep /assets/ paths (default: rewrite them to /images/, where bootcfg serves kernels)', type: 'boolean', default: false },
+        'keep-assets': { describe: 'keep /assets/ paths (default: rewrite them to /images/, where bootcfg serves kernels; build refuses kernel and initrd paths outside /images/, so rewrite those yourself)', type: 'boolean', default: false },
         force: { describe: 'write what translates even when some templates do not (exit status stays 1)', type: 'boolean', default: false },
       })
       .example('$0 import matchbox /var/lib/matchbox ./data', 'import, then: bootcfg validate --data-path ./data')
