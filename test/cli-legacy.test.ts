@@ -51,6 +51,19 @@ test('a bare 2015 invocation (no command) serves the data directory and follows 
   }
 });
 
+test('docker run <image> -address=0.0.0.0:8080: the flag replaces the image CMD, the rest comes from its ENV', async () => {
+  const root = await tempDir();
+  const data = await writeFiles(join(root, 'data'), sampleData());
+  await mkdir(join(root, 'images'));
+  const env = { BOOTCFG_DATA_PATH: data, BOOTCFG_IMAGES_PATH: join(root, 'images'), BOOTCFG_DIST_PATH: join(root, 'dist') };
+  const server = await startCliServer(['-address=127.0.0.1:0'], env);
+  try {
+    assert.equal((await get(server.url, `/ipxe?mac=${MAC}`)).status, 200);
+  } finally {
+    await server.stop();
+  }
+});
+
 test('a 2015 flag bootcfg does not know is still a usage error', async () => {
   const result = await runCli(['serve', '-port=8080']);
   assert.equal(result.code, 2);

@@ -154,3 +154,34 @@ export async function eventually<T>(what: string, check: () => Promise<T | undef
 export function signGitHub(secret: string, body: string): string {
   return `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
 }
+
+// ---- a client that never finishes its request ----
+
+import { connect, type Socket } from 'node:net';
+
+export interface RawAnswer {
+  status: number;
+  headers: string;
+  text: string;
+}
+
+/**
+ * A POST over a raw socket that sends its headers and only `sent` of the body it
+ * announces, then waits: `answer` settles when the server answers and closes the connection.
+ */
+export function slowPost(url: string, headers: Record<string, string>, sent = 'x'.repeat(10), length = 1000): { socket: Socket; answer: Promise<RawAnswer> } {
+  const { hostname, port, pathname } = new URL(url);
+  const socket = connect(Number(port), hostname);
+  const lines = [`POST ${pathname} HTTP/1.1`, `Host: ${hostname}`, `Content-Length: ${length}`, ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`)];
+  socket.write(`${lines.join('\r\n')}\r\n\r\n${sent}`);
+  let raw = '';
+  socket.on('data', (chunk: Buffer) => (raw += chunk.toString('latin1')));
+  socket.on('error', () => undefined);
+  const answer = new Promise<RawAnswer>((resolve) => {
+    socket.on('close', () => {
+      const [head = '', text = ''] = raw.split('\r\n\r\n');
+      resolve({ status: Number(/^HTTP\/1\.1 (\d+)/.exec(head)?.[1] ?? 0), headers: head.toLowerCase(), text });
+    });
+  });
+  return { socket, answer };
+}

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { ConfigRepo, eventually, seedData, signGitHub, startServe, type Served } from './git-fixture.js';
+import { ConfigRepo, eventually, seedData, signGitHub, slowPost, startServe, type Served } from './git-fixture.js';
 
 const SECRET = 's3cret-for-tests';
 const cleanup: Array<() => unknown> = [];
@@ -19,7 +19,7 @@ interface Status {
   ref: string;
   live: { revision: string; commitTime: string | null; subject: string | null } | null;
   lastFetch: { at: string; ok: boolean; revision?: string } | null;
-  lastError: { at: string; commit?: string; message: string; problems: Array<{ file?: string; line?: number; message: string }> } | null;
+  lastError: { at: string; commit?: string; message: string; problems: Array<{ file?: string; line?: number; message: string }>; current: boolean } | null;
 }
 
 async function status(served: Served): Promise<Status> {
@@ -119,6 +119,37 @@ test('follows main through a bad commit, its fix, a force-push, a deleted branch
   await syncUntil(served, 'recovered', (x) => x.live?.revision === back && x.lastFetch?.ok === true);
 });
 
+test('/-/status says whether lastError is still current: until a later sync succeeds, and not after', async (t) => {
+  const repo = new ConfigRepo();
+  cleanup.push(() => repo.dispose());
+  repo.commitPush(seedData('1.0'), 'first');
+  const served = await follow(repo);
+  t.after(() => served.stop());
+  assert.equal((await status(served)).lastError, null);
+
+  // A commit that does not build: current, and still current when the same tip is fetched again.
+  const bad = repo.commitPush({ 'boot/default': '{"kernel": 42}' }, 'oops');
+  let s = await syncUntil(served, 'the bad commit reported', (x) => x.lastError?.commit === bad);
+  assert.equal(s.lastError?.current, true);
+  const fetchAt = s.lastFetch!.at;
+  s = await syncUntil(served, 'a second fetch of the bad commit', (x) => x.lastFetch?.at !== fetchAt);
+  assert.deepEqual([s.lastError?.commit, s.lastError?.current], [bad, true]);
+
+  // The fix goes live: the error stays for the record, no longer current.
+  const fix = repo.commitPush(seedData('2.0'), 'fix');
+  s = await syncUntil(served, 'the fix live', (x) => x.live?.revision === fix);
+  assert.deepEqual([s.lastError?.commit, s.lastError?.current], [bad, false]);
+
+  // A fetch failure is current until a fetch finds the tip live again, with nothing to build.
+  renameSync(repo.remote, `${repo.remote}.gone`);
+  s = await syncUntil(served, 'the unreachable remote reported', (x) => /cannot fetch/.test(x.lastError?.message ?? ''));
+  assert.equal(s.lastError?.current, true);
+  renameSync(`${repo.remote}.gone`, repo.remote);
+  s = await syncUntil(served, 'a good fetch of the live tip', (x) => x.lastFetch?.ok === true);
+  assert.deepEqual([s.live?.revision, s.lastError?.current], [fix, false]);
+  assert.match(s.lastError!.message, /cannot fetch/);
+});
+
 test('the hook: a bad or missing signature is 401 and fetches nothing; no secret, no hook', async (t) => {
   const repo = new ConfigRepo();
   cleanup.push(() => repo.dispose());
@@ -143,6 +174,29 @@ test('the hook: a bad or missing signature is 401 and fetches nothing; no secret
   assert.equal(res.status, 404);
   assert.match(await res.text(), /^webhook off: set BOOTCFG_WEBHOOK_SECRET/);
   assert.match(off.stderr(), /webhook off/);
+});
+
+test('the hook reads at most 8 unauthenticated bodies at once; the rest get 503; a push gets through once they go', async (t) => {
+  const repo = new ConfigRepo();
+  cleanup.push(() => repo.dispose());
+  repo.commitPush(seedData('1.0'));
+  const served = await follow(repo);
+  t.after(() => served.stop());
+  const hookUrl = `${served.url}/-/hooks/git`;
+  // Twelve clients with a made-up signature send a little of the body they announce, then stall.
+  const slow = Array.from({ length: 12 }, () => slowPost(hookUrl, { 'X-Hub-Signature-256': `sha256=${'0'.repeat(64)}` }));
+  const refused: number[] = [];
+  for (const { answer } of slow) void answer.then((a) => refused.push(a.status));
+  await eventually('four to be refused', async () => (refused.length >= 4 ? true : undefined));
+  assert.deepEqual(refused, [503, 503, 503, 503]);
+  assert.match((await slowPost(hookUrl, { 'X-Hub-Signature-256': `sha256=${'0'.repeat(64)}` }).answer).headers, /^http\/1\.1 503 .*\r\nretry-after: 10\r\n/s);
+  // Without a signature header nothing is read or held at all.
+  assert.equal((await slowPost(hookUrl, {}).answer).status, 401);
+  // The stalled clients go away; a real delivery gets through and the push goes live.
+  for (const { socket } of slow) socket.destroy();
+  const two = repo.commitPush(seedData('2.0'));
+  await eventually('the hook to accept a signed push', async () => ((await hook(served)) === 202 ? true : undefined));
+  await eventually('the push live', async () => ((await status(served)).live?.revision === two ? true : undefined));
 });
 
 test('polling picks up a push without the hook', async (t) => {

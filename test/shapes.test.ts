@@ -45,7 +45,9 @@ test('shapes.json and its marker: one text per set, whatever the order it is giv
   assert.deepEqual([...a], [...b]);
   assert.equal(a.get('shapes.json'), '{"shapes":[["mac","os"],["mac"],[]]}\n');
   assert.match(shapesMarker([['mac']]), /^shapes\/[0-9a-f]{16}$/);
-  assert.notEqual(shapesMarker([['mac']]), shapesMarker([['uuid']]));
+  // Every seed-only set is one set for nginx: the block always covers [uuid], [mac] and [].
+  assert.equal(shapesMarker([['mac']]), shapesMarker([['uuid'], []]));
+  assert.notEqual(shapesMarker([['mac']]), shapesMarker([['mac'], ['mac', 'os']]));
   assert.equal(parseShapes(formatShapes([['uuid'], []])).length, 2);
   for (const bad of ['{}', '{"shapes":[["../x"]]}', '{"shapes":[["mac","mac"]]}', '{"shapes":[[1]]}', `{"shapes":[${'[],'.repeat(300)}[]]}`]) assert.throws(() => parseShapes(bad), Error, bad);
 });
@@ -64,9 +66,8 @@ test('keys the build does not use are ignored; the ones it uses are checked in c
   assert.deepEqual(files('/ipxe?zone=../x&ip=..&domain=%00'), ['ipxe/default']);
   assert.equal(files('/ipxe?os=../x'), '400 invalid os: expected 1 to 63 of A-Z a-z 0-9 . _ -, not starting with a dot');
   assert.equal(files('/ipxe?rack=..&serial=..&os=..'), '400 invalid serial: expected 1 to 63 of A-Z a-z 0-9 . _ -, not starting with a dot');
-  // A build with only a default does not read uuid or mac at all.
-  const r = route('GET', '/ipxe?uuid=../x&mac=zz', [[]]);
-  assert.deepEqual(r.type === 'file' && r.candidates.map((c) => c.path), ['ipxe/default']);
+  // uuid and mac are always checked, as before groups, even by a build that has only a default.
+  assert.deepEqual(route('GET', '/ipxe?uuid=../x', [[]]), { type: 'error', status: 400, message: 'invalid uuid: expected 8-4-4-4-12 hex digits' });
 });
 
 test('/boot.ipxe passes on the labels of the build, valid, in canonical order', () => {

@@ -112,9 +112,22 @@ export function answerPath(kindDir: string, shape: ShapeKeys, values: Readonly<R
   return parts.join('/');
 }
 
-/** Every key some shape uses, in canonical order: the request parameters a build validates. */
+/**
+ * The request parameters a build reads and validates, in canonical order: every key some shape
+ * uses, and always uuid and mac (as before groups, so a build's set of seed shapes never
+ * changes what a request is refused for).
+ */
 export function keysOf(shapes: readonly ShapeKeys[]): string[] {
-  return canonicalShape(shapes.flat());
+  return canonicalShape(['uuid', 'mac', ...shapes.flat()]);
+}
+
+/**
+ * The shapes a generated nginx block covers for a build: the build's, plus always the seed's
+ * [uuid], [mac] and [] (a candidate whose file does not exist costs one lookup). So a seed
+ * build gaining or losing its uuid, mac or default files never makes a block out of date.
+ */
+export function servedShapes(shapes: Iterable<ShapeKeys>): ShapeKeys[] {
+  return sortShapes([...shapes, ...LEGACY_SHAPES]);
 }
 
 /** The shapes.json text for a set of shapes (sorted into try order here). */
@@ -122,9 +135,12 @@ export function formatShapes(shapes: Iterable<ShapeKeys>): string {
   return `${JSON.stringify({ shapes: sortShapes(shapes) })}\n`;
 }
 
-/** The marker path for a shape set: `shapes/<first 16 hex of sha256 of its shapes.json>`. */
+/**
+ * The marker path for a build's shape set: `shapes/<first 16 hex of sha256 of the shapes.json
+ * text of its servedShapes()>`, so all seed-only builds share one marker.
+ */
 export function shapesMarker(shapes: Iterable<ShapeKeys>): string {
-  return `${SHAPES_MARKER_DIR}/${createHash('sha256').update(formatShapes(shapes)).digest('hex').slice(0, 16)}`;
+  return `${SHAPES_MARKER_DIR}/${createHash('sha256').update(formatShapes(servedShapes(shapes))).digest('hex').slice(0, 16)}`;
 }
 
 /**
@@ -133,7 +149,7 @@ export function shapesMarker(shapes: Iterable<ShapeKeys>): string {
  */
 export function shapesFiles(shapes: Iterable<ShapeKeys>): Map<string, string> {
   const list = sortShapes(shapes);
-  return new Map([[SHAPES_FILE, formatShapes(list)], [shapesMarker(list), formatShapes(list)]]);
+  return new Map([[SHAPES_FILE, formatShapes(list)], [shapesMarker(list), formatShapes(servedShapes(list))]]);
 }
 
 /**

@@ -1,9 +1,11 @@
-// The only module that talks to git. It turns "this repo at this ref" into a plain directory
-// holding exactly the files of one commit, and names that commit by its SHA.
+// The only module that starts git (export.ts reads through the processes it is given). It turns
+// "this repo at this ref" into a plain directory holding exactly the files of one commit, byte
+// for byte as committed, and names that commit by its SHA.
 //
 // A remote is mirrored into a bare repo under the cache (`<cache>/<hash of URL>/git`), fetched,
 // and the ref resolved to a commit; the commit's tree is then exported into its own immutable
-// directory (`<cache>/<hash>/trees/<sha>`), which the build reads as its data directory. There is
+// directory (`<cache>/<hash>/trees/<sha>`, written by export.ts with plumbing only, so no
+// .gitattributes or core.autocrlf changes a byte), which the build reads as its data directory. There is
 // no working tree to check out, so nothing is ever half-updated while a build reads it, and two
 // revisions can sit side by side (bootcfg diff).
 //
@@ -13,12 +15,15 @@
 // tree are refused. Credentials come only from the environment or git's credential helper;
 // every URL shown to a person goes through redactUrl().
 
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
 import { mkdir, readdir, rename, rm, stat, utimes } from 'node:fs/promises';
-import { isAbsolute, join, normalize, posix, relative, resolve } from 'node:path';
+import { isAbsolute, join, normalize, relative, resolve } from 'node:path';
 import { simpleGit, type SimpleGit } from 'simple-git';
+import { SOURCE_ROOTS } from '../build/source.js';
 import { BootcfgError, ErrorList, SourceError, UsageError } from '../compile/errors.js';
+import { exportTree, type GitSpawn } from './export.js';
 
 /** One commit, exported: what a build needs and what /-/status shows. */
 export interface Revision {
@@ -252,40 +257,19 @@ async function exportRevision(git: SimpleGit, sha: string, trees: string): Promi
   if (existsSync(dataPath)) {
     await touch(dataPath);
   } else {
-    await checkTree(git, sha);
     await writeTree(git, sha, trees, dataPath);
     await pruneTrees(trees, dataPath);
   }
   return { sha, time, subject, dataPath };
 }
 
-/** Refuse symlinks that point outside the tree: a config repo must not read /etc through us. */
-async function checkTree(git: SimpleGit, sha: string): Promise<void> {
-  const listing = await run(git, ['ls-tree', '-r', '-z', '--full-tree', sha, '--'], `cannot list commit ${sha}`);
-  for (const entry of listing.split('\0')) {
-    const match = /^(\d+) (\w+) ([0-9a-f]+)\t(.*)$/s.exec(entry);
-    if (!match || match[1] !== '120000') continue;
-    const [, , , blob, path] = match as unknown as [string, string, string, string, string];
-    const target = await git.raw(['cat-file', 'blob', blob]);
-    const landed = posix.normalize(posix.join(posix.dirname(path), target));
-    if (posix.isAbsolute(target) || landed === '..' || landed.startsWith('../')) {
-      throw new SourceError(`symlink points outside the repository: ${path} -> ${target}`, {
-        file: path,
-        hint: `Replace the symlink with a copy of the file or a link inside the repository (commit ${sha.slice(0, 12)}).`,
-      });
-    }
-  }
-}
-
-/** Write the commit's files with a throw-away index, then rename the directory into place. */
+/** Write the commit's files (exactly as committed: export.ts) beside, then rename the directory into place. */
 async function writeTree(git: SimpleGit, sha: string, trees: string, dataPath: string): Promise<void> {
   const scratch = join(trees, `.tmp-${sha}-${process.pid}-${Date.now()}`);
   const files = join(scratch, 'files');
   await mkdir(files, { recursive: true });
   try {
-    const worker = gitIn(await gitDirOf(git), { GIT_INDEX_FILE: join(scratch, 'index'), GIT_WORK_TREE: files });
-    await run(worker, ['read-tree', sha], `cannot read commit ${sha}`);
-    await run(worker, ['checkout-index', '--all', '--force', `--prefix=${files}/`], `cannot export commit ${sha}`);
+    await exportTree(spawnGit(await gitDirOf(git)), sha, files, SOURCE_ROOTS);
     await rename(files, dataPath).catch(async (error: NodeJS.ErrnoException) => {
       // Another process exported the same commit first: theirs is identical.
       if (!existsSync(dataPath)) throw error;
@@ -293,6 +277,13 @@ async function writeTree(git: SimpleGit, sha: string, trees: string, dataPath: s
   } finally {
     await rm(scratch, { recursive: true, force: true });
   }
+}
+
+/** git with the same config and environment as gitIn(), as a process with pipes: for byte streams. */
+function spawnGit(gitDir: string): GitSpawn {
+  const config = SAFE_CONFIG.flatMap((setting) => ['-c', setting]);
+  const env = { ...inheritedEnv(), GIT_TERMINAL_PROMPT: '0', GIT_DIR: gitDir };
+  return (args) => spawn('git', [...config, ...args], { cwd: gitDir, env, stdio: 'pipe', timeout: SILENT_FETCH_MS, killSignal: 'SIGKILL' });
 }
 
 async function gitDirOf(git: SimpleGit): Promise<string> {

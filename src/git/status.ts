@@ -1,7 +1,8 @@
 // GET /-/status: what a server following a repo is doing, as JSON for people and monitors —
 // which revision is live (with its commit time and subject), when the repo was last fetched and
-// how that went, and the last error (with file:line and the commit that caused it). Failures
-// never take the live revision down, so without this endpoint they would be invisible.
+// how that went, and the last error (with file:line, the commit that caused it, and whether a
+// later sync has succeeded since). Failures never take the live revision down, so without this
+// endpoint they would be invisible.
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { BootcfgError, ErrorList } from '../compile/errors.js';
@@ -41,6 +42,12 @@ export interface LastError {
   /** One line: "commit abc123: boot/default:3: message" or the fetch failure. */
   message: string;
   problems: Problem[];
+  /**
+   * True while this failure still describes the state: no sync has succeeded since. False once a
+   * later fetch found the ref at the live revision, or a later commit went live. The error stays
+   * visible either way, for whoever looks afterwards.
+   */
+  current: boolean;
 }
 
 export interface StatusBody {
@@ -70,11 +77,18 @@ export class FollowStatus {
   /** The fetch succeeded and the ref points at `revision` (ok: false if that commit is known not to build). */
   fetched(revision: string, ok = true): void {
     this.body.lastFetch = { at: now(), ok, revision };
+    if (ok && revision === this.liveRevision) this.resolved();
   }
 
   /** A revision was built and is now being served. */
   wentLive(revision: Revision): void {
     this.body.live = { revision: revision.sha, commitTime: revision.time, subject: revision.subject, since: now() };
+    this.resolved();
+  }
+
+  /** A sync succeeded: the last error, if any, is history now. */
+  private resolved(): void {
+    if (this.body.lastError) this.body.lastError.current = false;
   }
 
   /** At startup, when the first fetch failed but dist/ holds a build from an earlier run. */
@@ -92,7 +106,7 @@ export class FollowStatus {
     const where = first?.file ? `${[first.file, first.line, first.line && first.column].filter(Boolean).join(':')}: ` : '';
     const more = problems.length > 1 ? ` (and ${problems.length - 1} more)` : '';
     const message = redactUrl(`${commit ? `commit ${commit.slice(0, 12)}: ` : ''}${where}${first?.message ?? String(error)}${more}`);
-    const lastError: LastError = { at: now(), ...(commit ? { commit } : {}), message, problems };
+    const lastError: LastError = { at: now(), ...(commit ? { commit } : {}), message, problems, current: true };
     this.body.lastError = lastError;
     if (!commit) this.body.lastFetch = { at: now(), ok: false };
     else this.body.lastFetch = { at: this.body.lastFetch?.at ?? now(), ok: false, revision: commit };

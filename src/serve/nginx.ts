@@ -17,7 +17,7 @@
 
 import { UsageError } from '../compile/errors.js';
 import { CHAIN_FILE, REVISION_FILE, TEXT } from '../compile/outputs.js';
-import { LEGACY_SHAPES, SHAPES_FILE, answerPath, invalidValueMessage, isLabel, keysOf, shapesMarker, sortShapes, type ShapeKeys } from '../compile/shapes.js';
+import { LEGACY_SHAPES, SHAPES_FILE, answerPath, invalidValueMessage, isLabel, keysOf, servedShapes, shapesMarker, type ShapeKeys } from '../compile/shapes.js';
 import { ANSWER_KINDS, INVALID_FORMAT, METADATA_JSON, PASS_ON_PLACEHOLDER, PIXIECORE_PREFIX, QUERY_ROUTES, type AnswerKind } from './answers.js';
 
 export interface NginxOptions {
@@ -31,7 +31,8 @@ export interface NginxOptions {
   serverName?: string;
   /**
    * The selector shapes of the build the block serves (its shapes.json); LEGACY_SHAPES when
-   * absent. The block answers 503 for a snapshot with any other set.
+   * absent. The block covers them and the seed's (servedShapes) and answers 503 for a
+   * snapshot whose set differs by anything else.
    */
   shapes?: readonly ShapeKeys[];
 }
@@ -257,7 +258,16 @@ function server(o: Options): string {
     if ($bootcfg_fragment) {
         return 400 "bad request\\n";
     }
+    # No build: 503. Not for nginx's own refusals (a bad request line, TRACE): error_page sends
+    # them back through here, with $status already set, and they answer as with a build.
+    set $bootcfg_no_build "";
     if (!-f "${current}/${REVISION_FILE}") {
+        set $bootcfg_no_build 1;
+    }
+    if ($status != "000") {
+        set $bootcfg_no_build "";
+    }
+    if ($bootcfg_no_build) {
         return 503 "no build in ${o.distPath} yet\\n";
     }
     # One build per request: resolve current -> revs/<id> once; every candidate below is
@@ -316,7 +326,7 @@ ${[ANSWER_KINDS.metadata, METADATA_JSON].map((kind) => lookup(`= /.bootcfg/${kin
  * shapes.json existed.
  */
 function staleCheck(shapes: readonly ShapeKeys[]): string {
-  const legacy = shapesMarker(shapes) === shapesMarker(LEGACY_SHAPES);
+  const legacy = shapesMarker(shapes) === shapesMarker([]);
   return `    # Generated for the shapes in the header: any other build's shape set is a 503.
     set $bootcfg_stale 1;
     if (-f "$bootcfg_snapshot/${shapesMarker(shapes)}") {
@@ -429,5 +439,5 @@ function checkOptions(options: NginxOptions): Options {
   const serverName = options.serverName ?? '_';
   if (!SERVER_NAME.test(serverName)) throw new UsageError(`--server-name ${JSON.stringify(serverName)} is not a list of host names`, { hint: 'for example boot.example.com' });
   const trim = (path: string) => (path.length > 1 ? path.replace(/\/+$/, '') : path);
-  return { distPath: trim(options.distPath), imagesPath: trim(options.imagesPath), listen: options.listen, serverName, shapes: sortShapes(options.shapes ?? LEGACY_SHAPES) };
+  return { distPath: trim(options.distPath), imagesPath: trim(options.imagesPath), listen: options.listen, serverName, shapes: servedShapes(options.shapes ?? LEGACY_SHAPES) };
 }

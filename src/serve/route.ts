@@ -27,7 +27,7 @@ export const MAX_TARGET = 8192;
 
 /**
  * `shapes` are the live build's, in try order (shapes.json); a snapshot without that file is
- * read as LEGACY_SHAPES. Only keys some shape uses are read from the query.
+ * read as LEGACY_SHAPES. Only uuid, mac and the keys some shape uses are read from the query.
  */
 export function route(method: string, target: string, shapes: readonly ShapeKeys[] = LEGACY_SHAPES): Route {
   if (method !== 'GET' && method !== 'HEAD') return { type: 'error', status: 405, message: 'method not allowed' };
@@ -88,14 +88,14 @@ export function normalizePath(raw: string): string | undefined {
  * uses, valid, in canonical order) to pass on: `/boot.ipxe?os=installed` chains with `&os=installed`.
  */
 function chain(query: string, shapes: readonly ShapeKeys[]): Route {
-  const values = readKeys(query, keysOf(shapes).filter(isLabel));
+  const values = readKeys(query, requestKeys(shapes).labels);
   if (typeof values === 'string') return { type: 'error', status: 400, message: values };
   const passOn = Object.entries(values).map(([key, value]) => `&${key}=${value}`).join('');
   return { type: 'file', candidates: [{ path: CHAIN_FILE, shape: 'chain' }], contentType: TEXT, notFound: 'not found', passOn };
 }
 
 function select(kind: AnswerKind, query: string, shapes: readonly ShapeKeys[]): Route {
-  const values = readKeys(query, keysOf(shapes));
+  const values = readKeys(query, requestKeys(shapes).all);
   if (typeof values === 'string') return { type: 'error', status: 400, message: values };
   if (kind.dir === 'metadata') {
     const format = queryArg(query, 'format');
@@ -103,6 +103,18 @@ function select(kind: AnswerKind, query: string, shapes: readonly ShapeKeys[]): 
     if (format !== undefined) kind = METADATA_JSON;
   }
   return fileRoute(kind, shapes, values);
+}
+
+// The keys a build reads, worked out once per snapshot's shapes rather than per request.
+const KEYS = new WeakMap<readonly ShapeKeys[], { all: string[]; labels: string[] }>();
+
+function requestKeys(shapes: readonly ShapeKeys[]): { all: string[]; labels: string[] } {
+  let keys = KEYS.get(shapes);
+  if (!keys) {
+    const all = keysOf(shapes);
+    KEYS.set(shapes, (keys = { all, labels: all.filter(isLabel) }));
+  }
+  return keys;
 }
 
 /**

@@ -17,7 +17,7 @@ interface Args {
 
 const command: CommandModule<object, Args> = {
   command: 'nginx',
-  describe: 'Print an nginx server block (include it inside http { }) that serves dist/ by the same URL contract',
+  describe: 'Print an nginx server block (include it inside http { }) that serves dist/ by the same URL contract, for the selector shapes of the live build',
   builder: (yargs) => yargs.options({
     'dist-path': distPath,
     'images-path': imagesPath,
