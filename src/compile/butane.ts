@@ -144,7 +144,7 @@ class Walker {
   document(): ButaneResult | undefined {
     const root = this.doc.contents as YamlNode | null;
     if (!root || !isMap(root)) {
-      this.problem(root, 'a Butane config is a YAML mapping', 'start with `variant: fcos` and `version: 1.4.0`');
+      this.problem(root, `a Butane config is a YAML mapping, not ${kindOf(root)}`, 'start with `variant: fcos` and `version: 1.4.0` (or `variant: flatcar`, `version: 1.0.0`)');
       return undefined;
     }
     if (!this.header(root)) return undefined;

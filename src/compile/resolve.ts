@@ -135,7 +135,7 @@ function checkTemplates(profile: Profile, model: Model, state: PlanState): boole
     const ref = profile[key];
     if (ref && dir === 'ignition' && !ignitionSourceKind(ref.path)) {
       ok = false;
-      state.errors.push(new LoadError(`"${field}" names ${ref.path}, which is neither Butane nor Ignition by its extension`, { file: profile.file, line: ref.line, column: ref.column, hint: 'name Butane YAML *.bu, *.yaml or *.yml, and Ignition JSON *.ign or *.json' }));
+      state.errors.push(new LoadError(`"${field}" names ${ref.path}, which is neither Butane nor Ignition by its extension`, { file: profile.file, line: ref.line, column: ref.column, hint: 'name Butane YAML *.bu, *.yaml or *.yml, and Ignition JSON *.ign, *.ignition or *.json' }));
       continue;
     }
     if (!ref || model.dataTemplates.has(ref.path)) continue;
