@@ -1,6 +1,6 @@
 // Reads a data directory from disk into memory, so that load, resolve and render can be pure
 // functions of its contents. Only the parts bootcfg compiles are read (boot/, cloud/,
-// templates/, profiles/, groups/, generic/, ignition/); dotfiles such as .git or .gitkeep are
+// templates/, profiles/, groups/, generic/, ignition/, and files/ for Butane's contents.local); dotfiles such as .git or .gitkeep are
 // skipped.
 //
 // The data directory may be hostile (a config repo anyone can push to, a directory other users
@@ -16,7 +16,7 @@ import { basename, dirname, join, sep } from 'node:path';
 import { ErrorList, LoadError, SourceError } from '../compile/errors.js';
 import type { SourceFiles } from '../compile/load.js';
 
-export const SOURCE_ROOTS = ['boot', 'cloud', 'templates', 'profiles', 'groups', 'generic', 'ignition'] as const;
+export const SOURCE_ROOTS = ['boot', 'cloud', 'templates', 'profiles', 'groups', 'generic', 'ignition', 'files'] as const;
 
 /** Largest data file read (boot config, cloud config, template): 1 MiB. */
 export const MAX_FILE_BYTES = 1024 * 1024;
