@@ -1,12 +1,14 @@
 // Rebuild on change. A Rebuilder runs one build at a time; requests that arrive during a build
 // queue exactly one more, which will see every change made before it starts. watchData feeds
-// it from filesystem events under the data directory (one fs.watch per directory); a git poll
+// it from filesystem events under the data directory (one fs.watch per directory), once the
+// changed files have settled, and follows the data directory when it is replaced; a git poll
 // or webhook can feed the same Rebuilder.
 
 import { SourceError } from '../compile/errors.js';
-import { watch, type FSWatcher } from 'node:fs';
+import { statSync, watch, type FSWatcher } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { join, sep } from 'node:path';
+import { mapLimit } from './pool.js';
 
 export class Rebuilder<T> {
   private running: Promise<void> | undefined;
@@ -47,22 +49,41 @@ export class Rebuilder<T> {
   }
 }
 
+export interface WatchOptions {
+  /**
+   * Quiet period (ms): a change is reported once no event has come for this long and every
+   * changed file's size and mtime have stayed the same over one such period, so a file being
+   * written (an editor, rsync, a slow script) is never built half-written.
+   */
+  settleMs: number;
+  /** Told about what the watch itself notices: the data directory replaced or gone. */
+  notice?: (line: string) => void;
+}
+
+/** Default settle time: longer than an editor's or rsync's pauses between writes, short to wait. */
+export const SETTLE_MS = 300;
+/** A file still changing after this many settle periods is built anyway: the wait is bounded. */
+const MAX_WAIT_PERIODS = 10;
+/** Changed files whose size and mtime are compared; past this (a checkout of the whole tree) the events alone decide. */
+const MAX_TRACKED = 1000;
+/** How often the data directory's identity is checked: a watch cannot see it replaced. */
+const IDENTITY_CHECK_MS = 1000;
+
 /**
- * Calls `changed` (debounced) whenever a file under `dataPath` is added, changed or removed.
- * One inotify watch per directory, not per file: a directory's watch reports every file in it,
- * and a 100k-machine data directory holds 200k files but a handful of directories (watching
- * each file, as chokidar does, exhausts fs.inotify.max_user_watches, often 8k–200k).
+ * Calls `changed` whenever files under `dataPath` were added, changed or removed and have
+ * settled (see WatchOptions.settleMs). One inotify watch per directory, not per file: a
+ * directory's watch reports every file in it, and a 100k-machine data directory holds 200k
+ * files but a handful of directories (watching each file, as chokidar does, exhausts
+ * fs.inotify.max_user_watches, often 8k–200k). A watch follows its directory, not its path: the
+ * data directory replaced (rm -rf and made again, two renames, a switched symlink) is found by
+ * its identity, checked once a second, and watched afresh.
  */
-export async function watchData(dataPath: string, changed: () => void, debounceMs = 25): Promise<{ close(): Promise<void> }> {
-  let timer: NodeJS.Timeout | undefined;
+export async function watchData(dataPath: string, changed: () => void, options: WatchOptions): Promise<{ close(): Promise<void> }> {
   let closed = false;
-  const watchers = new Map<string, FSWatcher>();
-  const poke = () => {
-    clearTimeout(timer);
-    timer = setTimeout(changed, debounceMs);
-  };
+  const watchers = new Map<string, { watcher: FSWatcher; id: string | undefined }>();
+  const settle = new Settler(changed, options);
   const forget = (dir: string) => {
-    for (const [path, watcher] of watchers) {
+    for (const [path, { watcher }] of watchers) {
       if (path === dir || path.startsWith(`${dir}${sep}`)) {
         watcher.close();
         watchers.delete(path);
@@ -71,17 +92,20 @@ export async function watchData(dataPath: string, changed: () => void, debounceM
   };
   const onEvent = (dir: string, name: string | null) => {
     if (name !== null && name.split(sep).some((part) => part.startsWith('.'))) return; // dotfiles, .git, editor swap files
-    poke();
-    if (name === null) return;
+    if (dir === dataPath) checkRoot(); // the data directory itself may have gone
+    if (name === null) return settle.poke();
     const path = join(dir, name);
+    settle.poke(path);
     // A directory created or removed under the data directory gains or loses its watch.
     stat(path).then((info) => (info.isDirectory() ? watchTree(path) : undefined), () => forget(path)).catch(() => {});
   };
   const watchTree = async (dir: string): Promise<void> => {
-    if (closed || watchers.has(dir)) return;
+    const id = directoryIdentity(dir);
+    if (closed || watchers.get(dir)?.id === id) return;
+    forget(dir); // a directory made again at this path: its old watch sees nothing
     const watcher = watch(dir, { persistent: true }, (_event, name) => onEvent(dir, name));
     watcher.on('error', () => forget(dir));
-    watchers.set(dir, watcher);
+    watchers.set(dir, { watcher, id });
     const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
     for (const entry of entries) {
       if (entry.name.startsWith('.')) continue;
@@ -90,10 +114,27 @@ export async function watchData(dataPath: string, changed: () => void, debounceM
       if (isDir) await watchTree(path);
     }
   };
+  let root = directoryIdentity(dataPath);
+  const checkRoot = () => {
+    const now = directoryIdentity(dataPath);
+    if (closed || now === root) return;
+    root = now;
+    forget(dataPath);
+    if (now === undefined) return options.notice?.(`${dataPath} is gone; still serving the last good build until it is back`);
+    options.notice?.(`${dataPath} was replaced; watching the new directory and rebuilding`);
+    watchTree(dataPath).catch((error: NodeJS.ErrnoException) => {
+      options.notice?.(`cannot watch ${dataPath}: ${error.code ?? error.message}; trying again in ${IDENTITY_CHECK_MS} ms`);
+      root = 'unwatched'; // not an identity: the next check tries again
+    });
+    settle.poke();
+  };
+  const identityTimer = setInterval(checkRoot, IDENTITY_CHECK_MS);
+  identityTimer.unref();
   try {
     await watchTree(dataPath);
   } catch (error) {
-    for (const watcher of watchers.values()) watcher.close();
+    clearInterval(identityTimer);
+    forget(dataPath);
     const code = (error as NodeJS.ErrnoException).code;
     throw new SourceError(`cannot watch ${dataPath}: ${code ?? (error as Error).message}`, {
       hint: code === 'ENOSPC' || code === 'EMFILE'
@@ -105,10 +146,88 @@ export async function watchData(dataPath: string, changed: () => void, debounceM
   return {
     close: async () => {
       closed = true;
-      clearTimeout(timer);
+      clearInterval(identityTimer);
+      settle.close();
       forget(dataPath);
-      for (const watcher of watchers.values()) watcher.close();
-      watchers.clear();
     },
   };
+}
+
+/**
+ * Waits for changes to settle: a quiet period with no event, then a look at each changed
+ * file's size and mtime, against a look taken when its first event came; any difference (the
+ * writer is still at work, or an event was lost) waits another period. Bounded: after
+ * MAX_WAIT_PERIODS periods the change is reported however busy the files still are.
+ */
+class Settler {
+  private timer: NodeJS.Timeout | undefined;
+  private firstAt: number | undefined;
+  /** Changed file → its size and mtime as last seen; undefined until the first look returns. */
+  private readonly pending = new Map<string, string | undefined>();
+  private closed = false;
+
+  constructor(private readonly changed: () => void, private readonly options: WatchOptions) {}
+
+  poke(path?: string): void {
+    if (this.closed) return;
+    this.firstAt ??= Date.now();
+    if (path !== undefined && !this.pending.has(path) && this.pending.size < MAX_TRACKED) {
+      this.pending.set(path, undefined);
+      void signature(path).then((seen) => { if (this.pending.has(path) && this.pending.get(path) === undefined) this.pending.set(path, seen); });
+    }
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => void this.quiet(), this.options.settleMs);
+  }
+
+  close(): void {
+    this.closed = true;
+    clearTimeout(this.timer);
+  }
+
+  /** A quiet period passed: report the change if every changed file has stayed the same. */
+  private async quiet(): Promise<void> {
+    if (this.options.settleMs === 0) return this.report(); // --settle 0: at once, as asked
+    const timer = this.timer;
+    const waited = Date.now() - (this.firstAt ?? Date.now());
+    if (waited < this.options.settleMs * MAX_WAIT_PERIODS) {
+      const paths = [...this.pending.keys()];
+      const now = await mapLimit(paths, 16, signature);
+      if (this.closed || this.timer !== timer) return; // another event came meanwhile: its timer decides
+      const moving = paths.filter((path, i) => this.pending.get(path) !== now[i]);
+      if (moving.length > 0) {
+        for (const [i, path] of paths.entries()) this.pending.set(path, now[i]);
+        this.timer = setTimeout(() => void this.quiet(), this.options.settleMs);
+        return;
+      }
+    } else {
+      this.options.notice?.(`files still changing after ${waited} ms; building what is there`);
+    }
+    this.report();
+  }
+
+  private report(): void {
+    this.pending.clear();
+    this.firstAt = undefined;
+    this.changed();
+  }
+}
+
+/** Size and mtime of a file (or "gone"): what a writer at work keeps changing. */
+function signature(path: string): Promise<string> {
+  return stat(path).then((info) => `${info.size}:${info.mtimeMs}`, () => 'gone');
+}
+
+/**
+ * A directory's identity (device, inode, birth time), symlinks followed; undefined when there is
+ * none. It tells a directory made again at the same path (rm -rf, mv, a switched symlink) from
+ * the one being watched, which a watch cannot: it stays on the old one. The birth time tells
+ * apart a new directory that reuses the old one's inode number.
+ */
+export function directoryIdentity(path: string): string | undefined {
+  try {
+    const info = statSync(path, { throwIfNoEntry: false });
+    return info?.isDirectory() ? `${info.dev}:${info.ino}:${info.birthtimeMs}` : undefined;
+  } catch {
+    return undefined; // unreadable or not a directory on the way: nothing to watch there
+  }
 }

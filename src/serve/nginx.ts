@@ -258,7 +258,16 @@ function server(o: Options): string {
     if ($bootcfg_fragment) {
         return 400 "bad request\\n";
     }
+    # No build: 503. Not for nginx's own refusals (a bad request line, TRACE): error_page sends
+    # them back through here, with $status already set, and they answer as with a build.
+    set $bootcfg_no_build "";
     if (!-f "${current}/${REVISION_FILE}") {
+        set $bootcfg_no_build 1;
+    }
+    if ($status != "000") {
+        set $bootcfg_no_build "";
+    }
+    if ($bootcfg_no_build) {
         return 503 "no build in ${o.distPath} yet\\n";
     }
     # One build per request: resolve current -> revs/<id> once; every candidate below is

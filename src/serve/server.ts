@@ -14,7 +14,7 @@ import { readFile, realpath } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import sirv from 'sirv';
 import { SourceError, UsageError } from '../compile/errors.js';
 import { REVISION_FILE, TEXT } from '../compile/outputs.js';
@@ -22,6 +22,7 @@ import { LEGACY_SHAPES, SHAPES_FILE, parseShapes, type ShapeKeys } from '../comp
 import { PASS_ON_PLACEHOLDER } from './answers.js';
 import { route, type Candidate } from './route.js';
 import { CURRENT } from '../build/write.js';
+import { directoryIdentity } from '../build/watch.js';
 
 export type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
@@ -52,7 +53,7 @@ export interface AccessLogEntry {
 export interface RunningServer {
   url: string;
   server: Server;
-  /** The revision being served now. */
+  /** The revision being served now; "-" while dist/ has no build. */
   readonly revision: string;
   /** Re-reads dist/current and swaps the new snapshot in; returns its revision. */
   reload(): Promise<string>;
@@ -71,15 +72,20 @@ export const REVISION_HEADER = 'X-Bootcfg-Revision';
 
 export async function startServer(options: ServeOptions): Promise<RunningServer> {
   const { host, port } = parseAddress(options.address);
-  let live = await openSnapshot(options.distPath);
+  // undefined while dist/ has no build (removed, or current dangling): every answer is then 503.
+  let live: Snapshot | undefined = await openSnapshot(options.distPath);
   const images = sirv(options.imagesPath, { dev: true, etag: true, dotfiles: false, extensions: [] });
   const log = options.log ?? (() => {});
+  const nothingLive: NothingLive = {
+    message: `no build in ${resolve(options.distPath)} yet`, // nginx's words (nginx.ts)
+    gone: () => void reload().catch(() => {}), // the snapshot went away: look for what replaced it
+  };
 
   const server = createServer((req, res) => {
     const started = performance.now();
     const path = req.url ?? '/'; // the shim rewrites req.url for sirv
     const snapshot = live; // one request, one build
-    const record = { answer: '-', file: '-' };
+    const record = { answer: '-', file: '-', revision: snapshot?.revision ?? '-' };
     res.once('close', () => log({ // 'close' comes for aborted answers too, where 'finish' never does
       time: new Date().toISOString(),
       client: req.socket.remoteAddress ?? '-',
@@ -87,14 +93,13 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       path,
       status: res.statusCode,
       ...record,
-      revision: snapshot.revision,
       ms: Math.round((performance.now() - started) * 100) / 100,
     }));
-    res.setHeader(REVISION_HEADER, snapshot.revision);
+    if (snapshot) res.setHeader(REVISION_HEADER, snapshot.revision);
     res.setHeader('Cache-Control', 'no-cache');
     const extra = options.routes?.get(path.split('?')[0]!);
     if (extra) return extra(req, res);
-    answer(req, res, snapshot, images, record);
+    answer(req, res, snapshot, images, record, nothingLive);
   });
 
   server.on('clientError', refuseUnparsable);
@@ -119,24 +124,27 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     const run = async (): Promise<string> => {
       do {
         again = false;
-        live = await openSnapshot(options.distPath);
+        live = await openSnapshot(options.distPath).catch((error: unknown) => {
+          live = undefined; // nothing to serve: 503, as nginx, until a build appears
+          throw error;
+        });
       } while (again);
       return live.revision;
     };
     reloading = run().finally(() => { reloading = undefined; });
     return reloading;
   };
-  const watcher = watchCurrent(options.distPath, () => live.dir, () => void reload().catch(() => {}));
+  const follower = followCurrent(options.distPath, () => live?.dir, () => void reload().catch(() => {}));
 
   const bound = server.address() as AddressInfo;
   const shownHost = bound.family === 'IPv6' ? `[${bound.address}]` : bound.address;
   return {
     url: `http://${shownHost}:${bound.port}`,
     server,
-    get revision() { return live.revision; },
+    get revision() { return live?.revision ?? '-'; },
     reload,
     close: () => {
-      watcher?.close();
+      follower.close();
       return new Promise((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
@@ -145,13 +153,26 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   };
 }
 
-function answer(req: IncomingMessage, res: ServerResponse, snapshot: Snapshot, images: ReturnType<typeof sirv>, record: { answer: string; file: string }): void {
-  const target = route(req.method ?? 'GET', req.url ?? '/', snapshot.shapes);
+/** What a request does when it finds nothing live. */
+interface NothingLive {
+  message: string;
+  /** The request's snapshot is no longer on disk. */
+  gone(): void;
+}
+
+/** What the access log says about how a request was answered. */
+type AnswerRecord = { answer: string; file: string; revision: string };
+
+function answer(req: IncomingMessage, res: ServerResponse, snapshot: Snapshot | undefined, images: ReturnType<typeof sirv>, record: AnswerRecord, nothingLive: NothingLive): void {
+  const target = route(req.method ?? 'GET', req.url ?? '/', snapshot?.shapes ?? LEGACY_SHAPES); // no build: only refusals need routing
   sanitizeRange(req, target.type === 'image');
-  if (target.type === 'error') {
+  if (target.type === 'error' && refusedBeforeLookup(target)) {
     if (target.status === 405) res.setHeader('Allow', 'GET, HEAD');
     return sendText(res, target.status, target.message);
   }
+  // Found files prove the snapshot is there; every other answer checks first (see isLive).
+  if (!snapshot || (target.type !== 'file' && !isLive(snapshot))) return sendUnavailable(res, record, nothingLive, snapshot !== undefined);
+  if (target.type === 'error') return sendText(res, target.status, target.message);
   if (target.type === 'image') {
     record.answer = 'image';
     record.file = `images${target.path}`;
@@ -166,7 +187,35 @@ function answer(req: IncomingMessage, res: ServerResponse, snapshot: Snapshot, i
   if (found) {
     record.answer = found.shape;
     record.file = found.path;
-  } else sendText(res, 404, target.notFound);
+  } else if (!isLive(snapshot)) sendUnavailable(res, record, nothingLive, true);
+  else sendText(res, 404, target.notFound);
+}
+
+/** 503, with no revision: nothing is live (nginx's answer too). */
+function sendUnavailable(res: ServerResponse, record: AnswerRecord, nothingLive: NothingLive, hadSnapshot: boolean): void {
+  res.removeHeader(REVISION_HEADER);
+  record.revision = '-';
+  if (hadSnapshot) nothingLive.gone();
+  sendText(res, 503, nothingLive.message);
+}
+
+/**
+ * The refusals nginx makes before it looks for a build (a bad method, a bad or over-long
+ * request line): they answer the same with or without one. Everything else is 503 while
+ * nothing is live.
+ */
+function refusedBeforeLookup(target: { status: number; message: string }): boolean {
+  return target.status === 405 || target.status === 414 || (target.status === 400 && target.message === 'bad request');
+}
+
+/**
+ * Whether the snapshot is still on disk (its REVISION file, as nginx's check). Asked only off
+ * the hot path: a request answered from a file of the snapshot has already shown it is there.
+ * A snapshot removed under a running server (rm -rf dist) is then a 503, not a 404, which to
+ * Pixiecore would mean "do not boot".
+ */
+function isLive(snapshot: Snapshot): boolean {
+  return statSync(join(snapshot.dir, REVISION_FILE), { throwIfNoEntry: false })?.isFile() === true;
 }
 
 /**
@@ -351,16 +400,45 @@ async function readShapes(dir: string): Promise<readonly ShapeKeys[]> {
   }
 }
 
-/** Calls `changed` when dist/current points somewhere new (a build by another process). */
-function watchCurrent(distPath: string, liveDir: () => string, changed: () => void): FSWatcher | undefined {
-  try {
-    return watch(distPath, { persistent: false }, (_event, name) => {
-      if (name !== CURRENT) return;
-      realpath(join(distPath, CURRENT)).then((dir) => { if (dir !== liveDir()) changed(); }, () => {});
-    });
-  } catch {
-    return undefined; // no inotify: builds in this process still reload directly
-  }
+/** How often the follower checks dist/ by itself, for what its watch cannot see. */
+const FOLLOW_CHECK_MS = 1000;
+
+/**
+ * Calls `changed` when dist/current resolves somewhere other than the live snapshot (a build by
+ * another process, or dist/ emptied). A watch on dist/ sees a build at once, but it watches one
+ * directory: when dist/ is removed and made again (rm -rf dist; bootcfg build) the watch is
+ * left on the old one. So once a second the follower also resolves dist/current itself, and
+ * watches dist/ again when it is another directory than the one watched.
+ */
+function followCurrent(distPath: string, liveDir: () => string | undefined, changed: () => void): { close(): void } {
+  let watched: { watcher: FSWatcher; id: string } | undefined;
+  const check = () => realpath(join(distPath, CURRENT)).then((dir) => dir, () => undefined).then((dir) => { if (dir !== liveDir()) changed(); });
+  const rewatch = () => {
+    const id = directoryIdentity(distPath);
+    if (watched && watched.id === id) return;
+    watched?.watcher.close();
+    watched = undefined;
+    if (id === undefined) return;
+    try {
+      const watcher = watch(distPath, { persistent: false }, (_event, name) => { if (name === CURRENT) void check(); });
+      watcher.on('error', () => { watcher.close(); if (watched?.watcher === watcher) watched = undefined; });
+      watched = { watcher, id };
+    } catch {
+      // no inotify: the periodic check still follows, a second late
+    }
+  };
+  rewatch();
+  const timer = setInterval(() => {
+    rewatch();
+    void check();
+  }, FOLLOW_CHECK_MS);
+  timer.unref();
+  return {
+    close: () => {
+      clearInterval(timer);
+      watched?.watcher.close();
+    },
+  };
 }
 
 export function parseAddress(address: string): { host: string; port: number } {

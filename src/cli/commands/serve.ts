@@ -7,7 +7,8 @@ import { build, formatBuild, type BuildResult } from '../../build/build.js';
 import { address, distPath, imagesPath } from '../options.js';
 import { accessLog, formatError } from '../report.js';
 import { parseAddress, startServer, type RunningServer } from '../../serve/server.js';
-import { Rebuilder, watchData } from '../../build/watch.js';
+import { Rebuilder, SETTLE_MS, watchData } from '../../build/watch.js';
+import { UsageError } from '../../compile/errors.js';
 import { followOptions, repoOptions, serveRepo, type RepoArgs } from './repo.js';
 
 interface Args extends RepoArgs {
@@ -17,6 +18,7 @@ interface Args extends RepoArgs {
   'images-path': string;
   address: string;
   watch: boolean;
+  settle: number;
 }
 
 const command: CommandModule<object, Args> = {
@@ -28,6 +30,7 @@ const command: CommandModule<object, Args> = {
     'images-path': imagesPath,
     address,
     watch: { type: 'boolean', default: false, describe: 'rebuild on every change under the data directory [env BOOTCFG_WATCH]' },
+    settle: { type: 'number', default: SETTLE_MS, describe: `with --watch: build a change once its files have been still this many ms, so a file being written is never served half-written (at most 10 times as long; 0: at once) [env BOOTCFG_SETTLE]` },
     'log-level': { type: 'string', describe: 'accepted for the 2015 command line (-log-level=…); no effect [env BOOTCFG_LOG_LEVEL]' },
     ...repoOptions,
     ...followOptions,
@@ -41,6 +44,7 @@ const command: CommandModule<object, Args> = {
     const say = (line: string) => process.stderr.write(`${line}\n`);
     const distPath = args['dist-path'];
     parseAddress(args.address); // a bad flag fails before any build
+    const settleMs = checkSettle(args.settle);
 
     let server: RunningServer | undefined;
     const builds = dataPath === undefined ? undefined : new Rebuilder<BuildResult>(
@@ -52,7 +56,7 @@ const command: CommandModule<object, Args> = {
       },
     );
     // Watch before the first build, so an edit made while it runs queues another.
-    const watcher = args.watch && builds ? await watchData(dataPath!, () => void builds.request()) : undefined;
+    const watcher = args.watch && builds ? await watchData(dataPath!, () => void builds.request(), { settleMs, notice: say }) : undefined;
     try {
       if (builds && !args.watch) say(formatBuild(await build({ dataPath: dataPath!, distPath }))); // a failure ends serve
       if (builds && args.watch) await builds.request(); // a failure is logged; the last good tree serves
@@ -61,7 +65,7 @@ const command: CommandModule<object, Args> = {
       await watcher?.close(); // an open watch would keep a failed serve from exiting
       throw error;
     }
-    if (watcher) say(`watching ${dataPath} for changes`);
+    if (watcher) say(`watching ${dataPath} for changes (settle ${settleMs} ms)`);
     say(`listening on ${server.url} (revision ${server.revision})`); // last: everything is ready
     process.on('SIGHUP', () => void server!.reload().then((rev) => say(`reloaded revision ${rev}`), (e: unknown) => say(formatError(e))));
     await new Promise<void>((resolve) => {
@@ -75,3 +79,11 @@ const command: CommandModule<object, Args> = {
   },
 };
 export default command;
+
+/** --settle: whole milliseconds, at most a minute (then ten minutes' bound on the wait). */
+function checkSettle(ms: number): number {
+  if (!Number.isInteger(ms) || ms < 0 || ms > 60_000) {
+    throw new UsageError(`invalid --settle ${ms}`, { hint: `give whole milliseconds from 0 to 60000; the default is ${SETTLE_MS}` });
+  }
+  return ms;
+}

@@ -1,0 +1,38 @@
+// Cloud configs are served byte for byte, but one that says it is a cloud-config
+// (`#cloud-config` on its first line, as cloud-init requires) must be YAML: cloud-init skips a
+// config it cannot parse and the machine boots unconfigured. Checked at build time, the error
+// names the file, line and column — and a file caught half-written by `serve --watch` fails
+// the build instead of going live. Other formats (scripts, #include, MIME) pass unchecked.
+// Pure: text in, problems out.
+
+import { isMap, LineCounter, parseDocument } from 'yaml';
+import { LoadError } from './errors.js';
+
+const HEADER = '#cloud-config';
+
+/** Problems with one cloud config; none when it is not a `#cloud-config` or parses. */
+export function checkCloudConfig(file: string, content: Buffer): LoadError[] {
+  if (!startsWithHeader(content)) return [];
+  const lines = new LineCounter();
+  // YAML 1.1 and duplicate keys allowed: what cloud-init's PyYAML safe_load accepts.
+  const doc = parseDocument(content.toString('utf8'), { lineCounter: lines, prettyErrors: false, uniqueKeys: false, version: '1.1' });
+  const hint = 'a file starting with #cloud-config must be YAML (cloud-init ignores it otherwise); check the indentation and quoting here';
+  const errors = doc.errors.map((error) => {
+    const { line, col } = lines.linePos(error.pos[0]);
+    return new LoadError(`invalid cloud-config YAML: ${firstSentence(error.message)}`, { file, line, column: col, hint });
+  });
+  if (errors.length === 0 && doc.contents !== null && !isMap(doc.contents)) {
+    const { line, col } = lines.linePos(doc.contents.range?.[0] ?? 0);
+    errors.push(new LoadError('a cloud-config must be a mapping of keys (users:, hostname: …)', { file, line, column: col, hint: 'cloud-init ignores a cloud-config that is a list or a single value' }));
+  }
+  return errors;
+}
+
+function startsWithHeader(content: Buffer): boolean {
+  return content.subarray(0, HEADER.length).toString('latin1') === HEADER;
+}
+
+/** yaml's messages can run on with a code frame; the first line is the message. */
+function firstSentence(message: string): string {
+  return message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
+}

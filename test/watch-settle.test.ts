@@ -1,0 +1,53 @@
+// serve --watch builds a change only once the files have settled: a writer that pauses
+// mid-file (an editor, rsync, a slow script) must never have half a file published. The writer
+// here pauses well under the settle time (150 ms against BOOTCFG_SETTLE=1500, the --settle
+// flag from the environment), so the margin survives a busy machine.
+
+import assert from 'node:assert/strict';
+import { open } from 'node:fs/promises';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { test } from 'node:test';
+import { eventually, get, runCli, sampleData, startServe, tempDir, writeFiles } from './helpers.js';
+
+const PARTS = ['#cloud-config\n', 'users:\n', '  - name: core\n', '    groups: [sudo]\n', 'hostname: settled\n'];
+
+test('serve --watch never publishes a half-written file', async () => {
+  const root = await tempDir();
+  const data = await writeFiles(join(root, 'data'), sampleData());
+  const server = await startServe(['--watch', '--data-path', data, '--dist-path', join(root, 'dist'), '--images-path', join(root, 'images')], { BOOTCFG_SETTLE: '1500' });
+  const before = (await get(server.url, '/cloud')).body;
+  const whole = PARTS.join('');
+  const buildsBefore = builds(server.stderr());
+
+  const seen = new Set<string>();
+  let writing = true;
+  const poll = async () => {
+    for (let i = 0; i < 2000 && writing; i++) seen.add((await get(server.url, '/cloud')).body);
+  };
+  const polling = poll();
+  const file = await open(join(data, 'cloud/default'), 'w');
+  for (const part of PARTS) {
+    await file.write(part);
+    await file.sync();
+    await sleep(150);
+  }
+  await file.close();
+  await eventually(async () => (await get(server.url, '/cloud')).body === whole, 'the whole file');
+  writing = false;
+  await polling;
+
+  const partial = [...seen].filter((body) => body !== before && body !== whole);
+  assert.deepEqual(partial, [], 'answers that were neither the old file nor the whole new one');
+  assert.equal(builds(server.stderr()) - buildsBefore, 1, `one build for one settled change; log:\n${server.stderr()}`);
+});
+
+const builds = (log: string) => log.match(/^built revision /gm)?.length ?? 0;
+
+test('serve --settle takes whole milliseconds up to a minute', async () => {
+  const bad = await runCli(['serve', '--watch', '--settle', '-5']);
+  assert.equal(bad.code, 2, bad.stderr);
+  assert.match(bad.stderr, /invalid --settle -5\n  hint: give whole milliseconds from 0 to 60000; the default is 300/);
+  const help = await runCli(['serve', '--help']);
+  assert.match(help.stdout, /--settle .*a file being written is never/s);
+});
