@@ -5,7 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { AccessLog } from './access-log.js';
 import { repoRoot } from './config.js';
-import type { Segment } from './netns.js';
+import { stop, type Segment } from './netns.js';
 import { startNginx } from './nginx.js';
 
 export interface RunningServer {
@@ -53,14 +53,7 @@ function listening(child: ChildProcess, stderr: () => string): Promise<string> {
 }
 
 function stopper(child: ChildProcess): () => Promise<void> {
-  return async () => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    const gone = new Promise((done) => child.on('close', done));
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-    await gone;
-    clearTimeout(timer);
-  };
+  return () => stop(child);
 }
 
 /** On 127.0.0.1, or inside a segment's namespace at `address` (netns.ts), where its guests reach it. */
