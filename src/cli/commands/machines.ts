@@ -76,12 +76,12 @@ async function readBuild(args: Args): Promise<BuildView> {
   return viewOfDist(args['dist-path']);
 }
 
-/** The logs to read: the flags', else standard input when it is a pipe or a file. */
+/** The logs to read: the flags', else standard input when it is a pipe, a socket or a file (never a terminal). */
 function logSources(given: string[] | undefined): string[] {
   if (given && given.length > 0) return given;
   try {
     const stdin = fstatSync(0);
-    return stdin.isFIFO() || stdin.isFile() ? [STDIN] : [];
+    return stdin.isFIFO() || stdin.isFile() || stdin.isSocket() ? [STDIN] : []; // a pipe, a redirected file, a spawned child's pipe
   } catch {
     return [];
   }
