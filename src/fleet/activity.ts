@@ -9,7 +9,7 @@ import { parseSelectorValue } from '../compile/shapes.js';
 import { PIXIECORE_PREFIX } from '../serve/answers.js';
 import { normalizePath, queryArg, route } from '../serve/route.js';
 import type { BuildView } from './build-view.js';
-import { parseAnswerPath } from './entries.js';
+import { OS_KINDS, parseAnswerPath } from './entries.js';
 import type { Hit } from './logs.js';
 
 export interface ActivityOptions {
@@ -40,6 +40,8 @@ export interface SeenMachine {
   osFetches: number;
   /** The entry (selector) of its last boot answer: `mac/52-54-…`, `default`… */
   answer?: string;
+  /** Kind → the answer the live build has for its last boot request (what it gets next time). */
+  answers: Record<string, string>;
   flags: Flag[];
   loop?: { answer: string; boots: number; from: string; to: string };
 }
@@ -82,7 +84,8 @@ export class Activity {
   private newest = -Infinity;
   readonly stats: ActivityStats = { lines: 0, hits: 0, unparsed: 0, anonymous: 0 };
 
-  constructor(private readonly build: BuildView, private readonly options: ActivityOptions = DEFAULT_ACTIVITY) {}
+  /** `build` may be swapped for a newer one (serve): hits already folded in keep their answers. */
+  constructor(public build: BuildView, private readonly options: ActivityOptions = DEFAULT_ACTIVITY) {}
 
   /** Folds one log line in (undefined: a line that was not a hit). */
   add(hit: Hit | undefined): void {
@@ -163,12 +166,17 @@ export class Activity {
     return found ? parseAnswerPath(found.path)?.key : undefined;
   }
 
-  /** Whether the build has any OS config (cloud, Ignition, generic) for a boot request's query. */
-  private hasOsConfig(query: string): boolean {
-    return ['/cloud', '/ignition', '/generic'].some((path) => {
-      const target = route('GET', `${path}?${query}`, this.build.shapes);
-      return target.type === 'file' && target.candidates.some((candidate) => this.build.paths.has(candidate.path));
-    });
+  /** The build's answer of each kind for a boot request's query, as the servers would choose it. */
+  private answersFor(state: State): Record<string, string> {
+    const answers: Record<string, string> = {};
+    if (!state.bootAnswer) return answers;
+    const targets = { ipxe: `/ipxe?${state.bootQuery}`, pixiecore: state.mac ? `/pixiecore/v1/boot/${state.mac}` : undefined, cloud: `/cloud?${state.bootQuery}`, ignition: `/ignition?${state.bootQuery}`, generic: `/generic?${state.bootQuery}`, metadata: `/metadata?${state.bootQuery}` };
+    for (const [kind, path] of Object.entries(targets)) {
+      const target = path === undefined ? undefined : route('GET', path, this.build.shapes);
+      const found = target?.type === 'file' ? target.candidates.find((candidate) => this.build.paths.has(candidate.path)) : undefined;
+      if (found) answers[kind] = found.path;
+    }
+    return answers;
   }
 
   /** Every machine seen, flagged, in id order. */
@@ -177,9 +185,11 @@ export class Activity {
     const out: SeenMachine[] = [];
     for (const state of this.machines.values()) {
       const flags: Flag[] = [];
+      const answers = this.answersFor(state);
+      const hasOsConfig = OS_KINDS.some((kind) => answers[kind]);
       if (state.loop) flags.push('loop');
       if (state.bootAnswer === 'default') flags.push('unknown');
-      if (state.boots > 0 && state.osFetches === 0 && this.hasOsConfig(state.bootQuery)) flags.push('no-os-config');
+      if (state.boots > 0 && state.osFetches === 0 && hasOsConfig) flags.push('no-os-config');
       out.push({
         id: state.id,
         ...(state.mac && { mac: state.mac }),
@@ -192,6 +202,7 @@ export class Activity {
         bootsInWindow: state.bootTimes.filter((time) => time >= horizon).length,
         osFetches: state.osFetches,
         ...(state.bootAnswer && { answer: state.bootAnswer }),
+        answers,
         flags,
         ...(state.loop && { loop: { answer: state.loop.answer, boots: state.loop.boots, from: iso(state.loop.from), to: iso(state.loop.to) } }),
       });
@@ -214,7 +225,7 @@ interface Request {
 function readRequest(target: string): Request | undefined {
   const at = target.indexOf('?');
   const path = normalizePath(at === -1 ? target : target.slice(0, at));
-  if (path === undefined) return undefined;
+  if (path === undefined || path.startsWith('/-/')) return undefined; // bootcfg's own endpoints: people, not machines
   const query = at === -1 ? '' : target.slice(at + 1);
   if (path.startsWith(PIXIECORE_PREFIX)) {
     const mac = parseSelectorValue('mac', path.slice(PIXIECORE_PREFIX.length));

@@ -26,7 +26,16 @@ export interface Entry {
   answers: Record<string, string>;
 }
 
-export function entriesOf(build: BuildView): Entry[] {
+// A build never changes once read: its entries are worked out once (the page asks often).
+const ENTRIES = new WeakMap<BuildView, readonly Entry[]>();
+
+export function entriesOf(build: BuildView): readonly Entry[] {
+  let cached = ENTRIES.get(build);
+  if (!cached) ENTRIES.set(build, (cached = describeAll(build)));
+  return cached;
+}
+
+function describeAll(build: BuildView): Entry[] {
   const entries = new Map<string, Entry>();
   for (const path of build.paths) {
     const parsed = parseAnswerPath(path);

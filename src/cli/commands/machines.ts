@@ -92,7 +92,7 @@ function normalizeFilter(text: string): string {
   return /^([0-9a-f]{2}[:-]){5}[0-9a-f]{2}$/i.test(text) ? text.toLowerCase().replace(/:/g, '-') : text;
 }
 
-function checkActivity(args: Args): ActivityOptions {
+export function checkActivity(args: { window: number; 'loop-count': number; 'loop-minutes': number }): ActivityOptions {
   const check = (flag: string, value: number, max: number) => {
     if (!Number.isInteger(value) || value < 1 || value > max) throw new UsageError(`invalid --${flag} ${value}`, { hint: `give a whole number from 1 to ${max}` });
     return value;
