@@ -107,7 +107,7 @@ test('the page loads and shows the install loops and unknown machines at the top
   const heading = await page.$eval('#machines-title', (el) => el.textContent);
   assert.equal(heading, `Machines seen (${MACHINES + UNKNOWN})`);
   if (process.env.BOOTCFG_SCREENSHOT) {
-    const shot = await open('/-/machines?q=flatcar%2F4152&sort=boots&dir=desc', 1100, 1000);
+    const shot = await open(`/-/machines?sort=boots&dir=desc&machine=mac:${mac(1)}`, 1100, 1150);
     await shot.screenshot({ path: join(ROOT, process.env.BOOTCFG_SCREENSHOT) });
   }
   await page.close();

@@ -257,6 +257,7 @@ a { color: LinkText; }
 .flags li.bad { border-color: #c62828; background: color-mix(in srgb, #c62828 12%, Canvas); }
 .flags li.ok { border-color: #2e7d32; background: color-mix(in srgb, #2e7d32 10%, Canvas); }
 .flags strong { font-size: 1.1em; }
+.flags a { white-space: nowrap; }
 form { margin: 1.25rem 0 0; display: flex; flex-wrap: wrap; gap: 0.5rem; align-items: center; }
 form label { font-weight: 600; width: 100%; }
 input[type=search] { flex: 1 1 16rem; font-size: 1rem; padding: 0.45rem 0.6rem; }
