@@ -20,14 +20,17 @@ test('build writes a snapshot with canonical names, a manifest and the revision'
   const { data, dist } = await fixture();
   const { code, stderr } = await runCli(['build', '--data-path', data, '--dist-path', dist]);
   assert.equal(code, 0, stderr);
-  assert.match(stderr, /^built revision [0-9a-f]{12}: 6 configs → written 9, unchanged 0, removed 0 in \d+ ms$/m);
+  assert.match(stderr, /^built revision [0-9a-f]{12}: 6 configs → written 11, unchanged 0, removed 0 in \d+ ms$/m);
   const current = join(dist, 'current');
   assert.match(await readlink(current), /^revs\/[0-9a-f]{12}\.[0-9a-f]{16}$/);
   const manifest = JSON.parse(await readFile(join(current, 'manifest.json'), 'utf8')) as { revision: string; source: string; files: Record<string, string> };
+  const marker = Object.keys(manifest.files).find((path) => path.startsWith('shapes/'));
+  assert.match(marker ?? '', /^shapes\/[0-9a-f]{16}$/);
   assert.deepEqual(Object.keys(manifest.files).sort(), [
     'boot.ipxe', 'cloud/default', `cloud/mac/${MAC}`, `cloud/uuid/${UUID}`,
-    'ipxe/default', `ipxe/mac/${MAC}`, `ipxe/uuid/${UUID}`, 'pixiecore/default', `pixiecore/mac/${MAC}`,
+    'ipxe/default', `ipxe/mac/${MAC}`, `ipxe/uuid/${UUID}`, 'pixiecore/default', `pixiecore/mac/${MAC}`, 'shapes.json', marker,
   ]);
+  assert.equal(await readFile(join(current, 'shapes.json'), 'utf8'), '{"shapes":[["uuid"],["mac"],[]]}\n');
   for (const [path, hash] of Object.entries(manifest.files)) assert.equal(sha256(await readFile(join(current, path))), hash, path);
   assert.equal(await readFile(join(current, 'REVISION'), 'utf8'), `${manifest.revision}\n`);
   assert.equal(manifest.source, data);
@@ -42,16 +45,16 @@ test('build writes a snapshot with canonical names, a manifest and the revision'
 test('a rebuild writes only what changed, hard-links the rest, and removes stale files', async () => {
   const { data, dist } = await fixture();
   const first = await build({ dataPath: data, distPath: dist });
-  assert.deepEqual([first.written, first.unchanged, first.removed], [9, 0, 0]);
+  assert.deepEqual([first.written, first.unchanged, first.removed], [11, 0, 0]);
 
   const same = await build({ dataPath: data, distPath: dist });
-  assert.deepEqual([same.written, same.unchanged, same.removed, same.dir, same.revision], [0, 9, 0, first.dir, first.revision]);
+  assert.deepEqual([same.written, same.unchanged, same.removed, same.dir, same.revision], [0, 11, 0, first.dir, first.revision]);
 
   await writeFile(join(data, 'boot/mac/52:54:00:12:34:56'), bootConfig('/images/new/vmlinuz'));
   await rm(join(data, 'cloud/mac/525400123456'));
   const next = await build({ dataPath: data, distPath: dist });
   assert.notEqual(next.revision, first.revision);
-  assert.deepEqual([next.written, next.unchanged, next.removed], [2, 6, 1]); // ipxe + pixiecore by mac; cloud by mac gone
+  assert.deepEqual([next.written, next.unchanged, next.removed], [2, 8, 1]); // ipxe + pixiecore by mac; cloud by mac gone
   await assert.rejects(stat(join(next.dir, `cloud/mac/${MAC}`)), { code: 'ENOENT' });
   const [before, after] = await Promise.all([stat(join(first.dir, 'ipxe/default')), stat(join(next.dir, 'ipxe/default'))]);
   assert.equal(after.ino, before.ino, 'an unchanged file is a hard link to the previous snapshot');
@@ -93,21 +96,21 @@ test('a template in the data directory overrides the built-in one', async () => 
 
 test('args follow cmdline, and an empty cmdline value renders a bare key', async () => {
   const { data, dist } = await fixture();
-  await writeFiles(data, { 'boot/default': JSON.stringify({ kernel: '/k', initrd: ['/a', '/b'], cmdline: { 'cloud-config-url': 'http://x/cloud?uuid=${uuid}&mac=${net0/mac:hexhyp}', 'coreos.autologin': '' }, args: ['console=ttyS0', 'rd.neednet=1'] }) });
+  await writeFiles(data, { 'boot/default': JSON.stringify({ kernel: '/images/k', initrd: ['/images/a', '/images/b'], cmdline: { 'cloud-config-url': 'http://x/cloud?uuid=${uuid}&mac=${net0/mac:hexhyp}', 'coreos.autologin': '' }, args: ['console=ttyS0', 'rd.neednet=1'] }) });
   const result = await build({ dataPath: data, distPath: dist });
   assert.equal(await readFile(join(result.dir, 'ipxe/default'), 'utf8'),
-    '#!ipxe\nkernel /k initrd=a initrd=b cloud-config-url=http://x/cloud?uuid=${uuid}&mac=${net0/mac:hexhyp} coreos.autologin console=ttyS0 rd.neednet=1\ninitrd /a\ninitrd /b\nboot\n');
+    '#!ipxe\nkernel /images/k initrd=a initrd=b cloud-config-url=http://x/cloud?uuid=${uuid}&mac=${net0/mac:hexhyp} coreos.autologin console=ttyS0 rd.neednet=1\ninitrd /images/a\ninitrd /images/b\nboot\n');
 });
 
 test('each initrd is named on the kernel line for UEFI, unless the config names them itself', async () => {
   const { data, dist } = await fixture();
   await writeFiles(data, {
-    'boot/default': JSON.stringify({ kernel: '/k', initrd: ['http://mirror/fcos/initramfs.img?sig=1', '/images/extra.cpio.gz'] }),
-    'boot/mac/52:54:00:12:34:56': JSON.stringify({ kernel: '/k', initrd: ['/images/flatcar.cpio.gz'], args: ['initrd=flatcar.cpio.gz', 'console=ttyS0'] }),
+    'boot/default': JSON.stringify({ kernel: '/images/k', initrd: ['http://mirror/fcos/initramfs.img?sig=1', '/images/extra.cpio.gz'] }),
+    'boot/mac/52:54:00:12:34:56': JSON.stringify({ kernel: '/images/k', initrd: ['/images/flatcar.cpio.gz'], args: ['initrd=flatcar.cpio.gz', 'console=ttyS0'] }),
   });
   const result = await build({ dataPath: data, distPath: dist });
-  assert.match(await readFile(join(result.dir, 'ipxe/default'), 'utf8'), /^kernel \/k initrd=initramfs\.img initrd=extra\.cpio\.gz$/m);
-  assert.match(await readFile(join(result.dir, `ipxe/mac/${MAC}`), 'utf8'), /^kernel \/k initrd=flatcar\.cpio\.gz console=ttyS0$/m);
+  assert.match(await readFile(join(result.dir, 'ipxe/default'), 'utf8'), /^kernel \/images\/k initrd=initramfs\.img initrd=extra\.cpio\.gz$/m);
+  assert.match(await readFile(join(result.dir, `ipxe/mac/${MAC}`), 'utf8'), /^kernel \/images\/k initrd=flatcar\.cpio\.gz console=ttyS0$/m);
   assert.equal(JSON.parse(await readFile(join(result.dir, 'pixiecore/default'), 'utf8')).cmdline, '', 'Pixiecore names initrds itself');
 });
 
@@ -130,6 +133,6 @@ test('on a terminal, build shows stage and count progress; without one, a single
     return;
   }
   assert.equal(tty.status, 0, tty.stderr);
-  for (const stage of ['read', 'load 6 files', 'render 9 files', 'write 9 files']) assert.ok(tty.stdout.includes(`\r\x1b[K${stage}`), `${stage} in ${JSON.stringify(tty.stdout)}`);
+  for (const stage of ['read', 'load 6 files', 'render 11 files', 'write 11 files']) assert.ok(tty.stdout.includes(`\r\x1b[K${stage}`), `${stage} in ${JSON.stringify(tty.stdout)}`);
   assert.match(tty.stdout, /built revision [0-9a-f]{12}: 6 configs/);
 });

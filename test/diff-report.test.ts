@@ -86,3 +86,29 @@ test('one change made to many files is printed once, then the files that share i
   assert.match(summary, /3 machines get a new kernel/);
   assert.equal(JSON.parse(formatJson(report)).files.length, 6, 'JSON keeps every file');
 });
+
+test('answers of groups are classified by shape, and the summary names the groups they come from', () => {
+  assert.deepEqual(classify('ipxe/mac.os/52-54-00-00-00-01/installed'), { answer: 'ipxe', target: { shape: 'mac.os', id: '52-54-00-00-00-01/installed' } });
+  assert.deepEqual(classify('metadata-json/os/installed'), { answer: 'metadata-json', target: { shape: 'os', id: 'installed' } });
+  assert.deepEqual(classify('generic/default'), { answer: 'generic', target: { shape: 'default' } });
+  const from = new Map([['ipxe/os/installed', ipxe('1')], ['ipxe/mac/52-54-00-00-00-01', ipxe('1')], ['ipxe/mac/52-54-00-00-00-02', ipxe('1')], ['shapes.json', Buffer.from('{"shapes":[["mac"],["os"]]}\n')]]);
+  const to = new Map([['ipxe/os/installed', ipxe('2')], ['ipxe/mac/52-54-00-00-00-01', ipxe('2')], ['ipxe/mac/52-54-00-00-00-02', ipxe('2')], ['ipxe/mac.os/52-54-00-00-00-01/installed', ipxe('2')], ['shapes.json', Buffer.from('{"shapes":[["mac","os"],["mac"],["os"]]}\n')]]);
+  const origins = new Map([['ipxe/os/installed', 'groups/workers.json'], ['ipxe/mac/52-54-00-00-00-01', 'groups/cp.json'], ['ipxe/mac/52-54-00-00-00-02', 'groups/cp.json'], ['ipxe/mac.os/52-54-00-00-00-01/installed', 'groups/cp-installed.json']]);
+  const report = compareBuilds('a', 'b', from, to, { from: origins, to: origins });
+  assert.deepEqual(report.targets.map((t) => `${t.target.shape} ${t.target.id} ${t.sources.join()}`), [
+    'mac.os 52-54-00-00-00-01/installed groups/cp-installed.json',
+    'mac 52-54-00-00-00-01 groups/cp.json',
+    'mac 52-54-00-00-00-02 groups/cp.json',
+    'os installed groups/workers.json',
+  ]);
+  assert.deepEqual(report.groups, [
+    { source: 'groups/cp.json', group: 'cp', machines: 2, targets: 2 },
+    { source: 'groups/cp-installed.json', group: 'cp-installed', machines: 1, targets: 1 },
+    { source: 'groups/workers.json', group: 'workers', machines: 0, targets: 1 },
+  ]);
+  const text = formatText(report, { diffs: false });
+  assert.match(text, /^4 files change for 3 machines and 1 label selection \(groups cp, cp-installed, workers\) between a and b:/);
+  assert.match(text, /by group:\n  groups\/cp.json +2 machines\n  groups\/cp-installed.json +1 machine\n  groups\/workers.json +1 other selection\n/);
+  assert.match(text, /2 machines and 1 label selection get a new kernel/);
+  assert.doesNotMatch(text, /shapes/, 'shapes.json is bookkeeping');
+});

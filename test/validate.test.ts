@@ -24,47 +24,47 @@ async function expectProblem(files: Record<string, string>, location: string, me
 test('the sample data validates', async () => {
   const { code, stdout } = await validate(sampleData());
   assert.equal(code, 0, stdout);
-  assert.match(stdout, /^ok: 6 configs compile to 9 files \(revision [0-9a-f]{12}\)$/m);
+  assert.match(stdout, /^ok: 6 configs compile to 11 files \(revision [0-9a-f]{12}\)$/m);
 });
 
 test('invalid JSON is reported at its line and column', async () => {
-  await expectProblem({ 'boot/default': '{\n  "kernel": "/k",\n  "initrd": ["/i"],\n}\n' }, 'boot/default:4:1:', /invalid JSON: expected a property name/, /hint: a boot config is a JSON object/);
-  await expectProblem({ 'boot/default': '{\n  "kernel": "/k"\n  "initrd": []\n}' }, 'boot/default:3:3:', /invalid JSON: expected a comma/, /hint/);
+  await expectProblem({ 'boot/default': '{\n  "kernel": "/images/k",\n  "initrd": ["/images/i"],\n}\n' }, 'boot/default:4:1:', /invalid JSON: expected a property name/, /hint: a boot config is a JSON object/);
+  await expectProblem({ 'boot/default': '{\n  "kernel": "/images/k"\n  "initrd": []\n}' }, 'boot/default:3:3:', /invalid JSON: expected a comma/, /hint/);
   await expectProblem({ 'boot/default': '' }, 'boot/default:1:1:', /invalid JSON/, /hint/);
   await expectProblem({ 'boot/default': '[]' }, 'boot/default:1:1:', /must be a JSON object, not an array/, /hint/);
 });
 
 test('unknown keys list the allowed ones and guess the intended one', async () => {
-  await expectProblem({ 'boot/default': '{\n  "kernel": "/k",\n  "initrds": ["/i"]\n}' }, 'boot/default:3:3:', /unknown key "initrds"/, /allowed keys: kernel, initrd, cmdline, args; did you mean "initrd"\?/);
+  await expectProblem({ 'boot/default': '{\n  "kernel": "/images/k",\n  "initrds": ["/images/i"]\n}' }, 'boot/default:3:3:', /unknown key "initrds"/, /allowed keys: kernel, initrd, cmdline, args; did you mean "initrd"\?/);
 });
 
 test('a missing kernel is named', async () => {
-  await expectProblem({ 'boot/default': '{"initrd": ["/i"]}' }, 'boot/default:1:1:', /missing "kernel"/, /add "kernel":/);
+  await expectProblem({ 'boot/default': '{"initrd": ["/images/i"]}' }, 'boot/default:1:1:', /missing "kernel"/, /add "kernel":/);
 });
 
 test('initrd must be a list of strings', async () => {
-  await expectProblem({ 'boot/default': '{"kernel": "/k",\n "initrd": "/i"}' }, 'boot/default:2:12:', /"initrd" must be a list of strings, not a string/, /hint/);
-  await expectProblem({ 'boot/default': '{"kernel": "/k",\n "initrd": ["/i", 3]}' }, 'boot/default:2:19:', /each item of "initrd" must be a non-empty string, not a number/, /hint/);
+  await expectProblem({ 'boot/default': '{"kernel": "/images/k",\n "initrd": "/images/i"}' }, 'boot/default:2:12:', /"initrd" must be a list of strings, not a string/, /hint/);
+  await expectProblem({ 'boot/default': '{"kernel": "/images/k",\n "initrd": ["/images/i", 3]}' }, 'boot/default:2:26:', /each item of "initrd" must be a non-empty string, not a number/, /hint/);
 });
 
 test('kernel arguments that would break the iPXE script are refused', async () => {
-  await expectProblem({ 'boot/default': '{"kernel": "/k",\n "cmdline": {"console": "ttyS0\\nshell"}}' }, 'boot/default:2:25:', /"cmdline" value of "console" contains whitespace or a control character/, /splits the kernel line/);
-  await expectProblem({ 'boot/default': '{"kernel": "/k",\n "cmdline": {"debug": true}}' }, 'boot/default:2:23:', /"cmdline" value of "debug" must be a string, not a boolean/, /write "debug": "true"/);
-  await expectProblem({ 'boot/default': '{"kernel": "/k", "args": ["a b"]}' }, 'boot/default:1:27:', /each item of "args" contains whitespace/, /hint/);
+  await expectProblem({ 'boot/default': '{"kernel": "/images/k",\n "cmdline": {"console": "ttyS0\\nshell"}}' }, 'boot/default:2:25:', /"cmdline" value of "console" contains whitespace or a control character/, /splits the kernel line/);
+  await expectProblem({ 'boot/default': '{"kernel": "/images/k",\n "cmdline": {"debug": true}}' }, 'boot/default:2:23:', /"cmdline" value of "debug" must be a string, not a boolean/, /write "debug": "true"/);
+  await expectProblem({ 'boot/default': '{"kernel": "/images/k", "args": ["a b"]}' }, 'boot/default:1:34:', /each item of "args" contains whitespace/, /hint/);
 });
 
 test('a repeated key is an error, not a silent last-one-wins', async () => {
-  await expectProblem({ 'boot/default': '{"kernel": "/k",\n "kernel": "/other"}' }, 'boot/default:2:2:', /duplicate key "kernel"/, /keep one/);
+  await expectProblem({ 'boot/default': '{"kernel": "/images/k",\n "kernel": "/images/other"}' }, 'boot/default:2:2:', /duplicate key "kernel"/, /keep one/);
 });
 
 test('file names under uuid/ and mac/ must be UUIDs and MACs', async () => {
-  await expectProblem({ 'boot/uuid/node1': bootConfig('/k') }, 'boot/uuid/node1:', /file name "node1" is not a UUID/, /8-4-4-4-12/);
+  await expectProblem({ 'boot/uuid/node1': bootConfig('/images/k') }, 'boot/uuid/node1:', /file name "node1" is not a UUID/, /8-4-4-4-12/);
   await expectProblem({ 'cloud/mac/52:54:00:12:34': 'x' }, 'cloud/mac/52:54:00:12:34:', /is not a MAC address/, /6 hex octets/);
-  await expectProblem({ 'boot/uiid/whatever': bootConfig('/k') }, 'boot/uiid/whatever:', /unexpected file/, /boot\|cloud>\/uuid\/<uuid>/);
+  await expectProblem({ 'boot/uiid/whatever': bootConfig('/images/k') }, 'boot/uiid/whatever:', /unexpected file/, /boot\|cloud>\/uuid\/<uuid>/);
 });
 
 test('two files naming the same machine are both named', async () => {
-  const { code, stderr: stdout } = await validate({ 'boot/mac/52:54:00:12:34:56': bootConfig('/a'), 'boot/mac/52-54-00-12-34-56': bootConfig('/b'), [`cloud/uuid/${UUID}`]: 'a', [`cloud/uuid/${UUID.toUpperCase()}`]: 'b' });
+  const { code, stderr: stdout } = await validate({ 'boot/mac/52:54:00:12:34:56': bootConfig('/images/a'), 'boot/mac/52-54-00-12-34-56': bootConfig('/images/b'), [`cloud/uuid/${UUID}`]: 'a', [`cloud/uuid/${UUID.toUpperCase()}`]: 'b' });
   assert.equal(code, 1);
   assert.match(stdout, /boot\/mac\/52-54-00-12-34-56 and boot\/mac\/52:54:00:12:34:56 name the same machine \(boot\/mac\/52-54-00-12-34-56\)/);
   assert.match(stdout, new RegExp(`cloud/uuid/${UUID.toUpperCase()} and cloud/uuid/${UUID} name the same machine`));
@@ -77,7 +77,7 @@ test('template errors name the template file and line', async () => {
 });
 
 test('every problem is reported in one run, and as JSON for tools', async () => {
-  const { code, stdout } = await validate({ 'boot/default': '{"kernal": "/k"}', 'boot/uuid/x': '{}', 'cloud/mac/zz': '' }, 'json');
+  const { code, stdout } = await validate({ 'boot/default': '{"kernal": "/images/k"}', 'boot/uuid/x': '{}', 'cloud/mac/zz': '' }, 'json');
   assert.equal(code, 1);
   const report = JSON.parse(stdout) as { ok: boolean; errors: Array<{ file: string; line?: number; message: string; hint?: string }> };
   assert.equal(report.ok, false);
@@ -110,7 +110,7 @@ test('symlinks may not reach outside the data directory', async () => {
 
 test('a symlinked boot/, cloud/ or templates/ may not leave the data directory either', async () => {
   const root = await tempDir();
-  const data = await writeFiles(join(root, 'data'), { 'boot/default': bootConfig('/k') });
+  const data = await writeFiles(join(root, 'data'), { 'boot/default': bootConfig('/images/k') });
   await writeFiles(join(root, 'outside'), { default: 'root:x:0:0\n' });
   await symlink(join(root, 'outside'), join(data, 'cloud'));
   const { code, stderr } = await runCli(['validate', '--data-path', data]);

@@ -6,11 +6,12 @@ import { isAbsolute, join } from 'node:path';
 import { BootcfgError, ErrorList, LoadError, TemplateError } from '../compile/errors.js';
 import { load } from '../compile/load.js';
 import { render, type OutputFiles } from '../compile/render.js';
-import { resolve } from '../compile/resolve.js';
+import { resolve, type Plan } from '../compile/resolve.js';
 import { readSource } from './source.js';
 import { readBuiltinTemplates } from './builtin-templates.js';
 import { TEMPLATE_NAMES, type TemplateName, type TemplateSource } from '../compile/templates.js';
 import { writeSnapshot, type WriteResult } from './write.js';
+import { checkImages } from './images-check.js';
 
 /** Reports a long build's progress: `done` of `total` items of a stage (total 0: not known yet). */
 export type Progress = (stage: string, done: number, total: number) => void;
@@ -19,13 +20,19 @@ export interface CompileOptions {
   /** The revision to stamp; defaults to a hash of the output (a plain directory has no commit). */
   revision?: string;
   progress?: Progress;
+  /** When given, every /images/ kernel and initrd must be a file here (validate and build --images-path). */
+  imagesPath?: string;
 }
 
 export interface Compiled {
   revision: string;
   files: OutputFiles;
-  /** Data files compiled (boot and cloud configs). */
+  /** Data files compiled (boot and cloud configs, profiles, groups, data templates). */
   inputs: number;
+  /** Problems that do not fail the build (unused profiles and templates, …); build and validate print them. */
+  warnings: BootcfgError[];
+  /** Answer path → the data file it was compiled from (a group's or a seed file's path), for diff. */
+  origins: Map<string, string>;
 }
 
 export interface BuildOptions extends CompileOptions {
@@ -38,6 +45,7 @@ export interface BuildOptions extends CompileOptions {
 export interface BuildResult extends WriteResult {
   revision: string;
   inputs: number;
+  warnings: BootcfgError[];
   ms: number;
 }
 
@@ -54,22 +62,37 @@ export async function compile(dataPath: string, options: CompileOptions = {}): P
   const loaded = load(files, TEMPLATE_NAMES);
   const resolved = resolve(loaded.model);
   const errors: BootcfgError[] = [...loaded.errors, ...resolved.errors];
+  if (options.imagesPath !== undefined) errors.push(...(await checkImages(loaded.model, options.imagesPath)));
   let output: OutputFiles = new Map();
   if (errors.length === 0) {
     progress('render', 0, resolved.plan.size);
-    const rendered = render(resolved.plan, withOverrides(builtins, loaded.model.templates));
+    const rendered = render(resolved.plan, withOverrides(builtins, loaded.model.templates), loaded.model.dataTemplates);
     errors.push(...rendered.errors);
     output = rendered.files;
   }
-  if (errors.length > 0) throw new ErrorList(errors.map((error) => locate(error, dataPath)));
-  return { revision: options.revision ?? contentRevision(output), files: output, inputs: loaded.model.boot.length + loaded.model.cloud.length };
+  const warnings = resolved.warnings.map((warning) => locate(warning, dataPath));
+  if (errors.length > 0) throw new ErrorList(errors.map((error) => locate(error, dataPath)), warnings);
+  const { model } = loaded;
+  return {
+    revision: options.revision ?? contentRevision(output),
+    files: output,
+    inputs: model.boot.length + model.cloud.length + model.profiles.size + model.groups.length + model.dataTemplates.size,
+    warnings,
+    origins: originsOf(resolved.plan),
+  };
+}
+
+function originsOf(plan: Plan): Map<string, string> {
+  const origins = new Map<string, string>();
+  for (const [path, planned] of plan) if ('source' in planned && planned.source) origins.set(path, planned.source);
+  return origins;
 }
 
 export async function build(options: BuildOptions): Promise<BuildResult> {
   const started = performance.now();
   const compiled = await compile(options.dataPath, options);
   const written = await writeSnapshot(options.distPath, compiled.files, { revision: compiled.revision, source: options.source ?? options.dataPath }, options.progress);
-  return { revision: compiled.revision, inputs: compiled.inputs, ...written, ms: Math.round(performance.now() - started) };
+  return { revision: compiled.revision, inputs: compiled.inputs, warnings: compiled.warnings, ...written, ms: Math.round(performance.now() - started) };
 }
 
 function withOverrides(builtins: Map<TemplateName, TemplateSource>, overrides: ReadonlyMap<string, TemplateSource>): Map<TemplateName, TemplateSource> {
@@ -95,5 +118,6 @@ function locate(error: BootcfgError, dataPath: string): BootcfgError {
 
 /** The one line every build logs, whoever started it (build, serve, a watcher, a repo follower). */
 export function formatBuild(result: BuildResult): string {
-  return `built revision ${result.revision}: ${result.inputs} configs → written ${result.written}, unchanged ${result.unchanged}, removed ${result.removed} in ${result.ms} ms`;
+  const warned = result.warnings.length ? `; ${result.warnings.length} warning${result.warnings.length === 1 ? '' : 's'} (bootcfg validate lists them)` : '';
+  return `built revision ${result.revision}: ${result.inputs} configs → written ${result.written}, unchanged ${result.unchanged}, removed ${result.removed} in ${result.ms} ms${warned}`;
 }

@@ -1,6 +1,7 @@
 // Reads a data directory from disk into memory, so that load, resolve and render can be pure
 // functions of its contents. Only the parts bootcfg compiles are read (boot/, cloud/,
-// templates/); dotfiles such as .git or .gitkeep are skipped.
+// templates/, profiles/, groups/, generic/, ignition/); dotfiles such as .git or .gitkeep are
+// skipped.
 
 import { readFileSync } from 'node:fs';
 import { lstat, readdir, realpath, stat } from 'node:fs/promises';
@@ -9,7 +10,7 @@ import { ErrorList, LoadError } from '../compile/errors.js';
 import { forEachYielding } from './pool.js';
 import type { SourceFiles } from '../compile/load.js';
 
-export const SOURCE_ROOTS = ['boot', 'cloud', 'templates'] as const;
+export const SOURCE_ROOTS = ['boot', 'cloud', 'templates', 'profiles', 'groups', 'generic', 'ignition'] as const;
 
 export async function readSource(dataPath: string): Promise<SourceFiles> {
   await assertDirectory(dataPath);

@@ -6,7 +6,7 @@ import type { Options } from 'yargs';
 export const dataPath = {
   type: 'string',
   default: './data',
-  describe: 'data directory: boot/ and cloud/ configs, optional templates/ [env BOOTCFG_DATA_PATH]',
+  describe: 'data directory: profiles/ and groups/, boot/ and cloud/ configs, templates [env BOOTCFG_DATA_PATH]',
 } satisfies Options;
 
 export const distPath = {
@@ -19,6 +19,12 @@ export const imagesPath = {
   type: 'string',
   default: './images',
   describe: 'static assets (kernels, initrds) served at /images/ [env BOOTCFG_IMAGES_PATH]',
+} satisfies Options;
+
+/** build and validate: the images directory to check kernels and initrds against (no default: no check). */
+export const checkImagesPath = {
+  type: 'string',
+  describe: 'fail when a kernel or initrd under /images/ is not a file in this directory [env BOOTCFG_IMAGES_PATH]',
 } satisfies Options;
 
 export const address = {

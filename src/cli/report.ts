@@ -23,6 +23,16 @@ export function formatError(error: unknown): string {
   return lines.join('\n');
 }
 
+/** Warnings (the build succeeds anyway), one `warning: file:line:col: message` and hint each. */
+export function formatWarnings(warnings: readonly BootcfgError[]): string {
+  return warnings.map((w) => `warning: ${w.located}${w.hint ? `\n  hint: ${w.hint}` : ''}\n`).join('');
+}
+
+/** The warnings an error carries, when it is a failed build's list. */
+export function warningsOf(error: BootcfgError): readonly BootcfgError[] {
+  return error instanceof ErrorList ? error.warnings : [];
+}
+
 /** Stage and count on one rewritten terminal line, at most every 100 ms; nothing when `out` is not a terminal. */
 export function terminalProgress(out: Out): { progress: Progress | undefined; clear(): void } {
   if (!out.isTTY) return { progress: undefined, clear() {} };

@@ -62,10 +62,13 @@ export class UsageError extends BootcfgError {
 /** Several problems found in one pass (validate and build report them all at once). */
 export class ErrorList extends BootcfgError {
   readonly errors: readonly BootcfgError[];
+  /** Problems found on the way that would not have failed the build (validate reports them too). */
+  readonly warnings: readonly BootcfgError[];
 
-  constructor(errors: readonly BootcfgError[]) {
+  constructor(errors: readonly BootcfgError[], warnings: readonly BootcfgError[] = []) {
     super(errors.length === 1 ? errors[0]!.message : `${errors.length} problems`, errors.length === 1 ? errors[0] : {});
     this.errors = errors;
+    this.warnings = warnings;
   }
 }
 

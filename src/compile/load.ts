@@ -1,13 +1,18 @@
 // Stage 1, load: the data directory's files → a typed model, or every problem found, each
 // with its file, line, column and a fix. Pure: it sees file contents, never the disk. A file
 // bootcfg cannot understand fails the build here, rather than becoming "no matching config"
-// when a machine boots.
+// when a machine boots. Two layouts live side by side: the 2015 seed's (boot/ and cloud/ by
+// uuid, mac or default) and matchbox's profiles/ and groups/ with data templates under cloud/,
+// generic/ and ignition/ (parsed by profiles.ts and groups.ts).
 
-import jsonc from 'jsonc-parser';
-import type { Node as JsonNode, ParseError } from 'jsonc-parser';
 import { checkCloudConfig } from './cloud-config.js';
 import { LoadError } from './errors.js';
+import { imageLocation } from './image-paths.js';
+import { describe, objectProperties, parseJsonObject, rejectUnknownKeys, type JsonNode, type JsonReporter } from './json.js';
+import { parseGroup, type Group } from './groups.js';
+import { parseProfile, SEED_NAMES, type Profile } from './profiles.js';
 import { KEY_PARSERS, type Selector, type SelectorKey } from './selectors.js';
+import type { TemplateSource } from './templates.js';
 import { tokenProblem, WHITESPACE_OR_CONTROL as UNSAFE, type TokenRole } from './tokens.js';
 
 export interface BootConfig {
@@ -15,6 +20,15 @@ export interface BootConfig {
   initrd: string[];
   /** Kernel arguments in order: `cmdline` entries (`key=value`, or a bare `key`), then `args`. */
   args: string[];
+  /** The kernel and initrds that are files under /images/, where they are written (for --images-path). */
+  images?: ImageRef[];
+}
+
+export interface ImageRef {
+  /** Path relative to the images directory. */
+  file: string;
+  line: number;
+  column: number;
 }
 
 export interface Sourced<T> {
@@ -28,7 +42,12 @@ export interface Model {
   boot: Sourced<BootConfig>[];
   cloud: Sourced<Buffer>[];
   /** Template overrides from the data directory: template name → source. */
-  templates: Map<string, { file: string; text: string }>;
+  templates: Map<string, TemplateSource>;
+  /** profiles/<id>.json by id. */
+  profiles: Map<string, Profile>;
+  groups: Group[];
+  /** Data templates by path: `cloud/<cloud_id>`, `generic/<generic_id>`, `ignition/<ignition_id>`. */
+  dataTemplates: Map<string, TemplateSource>;
 }
 
 export interface LoadResult {
@@ -37,35 +56,76 @@ export interface LoadResult {
 }
 
 const BOOT_KEYS = ['kernel', 'initrd', 'cmdline', 'args'] as const;
-const LAYOUT_HINT = 'files live at <boot|cloud>/default, <boot|cloud>/uuid/<uuid> or <boot|cloud>/mac/<mac>';
+const BOOT_EXAMPLE = '{"kernel": "/images/…", "initrd": ["…"], "cmdline": {"key": "value"}}';
+const LAYOUT_HINT = 'files live at <boot|cloud>/default, <boot|cloud>/uuid/<uuid>, <boot|cloud>/mac/<mac>, profiles/<id>.json, groups/<id>.json, cloud/<template>, generic/<template> or ignition/<template>';
 
 /** Data-directory-relative POSIX path → file contents: what build/source.ts read. */
 export type SourceFiles = ReadonlyMap<string, Buffer>;
 
 export function load(files: SourceFiles, templateNames: readonly string[]): LoadResult {
-  const model: Model = { boot: [], cloud: [], templates: new Map() };
+  const model: Model = { boot: [], cloud: [], templates: new Map(), profiles: new Map(), groups: [], dataTemplates: new Map() };
   const errors: LoadError[] = [];
   for (const [file, content] of files) {
     const [root, ...rest] = file.split('/');
-    if (root === 'templates') {
-      loadTemplate(file, rest, content, templateNames, model, errors);
-      continue;
-    }
-    const selector = parseSelectorPath(file, rest, errors);
-    if (!selector) continue;
-    if (root === 'cloud') {
-      errors.push(...checkCloudConfig(file, content));
-      model.cloud.push({ file, selector, value: content });
-    }
-    else {
-      const config = parseBootConfig(file, content.toString('utf8'), errors);
-      if (config) model.boot.push({ file, selector, value: config });
+    switch (root) {
+      case 'templates':
+        loadTemplate(file, rest, content, templateNames, model, errors);
+        break;
+      case 'profiles':
+        loadProfile(file, rest, content, model, errors);
+        break;
+      case 'groups':
+        loadGroup(file, rest, content, model, errors);
+        break;
+      case 'generic':
+      case 'ignition':
+        model.dataTemplates.set(file, { file, text: content.toString('utf8') });
+        break;
+      case 'cloud':
+        if (!(SEED_NAMES as readonly string[]).includes(rest[0]!)) model.dataTemplates.set(file, { file, text: content.toString('utf8') });
+        else loadSeed(file, root, rest, content, model, errors);
+        break;
+      default:
+        loadSeed(file, root!, rest, content, model, errors);
     }
   }
   if (files.size === 0) {
     errors.push(new LoadError('no boot or cloud configs found', { hint: `is --data-path right? ${LAYOUT_HINT}` }));
   }
   return { model, errors };
+}
+
+function loadSeed(file: string, root: string, rest: string[], content: Buffer, model: Model, errors: LoadError[]): void {
+  const selector = parseSelectorPath(file, rest, errors);
+  if (!selector) return;
+  if (root === 'cloud') {
+    errors.push(...checkCloudConfig(file, content));
+    model.cloud.push({ file, selector, value: content });
+  } else {
+    const config = parseBootConfig(file, content.toString('utf8'), errors);
+    if (config) model.boot.push({ file, selector, value: config });
+  }
+}
+
+/** `<id>.json` directly under profiles/ or groups/: the id the file name gives. */
+function jsonFileId(file: string, rest: string[], what: string, errors: LoadError[]): string | undefined {
+  if (rest.length === 1 && rest[0]!.endsWith('.json') && rest[0]!.length > '.json'.length) return rest[0]!.slice(0, -'.json'.length);
+  errors.push(new LoadError(`unexpected file under ${file.split('/')[0]}/`, { file, hint: `${what} live at ${file.split('/')[0]}/<id>.json, one per file` }));
+  return undefined;
+}
+
+function loadProfile(file: string, rest: string[], content: Buffer, model: Model, errors: LoadError[]): void {
+  const id = jsonFileId(file, rest, 'profiles', errors);
+  if (id === undefined) return;
+  const profile = parseProfile(file, id, content.toString('utf8'), errors, bootFromNode);
+  if (profile) model.profiles.set(profile.id, profile);
+}
+
+function loadGroup(file: string, rest: string[], content: Buffer, model: Model, errors: LoadError[]): void {
+  const id = jsonFileId(file, rest, 'groups', errors);
+  if (id === undefined) return;
+  const group = parseGroup(file, id, content.toString('utf8'), errors);
+  if (group) model.groups.push(group);
 }
 
 /** `default`, `uuid/<uuid>`, `mac/<mac>` → the selector; anything else is a layout error. */
@@ -96,52 +156,14 @@ function loadTemplate(file: string, rest: string[], content: Buffer, known: read
 
 // ---- boot configs -------------------------------------------------------------------------
 
-/** Reports problems inside one JSON document at the right line and column. */
-class JsonReporter {
-  private lineStarts: number[] | undefined;
-  constructor(private readonly file: string, private readonly text: string, private readonly errors: LoadError[]) {}
-
-  at(offset: number, message: string, hint?: string): void {
-    const { line, column } = this.position(offset);
-    this.errors.push(new LoadError(message, { file: this.file, line, column, hint }));
-  }
-
-  private position(offset: number): { line: number; column: number } {
-    this.lineStarts ??= [0, ...[...this.text.matchAll(/\n/g)].map((m) => m.index! + 1)];
-    let line = 0;
-    while (line + 1 < this.lineStarts.length && this.lineStarts[line + 1]! <= offset) line++;
-    return { line: line + 1, column: offset - this.lineStarts[line]! + 1 };
-  }
+function parseBootConfig(file: string, text: string, errors: LoadError[]): BootConfig | undefined {
+  const parsed = parseJsonObject(file, text, errors, 'a boot config', BOOT_EXAMPLE);
+  return parsed && bootFromNode(parsed.root, parsed.report);
 }
 
-const SYNTAX_MESSAGES: Record<string, string> = {
-  CommaExpected: 'expected a comma',
-  ColonExpected: 'expected a colon',
-  PropertyNameExpected: 'expected a property name in double quotes (a trailing comma?)',
-  ValueExpected: 'expected a value',
-  CloseBraceExpected: 'expected }',
-  CloseBracketExpected: 'expected ]',
-  EndOfFileExpected: 'unexpected text after the end of the JSON value',
-  UnexpectedEndOfString: 'unterminated string',
-  InvalidSymbol: 'invalid JSON (comments and single quotes are not JSON)',
-  InvalidCommentToken: 'comments are not allowed in JSON',
-};
-
-function parseBootConfig(file: string, text: string, errors: LoadError[]): BootConfig | undefined {
-  const report = new JsonReporter(file, text, errors);
-  const syntax: ParseError[] = [];
-  const root = jsonc.parseTree(text, syntax, { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false });
-  if (syntax.length > 0 || !root) {
-    const first = syntax[0];
-    const code = first ? jsonc.printParseErrorCode(first.error) : 'ValueExpected';
-    report.at(first?.offset ?? 0, `invalid JSON: ${SYNTAX_MESSAGES[code] ?? code}`, 'a boot config is a JSON object: {"kernel": "/images/…", "initrd": ["…"], "cmdline": {"key": "value"}}');
-    return undefined;
-  }
-  if (root.type !== 'object') {
-    report.at(root.offset, `a boot config must be a JSON object, not ${describe(root)}`, 'write {"kernel": "/images/…", "initrd": ["…"]}');
-    return undefined;
-  }
-  const before = errors.length;
+/** A boot config from its JSON object: a seed file's root, or a profile's "boot". */
+export function bootFromNode(root: JsonNode, report: JsonReporter): BootConfig | undefined {
+  const before = report.count;
   const properties = objectProperties(root, report);
   const kernel = properties.get('kernel');
   if (!kernel) report.at(root.offset, 'missing "kernel"', 'add "kernel": "/images/<os>/<version>/vmlinuz" (a URL or a path under /images)');
@@ -150,26 +172,23 @@ function parseBootConfig(file: string, text: string, errors: LoadError[]): BootC
     initrd: stringList(properties.get('initrd'), report, '"initrd"'),
     args: [...cmdline(properties.get('cmdline'), report), ...stringList(properties.get('args'), report, '"args"', 'argument')],
   };
-  for (const [key, value] of properties) {
-    if (!(BOOT_KEYS as readonly string[]).includes(key)) {
-      const guess = closest(key, BOOT_KEYS);
-      report.at(value.parent!.offset, `unknown key "${key}"`, `allowed keys: ${BOOT_KEYS.join(', ')}${guess ? `; did you mean "${guess}"?` : ''}`);
-    }
-  }
-  return errors.length === before ? config : undefined;
+  rejectUnknownKeys(properties, BOOT_KEYS, report);
+  const images: ImageRef[] = [];
+  imageFile(kernel, report, images);
+  for (const initrd of properties.get('initrd')?.children ?? []) imageFile(initrd, report, images);
+  if (images.length > 0) config.images = images;
+  return report.count === before ? config : undefined;
 }
 
-/** Property name → value node; a repeated key is an error (JSON.parse would keep the last silently). */
-function objectProperties(node: JsonNode, report: JsonReporter): Map<string, JsonNode> {
-  const properties = new Map<string, JsonNode>();
-  for (const property of node.children ?? []) {
-    const [name, value] = property.children ?? [];
-    if (!name || !value) continue;
-    const key = String(name.value);
-    if (properties.has(key)) report.at(name.offset, `duplicate key "${key}"`, 'keep one of them');
-    else properties.set(key, value);
+/** Adds the /images/ file `node` names to `images`, or refuses a path bootcfg will not serve. */
+function imageFile(node: JsonNode | undefined, report: JsonReporter, images: ImageRef[]): void {
+  if (node?.type !== 'string') return;
+  const location = imageLocation(node.value as string);
+  if (location.kind === 'refused') report.at(node.offset, location.message, location.hint);
+  else if (location.kind === 'image') {
+    const { line, column } = report.position(node.offset);
+    images.push({ file: location.file, line, column });
   }
-  return properties;
 }
 
 function word(node: JsonNode, report: JsonReporter, what: string, role: TokenRole = 'image'): string | undefined {
@@ -217,32 +236,4 @@ function cmdline(node: JsonNode | undefined, report: JsonReporter): string[] {
     else args.push(token);
   }
   return args;
-}
-
-function describe(node: JsonNode): string {
-  if (node.type === 'null') return 'null';
-  if (node.type === 'array' || node.type === 'object') return `an ${node.type}`;
-  return `a ${node.type} (${JSON.stringify(node.value)})`;
-}
-
-/** The allowed key within edit distance 2 of a misspelt one, for "did you mean". */
-function closest(key: string, allowed: readonly string[]): string | undefined {
-  let best: { word: string; distance: number } | undefined;
-  for (const word of allowed) {
-    const distance = editDistance(key.toLowerCase(), word);
-    if (distance <= 2 && (!best || distance < best.distance)) best = { word, distance };
-  }
-  return best?.word;
-}
-
-function editDistance(a: string, b: string): number {
-  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const next = [i];
-    for (let j = 1; j <= b.length; j++) {
-      next[j] = Math.min(row[j]! + 1, next[j - 1]! + 1, row[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    row = next;
-  }
-  return row[b.length]!;
 }

@@ -29,6 +29,19 @@ export function outputKind(dir: OutputKind['dir']): OutputKind {
   return OUTPUT_KINDS.find((kind) => kind.dir === dir)!;
 }
 
+/**
+ * Every answer directory the compiler writes (groups-contract: compiled layout). OUTPUT_KINDS
+ * above is the seed's three; profiles and groups add generic/ and the two metadata forms.
+ */
+export const KIND_DIRS = {
+  ipxe: 'ipxe',
+  pixiecore: 'pixiecore',
+  cloud: 'cloud',
+  generic: 'generic',
+  metadata: 'metadata',
+  metadataJson: 'metadata-json',
+} as const;
+
 /** The chainload script every iPXE client fetches first. */
 export const CHAIN_FILE = 'boot.ipxe';
 export const REVISION_FILE = 'REVISION';

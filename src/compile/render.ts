@@ -2,36 +2,80 @@
 // handlebars templates in an isolated instance with `noEscape` (HTML escaping would turn the
 // `&` of an iPXE URL into `&amp;`) and `strict` (a misspelt variable is a build error naming
 // the template line, not an empty string in a boot script). Pixiecore answers are built as
-// JSON by code; cloud configs are copied byte for byte.
+// JSON by code; seed cloud configs are copied byte for byte. A group's data templates (cloud/,
+// generic/) are handlebars too, in their own isolated instance with Go's template built-ins
+// (template-helpers.ts), compiled once each and rendered once per answer with its context.
 
 import Handlebars from 'handlebars';
-import { TemplateError } from './errors.js';
+import { checkCloudConfig } from './cloud-config.js';
+import { LoadError, TemplateError, type BootcfgError } from './errors.js';
 import type { BootConfig } from './load.js';
 import type { Plan, PlannedFile } from './resolve.js';
+import { registerTemplateHelpers } from './template-helpers.js';
 import type { TemplateName, TemplateSource } from './templates.js';
 
 export type OutputFiles = Map<string, Buffer>;
 type Renderer = (context: object) => string;
 
-export function render(plan: Plan, templates: ReadonlyMap<TemplateName, TemplateSource>): { files: OutputFiles; errors: TemplateError[] } {
-  const errors: TemplateError[] = [];
+const IPXE_HINT = 'templates see kernel, initrd (a list), initrdArgs (initrd=<name> for each), args (a list) and cmdline (args joined by spaces)';
+const DATA_HINT = 'a data template sees the group\'s metadata and selector values at the top level, request.query.<selector key>, and bootcfg.group, bootcfg.profile, bootcfg.selector; use {{#if key}} for a key some groups leave out';
+
+export function render(plan: Plan, templates: ReadonlyMap<TemplateName, TemplateSource>, dataTemplates: ReadonlyMap<string, TemplateSource> = new Map()): { files: OutputFiles; errors: BootcfgError[] } {
+  const errors: BootcfgError[] = [];
   const compiled = compileTemplates(templates, errors);
+  const data = new DataTemplates(dataTemplates, errors);
   const files: OutputFiles = new Map();
   if (errors.length > 0) return { files, errors };
-  const failed = new Set<TemplateName>();
+  const failed = new Set<string>();
   for (const [path, planned] of plan) {
     try {
-      files.set(path, renderFile(planned, compiled));
+      files.set(path, planned.kind === 'template' ? data.render(planned, failed, errors) : renderFile(planned, compiled));
     } catch (error) {
-      const name = planned.kind === 'chain' ? 'boot.ipxe' : 'ipxe';
-      if (!failed.has(name)) errors.push(templateError(templates.get(name)!, error, 'source' in planned ? planned.source : undefined));
+      const name = planned.kind === 'template' ? `${planned.template}\0${planned.source}` : planned.kind === 'chain' ? 'boot.ipxe' : 'ipxe';
+      if (failed.has(name)) continue;
       failed.add(name);
+      if (planned.kind === 'template') {
+        errors.push(templateError(dataTemplates.get(planned.template)!, error, DATA_HINT, `for group ${planned.group} (${planned.source})`));
+      } else {
+        errors.push(templateError(templates.get(name as TemplateName)!, error, IPXE_HINT, 'source' in planned ? `rendering ${planned.source}` : undefined));
+      }
     }
   }
   return { files, errors };
 }
 
-function renderFile(planned: PlannedFile, templates: Map<TemplateName, Renderer>): Buffer {
+/** Data templates, each compiled the first time an answer needs it and reused for every other. */
+class DataTemplates {
+  private readonly handlebars = Handlebars.create();
+  private readonly compiled = new Map<string, Renderer | undefined>();
+
+  constructor(private readonly sources: ReadonlyMap<string, TemplateSource>, private readonly errors: BootcfgError[]) {
+    registerTemplateHelpers(this.handlebars);
+  }
+
+  /** The rendered answer; a rendered cloud config is checked as a seed one is (once per template and group). */
+  render(planned: Extract<PlannedFile, { kind: 'template' }>, failed: Set<string>, errors: BootcfgError[]): Buffer {
+    let renderer = this.compiled.get(planned.template);
+    if (!this.compiled.has(planned.template)) {
+      renderer = compileOne(this.handlebars, this.sources.get(planned.template)!, this.errors, DATA_HINT);
+      this.compiled.set(planned.template, renderer);
+    }
+    // A template that does not compile was reported once; its answers are left out.
+    if (!renderer) return Buffer.alloc(0);
+    const output = Buffer.from(renderer(planned.context));
+    const key = `${planned.template}\0${planned.source}`;
+    if (planned.template.startsWith('cloud/') && !failed.has(key)) {
+      const problems = checkCloudConfig(this.sources.get(planned.template)!.file, output);
+      if (problems.length > 0) failed.add(key);
+      for (const problem of problems) {
+        errors.push(new LoadError(`${problem.message} (rendered for group ${planned.group} (${planned.source}); the line is the rendered output's)`, { file: problem.file, line: problem.line, column: problem.column, hint: problem.hint }));
+      }
+    }
+    return output;
+  }
+}
+
+function renderFile(planned: Exclude<PlannedFile, { kind: 'template' }>, templates: Map<TemplateName, Renderer>): Buffer {
   switch (planned.kind) {
     case 'chain':
       return Buffer.from(templates.get('boot.ipxe')!({}));
@@ -41,6 +85,8 @@ function renderFile(planned: PlannedFile, templates: Map<TemplateName, Renderer>
       return Buffer.from(pixiecoreAnswer(planned.boot));
     case 'cloud':
       return planned.content;
+    case 'text':
+      return Buffer.from(planned.content);
   }
 }
 
@@ -64,21 +110,27 @@ export function pixiecoreAnswer(boot: BootConfig): string {
   return `${JSON.stringify({ kernel: boot.kernel, initrd: boot.initrd, cmdline: boot.args.join(' ') }, null, 2)}\n`;
 }
 
-function compileTemplates(templates: ReadonlyMap<TemplateName, TemplateSource>, errors: TemplateError[]): Map<TemplateName, Renderer> {
+function compileTemplates(templates: ReadonlyMap<TemplateName, TemplateSource>, errors: BootcfgError[]): Map<TemplateName, Renderer> {
   const handlebars = Handlebars.create();
   const compiled = new Map<TemplateName, Renderer>();
   for (const [name, template] of templates) {
-    try {
-      handlebars.parse(template.text); // compile() is lazy: parse now so syntax errors surface here
-      compiled.set(name, handlebars.compile(template.text, { noEscape: true, strict: true }));
-    } catch (error) {
-      errors.push(templateError(template, error));
-    }
+    const renderer = compileOne(handlebars, template, errors, IPXE_HINT);
+    if (renderer) compiled.set(name, renderer);
   }
   return compiled;
 }
 
-function templateError(template: TemplateSource, error: unknown, renderingFor?: string): TemplateError {
+function compileOne(handlebars: typeof Handlebars, template: TemplateSource, errors: BootcfgError[], hint: string): Renderer | undefined {
+  try {
+    handlebars.parse(template.text); // compile() is lazy: parse now so syntax errors surface here
+    return handlebars.compile(template.text, { noEscape: true, strict: true });
+  } catch (error) {
+    errors.push(templateError(template, error, hint));
+    return undefined;
+  }
+}
+
+function templateError(template: TemplateSource, error: unknown, hint: string, renderingFor?: string): TemplateError {
   const message = error instanceof Error ? error.message : String(error);
   // Handlebars reports "Parse error on line N:" for syntax and "… - N:C" for strict lookups.
   const parse = /Parse error on line (\d+):/.exec(message);
@@ -86,11 +138,11 @@ function templateError(template: TemplateSource, error: unknown, renderingFor?: 
   const line = Number(parse?.[1] ?? lookup?.[2]) || undefined;
   const column = lookup ? Number(lookup[3]) + 1 : undefined;
   const summary = parse ? message.trim().split('\n').at(-1)! : (lookup?.[1] ?? message).replace(/ in \[object Object\]$/, '');
-  return new TemplateError(`template error: ${summary}${renderingFor ? ` (rendering ${renderingFor})` : ''}`, {
+  return new TemplateError(`template error: ${summary}${renderingFor ? ` (${renderingFor})` : ''}`, {
     file: template.file,
     line,
     column,
-    hint: 'templates see kernel, initrd (a list), initrdArgs (initrd=<name> for each), args (a list) and cmdline (args joined by spaces)',
+    hint,
     cause: error,
   });
 }

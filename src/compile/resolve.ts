@@ -1,50 +1,204 @@
 // Stage 2, resolve: the loaded model → the plan of every output file and where its answer
 // comes from. Every output path is known here, before anything is rendered or written, so two
 // data files that name the same machine (say `mac/52:54:00:12:34:56` and
-// `mac/52-54-00-12-34-56`) fail the build with both names instead of one silently winning.
+// `mac/52-54-00-12-34-56`, or a seed file and a group) fail the build with both names instead
+// of one silently winning, and groups that one request could match with equally many keys
+// fail with both names (matching.ts).
+//
+// A seed file compiles exactly like a group whose selector is {uuid: U}, {mac: M} or {}: both
+// become answers under `<kind>/<shape-dir>/<values…>` (shapes.ts), one per value of each
+// selector key, and the build lists its shapes in shapes.json for the servers.
 
 import { LoadError } from './errors.js';
+import { answerData, templateContext, type Values } from './context.js';
+import type { Group } from './groups.js';
 import type { BootConfig, Model, Sourced } from './load.js';
-import { CHAIN_FILE, OUTPUT_KINDS } from './outputs.js';
-import { shapeOf, shapePath } from './selectors.js';
+import { findAmbiguities } from './matching.js';
+import { metadataJson, metadataText } from './metadata.js';
+import { CHAIN_FILE, KIND_DIRS } from './outputs.js';
+import { closest } from './json.js';
+import { TEMPLATE_FIELDS, type Profile } from './profiles.js';
+import { shapeOf } from './selectors.js';
+import { answerPath, shapeDir, shapesFiles, type ShapeKeys } from './shapes.js';
 
 export type PlannedFile =
   | { kind: 'chain' }
   | { kind: 'ipxe' | 'pixiecore'; source: string; boot: BootConfig }
-  | { kind: 'cloud'; source: string; content: Buffer };
+  | { kind: 'cloud'; source: string; content: Buffer }
+  /** A data template (`cloud/<id>`, `generic/<id>`) rendered for one answer of a group. */
+  | { kind: 'template'; source: string; group: string; template: string; context: object }
+  | { kind: 'text'; source: string; content: string };
 
 /** dist-relative path → what goes there, in a stable (sorted) order. */
 export type Plan = Map<string, PlannedFile>;
 
-export function resolve(model: Model): { plan: Plan; errors: LoadError[] } {
-  const errors = [...findCollisions('boot', model.boot), ...findCollisions('cloud', model.cloud)];
-  const plan: Plan = new Map([[CHAIN_FILE, { kind: 'chain' }]]);
-  for (const kind of OUTPUT_KINDS) {
-    const entries: Sourced<BootConfig | Buffer>[] = kind.from === 'boot' ? model.boot : model.cloud;
-    for (const entry of entries) {
-      const shape = shapeOf(entry.selector);
-      if (!kind.shapes.some((s) => s.join() === shape.join())) continue;
-      const path = `${kind.dir}/${shapePath(shape, entry.selector)}`;
-      if (plan.has(path)) continue; // a collision, reported above
-      plan.set(path, kind.from === 'cloud'
-        ? { kind: 'cloud', source: entry.file, content: entry.value as Buffer }
-        : { kind: kind.dir as 'ipxe' | 'pixiecore', source: entry.file, boot: entry.value as BootConfig });
-    }
-  }
-  return { plan: new Map([...plan].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))), errors };
+export interface Resolved {
+  plan: Plan;
+  errors: LoadError[];
+  /** Problems that do not fail the build: unused profiles and templates, metadata left out. */
+  warnings: LoadError[];
 }
 
-function findCollisions(root: string, entries: readonly Sourced<unknown>[]): LoadError[] {
-  const seen = new Map<string, string>();
-  const errors: LoadError[] = [];
-  for (const entry of entries) {
-    const key = shapePath(shapeOf(entry.selector), entry.selector)!;
-    const first = seen.get(key);
-    if (first === undefined) seen.set(key, entry.file);
-    else {
-      const [a, b] = [first, entry.file].sort();
-      errors.push(new LoadError(`${a} and ${b} name the same machine (${root}/${key})`, { file: b, hint: 'keep one file per machine; MACs and UUIDs match in any case and spelling' }));
+/** Shapes Pixiecore can be asked by: it knows only the MAC. */
+const PIXIECORE_SHAPES = ['mac', 'default'];
+
+export function resolve(model: Model): Resolved {
+  const state = new PlanState();
+  addSeeds(model, state);
+  addGroups(model, state);
+  state.errors.push(...findAmbiguities(state.plan, state.shapesByKind));
+  const shapes = [...state.shapesByKind.values()].flatMap((byDir) => [...byDir.values()]);
+  for (const [path, content] of shapesFiles(shapes)) state.plan.set(path, { kind: 'text', source: '', content });
+  const plan: Plan = new Map([...state.plan].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  return { plan, errors: state.errors, warnings: state.warnings };
+}
+
+/** The plan as it grows, and every shape each kind has an answer in. */
+class PlanState {
+  readonly plan: Plan = new Map([[CHAIN_FILE, { kind: 'chain' }]]);
+  readonly errors: LoadError[] = [];
+  readonly warnings: LoadError[] = [];
+  /** Kind dir → shape dir → shape. */
+  readonly shapesByKind = new Map<string, Map<string, ShapeKeys>>();
+  private readonly reported = new Set<string>();
+
+  /** Plans one answer; a second source for the same path is a collision error naming both. */
+  add(kind: string, shape: ShapeKeys, values: Values, planned: Exclude<PlannedFile, { kind: 'chain' }>): void {
+    const path = answerPath(kind, shape, values)!;
+    const existing = this.plan.get(path);
+    if (existing) {
+      this.collision(path, (existing as { source: string }).source, planned.source);
+      return;
     }
+    this.plan.set(path, planned);
+    let shapes = this.shapesByKind.get(kind);
+    if (!shapes) this.shapesByKind.set(kind, (shapes = new Map()));
+    const dir = shapeDir(shape);
+    if (!shapes.has(dir)) shapes.set(dir, shape);
   }
-  return errors;
+
+  private collision(path: string, first: string, second: string): void {
+    const [a, b] = [first, second].sort();
+    const key = `${a}\0${b}`;
+    if (this.reported.has(key) || a === b) return;
+    this.reported.add(key);
+    const seeds = !a!.startsWith('groups/') && !b!.startsWith('groups/');
+    const message = seeds
+      ? `${a} and ${b} name the same machine (${a!.split('/')[0]}/${path.split('/').slice(1).join('/')})`
+      : `${a} and ${b} both answer ${path}`;
+    const hint = seeds
+      ? 'keep one file per machine; MACs and UUIDs match in any case and spelling'
+      : 'one request must have one answer: remove the machine from one of them (a seed file and a group naming the same machine count as two)';
+    this.errors.push(new LoadError(message, { file: b, hint }));
+  }
+}
+
+function addSeeds(model: Model, state: PlanState): void {
+  for (const entry of model.boot) {
+    const { shape, values } = seedSelector(entry);
+    state.add(KIND_DIRS.ipxe, shape, values, { kind: 'ipxe', source: entry.file, boot: entry.value });
+    if (PIXIECORE_SHAPES.includes(shapeDir(shape))) state.add(KIND_DIRS.pixiecore, shape, values, { kind: 'pixiecore', source: entry.file, boot: entry.value });
+  }
+  for (const entry of model.cloud) {
+    const { shape, values } = seedSelector(entry);
+    state.add(KIND_DIRS.cloud, shape, values, { kind: 'cloud', source: entry.file, content: entry.value });
+  }
+}
+
+function seedSelector(entry: Sourced<unknown>): { shape: ShapeKeys; values: Values } {
+  return { shape: shapeOf(entry.selector), values: entry.selector as Values };
+}
+
+function addGroups(model: Model, state: PlanState): void {
+  const usedProfiles = new Set<string>();
+  const checkedProfiles = new Map<string, boolean>();
+  for (const group of model.groups) {
+    const profile = model.profiles.get(group.profile);
+    if (!profile) {
+      const guess = closest(group.profile, [...model.profiles.keys()]);
+      state.errors.push(new LoadError(`unknown profile "${group.profile}"`, { file: group.file, ...group.profileAt, hint: guess ? `did you mean "${guess}"?` : `no profiles/${group.profile}.json; profiles are ${[...model.profiles.keys()].sort().join(', ') || 'none yet'}` }));
+      continue;
+    }
+    usedProfiles.add(profile.id);
+    if (!checkedProfiles.has(profile.id)) checkedProfiles.set(profile.id, checkTemplates(profile, model, state));
+    if (!checkedProfiles.get(profile.id)) continue;
+    addGroupAnswers(group, profile, state);
+  }
+  warnUnused(model, usedProfiles, state);
+}
+
+/** Whether every template the profile names exists; reports each that does not. */
+function checkTemplates(profile: Profile, model: Model, state: PlanState): boolean {
+  let ok = true;
+  for (const { key, dir, field } of TEMPLATE_FIELDS) {
+    const ref = profile[key];
+    if (!ref || model.dataTemplates.has(ref.path)) continue;
+    ok = false;
+    const present = [...model.dataTemplates.keys()].filter((path) => path.startsWith(`${dir}/`));
+    const guess = closest(ref.path, present);
+    state.errors.push(new LoadError(`"${field}" names ${ref.path}, which does not exist`, {
+      file: profile.file,
+      line: ref.line,
+      column: ref.column,
+      hint: guess ? `did you mean "${guess.slice(dir.length + 1)}"?` : `add the file ${ref.path}${present.length ? ` (${dir}/ holds ${present.map((p) => p.slice(dir.length + 1)).sort().join(', ')})` : ''}`,
+    }));
+  }
+  return ok;
+}
+
+function addGroupAnswers(group: Group, profile: Profile, state: PlanState): void {
+  const source = group.file;
+  let first = true;
+  for (const values of combinations(group)) {
+    state.add(KIND_DIRS.ipxe, group.shape, values, { kind: 'ipxe', source, boot: profile.boot });
+    if (PIXIECORE_SHAPES.includes(shapeDir(group.shape))) state.add(KIND_DIRS.pixiecore, group.shape, values, { kind: 'pixiecore', source, boot: profile.boot });
+    for (const ref of [profile.cloud, profile.generic]) {
+      if (!ref) continue;
+      const kind = ref.path.startsWith('cloud/') ? KIND_DIRS.cloud : KIND_DIRS.generic;
+      state.add(kind, group.shape, values, { kind: 'template', source, group: group.id, template: ref.path, context: templateContext(group, profile, values) });
+    }
+    const data = answerData(group, values);
+    const text = metadataText(data);
+    if (first) reportMetadata(group, text, state);
+    first = false;
+    state.add(KIND_DIRS.metadata, group.shape, values, { kind: 'text', source, content: text.text });
+    state.add(KIND_DIRS.metadataJson, group.shape, values, { kind: 'text', source, content: metadataJson(data) });
+  }
+}
+
+/** Every answer a group compiles to: one value of each selector key, all combinations. */
+function* combinations(group: Group): Generator<Values> {
+  const keys = group.selector.map(([key]) => key);
+  const lists = group.selector.map(([, values]) => values);
+  const index = lists.map(() => 0);
+  for (;;) {
+    const values: Record<string, string> = {};
+    keys.forEach((key, i) => (values[key] = lists[i]![index[i]!]!));
+    yield values;
+    let i = lists.length - 1;
+    while (i >= 0 && ++index[i]! === lists[i]!.length) index[i--] = 0;
+    if (i < 0) return;
+  }
+}
+
+function reportMetadata(group: Group, text: ReturnType<typeof metadataText>, state: PlanState): void {
+  for (const key of text.duplicates) {
+    state.errors.push(new LoadError(`metadata key ${key} is written twice in /metadata's KEY=value form`, { file: group.file, hint: 'nested keys are joined with "_" and upper-cased (matchbox\'s naming), and selector keys are included: rename one of them' }));
+  }
+  for (const key of text.omitted) {
+    state.warnings.push(new LoadError(`metadata ${key} holds a line break, so /metadata leaves it out (/metadata?format=json and templates keep it)`, { file: group.file, hint: 'the KEY=value form has one line per key' }));
+  }
+}
+
+function warnUnused(model: Model, usedProfiles: ReadonlySet<string>, state: PlanState): void {
+  const referenced = new Set<string>();
+  for (const profile of model.profiles.values()) {
+    for (const { key } of TEMPLATE_FIELDS) if (profile[key]) referenced.add(profile[key]!.path);
+    if (!usedProfiles.has(profile.id)) state.warnings.push(new LoadError(`profile "${profile.id}" is not used by any group`, { file: profile.file, hint: 'point a group\'s "profile" at it, or remove it' }));
+  }
+  for (const [path, template] of model.dataTemplates) {
+    if (referenced.has(path)) continue;
+    const field = TEMPLATE_FIELDS.find(({ dir }) => path.startsWith(`${dir}/`))!.field;
+    state.warnings.push(new LoadError(`template ${path} is not used by any profile`, { file: template.file, hint: `name it in a profile's "${field}", or remove it` }));
+  }
 }

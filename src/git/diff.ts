@@ -1,21 +1,27 @@
 // What a config change does to the fleet, for review before it lands: given the compiled file
 // maps of two revisions (compile() output, dist-relative path → content), say which machines'
-// answers change — per uuid, per mac, the default, and the chainload script every machine
-// fetches — and show a unified diff of every changed file. A pull request's CI prints this so
-// reviewers see the blast radius ("37 machines get a new kernel"), not just the data files.
+// answers change — per selector (uuid, mac, mac.os, …), the default, and the chainload script
+// every machine fetches — and which groups they come from, and show a unified diff of every
+// changed file. A pull request's CI prints this so reviewers see the blast radius ("37 machines
+// get a new kernel", "groups/workers.json: 997 machines"), not just the data files.
 
 import { unifiedDiff } from './linediff.js';
 
-/** Files that name the build rather than answer a machine; they always differ. */
-const BOOKKEEPING = new Set(['REVISION', 'manifest.json']);
+/** Files that name the build rather than answer a machine (the shape list follows the answers). */
+const BOOKKEEPING = new Set(['REVISION', 'manifest.json', 'shapes.json']);
+const BOOKKEEPING_DIRS = ['shapes/'];
 
 export type Status = 'added' | 'removed' | 'modified';
-/** Which answer a file is: iPXE script, Pixiecore JSON, cloud config, or the chainload script. */
-export type Answer = 'ipxe' | 'pixiecore' | 'cloud' | 'chainload' | 'other';
+/** Which answer a file is (its kind directory), or the chainload script. */
+export type Answer = 'ipxe' | 'pixiecore' | 'cloud' | 'generic' | 'metadata' | 'metadata-json' | 'ignition' | 'chainload' | 'other';
+const KINDS: readonly Answer[] = ['ipxe', 'pixiecore', 'cloud', 'generic', 'metadata', 'metadata-json', 'ignition'];
 
-/** Who gets a file: one machine by uuid or mac, machines without their own (default), or all. */
+/**
+ * Who gets a file: the answers of one selector (`shape` is its directory: `uuid`, `mac`,
+ * `mac.os`, …; `id` its values joined by `/`), machines without their own (default), or all.
+ */
 export interface Target {
-  shape: 'uuid' | 'mac' | 'default' | 'all';
+  shape: string;
   id?: string;
 }
 
@@ -24,6 +30,8 @@ export interface FileChange {
   status: Status;
   answer: Answer;
   target: Target;
+  /** The data file it compiles from (`groups/<id>.json`, a seed file), when the caller knows. */
+  source?: string;
   /** git-style unified diff, a/ and b/ prefixed. */
   diff: string;
 }
@@ -32,6 +40,23 @@ export interface TargetChange {
   target: Target;
   /** The answers that change for this target, each with its status. */
   answers: Array<{ answer: Answer; status: Status }>;
+  /** The data files (groups, seed files) its changed answers come from. */
+  sources: string[];
+}
+
+/** One group and how many targets' answers it changes. */
+export interface SourceChange {
+  /** `groups/<id>.json`. */
+  source: string;
+  group: string;
+  machines: number;
+  targets: number;
+}
+
+/** compile()'s origins of each side: answer path → the data file it came from. */
+export interface Origins {
+  from?: ReadonlyMap<string, string>;
+  to?: ReadonlyMap<string, string>;
 }
 
 export interface KernelChange {
@@ -45,13 +70,15 @@ export interface DiffReport {
   to: string;
   changed: boolean;
   targets: TargetChange[];
+  /** Per group, when the caller passed origins; most targets first. */
+  groups: SourceChange[];
   kernels: KernelChange[];
   files: FileChange[];
 }
 
 /** Compare two compiled builds. `from`/`to` label the sides (revision or directory). */
-export function compareBuilds(fromLabel: string, toLabel: string, from: ReadonlyMap<string, Buffer>, to: ReadonlyMap<string, Buffer>): DiffReport {
-  const paths = [...new Set([...from.keys(), ...to.keys()])].filter((path) => !BOOKKEEPING.has(path)).sort(byTarget);
+export function compareBuilds(fromLabel: string, toLabel: string, from: ReadonlyMap<string, Buffer>, to: ReadonlyMap<string, Buffer>, origins: Origins = {}): DiffReport {
+  const paths = [...new Set([...from.keys(), ...to.keys()])].filter((path) => !isBookkeeping(path)).sort(byTarget);
   const files: FileChange[] = [];
   for (const path of paths) {
     const before = from.get(path);
@@ -59,9 +86,20 @@ export function compareBuilds(fromLabel: string, toLabel: string, from: Readonly
     if (before && after && before.equals(after)) continue;
     const status: Status = !before ? 'added' : !after ? 'removed' : 'modified';
     const diff = unifiedDiff(text(before), text(after), before && `a/${path}`, after && `b/${path}`);
-    files.push({ path, status, ...classify(path), diff });
+    const source = (after ? origins.to : origins.from)?.get(path);
+    files.push({ path, status, ...classify(path), ...(source !== undefined && { source }), diff });
   }
-  return { from: fromLabel, to: toLabel, changed: files.length > 0, targets: groupByTarget(files), kernels: kernelChanges(files, from, to), files };
+  const targets = groupByTarget(files);
+  return { from: fromLabel, to: toLabel, changed: files.length > 0, targets, groups: bySource(targets), kernels: kernelChanges(files, from, to), files };
+}
+
+function isBookkeeping(path: string): boolean {
+  return BOOKKEEPING.has(path) || BOOKKEEPING_DIRS.some((dir) => path.startsWith(dir));
+}
+
+/** A target names machines when its selector has a uuid or a mac. */
+function isMachine(target: Target): boolean {
+  return target.shape.split('.').some((key) => key === 'uuid' || key === 'mac');
 }
 
 function text(content: Buffer | undefined): string {
@@ -71,21 +109,22 @@ function text(content: Buffer | undefined): string {
 /** Where a dist path is answered from: docs/dist-layout.md. */
 export function classify(path: string): { answer: Answer; target: Target } {
   if (path === 'boot.ipxe') return { answer: 'chainload', target: { shape: 'all' } };
-  const [answer, shape, id, ...rest] = path.split('/');
-  const known: Answer | undefined = answer === 'ipxe' || answer === 'pixiecore' || answer === 'cloud' ? answer : undefined;
-  if (!known) return { answer: 'other', target: { shape: 'all' } };
-  if (shape === 'default' && id === undefined) return { answer: known, target: { shape: 'default' } };
-  if ((shape === 'uuid' || shape === 'mac') && id !== undefined && rest.length === 0) return { answer: known, target: { shape, id } };
+  const [answer, shape, ...values] = path.split('/');
+  const known = KINDS.find((kind) => kind === answer);
+  if (!known || !shape) return { answer: 'other', target: { shape: 'all' } };
+  if (shape === 'default' && values.length === 0) return { answer: known, target: { shape: 'default' } };
+  if (values.length > 0 && values.length === shape.split('.').length) return { answer: known, target: { shape, id: values.join('/') } };
   return { answer: 'other', target: { shape: 'all' } };
 }
 
-/** Order: the chainload script, then uuid, mac, default; within a shape by id, then answer. */
+/** Order: the chainload script, then shapes with most keys first (uuid, mac…), default; within a shape by id, then answer. */
 function byTarget(a: string, b: string): number {
   const rank = (path: string) => {
     const { answer, target } = classify(path);
-    const shape = ['all', 'uuid', 'mac', 'default'].indexOf(target.shape);
-    const kind = ['chainload', 'ipxe', 'pixiecore', 'cloud', 'other'].indexOf(answer);
-    return [shape, target.id ?? '', kind, path] as const;
+    const keys = target.shape === 'all' ? 1000 : target.shape === 'default' ? -1 : target.shape.split('.').length;
+    const seed = ['uuid', 'mac'].indexOf(target.shape);
+    const kind = ['chainload', ...KINDS, 'other'].indexOf(answer);
+    return [-keys, seed === -1 ? 2 : seed, target.shape, target.id ?? '', kind, path] as const;
   };
   const [x, y] = [rank(a), rank(b)];
   for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return x[i]! < y[i]! ? -1 : 1;
@@ -100,11 +139,28 @@ function groupByTarget(files: readonly FileChange[]): TargetChange[] {
   const groups = new Map<string, TargetChange>();
   for (const file of files) {
     const key = targetKey(file.target);
-    const group = groups.get(key) ?? { target: file.target, answers: [] };
+    const group = groups.get(key) ?? { target: file.target, answers: [], sources: [] };
     group.answers.push({ answer: file.answer, status: file.status });
+    if (file.source !== undefined && !group.sources.includes(file.source)) group.sources.push(file.source);
     groups.set(key, group);
   }
   return [...groups.values()];
+}
+
+function bySource(targets: readonly TargetChange[]): SourceChange[] {
+  const sources = new Map<string, SourceChange>();
+  for (const { target, sources: from } of targets) {
+    for (const source of from) {
+      // Seed files answer one target each and are named by it; groups are what to name here.
+      const group = /^groups\/(.+)\.json$/.exec(source)?.[1];
+      if (group === undefined) continue;
+      const change = sources.get(source) ?? { source, group, machines: 0, targets: 0 };
+      change.targets++;
+      if (isMachine(target)) change.machines++;
+      sources.set(source, change);
+    }
+  }
+  return [...sources.values()].sort((a, b) => b.targets - a.targets || (a.source < b.source ? -1 : 1));
 }
 
 /**
@@ -164,6 +220,10 @@ export function formatText(report: DiffReport, options: TextOptions = {}): strin
     const what = answers.map(({ answer, status }) => (status === 'modified' ? answer : `${answer} ${status}`)).join(', ');
     out.push(`  ${describe(target).padEnd(45)} ${what}`);
   }
+  if (report.groups.length > 0) {
+    out.push('', 'by group:');
+    for (const change of report.groups) out.push(`  ${change.source.padEnd(45)} ${sourceCount(change)}`);
+  }
   for (const kernel of report.kernels) {
     const verb = kernel.targets.length === 1 ? 'gets' : 'get';
     out.push('', `${count(kernel.targets)} ${verb} a new kernel: ${kernel.from} -> ${kernel.to}`);
@@ -200,12 +260,30 @@ export function formatJson(report: DiffReport): string {
 }
 
 function summary(report: DiffReport): string {
-  const machines = report.targets.filter(({ target }) => target.shape === 'uuid' || target.shape === 'mac').length;
+  const parts = who(report.targets.map(({ target }) => target), true);
+  const groups = report.groups.map((change) => change.group);
+  const named = groups.length === 0 ? '' : ` (group${groups.length === 1 ? '' : 's'} ${groups.slice(0, SAME_CHANGE_NAMES).join(', ')}${groups.length > SAME_CHANGE_NAMES ? ` and ${groups.length - SAME_CHANGE_NAMES} more` : ''})`;
+  return `${report.files.length} file${report.files.length === 1 ? '' : 's'} change${report.files.length === 1 ? 's' : ''} for ${listing(parts)}${named}`;
+}
+
+/** "every machine", "3 machines", "2 label selections", "the default": who a set of targets is. */
+function who(targets: readonly Target[], all: boolean): string[] {
+  const machines = targets.filter(isMachine).length;
+  const labels = targets.filter((target) => target.shape !== 'all' && target.shape !== 'default' && !isMachine(target)).length;
   const parts: string[] = [];
-  if (report.targets.some(({ target }) => target.shape === 'all')) parts.push('every machine');
+  if (all && targets.some((target) => target.shape === 'all')) parts.push('every machine');
   if (machines > 0) parts.push(`${machines} machine${machines === 1 ? '' : 's'}`);
-  if (report.targets.some(({ target }) => target.shape === 'default')) parts.push('the default');
-  return `${report.files.length} file${report.files.length === 1 ? '' : 's'} change${report.files.length === 1 ? 's' : ''} for ${listing(parts)}`;
+  if (labels > 0) parts.push(`${labels} label selection${labels === 1 ? '' : 's'}`);
+  if (targets.some((target) => target.shape === 'default')) parts.push('the default');
+  return parts;
+}
+
+function sourceCount(change: SourceChange): string {
+  const others = change.targets - change.machines;
+  const parts = [];
+  if (change.machines > 0) parts.push(`${change.machines} machine${change.machines === 1 ? '' : 's'}`);
+  if (others > 0) parts.push(`${others} other selection${others === 1 ? '' : 's'}`);
+  return parts.join(', ');
 }
 
 function describe(target: Target): string {
@@ -220,11 +298,7 @@ function describe(target: Target): string {
 }
 
 function count(targets: readonly Target[]): string {
-  const machines = targets.filter((target) => target.shape === 'uuid' || target.shape === 'mac').length;
-  const parts: string[] = [];
-  if (machines > 0) parts.push(`${machines} machine${machines === 1 ? '' : 's'}`);
-  if (targets.some((target) => target.shape === 'default')) parts.push('the default');
-  return listing(parts);
+  return listing(who(targets, false));
 }
 
 /** "a", "a and b", "a, b and c". */

@@ -1,28 +1,30 @@
-// `bootcfg build`: compile the data directory into a new dist snapshot.
+// `bootcfg build`: compile the data directory into a new dist snapshot. Warnings are printed
+// before the summary line; they do not fail the build.
 
 import type { CommandModule } from 'yargs';
 import { build, formatBuild } from '../../build/build.js';
-import { dataPath, distPath } from '../options.js';
-import { terminalProgress } from '../report.js';
+import { checkImagesPath, dataPath, distPath } from '../options.js';
+import { formatWarnings, terminalProgress } from '../report.js';
 import { inRepo, repoOptions, repoSource, type RepoArgs } from './repo.js';
 
 interface Args extends RepoArgs {
   'data-path': string;
   'dist-path': string;
+  'images-path'?: string;
 }
 
 const command: CommandModule<object, Args> = {
   command: 'build',
   describe: 'Compile the data directory into dist/ (writes only what changed; a failed build writes nothing)',
-  builder: (yargs) => yargs.options({ 'data-path': dataPath, 'dist-path': distPath, ...repoOptions })
+  builder: (yargs) => yargs.options({ 'data-path': dataPath, 'dist-path': distPath, 'images-path': checkImagesPath, ...repoOptions })
     .example('$0 build --data-path ./data --dist-path ./dist', 'compile ./data into ./dist/current'),
   handler: async (args) => {
     const status = terminalProgress(process.stderr);
     try {
       const source = await repoSource(args);
-      const result = await inRepo(source, () => build({ ...source, distPath: args['dist-path'], progress: status.progress }));
+      const result = await inRepo(source, () => build({ ...source, distPath: args['dist-path'], imagesPath: args['images-path'], progress: status.progress }));
       status.clear();
-      process.stderr.write(`${formatBuild(result)}\n`);
+      process.stderr.write(`${formatWarnings(result.warnings)}${formatBuild(result)}\n`);
     } finally {
       status.clear();
     }

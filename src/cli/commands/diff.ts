@@ -1,13 +1,14 @@
 // `bootcfg diff FROM TO`: what a change does to the fleet, before it lands. Each side is a data
 // directory or a revision of a repo (the current directory's, or --repo's); both are compiled
 // with the real pipeline and their outputs compared, so the report shows the answers machines
-// will get, not the data files. Exit 0 when nothing changes, 1 when something does, 2 on error.
+// will get, not the data files, and which groups they come from. Exit 0 when nothing changes,
+// 1 when something does, 2 on error.
 
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CommandModule } from 'yargs';
-import { compile } from '../../build/build.js';
+import { compile, type Compiled } from '../../build/build.js';
 import { ExitStatus } from '../../compile/errors.js';
 import { compareBuilds, formatJson, formatText } from '../../git/diff.js';
 import { exportLocalRevision, fetchRevision, isDirectory, type Revision } from '../../git/fetch.js';
@@ -49,7 +50,8 @@ const command: CommandModule<object, Args> = {
     const options = { ...args, 'cache-path': args['cache-path'] ?? scratch };
     try {
       const [from, to] = [await side(args.from, options), await side(args.to, options)];
-      report = compareBuilds(from.label, to.label, await compileSide(from), await compileSide(to));
+      const [before, after] = [await compileSide(from), await compileSide(to)];
+      report = compareBuilds(from.label, to.label, before.files, after.files, { from: before.origins, to: after.origins });
     } catch (error) {
       exitWith(2, error);
     } finally {
@@ -76,6 +78,6 @@ async function side(name: string, args: Args): Promise<Side> {
   return { label: `${name} (${revision.sha.slice(0, 12)})`, dataPath: revision.dataPath, revision };
 }
 
-async function compileSide(side: Side): Promise<ReadonlyMap<string, Buffer>> {
-  return inRepo({ dataPath: side.dataPath, fetched: side.revision }, async () => (await compile(side.dataPath, { revision: STAMP })).files);
+async function compileSide(side: Side): Promise<Compiled> {
+  return inRepo({ dataPath: side.dataPath, fetched: side.revision }, () => compile(side.dataPath, { revision: STAMP }));
 }

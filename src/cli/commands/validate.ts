@@ -1,34 +1,43 @@
 // `bootcfg validate`: every check build makes, all problems at once, nothing written.
-// It is what a config repo's CI runs on every pull request.
+// It is what a config repo's CI runs on every pull request. Warnings (an unused profile or
+// template, …) are printed too and do not fail it.
 
 import type { CommandModule } from 'yargs';
 import { compile } from '../../build/build.js';
 import { BootcfgError, ExitStatus } from '../../compile/errors.js';
-import { dataPath, format } from '../options.js';
-import { formatError, problems } from '../report.js';
+import { checkImagesPath, dataPath, format } from '../options.js';
+import { formatError, formatWarnings, problems, warningsOf } from '../report.js';
 import { inRepo, repoOptions, repoSource, type RepoArgs } from './repo.js';
 
 interface Args extends RepoArgs {
   'data-path': string;
+  'images-path'?: string;
   format: 'text' | 'json';
 }
 
 const command: CommandModule<object, Args> = {
   command: 'validate',
-  describe: 'Check the data directory as build would, report every problem, write nothing',
-  builder: (yargs) => yargs.options({ 'data-path': dataPath, format, ...repoOptions })
-    .example('$0 validate --data-path ./data --format json', 'machine-readable report for CI'),
+  describe: 'Check the data directory as build would, report every problem and warning, write nothing',
+  builder: (yargs) => yargs.options({ 'data-path': dataPath, 'images-path': checkImagesPath, format, ...repoOptions })
+    .example('$0 validate --data-path ./data --format json', 'machine-readable report for CI')
+    .example('$0 validate --images-path ./images', 'also check that every kernel and initrd under /images/ exists'),
   handler: async (args) => {
     const json = args.format === 'json';
+    const toJson = (list: readonly BootcfgError[]) => list.map((p) => p.toJSON());
     try {
       const source = await repoSource(args);
-      const compiled = await inRepo(source, () => compile(source.dataPath, source));
+      const compiled = await inRepo(source, () => compile(source.dataPath, { ...source, imagesPath: args['images-path'] }));
       const files = compiled.files.size;
-      process.stdout.write(json ? `${JSON.stringify({ ok: true, revision: compiled.revision, configs: compiled.inputs, files, errors: [] })}\n` : `ok: ${compiled.inputs} configs compile to ${files} files (revision ${compiled.revision})\n`);
+      if (json) process.stdout.write(`${JSON.stringify({ ok: true, revision: compiled.revision, configs: compiled.inputs, files, errors: [], warnings: toJson(compiled.warnings) })}\n`);
+      else {
+        process.stderr.write(formatWarnings(compiled.warnings));
+        const warned = compiled.warnings.length ? `, ${compiled.warnings.length} warning${compiled.warnings.length === 1 ? '' : 's'}` : '';
+        process.stdout.write(`ok: ${compiled.inputs} configs compile to ${files} files (revision ${compiled.revision})${warned}\n`);
+      }
     } catch (error) {
       if (!(error instanceof BootcfgError)) throw error;
-      if (json) process.stdout.write(`${JSON.stringify({ ok: false, errors: problems(error).map((p) => p.toJSON()) })}\n`);
-      else process.stderr.write(`${formatError(error)}\n`);
+      if (json) process.stdout.write(`${JSON.stringify({ ok: false, errors: toJson(problems(error)), warnings: toJson(warningsOf(error)) })}\n`);
+      else process.stderr.write(`${formatWarnings(warningsOf(error))}${formatError(error)}\n`);
       throw new ExitStatus(error.exitCode);
     }
   },
