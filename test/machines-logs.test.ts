@@ -133,3 +133,32 @@ test('an over-long log line is skipped whole, without holding it', async () => {
   assert.deepEqual(lines, ['{"a":1}', '{"b":2}']);
   assert.equal(skipped, 1);
 });
+
+test('profiles and groups: the live dist names each answer\'s group and profile, and an install loop is on the default', async () => {
+  const root = await tempDir();
+  const distPath = join(root, 'dist');
+  const imagesPath = join(root, 'images');
+  await mkdir(imagesPath);
+  await build({ dataPath: join(ROOT, 'data'), distPath });
+  const serve = await startServe(['--dist-path', distPath, '--images-path', imagesPath]);
+  const paths = [
+    ...Array.from({ length: 3 }, () => '/ipxe?mac=52-54-00-00-00-99&arch=x86_64'), // the installer, again and again
+    '/ipxe?mac=52-54-00-00-00-98&arch=x86_64&os=installed',
+    '/cloud?mac=52-54-00-00-00-98&arch=x86_64&os=installed',
+  ];
+  for (const path of paths) assert.equal((await get(serve.url, path)).status, 200, path);
+  await eventually(async () => serve.log.length >= paths.length, 'the access log');
+  const log = join(root, 'serve.log');
+  await writeFile(log, serve.log.map((entry) => `${JSON.stringify(entry)}\n`).join(''));
+  const report = await machines(['--dist-path', distPath, '--access-log', log]);
+  const entry = (key: string) => report.entries.find((e: any) => e.key === key);
+  assert.deepEqual([entry('default').group, entry('default').profile], ['install', 'install']);
+  assert.deepEqual([entry('os/installed').group, entry('os/installed').profile], ['workers', 'worker']);
+  assert.deepEqual([entry('mac.arch/52-54-00-89-d8-10/x86_64').group, entry('mac.arch/52-54-00-89-d8-10/x86_64').profile], ['control-plane-1', 'control-plane']);
+  const looping = report.machines.find((m: any) => m.id === 'mac:52-54-00-00-00-99');
+  assert.deepEqual(looping.flags, ['loop', 'unknown', 'no-os-config']);
+  assert.equal(looping.loop.answer, 'default');
+  const worker = report.machines.find((m: any) => m.id === 'mac:52-54-00-00-00-98');
+  assert.deepEqual([worker.answer, worker.flags], ['os/installed', []]);
+  assert.equal(worker.answers.cloud, 'cloud/os/installed');
+});

@@ -7,8 +7,8 @@ import { lstatSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SourceError } from '../compile/errors.js';
 import { SHAPES_FILE } from '../compile/shapes.js';
-import { readLiveManifest } from '../build/write.js';
-import { isBookkeeping, shapesOf, type BuildView } from './build-view.js';
+import { readLiveManifest, type Manifest } from '../build/write.js';
+import { isBookkeeping, shapesOf, type BuildView, type GroupInfo } from './build-view.js';
 
 /** No compiled answer comes near this; anything bigger is not one. */
 const MAX_ANSWER_BYTES = 1 << 20;
@@ -27,7 +27,21 @@ export async function viewOfDist(distPath: string): Promise<BuildView> {
   } catch (error) {
     throw new SourceError(`bad shapes.json: ${(error as Error).message}`, { file: join(live.dir, SHAPES_FILE), hint: 'rebuild with `bootcfg build`', cause: error });
   }
-  return { revision: String(live.manifest.revision), source: distPath, shapes, paths, read, origins: new Map(), groups: new Map() };
+  const { origins, groups } = describedFleet(live.manifest);
+  return { revision: String(live.manifest.revision), source: distPath, shapes, paths, read, origins, groups };
+}
+
+/** The manifest's origins and groups (builds before the fleet view have neither), strings only. */
+function describedFleet(manifest: Manifest): Pick<BuildView, 'origins' | 'groups'> {
+  const text = (value: unknown) => (typeof value === 'string' ? value : undefined);
+  const origins = new Map<string, string>();
+  if (manifest.origins && typeof manifest.origins === 'object') for (const [path, file] of Object.entries(manifest.origins)) if (text(file)) origins.set(path, file);
+  const groups = new Map<string, GroupInfo>();
+  for (const group of Array.isArray(manifest.groups) ? manifest.groups : []) {
+    const [file, id] = [text(group?.file), text(group?.id)];
+    if (file && id) groups.set(file, { id, name: text(group.name), profile: text(group.profile) });
+  }
+  return { origins, groups };
 }
 
 /** A manifest path that stays inside the snapshot: relative, no `.`/`..` or empty segment. */
