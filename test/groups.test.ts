@@ -248,3 +248,22 @@ test('a rendered cloud template that is not YAML fails the build, naming the tem
   assert.equal(code, 1);
   assert.match(stderr, new RegExp(`^${join(data, 'cloud/worker.yaml')}:\\d+:\\d+: invalid cloud-config YAML: .* \\(rendered for group installed \\(groups/installed.json\\)`, 'm'));
 });
+
+test('ties are checked per kind: a decider without a cloud template does not decide /cloud', async () => {
+  const files = {
+    'profiles/a.json': profile('a', { cloud_id: 'a.yaml' }),
+    'profiles/plain.json': profile('plain'),
+    'cloud/a.yaml': '#cloud-config\n',
+    'groups/arm.json': group('arm', 'a', { arch: 'arm64' }),
+    'groups/installed.json': group('installed', 'a', { os: 'installed' }),
+    'groups/both.json': group('both', 'plain', { arch: 'arm64', os: 'installed' }),
+  };
+  await expectError(files, 'groups/installed.json:', /groups\/arm.json and groups\/installed.json both match with 1 selector key \(cloud: a request with arch=arm64&os=installed\)/);
+  const decided = await validate({ ...files, 'profiles/plain.json': profile('plain', { cloud_id: 'a.yaml' }) });
+  assert.equal(decided.code, 0, decided.stderr);
+});
+
+test('a group whose selector lists multiply past the bound is refused', async () => {
+  const many = (prefix: string) => Array.from({ length: 500 }, (_, i) => `${prefix}${i}`);
+  await expectError({ ...fleet(), 'groups/x.json': group('x', 'worker', { hostname: many('h'), serial: many('s') }) }, 'groups/x.json:', /the selector's lists make 250000 combinations, more than 200000/, /split the group/);
+});

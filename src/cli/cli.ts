@@ -5,6 +5,7 @@ import yargs from 'yargs';
 import buildCommand from './commands/build.js';
 import diffCommand from './commands/diff.js';
 import imagesCommand from './commands/images.js';
+import importCommand from './commands/import.js';
 import nginxCommand from './commands/nginx.js';
 import serveCommand from './commands/serve.js';
 import validateCommand from './commands/validate.js';
@@ -27,6 +28,7 @@ export async function main(given: readonly string[]): Promise<number> {
       .command(nginxCommand)
       .command(diffCommand)
       .command(imagesCommand)
+      .command(importCommand)
       .demandCommand(1, 'name a command (bootcfg --help lists them)')
       .strict()
       .help()

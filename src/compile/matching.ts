@@ -11,7 +11,7 @@
 import { LoadError } from './errors.js';
 import { contextValue } from './context.js';
 import type { Plan } from './resolve.js';
-import { answerPath, shapeDir, type ShapeKeys } from './shapes.js';
+import { answerPath, compareKeys, shapeDir, type ShapeKeys } from './shapes.js';
 
 /** Pairs of answers examined before the check gives up (a bound on hostile or huge data). */
 export const MAX_PAIR_CHECKS = 2_000_000;
@@ -101,7 +101,8 @@ function checkPair(pair: ShapePair, points: ReadonlyMap<string, Point[]>, plan: 
   return budget;
 }
 
-function tie([a, b]: [string, string], pair: ShapePair, request: Record<string, string>): LoadError {
+function tie([a, b]: [string, string], pair: ShapePair, values: Record<string, string>): LoadError {
+  const request = Object.fromEntries(Object.entries(values).sort(([x], [y]) => compareKeys(x, y)));
   const query = Object.entries(request).map(([key, value]) => `${key}=${contextValue(key, value)}`).join('&');
   const keys = pair.a.length === 1 ? '1 selector key' : `${pair.a.length} selector keys`;
   return new LoadError(`${a} and ${b} both match with ${keys} (${pair.kind}: a request with ${query}); matchbox would pick one by file order`, {

@@ -59,6 +59,17 @@ export const TEMPLATE_HELPERS: Readonly<Record<string, (...args: HelperArgs) => 
       return (value as Record<string | number, unknown>)[key];
     }, collection);
   },
+  /** Go's print: operands side by side, a space between two operands when neither is a string. */
+  print: (...args) => {
+    const operands = values(args);
+    return operands.map((value, i) => (i > 0 && typeof value !== 'string' && typeof operands[i - 1] !== 'string' ? ' ' : '') + goFormat(value)).join('');
+  },
+  /** Go's printf for the verbs the importer lets through: %v, %s and %%. */
+  printf: (...args) => {
+    const [format, ...operands] = values(args);
+    let next = 0;
+    return String(format).replace(/%[%sv]/g, (verb) => (verb === '%%' ? '%' : next < operands.length ? goFormat(operands[next++]) : `%!${verb[1]}(MISSING)`));
+  },
   len: (...args) => {
     const [value] = values(args);
     if (typeof value === 'string' || Array.isArray(value)) return value.length;
@@ -66,6 +77,31 @@ export const TEMPLATE_HELPERS: Readonly<Record<string, (...args: HelperArgs) => 
     throw new Error(`len of ${typeof value}`);
   },
 };
+
+/**
+ * A value as Go's fmt prints it with %v, for JSON data: numbers are float64 (shortest digits,
+ * exponent form from 1e+06 and below 1e-04), lists `[a b]`, maps `map[k:v]` with sorted keys.
+ */
+export function goFormat(value: unknown): string {
+  if (value === null || value === undefined) return '<nil>';
+  if (typeof value === 'number') return goFloat(value);
+  if (Array.isArray(value)) return `[${value.map(goFormat).join(' ')}]`;
+  if (typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `map[${entries.map(([key, item]) => `${key}:${goFormat(item)}`).join(' ')}]`;
+  }
+  return String(value);
+}
+
+function goFloat(value: number): string {
+  if (!Number.isFinite(value)) return Number.isNaN(value) ? 'NaN' : value > 0 ? '+Inf' : '-Inf';
+  if (value === 0) return Object.is(value, -0) ? '-0' : '0';
+  if (Math.abs(value) >= 1e-4 && Math.abs(value) < 1e6) return String(value);
+  const [mantissa, power] = value.toExponential().split('e') as [string, string];
+  const sign = power.startsWith('-') ? '-' : '+';
+  const digits = power.replace(/^[+-]/, '').padStart(2, '0');
+  return `${mantissa}e${sign}${digits}`;
+}
 
 /** Registers every helper on an isolated handlebars instance. */
 export function registerTemplateHelpers(instance: { registerHelper(name: string, fn: (...args: HelperArgs) => unknown): void }): void {
