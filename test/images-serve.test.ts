@@ -47,9 +47,9 @@ test('a boot config printed by images fetch boots from the served images', async
   assert.deepEqual(initrd.body, files['flatcar_production_pxe_image.cpio.gz']);
 });
 
-// sirv labels every *.gz file `Content-Encoding: gzip`, so a client that honours the header
-// (curl --compressed, fetch(), UEFI HTTP boot) would unpack Flatcar's initrd instead of storing
-// it; iPXE ignores the header. serve.ts drops the label: images are opaque bytes.
+// sirv (which once served images) labelled every *.gz file `Content-Encoding: gzip`, so a client
+// that honours the header (curl --compressed, fetch(), UEFI HTTP boot) would unpack Flatcar's
+// initrd instead of storing it; iPXE ignores the header. Images are opaque bytes.
 test('GET /images/….cpio.gz is not labelled Content-Encoding: gzip', async (t) => {
   const work = await mkdtemp(join(tmpdir(), 'bootcfg-images-gz-'));
   t.after(() => rm(work, { recursive: true, force: true }));

@@ -33,7 +33,7 @@ test('try_files, root, alias and sub_filter only ever see validated variables, n
 
 test('each label value map admits only the contract values; pass-on pieces come from them', () => {
   const text = nginxConfig({ ...OPTIONS, shapes: GROUP_SHAPES });
-  assert.match(text, /^map \$arg_os \$bootcfg_q_os \{\n    "" "";\n    "~\^\[A-Za-z0-9_-\]\[A-Za-z0-9\._-\]\{0,62\}\$" \$arg_os;\n    default "!";\n\}$/m);
+  assert.match(text, /^map \$arg_os \$bootcfg_q_os \{\n    "" "";\n    "~\^\[A-Za-z0-9_-\]\[A-Za-z0-9\._-\]\{0,62\}\\z" \$arg_os;\n    default "!";\n\}$/m);
   assert.match(text, /^map \$bootcfg_q_rack \$bootcfg_x_rack \{\n    "" "";\n    "!" "";\n    default "&rack=\$bootcfg_q_rack";\n\}$/m);
   // hostname and serial are selectors but not labels: /boot.ipxe sends them itself.
   assert.doesNotMatch(text, /\$bootcfg_x_(hostname|serial|arch)/);
@@ -50,7 +50,8 @@ test('try_files candidates follow the try order of the shapes, per kind', () => 
 
 test('every location that looks files up does so inside the snapshot resolved once per request', () => {
   const text = nginxConfig(OPTIONS);
-  assert.match(text, /^    set \$bootcfg_snapshot \$realpath_root;$/m);
+  assert.match(text, /^        set \$bootcfg_snapshot \$realpath_root;$/m);
+  assert.equal(text.match(/set \$bootcfg_snapshot /g)?.length, 1, 'resolved once, in the server block');
   const locations = text.split(/\n    location /).slice(1);
   const lookups = locations.filter((body) => body.includes('try_files'));
   assert.ok(lookups.length >= 6);

@@ -130,14 +130,16 @@ test('each request is logged with the file that answered it and the revision', a
   assert.match(String(entry.time), /^\d{4}-\d\d-\d\dT/);
 });
 
-test('a malformed or backwards Range is ignored, and never takes the server down', async () => {
+test('a malformed or backwards Range is answered as nginx answers it, and never takes the server down', async () => {
   const full = await get(server.url, '/images/flatcar/vmlinuz');
-  for (const range of ['bytes=100-50', 'bytes=-3', 'bytes=0-0,2-3', 'bytes=x-y', 'items=0-1']) {
+  const expected: Record<string, number> = { 'bytes=100-50': 416, 'bytes=-3': 206, 'bytes=0-0,2-3': 200, 'bytes=x-y': 416, 'items=0-1': 200 };
+  for (const [range, status] of Object.entries(expected)) {
     const res = await get(server.url, '/images/flatcar/vmlinuz', 'GET', { range });
-    assert.deepEqual([res.status, res.body], [200, full.body], range);
+    assert.equal(res.status, status, range);
+    if (status === 200) assert.equal(res.body, full.body, range);
     const ipxe = await get(server.url, '/ipxe', 'GET', { range });
-    assert.equal(ipxe.status, 200, `/ipxe with ${range}`);
-    assert.match(ipxe.body, /^#!ipxe\n/);
+    assert.equal(ipxe.status, status, `/ipxe with ${range}`); // compiled answers take ranges too, as from nginx
+    if (status === 200) assert.match(ipxe.body, /^#!ipxe\n/);
   }
   const part = await get(server.url, '/images/flatcar/vmlinuz', 'GET', { range: 'bytes=1-3' });
   assert.deepEqual([part.status, part.body], [206, 'ERN']);

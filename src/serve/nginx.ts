@@ -96,7 +96,7 @@ function maps(shapes: readonly ShapeKeys[]): string {
  * dot, so the value is a safe path segment.
  */
 function valueMap(key: string): string {
-  return `map $arg_${key} ${keyVar(key, 'query')} {\n    "" "";\n    "~^[A-Za-z0-9_-][A-Za-z0-9._-]{0,62}$" $arg_${key};\n    default "!";\n}\n`;
+  return `map $arg_${key} ${keyVar(key, 'query')} {\n    "" "";\n    "~^[A-Za-z0-9_-][A-Za-z0-9._-]{0,62}${END}" $arg_${key};\n    default "!";\n}\n`;
 }
 
 /** A label's piece of the query /boot.ipxe passes on: `&key=value`, or nothing. */
@@ -147,6 +147,12 @@ function canonical(prefix: string, sizes: readonly number[]): string {
   return groupsOf((i) => `$${prefix}l${i}`, sizes, '-');
 }
 
+/**
+ * The end of the subject. PCRE's `$` also matches before a final newline, so `$` would let
+ * `/pixiecore/v1/boot/<mac>%0a` through as that MAC; `\z` is the very end.
+ */
+const END = '\\z';
+
 const CANONICAL_SIZES: Record<IdKey, readonly number[]> = { uuid: [8, 4, 4, 4, 12], mac: [2, 2, 2, 2, 2, 2] };
 
 /**
@@ -160,7 +166,7 @@ function selectorMap(key: IdKey, spellings: Spelling[]): string {
   const prefix = DIGITS[key];
   const capture = (i: number) => `(?<${prefix}c${i}>[0-9a-f])`;
   const value = canonical(prefix, CANONICAL_SIZES[key]);
-  const lines = spellings.map((s) => `    "~*^${s.regex(capture)}$" "${value}";`);
+  const lines = spellings.map((s) => `    "~*^${s.regex(capture)}${END}" "${value}";`);
   return `map $arg_${key} ${keyVar(key, 'query')} {\n    "" "";\n${lines.join('\n')}\n    default "!";\n}\n`;
 }
 
@@ -173,7 +179,7 @@ function pathMacMap(): string {
   const prefix = DIGITS.pathMac;
   const capture = (i: number) => `(?<${prefix}c${i}>[0-9a-f])`;
   const value = canonical(prefix, CANONICAL_SIZES.mac);
-  const lines = macSpellings(false).map((s) => `    "~*^/pixiecore/v1/boot/${s.regex(capture)}$" "${value}";`);
+  const lines = macSpellings(false).map((s) => `    "~*^/pixiecore/v1/boot/${s.regex(capture)}${END}" "${value}";`);
   return `map $uri $bootcfg_path_mac {\n${lines.join('\n')}\n    "~^/pixiecore/v1/boot/" "!";\n    default "";\n}\n`;
 }
 
@@ -184,13 +190,24 @@ function lowercaseMaps(prefix: string, count: number): string {
 }
 
 /**
+ * $bootcfg_refused_line is 1 for a request line that node's parser or route.ts refuses and nginx
+ * would accept (all 400s, before the method is looked at): a "#" in the target (not valid in a
+ * request-target, and nginx would silently cut it from both path and query), a raw byte above
+ * 0x7f (RFC 9112 allows none), an absolute-form target whose scheme is not http or https, or
+ * HTTP/1.x other than 1.0 and 1.1. One map on $request: another variable (or another name:
+ * the hash is that tight) would overflow nginx's default variables hash.
  * $bootcfg_refused_method is 1 for anything but GET and HEAD. The Allow header goes on every 405,
  * including the TRACE that nginx refuses itself (and then serves its error page as a GET).
- * $bootcfg_fragment is 1 when the request line carries a "#": not valid in a request-target
- * (RFC 9112), and nginx would silently cut it from both path and query.
  */
 function requestMaps(): string {
-  return `map $request_method $bootcfg_refused_method {
+  return `map $request $bootcfg_refused_line {
+    "~^\\S+ +[^ ]*#" 1;
+    "~[\\x80-\\xff]" 1;
+    "~*^\\S+ +(?!https?://)[a-z][a-z0-9+.-]*://" 1;
+    "~ HTTP/1\\.(?![01]${END})" 1;
+    default "";
+}
+map $request_method $bootcfg_refused_method {
     GET "";
     HEAD "";
     default 1;
@@ -200,11 +217,7 @@ map $status $bootcfg_allow {
     default "";
 }
 map $bootcfg_snapshot $bootcfg_revision {
-    "~/revs/(?<bootcfg_rev>[^/.]+)[^/]*$" $bootcfg_rev;
-    default "";
-}
-map $request $bootcfg_fragment {
-    "~^\\S+ [^ ]*#" 1;
+    "~/revs/(?<bootcfg_rev>[^/.]+)[^/]*${END}" $bootcfg_rev;
     default "";
 }
 map $arg_format $bootcfg_metadata {
@@ -245,18 +258,26 @@ function server(o: Options): string {
     # The snapshot directory is revs/<revision>.<id> (docs/dist-layout.md); empty before routing.
     add_header X-Bootcfg-Revision $bootcfg_revision always;
 
-    # nginx's own refusals (malformed request, TRACE, missing file, directory, a request line
-    # longer than large_client_header_buffers, 8k by default) in the contract's words.
-    error_page 400 /.bootcfg/400;
-    error_page 403 404 /.bootcfg/404;
-    error_page 405 /.bootcfg/405;
-    error_page 414 /.bootcfg/414;
+    # One range per request, as bootcfg serve answers: several ranges get the whole file.
+    max_ranges 1;
 
+    # nginx's own refusals (malformed request, TRACE, missing file, directory, a request line
+    # longer than large_client_header_buffers, 8k by default, a header line longer than that,
+    # an HTTP version above 1, an unknown Transfer-Encoding, a body over client_max_body_size,
+    # a failed precondition or range) in the contract's words.
+${ERROR_PAGES.map((page) => `    error_page ${page.codes.join(' ')} /.bootcfg/${page.codes.at(-1)};\n`).join('')}
+    # One build per request: resolve current -> revs/<id> once; every candidate below is
+    # tried inside that snapshot, so a rebuild mid-request cannot mix two builds. Set before
+    # any refusal, so that every answer names its revision (and only when there is a build:
+    # a dangling current has no real path).
+    if (-f "${current}/${REVISION_FILE}") {
+        set $bootcfg_snapshot $realpath_root;
+    }
+    if ($bootcfg_refused_line) {
+        return 400 "bad request\\n";
+    }
     if ($bootcfg_refused_method) {
         return 405 "method not allowed\\n";
-    }
-    if ($bootcfg_fragment) {
-        return 400 "bad request\\n";
     }
     # No build: 503. Not for nginx's own refusals (a bad request line, TRACE): error_page sends
     # them back through here, with $status already set, and they answer as with a build.
@@ -270,9 +291,6 @@ function server(o: Options): string {
     if ($bootcfg_no_build) {
         return 503 "no build in ${o.distPath} yet\\n";
     }
-    # One build per request: resolve current -> revs/<id> once; every candidate below is
-    # tried inside that snapshot, so a rebuild mid-request cannot mix two builds.
-    set $bootcfg_snapshot $realpath_root;
 ${staleCheck(o.shapes)}
     # Checked here, not in its location, so the 400 is text/plain while the answers are JSON.
     if ($bootcfg_path_mac = "!") {
@@ -289,7 +307,7 @@ ${chainLocation(`/${CHAIN_FILE}`, o.shapes)}${chainLocation(`/${CHAIN_FILE}.0`, 
         alias "${o.imagesPath}/";
         types { }
         default_type application/octet-stream;
-        # Directories and dot-files are not assets (the Node server's sirv does not serve them).
+        # Directories and dot-files are not assets (bootcfg serve does not serve them either).
         # (A bare 404 goes through error_page, so its body is the usual text/plain one.)
         if ($uri ~ "/\\.") {
             return 404;
@@ -309,15 +327,46 @@ ${chainLocation(`/${CHAIN_FILE}`, o.shapes)}${chainLocation(`/${CHAIN_FILE}.0`, 
 
     location ^~ /.bootcfg/ {
         internal;
-        location = /.bootcfg/400 { return 400 "bad request\\n"; }
-        location = /.bootcfg/404 { return 404 "not found\\n"; }
-        location = /.bootcfg/405 { return 405 "method not allowed\\n"; }
-        location = /.bootcfg/414 { return 414 "request too long\\n"; }
-    }
+${ERROR_PAGES.map(errorLocation).join('')}    }
 ${[ANSWER_KINDS.metadata, METADATA_JSON].map((kind) => lookup(`= /.bootcfg/${kind.dir}`, kind, o.shapes, 'query', ['internal;'])).join('')}
 }
 `;
 }
+
+interface ErrorPage {
+  codes: number[];
+  status: number;
+  message: string;
+  /**
+   * nginx decides this status after the add_header filter ran (the range filter comes later),
+   * so the headers are on the answer already: the error location must not add them again. Its
+   * own (empty) add_header stops it inheriting the server's.
+   */
+  headersAdded?: true;
+}
+
+function errorLocation(page: ErrorPage): string {
+  const own = page.headersAdded ? ' add_header Allow $bootcfg_allow always;' : '';
+  return `        location = /.bootcfg/${page.codes.at(-1)} {${own} return ${page.status} "${page.message}\\n"; }\n`;
+}
+
+/**
+ * nginx's own error answers, each sent to an internal location that says it in one line of
+ * text: `codes` are what nginx decides, `status` what the client gets (nginx's 494 "request
+ * header too large" goes out as a 400, as nginx itself sends it; 403 is a directory: 404).
+ */
+const ERROR_PAGES: readonly ErrorPage[] = [
+  { codes: [400], status: 400, message: 'bad request' },
+  { codes: [403, 404], status: 404, message: 'not found' },
+  { codes: [405], status: 405, message: 'method not allowed' },
+  { codes: [412], status: 412, message: 'precondition failed' },
+  { codes: [413], status: 413, message: 'request body too large' },
+  { codes: [414], status: 414, message: 'request too long' },
+  { codes: [416], status: 416, message: 'range not satisfiable', headersAdded: true },
+  { codes: [494], status: 400, message: 'request header too large' },
+  { codes: [501], status: 501, message: 'not implemented' },
+  { codes: [505], status: 505, message: 'http version not supported' },
+];
 
 /**
  * The block is generated for one set of shapes: a snapshot whose marker (shapes/<hash>, see

@@ -1,26 +1,29 @@
 // Stage: serve. A plain HTTP server over the live dist snapshot: the rewrite shim (route.ts)
-// turns a request into candidate files, and the first that exists answers.
+// turns a request into candidate files, and the first that exists answers (static.ts, which
+// answers conditional and range requests as nginx does).
 //
 // Each build is an immutable snapshot directory (write.ts), swapped in when dist/current
 // moves; a request is answered wholly from the snapshot it started in. Compiled answers are a
-// few hundred bytes, read with one synchronous stat/open/read/close (readSmall): measured with
-// make bench, that doubles the requests per second of handing each one to sirv, whose lazy
-// lookup and read stream cost four trips through libuv's thread pool. sirv answers the rest:
-// images, ranges and anything large, in its lazy mode (`dev`) — the snapshot never changes,
-// and a 100k-machine tree then costs neither a blocking walk nor an index of 250k entries.
+// few hundred bytes, read with one synchronous stat/open/read/close: measured with make bench,
+// that doubles the requests per second of a lazy lookup and a read stream, which cost four
+// trips through libuv's thread pool. Large files and images are streamed.
+//
+// Requests are held to nginx's rules before routing (route.ts checkHead: version, Host,
+// repeated headers, Transfer-Encoding, header sizes), and requests node's parser refuses get
+// nginx's answer in the contract's words, so that both servers give one answer to odd requests.
 
-import { closeSync, openSync, readSync, statSync, watch, type FSWatcher } from 'node:fs';
+import { statSync, watch, type FSWatcher } from 'node:fs';
 import { readFile, realpath } from 'node:fs/promises';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { STATUS_CODES, createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { join, resolve } from 'node:path';
-import sirv from 'sirv';
 import { SourceError, UsageError } from '../compile/errors.js';
 import { REVISION_FILE, TEXT } from '../compile/outputs.js';
 import { LEGACY_SHAPES, SHAPES_FILE, parseShapes, type ShapeKeys } from '../compile/shapes.js';
 import { PASS_ON_PLACEHOLDER } from './answers.js';
-import { route, type Candidate } from './route.js';
+import { HEADER_TOO_LARGE, MAX_HEAD, checkHead, route, type Candidate } from './route.js';
+import { sendFile } from './static.js';
 import { CURRENT } from '../build/write.js';
 import { directoryIdentity } from '../build/watch.js';
 
@@ -65,7 +68,6 @@ interface Snapshot {
   dir: string;
   /** The build's selector shapes in try order (shapes.json; LEGACY_SHAPES without one). */
   shapes: readonly ShapeKeys[];
-  serveFile: ReturnType<typeof sirv>;
 }
 
 export const REVISION_HEADER = 'X-Bootcfg-Revision';
@@ -74,16 +76,16 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const { host, port } = parseAddress(options.address);
   // undefined while dist/ has no build (removed, or current dangling): every answer is then 503.
   let live: Snapshot | undefined = await openSnapshot(options.distPath);
-  const images = sirv(options.imagesPath, { dev: true, etag: true, dotfiles: false, extensions: [] });
   const log = options.log ?? (() => {});
   const nothingLive: NothingLive = {
     message: `no build in ${resolve(options.distPath)} yet`, // nginx's words (nginx.ts)
     gone: () => void reload().catch(() => {}), // the snapshot went away: look for what replaced it
   };
 
-  const server = createServer((req, res) => {
+  // Host is checked by checkHead, as nginx checks it; node's own check answers an empty 400.
+  const server = createServer({ requireHostHeader: false, maxHeaderSize: MAX_HEAD }, (req, res) => {
     const started = performance.now();
-    const path = req.url ?? '/'; // the shim rewrites req.url for sirv
+    const path = req.url ?? '/';
     const snapshot = live; // one request, one build
     const record = { answer: '-', file: '-', revision: snapshot?.revision ?? '-' };
     res.once('close', () => log({ // 'close' comes for aborted answers too, where 'finish' never does
@@ -97,12 +99,26 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     }));
     if (snapshot) res.setHeader(REVISION_HEADER, snapshot.revision);
     res.setHeader('Cache-Control', 'no-cache');
+    const refused = checkHead(req);
+    if (refused) {
+      res.setHeader('Connection', 'close'); // a body nobody read must not be parsed as the next request
+      return sendText(res, refused.status, refused.message);
+    }
     const extra = options.routes?.get(path.split('?')[0]!);
     if (extra) return extra(req, res);
-    answer(req, res, snapshot, images, record, nothingLive);
+    answer(req, res, snapshot, options.imagesPath, record, nothingLive);
   });
 
-  server.on('clientError', refuseUnparsable);
+  // nginx ignores expectations it does not know; node would answer 417.
+  server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) => server.emit('request', req, res));
+  // CONNECT never reaches a route: answer it as nginx does (400 for an authority target, else 405).
+  server.on('connect', (req: IncomingMessage, socket: Duplex) => {
+    const target = checkHead(req) ?? route(req.method ?? 'CONNECT', req.url ?? '');
+    const [status, message] = target.type === 'error' ? [target.status, target.message] : [405, 'method not allowed'];
+    writeError(socket, status, message, live?.revision);
+    log({ time: new Date().toISOString(), client: req.socket.remoteAddress ?? '-', method: 'CONNECT', path: req.url ?? '-', status, answer: '-', file: '-', revision: live?.revision ?? '-', ms: 0 });
+  });
+  server.on('clientError', (error: ParserError, socket: Duplex) => refuseUnparsable(error, socket, live?.revision));
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) => reject(new UsageError(`cannot listen on ${options.address}: ${error.code ?? error.message}`, {
@@ -163,9 +179,10 @@ interface NothingLive {
 /** What the access log says about how a request was answered. */
 type AnswerRecord = { answer: string; file: string; revision: string };
 
-function answer(req: IncomingMessage, res: ServerResponse, snapshot: Snapshot | undefined, images: ReturnType<typeof sirv>, record: AnswerRecord, nothingLive: NothingLive): void {
-  const target = route(req.method ?? 'GET', req.url ?? '/', snapshot?.shapes ?? LEGACY_SHAPES); // no build: only refusals need routing
-  sanitizeRange(req, target.type === 'image');
+function answer(req: IncomingMessage, res: ServerResponse, snapshot: Snapshot | undefined, imagesPath: string, record: AnswerRecord, nothingLive: NothingLive): void {
+  const bodyLength = Number(req.headers['content-length'] ?? 0);
+  const target = route(req.method ?? 'GET', req.url ?? '/', snapshot?.shapes ?? LEGACY_SHAPES, bodyLength); // no build: only refusals need routing
+  if (target.type === 'error' && target.status === 413) res.setHeader('Connection', 'close'); // the body is never read
   if (target.type === 'error' && refusedBeforeLookup(target)) {
     if (target.status === 405) res.setHeader('Allow', 'GET, HEAD');
     return sendText(res, target.status, target.message);
@@ -177,10 +194,11 @@ function answer(req: IncomingMessage, res: ServerResponse, snapshot: Snapshot | 
     record.answer = 'image';
     record.file = `images${target.path}`;
     res.setHeader('Content-Type', 'application/octet-stream');
-    req.url = target.path;
-    withoutContentEncoding(res);
-    endOnStreamError(res);
-    return images(req, res, () => sendText(res, 404, 'not found'));
+    // The path is one byte per character (route.ts decodes bytewise): back to those bytes.
+    const sent = sendFile(req, res, Buffer.concat([Buffer.from(imagesPath), Buffer.from(target.path, 'latin1')]));
+    if (sent === 'missing') return sendText(res, 404, 'not found');
+    if (sent !== 'sent') sendText(res, sent.status, sent.message);
+    return;
   }
   res.setHeader('Content-Type', target.contentType);
   const found = serveFirst(req, res, snapshot, target.candidates, target.passOn);
@@ -223,128 +241,14 @@ function isLive(snapshot: Snapshot): boolean {
  * script), the first placeholder in the file becomes that text.
  */
 function serveFirst(req: IncomingMessage, res: ServerResponse, snapshot: Snapshot, candidates: readonly Candidate[], passOn?: string): Candidate | undefined {
+  const rewrite = passOn === undefined ? undefined : (body: Buffer) => Buffer.from(body.toString('utf8').replace(PASS_ON_PLACEHOLDER, () => passOn));
   for (const candidate of candidates) {
-    const small = readSmall(join(snapshot.dir, candidate.path));
-    if (small === 'missing') continue;
-    if (small === 'vanished') {
-      res.destroy(); // as for sirv's streams: a file gone mid-request ends this response, not the server
-      return candidate;
-    }
-    if (small && passOn !== undefined) {
-      sendPassedOn(res, small.body, passOn);
-      return candidate;
-    }
-    if (small) {
-      sendSmall(req, res, small);
-      return candidate;
-    }
-    let missing = false;
-    req.url = `/${candidate.path}`;
-    endOnStreamError(res);
-    snapshot.serveFile(req, res, () => { missing = true; }); // sirv's lazy mode decides synchronously
-    if (!missing) return candidate;
+    const sent = sendFile(req, res, join(snapshot.dir, candidate.path), rewrite);
+    if (sent === 'missing') continue;
+    if (sent !== 'sent') sendText(res, sent.status, sent.message);
+    return candidate;
   }
   return undefined;
-}
-
-// The hot path. Compiled answers are a few hundred bytes in an immutable snapshot: one
-// stat/open/read/close, synchronous, costs less than sirv's existsSync + statSync + a read
-// stream (four trips through libuv's thread pool). The headers are sirv's, so the answer is
-// the same; large files still go to sirv.
-const SMALL_FILE = 64 * 1024;
-
-interface SmallFile {
-  body: Buffer;
-  mtime: Date;
-}
-
-/**
- * A small regular file's contents; 'missing' when there is none; 'vanished' when it went away
- * (or became unreadable) between the stat and the read; undefined to defer to sirv.
- */
-function readSmall(path: string): SmallFile | 'missing' | 'vanished' | undefined {
-  // Most requests miss one or two candidates: a stat that returns undefined is much cheaper
-  // than an open that throws.
-  const stats = statSync(path, { throwIfNoEntry: false });
-  if (!stats || stats.isDirectory()) return 'missing';
-  if (!stats.isFile() || stats.size > SMALL_FILE) return undefined;
-  let fd: number;
-  try {
-    fd = openSync(path, 'r');
-  } catch {
-    return 'vanished';
-  }
-  try {
-    const body = Buffer.allocUnsafe(stats.size);
-    let read = 0;
-    while (read < body.length) {
-      const n = readSync(fd, body, read, body.length - read, read);
-      if (n === 0) break;
-      read += n;
-    }
-    return { body: body.subarray(0, read), mtime: stats.mtime };
-  } catch {
-    return 'vanished';
-  } finally {
-    closeSync(fd);
-  }
-}
-
-/** sirv's answer for a whole file: its ETag (weak, size and mtime), 304 on a match. */
-function sendSmall(req: IncomingMessage, res: ServerResponse, file: SmallFile): void {
-  const etag = `W/"${file.body.length}-${file.mtime.getTime()}"`;
-  if (req.headers['if-none-match'] === etag) {
-    res.writeHead(304);
-    res.end();
-    return;
-  }
-  res.writeHead(200, { 'Content-Length': file.body.length, 'Last-Modified': file.mtime.toUTCString(), ETag: etag });
-  res.end(file.body);
-}
-
-/**
- * The chainload script with its placeholder replaced: a body that depends on the query, so
- * neither ETag nor Last-Modified (nginx's sub_filter drops them too).
- */
-function sendPassedOn(res: ServerResponse, body: Buffer, passOn: string): void {
-  const text = Buffer.from(body.toString('utf8').replace(PASS_ON_PLACEHOLDER, () => passOn));
-  res.writeHead(200, { 'Content-Length': text.length });
-  res.end(text);
-}
-
-/**
- * sirv labels every `*.gz` file `Content-Encoding: gzip`. An initrd such as
- * flatcar_production_pxe_image.cpio.gz is the file itself, not a compressed transfer of it:
- * a client honouring the label would unpack it and boot a different file.
- */
-function withoutContentEncoding(res: ServerResponse): void {
-  const writeHead = res.writeHead;
-  res.writeHead = function (this: ServerResponse, status: number, ...rest: unknown[]) {
-    const headers = rest.at(-1);
-    if (headers && typeof headers === 'object' && !Array.isArray(headers)) delete (headers as Record<string, unknown>)['Content-Encoding'];
-    return (writeHead as (...args: unknown[]) => ServerResponse).call(this, status, ...rest);
-  } as ServerResponse['writeHead'];
-}
-
-/**
- * Keeps only a Range header sirv handles correctly (`bytes=START-` or `bytes=START-END`,
- * START ≤ END), and only for images: sirv turns `bytes=100-50` into a read stream that throws
- * inside the request handler, and gets `bytes=-500` wrong. RFC 9110 lets a server ignore a
- * Range it does not serve; compiled answers are small and always sent whole.
- */
-function sanitizeRange(req: IncomingMessage, image: boolean): void {
-  const range = req.headers.range;
-  if (range === undefined) return;
-  const bytes = /^bytes=(\d{1,15})-(\d{0,15})$/.exec(range);
-  if (!image || !bytes || (bytes[2] !== '' && Number(bytes[2]) < Number(bytes[1]))) delete req.headers.range;
-}
-
-/**
- * sirv pipes a file stream into res without an error handler; a file that vanished under it
- * must end this response, not the process.
- */
-function endOnStreamError(res: ServerResponse): void {
-  if (res.listenerCount('pipe') === 0) res.on('pipe', (source) => source.on('error', () => res.destroy()));
 }
 
 function sendText(res: ServerResponse, status: number, message: string): void {
@@ -353,18 +257,31 @@ function sendText(res: ServerResponse, status: number, message: string): void {
   res.end(body);
 }
 
+type ParserError = NodeJS.ErrnoException & { rawPacket?: Buffer };
+
 /**
- * Answers a request Node's HTTP parser refused (raw NUL or space, a bad method token) as the
- * contract says, in one line of text, where Node would close with an empty 400.
+ * Answers a request node's HTTP parser refused as nginx does, in the contract's words, where
+ * node would close with an empty 400: a head over MAX_HEAD, an unknown upper-case method (405),
+ * an HTTP version above 1 (505), anything else malformed (400).
  */
-function refuseUnparsable(error: NodeJS.ErrnoException & { rawPacket?: Buffer }, socket: Duplex): void {
+function refuseUnparsable(error: ParserError, socket: Duplex, revision: string | undefined): void {
   if (!socket.writable) return void socket.destroy();
   const packet = error.rawPacket?.toString('latin1') ?? '';
-  const upperCaseMethod = error.code === 'HPE_INVALID_METHOD' && /^[A-Z]+ /.test(packet);
-  const [status, reason, message] = error.code === 'HPE_HEADER_OVERFLOW' ? [431, 'Request Header Fields Too Large', 'request too long']
-    : upperCaseMethod ? [405, 'Method Not Allowed', 'method not allowed'] : [400, 'Bad Request', 'bad request'];
+  if (error.code === 'HPE_HEADER_OVERFLOW') return writeError(socket, HEADER_TOO_LARGE.status, HEADER_TOO_LARGE.message, revision);
+  if (error.code === 'HPE_INVALID_METHOD' && /^[A-Z]+ /.test(packet)) return writeError(socket, 405, 'method not allowed', revision);
+  if (error.code === 'HPE_INVALID_VERSION' && /^\S+ \S+ HTTP\/([2-9]|\d\d)\.\d+\r?\n/.test(packet)) return writeError(socket, 505, 'http version not supported', revision);
+  writeError(socket, 400, 'bad request', revision);
+}
+
+/**
+ * One error answer written straight to a socket that no ServerResponse owns, then closed;
+ * naming the live revision, if there is one.
+ */
+function writeError(socket: Duplex, status: number, message: string, revision: string | undefined): void {
   const body = `${message}\n`;
-  socket.end(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: ${TEXT}\r\nContent-Length: ${body.length}\r\nCache-Control: no-cache\r\n${status === 405 ? 'Allow: GET, HEAD\r\n' : ''}Connection: close\r\n\r\n${body}`);
+  const allow = status === 405 ? 'Allow: GET, HEAD\r\n' : '';
+  const named = revision === undefined ? '' : `${REVISION_HEADER}: ${revision}\r\n`;
+  socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: ${TEXT}\r\nContent-Length: ${body.length}\r\nCache-Control: no-cache\r\n${allow}${named}Connection: close\r\n\r\n${body}`);
 }
 
 /** The live snapshot: dist/current resolved to its directory, with its revision. */
@@ -375,7 +292,7 @@ async function openSnapshot(distPath: string): Promise<Snapshot> {
   if (!dir || !revision) {
     throw new SourceError(`no build in ${distPath}`, { hint: 'run `bootcfg build` first, or pass --data-path so serve builds before it listens' });
   }
-  return { revision: revision.trim(), dir, shapes: await readShapes(dir), serveFile: sirv(dir, { dev: true, etag: true, dotfiles: false, extensions: [] }) };
+  return { revision: revision.trim(), dir, shapes: await readShapes(dir) };
 }
 
 /**
@@ -387,12 +304,15 @@ export async function liveShapes(distPath: string): Promise<readonly ShapeKeys[]
   return dir === undefined ? undefined : readShapes(dir);
 }
 
+/** shapes.json is a few hundred bytes; anything much bigger is not one bootcfg wrote. */
+const MAX_SHAPES_FILE = 64 * 1024;
+
 /** A snapshot's shapes.json (a small regular file), or the legacy shapes when it has none. */
 async function readShapes(dir: string): Promise<readonly ShapeKeys[]> {
   const path = join(dir, SHAPES_FILE);
   const stats = statSync(path, { throwIfNoEntry: false });
   if (!stats) return LEGACY_SHAPES;
-  if (!stats.isFile() || stats.size > SMALL_FILE) throw new SourceError('shapes.json is not a small regular file', { file: path, hint: 'rebuild with `bootcfg build`' });
+  if (!stats.isFile() || stats.size > MAX_SHAPES_FILE) throw new SourceError('shapes.json is not a small regular file', { file: path, hint: 'rebuild with `bootcfg build`' });
   try {
     return parseShapes(await readFile(path, 'utf8'));
   } catch (error) {

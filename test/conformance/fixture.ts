@@ -4,7 +4,7 @@
 // compiler; it follows the same steps as src/build/write.ts (stage, rename, swap the symlink).
 
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rename, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 
@@ -18,7 +18,10 @@ export interface Site {
   remove(): Promise<void>;
 }
 
-/** A temp dir with an empty dist/ and an images/ holding `images`. */
+/** The images' modification time (seconds), so that their ETags and dates are known to the cases. */
+export const IMAGE_MTIME = Date.UTC(2015, 11, 29) / 1000;
+
+/** A temp dir with an empty dist/ and an images/ holding `images`, all modified at IMAGE_MTIME. */
 export async function makeSite(images: Tree): Promise<Site> {
   const root = await mkdtemp(join(tmpdir(), 'bootcfg-site-'));
   const distPath = join(root, 'dist');
@@ -26,6 +29,7 @@ export async function makeSite(images: Tree): Promise<Site> {
   await mkdir(join(distPath, 'revs'), { recursive: true });
   await mkdir(imagesPath, { recursive: true });
   await writeTree(imagesPath, images);
+  for (const path of images.keys()) if (!path.endsWith('/')) await utimes(join(imagesPath, path), IMAGE_MTIME, IMAGE_MTIME);
   return { root, distPath, imagesPath, remove: () => rm(root, { recursive: true, force: true }) };
 }
 

@@ -5,6 +5,7 @@
 // unknown label parameters, the default, /generic, /metadata and /boot.ipxe's pass-on.
 
 import { shapesFiles } from '../../src/compile/shapes.js';
+import { JSON_TYPE, TEXT } from './bodies.js';
 import type { Case } from './cases.js';
 import type { Tree } from './fixture.js';
 
@@ -13,8 +14,6 @@ const MAC = '52-54-00-ab-cd-ef';
 const OTHER_MAC = '52-54-00-00-00-09';
 const HOST = 'node1.example.com';
 
-const TEXT = 'text/plain; charset=utf-8';
-const JSON_TYPE = 'application/json';
 const CHAIN = '#!ipxe\nchain ipxe?uuid=${uuid}&mac=${net0/mac:hexhyp}&arch=${buildarch}${bootcfg_query}\n';
 
 /** Each answer names its group, so a body says which candidate was chosen. */

@@ -27,6 +27,15 @@ export async function send(url: string, spec: RequestSpec): Promise<RawResponse>
   return parse(raw, (spec.method ?? 'GET') === 'HEAD');
 }
 
+/**
+ * Sends request bytes exactly as given (latin1), for requests no client library would write:
+ * LF-only lines, repeated or missing Host, odd versions. The server must close the connection.
+ */
+export async function sendRaw(url: string, request: string, head = false): Promise<RawResponse> {
+  const { hostname, port } = new URL(url);
+  return parse(await exchange(hostname, Number(port), Buffer.from(request, 'latin1')), head);
+}
+
 function exchange(host: string, port: number, request: Buffer): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
@@ -39,6 +48,10 @@ function exchange(host: string, port: number, request: Buffer): Promise<Buffer> 
 }
 
 function parse(raw: Buffer, head: boolean): RawResponse {
+  // An HTTP/0.9 answer is the body alone; status 0 says so.
+  if (!raw.subarray(0, 5).equals(Buffer.from('HTTP/'))) return { status: 0, headers: {}, body: raw };
+  // Interim answers (100 Continue) come before the real one.
+  while (/^HTTP\/1\.[01] 1\d\d /.test(raw.subarray(0, 13).toString('latin1')) && raw.includes('\r\n\r\n')) raw = raw.subarray(raw.indexOf('\r\n\r\n') + 4);
   const end = raw.indexOf('\r\n\r\n');
   if (end < 0) throw new Error(`malformed response: ${JSON.stringify(raw.toString('latin1').slice(0, 200))}`);
   const [statusLine, ...headerLines] = raw.subarray(0, end).toString('latin1').split('\r\n');
