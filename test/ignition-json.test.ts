@@ -50,6 +50,7 @@ describe('Ignition JSON sources', () => {
   test('the kind follows the file extension', () => {
     assert.equal(ignitionSourceKind('ignition/a.ign'), 'ignition');
     assert.equal(ignitionSourceKind('ignition/a.json'), 'ignition');
+    assert.equal(ignitionSourceKind('ignition/a.ignition'), 'ignition');
     assert.equal(ignitionSourceKind('ignition/a.bu'), 'butane');
     assert.equal(ignitionSourceKind('ignition/a.yaml'), 'butane');
     assert.equal(ignitionSourceKind('ignition/a.txt'), undefined);

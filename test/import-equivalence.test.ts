@@ -5,7 +5,7 @@
 // Where they differ on purpose (docs/matchbox-migration.md), the test says so explicitly.
 
 import assert from 'node:assert/strict';
-import { cp, mkdir } from 'node:fs/promises';
+import { cp, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import test from 'node:test';
 import { get, runCli, startServe, tempDir, writeFiles, type RawResponse } from './helpers.js';
@@ -25,12 +25,29 @@ async function servePair(src: string, importArgs: string[] = [], expectedImportC
   const dest = join(await tempDir('import-eq-'), 'data');
   const imported = await runCli(['import', 'matchbox', src, dest, ...importArgs]);
   assert.equal(imported.code, expectedImportCode, imported.stderr);
+  await withoutIgnition(dest);
   const dist = await tempDir('import-eq-dist-');
   const images = await tempDir('import-eq-images-');
   await mkdir(images, { recursive: true });
   const bootcfg = await startServe(['--data-path', dest, '--dist-path', dist, '--images-path', images]);
   const matchbox = await startMatchbox(matchboxDir);
   return { matchbox: matchbox.url, bootcfg: bootcfg.url };
+}
+
+/**
+ * /ignition is not in this comparison (ROUTES), and matchbox's example Ignition templates do not
+ * build in bootcfg: a Container Linux Config, a placeholder SSH key (docs/ignition.md, refused at
+ * build time). The imported profiles lose their ignition_id so the routes compared can be served.
+ */
+async function withoutIgnition(dest: string): Promise<void> {
+  const profiles = join(dest, 'profiles');
+  for (const name of await readdir(profiles).catch(() => [] as string[])) {
+    const profile = JSON.parse(await readFile(join(profiles, name), 'utf8')) as Record<string, unknown>;
+    if (!('ignition_id' in profile)) continue;
+    delete profile.ignition_id;
+    await writeFile(join(profiles, name), `${JSON.stringify(profile, null, 2)}\n`);
+  }
+  await rm(join(dest, 'ignition'), { recursive: true, force: true });
 }
 
 /** matchbox reads an example's groups when they are mounted as groups/ (as its README does): copy them so. */

@@ -64,7 +64,7 @@ test('matchbox\'s fedora-coreos example imports cleanly: /assets/ → /images/, 
   const result = await runCli(['import', 'matchbox', MATCHBOX_EXAMPLES, dest, '--groups', EXAMPLE_GROUPS('fedora-coreos')]);
   assert.equal(result.code, 0, result.stderr);
   assert.match(result.stdout, /imported 1 profiles, 1 groups, 0 templates translated, 1 copied/);
-  assert.match(result.stderr, /bootcfg does not serve \/ignition yet/);
+  assert.match(result.stderr, /ignition\/: 1 template imported; bootcfg compiles them at build time/);
   const profile = await readJson(join(dest, 'profiles/fedora-coreos.json'));
   const boot = profile.boot as { kernel: string; initrd: string[]; args: string[] };
   assert.equal(boot.kernel, '/images/fedora-coreos/fedora-coreos-32.20200923.3.0-live-kernel-x86_64');

@@ -66,7 +66,7 @@ export async function compile(dataPath: string, options: CompileOptions = {}): P
   let output: OutputFiles = new Map();
   if (errors.length === 0) {
     progress('render', 0, resolved.plan.size);
-    const rendered = render(resolved.plan, withOverrides(builtins, loaded.model.templates), loaded.model.dataTemplates);
+    const rendered = render(resolved.plan, withOverrides(builtins, loaded.model.templates), loaded.model.dataTemplates, loaded.model.localFiles);
     errors.push(...rendered.errors);
     output = rendered.files;
   }

@@ -1,6 +1,6 @@
 // Reads a data directory from disk into memory, so that load, resolve and render can be pure
 // functions of its contents. Only the parts bootcfg compiles are read (boot/, cloud/,
-// templates/, profiles/, groups/, generic/, ignition/); dotfiles such as .git or .gitkeep are
+// templates/, profiles/, groups/, generic/, ignition/, and files/ for Butane's contents.local); dotfiles such as .git or .gitkeep are
 // skipped.
 
 import { readFileSync } from 'node:fs';
@@ -10,7 +10,7 @@ import { ErrorList, LoadError } from '../compile/errors.js';
 import { forEachYielding } from './pool.js';
 import type { SourceFiles } from '../compile/load.js';
 
-export const SOURCE_ROOTS = ['boot', 'cloud', 'templates', 'profiles', 'groups', 'generic', 'ignition'] as const;
+export const SOURCE_ROOTS = ['boot', 'cloud', 'templates', 'profiles', 'groups', 'generic', 'ignition', 'files'] as const;
 
 export async function readSource(dataPath: string): Promise<SourceFiles> {
   await assertDirectory(dataPath);

@@ -10,7 +10,7 @@
 
 import { gzipSync } from 'node:zlib';
 import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node as YamlNode, type Scalar } from 'yaml';
-import { closest } from './suggest.js';
+import { closest } from './json.js';
 import { BOOT_DEVICE_LAYOUTS, BOOT_DEVICE_OBJECTS, expandBootDevice, type BootDevice } from './butane-boot-device.js';
 import { mergeSection } from './butane-merge.js';
 import { mountUnit } from './butane-mount-units.js';
@@ -144,7 +144,7 @@ class Walker {
   document(): ButaneResult | undefined {
     const root = this.doc.contents as YamlNode | null;
     if (!root || !isMap(root)) {
-      this.problem(root, 'a Butane config is a YAML mapping', 'start with `variant: fcos` and `version: 1.4.0`');
+      this.problem(root, `a Butane config is a YAML mapping, not ${kindOf(root)}`, 'start with `variant: fcos` and `version: 1.4.0` (or `variant: flatcar`, `version: 1.0.0`)');
       return undefined;
     }
     if (!this.header(root)) return undefined;
@@ -364,7 +364,7 @@ class Walker {
     }
     const bytes = this.local?.(path);
     if (!bytes) {
-      this.problems.push({ message: `"local" file "${path}" not found`, hint: this.local ? 'put the file in the config repository\'s files directory' : 'local files are not available where this config is compiled', at });
+      this.problems.push({ message: `"local" file "${path}" not found`, hint: this.local ? 'contents.local names a file under files/ in the data directory, by its path below files/' : 'local files are not available where this config is compiled', at });
       return undefined;
     }
     if (out.compression === 'gzip' && !(bytes[0] === 0x1f && bytes[1] === 0x8b)) {

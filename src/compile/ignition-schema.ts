@@ -5,7 +5,7 @@
 
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { fieldsOf, OBJECTS, versionWith, type FieldType, type IgnitionVersion, type ObjectName } from './ignition-spec.js';
-import { closest } from './suggest.js';
+import { closest } from './json.js';
 
 type Schema = Record<string, unknown>;
 

@@ -31,10 +31,10 @@ export interface CompiledIgnition {
   version: IgnitionVersion;
 }
 
-/** `.bu`, `.yaml`, `.yml` → butane; `.ign`, `.json` → ignition; anything else is not an Ignition source. */
+/** `.bu`, `.yaml`, `.yml` → butane; `.ign`, `.ignition` (matchbox's), `.json` → ignition; else none. */
 export function ignitionSourceKind(file: string): IgnitionSourceKind | undefined {
   if (/\.(bu|ya?ml)$/.test(file)) return 'butane';
-  if (/\.(ign|json)$/.test(file)) return 'ignition';
+  if (/\.(ign|ignition|json)$/.test(file)) return 'ignition';
   return undefined;
 }
 

@@ -48,6 +48,8 @@ export interface Model {
   groups: Group[];
   /** Data templates by path: `cloud/<cloud_id>`, `generic/<generic_id>`, `ignition/<ignition_id>`. */
   dataTemplates: Map<string, TemplateSource>;
+  /** files/ by path below it: what Butane's `contents.local` may name (never parsed). */
+  localFiles: Map<string, Buffer>;
 }
 
 export interface LoadResult {
@@ -57,13 +59,13 @@ export interface LoadResult {
 
 const BOOT_KEYS = ['kernel', 'initrd', 'cmdline', 'args'] as const;
 const BOOT_EXAMPLE = '{"kernel": "/images/…", "initrd": ["…"], "cmdline": {"key": "value"}}';
-const LAYOUT_HINT = 'files live at <boot|cloud>/default, <boot|cloud>/uuid/<uuid>, <boot|cloud>/mac/<mac>, profiles/<id>.json, groups/<id>.json, cloud/<template>, generic/<template> or ignition/<template>';
+const LAYOUT_HINT = 'files live at <boot|cloud>/default, <boot|cloud>/uuid/<uuid>, <boot|cloud>/mac/<mac>, profiles/<id>.json, groups/<id>.json, cloud/<template>, generic/<template>, ignition/<template> or files/<file> (for Butane\'s contents.local)';
 
 /** Data-directory-relative POSIX path → file contents: what build/source.ts read. */
 export type SourceFiles = ReadonlyMap<string, Buffer>;
 
 export function load(files: SourceFiles, templateNames: readonly string[]): LoadResult {
-  const model: Model = { boot: [], cloud: [], templates: new Map(), profiles: new Map(), groups: [], dataTemplates: new Map() };
+  const model: Model = { boot: [], cloud: [], templates: new Map(), profiles: new Map(), groups: [], dataTemplates: new Map(), localFiles: new Map() };
   const errors: LoadError[] = [];
   for (const [file, content] of files) {
     const [root, ...rest] = file.split('/');
@@ -76,6 +78,9 @@ export function load(files: SourceFiles, templateNames: readonly string[]): Load
         break;
       case 'groups':
         loadGroup(file, rest, content, model, errors);
+        break;
+      case 'files':
+        model.localFiles.set(rest.join('/'), content);
         break;
       case 'generic':
       case 'ignition':

@@ -38,6 +38,7 @@ export const KIND_DIRS = {
   pixiecore: 'pixiecore',
   cloud: 'cloud',
   generic: 'generic',
+  ignition: 'ignition',
   metadata: 'metadata',
   metadataJson: 'metadata-json',
 } as const;

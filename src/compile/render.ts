@@ -4,11 +4,13 @@
 // the template line, not an empty string in a boot script). Pixiecore answers are built as
 // JSON by code; seed cloud configs are copied byte for byte. A group's data templates (cloud/,
 // generic/) are handlebars too, in their own isolated instance with Go's template built-ins
-// (template-helpers.ts), compiled once each and rendered once per answer with its context.
+// (template-helpers.ts), compiled once each and rendered once per answer with its context; a
+// rendered ignition/ template is then compiled to checked Ignition JSON (ignition.ts).
 
 import Handlebars from 'handlebars';
 import { checkCloudConfig } from './cloud-config.js';
-import { LoadError, TemplateError, type BootcfgError } from './errors.js';
+import { BootcfgError, ErrorList, LoadError, TemplateError } from './errors.js';
+import { compileIgnition, ignitionSourceKind } from './ignition.js';
 import type { BootConfig } from './load.js';
 import type { Plan, PlannedFile } from './resolve.js';
 import { registerTemplateHelpers } from './template-helpers.js';
@@ -20,10 +22,10 @@ type Renderer = (context: object) => string;
 const IPXE_HINT = 'templates see kernel, initrd (a list), initrdArgs (initrd=<name> for each), args (a list) and cmdline (args joined by spaces)';
 const DATA_HINT = 'a data template sees the group\'s metadata and selector values at the top level, request.query.<selector key>, and bootcfg.group, bootcfg.profile, bootcfg.selector; use {{#if key}} for a key some groups leave out';
 
-export function render(plan: Plan, templates: ReadonlyMap<TemplateName, TemplateSource>, dataTemplates: ReadonlyMap<string, TemplateSource> = new Map()): { files: OutputFiles; errors: BootcfgError[] } {
+export function render(plan: Plan, templates: ReadonlyMap<TemplateName, TemplateSource>, dataTemplates: ReadonlyMap<string, TemplateSource> = new Map(), localFiles: ReadonlyMap<string, Buffer> = new Map()): { files: OutputFiles; errors: BootcfgError[] } {
   const errors: BootcfgError[] = [];
   const compiled = compileTemplates(templates, errors);
-  const data = new DataTemplates(dataTemplates, errors);
+  const data = new DataTemplates(dataTemplates, errors, localFiles);
   const files: OutputFiles = new Map();
   if (errors.length > 0) return { files, errors };
   const failed = new Set<string>();
@@ -48,8 +50,10 @@ export function render(plan: Plan, templates: ReadonlyMap<TemplateName, Template
 class DataTemplates {
   private readonly handlebars = Handlebars.create();
   private readonly compiled = new Map<string, Renderer | undefined>();
+  /** Rendered Ignition source text → its compiled JSON: groups rendering alike compile once. */
+  private readonly ignition = new Map<string, Buffer>();
 
-  constructor(private readonly sources: ReadonlyMap<string, TemplateSource>, private readonly errors: BootcfgError[]) {
+  constructor(private readonly sources: ReadonlyMap<string, TemplateSource>, private readonly errors: BootcfgError[], private readonly localFiles: ReadonlyMap<string, Buffer>) {
     registerTemplateHelpers(this.handlebars);
   }
 
@@ -64,6 +68,7 @@ class DataTemplates {
     if (!renderer) return Buffer.alloc(0);
     const output = Buffer.from(renderer(planned.context));
     const key = `${planned.template}\0${planned.source}`;
+    if (planned.template.startsWith('ignition/')) return this.compileIgnition(planned, output.toString('utf8'), key, failed, errors);
     if (planned.template.startsWith('cloud/') && !failed.has(key)) {
       const problems = checkCloudConfig(this.sources.get(planned.template)!.file, output);
       if (problems.length > 0) failed.add(key);
@@ -72,6 +77,27 @@ class DataTemplates {
       }
     }
     return output;
+  }
+
+  /** A rendered ignition/ template → checked Ignition JSON (Butane translated); errors once per template and group. */
+  private compileIgnition(planned: Extract<PlannedFile, { kind: 'template' }>, text: string, key: string, failed: Set<string>, errors: BootcfgError[]): Buffer {
+    const cached = this.ignition.get(text);
+    if (cached) return cached;
+    const file = this.sources.get(planned.template)!.file;
+    try {
+      const json = Buffer.from(compileIgnition({ file, text, kind: ignitionSourceKind(planned.template)! }, { local: (path) => this.localFiles.get(path) }).json);
+      this.ignition.set(text, json);
+      return json;
+    } catch (error) {
+      if (!(error instanceof BootcfgError)) throw error;
+      if (!failed.has(key)) {
+        failed.add(key);
+        for (const problem of error instanceof ErrorList ? error.errors : [error]) {
+          errors.push(new LoadError(`${problem.message} (rendered for group ${planned.group} (${planned.source}))`, { file: problem.file, line: problem.line, column: problem.column, hint: problem.hint }));
+        }
+      }
+      return Buffer.alloc(0);
+    }
   }
 }
 

@@ -10,6 +10,7 @@
 // selector key, and the build lists its shapes in shapes.json for the servers.
 
 import { LoadError } from './errors.js';
+import { ignitionSourceKind } from './ignition.js';
 import { answerData, templateContext, type Values } from './context.js';
 import type { Group } from './groups.js';
 import type { BootConfig, Model, Sourced } from './load.js';
@@ -25,7 +26,7 @@ export type PlannedFile =
   | { kind: 'chain' }
   | { kind: 'ipxe' | 'pixiecore'; source: string; boot: BootConfig }
   | { kind: 'cloud'; source: string; content: Buffer }
-  /** A data template (`cloud/<id>`, `generic/<id>`) rendered for one answer of a group. */
+  /** A data template (`cloud/<id>`, `generic/<id>`, `ignition/<id>`) rendered for one answer of a group. */
   | { kind: 'template'; source: string; group: string; template: string; context: object }
   | { kind: 'text'; source: string; content: string };
 
@@ -132,6 +133,11 @@ function checkTemplates(profile: Profile, model: Model, state: PlanState): boole
   let ok = true;
   for (const { key, dir, field } of TEMPLATE_FIELDS) {
     const ref = profile[key];
+    if (ref && dir === 'ignition' && !ignitionSourceKind(ref.path)) {
+      ok = false;
+      state.errors.push(new LoadError(`"${field}" names ${ref.path}, which is neither Butane nor Ignition by its extension`, { file: profile.file, line: ref.line, column: ref.column, hint: 'name Butane YAML *.bu, *.yaml or *.yml, and Ignition JSON *.ign, *.ignition or *.json' }));
+      continue;
+    }
     if (!ref || model.dataTemplates.has(ref.path)) continue;
     ok = false;
     const present = [...model.dataTemplates.keys()].filter((path) => path.startsWith(`${dir}/`));
@@ -152,9 +158,9 @@ function addGroupAnswers(group: Group, profile: Profile, state: PlanState): void
   for (const values of combinations(group)) {
     state.add(KIND_DIRS.ipxe, group.shape, values, { kind: 'ipxe', source, boot: profile.boot });
     if (PIXIECORE_SHAPES.includes(shapeDir(group.shape))) state.add(KIND_DIRS.pixiecore, group.shape, values, { kind: 'pixiecore', source, boot: profile.boot });
-    for (const ref of [profile.cloud, profile.generic]) {
+    for (const ref of [profile.cloud, profile.generic, profile.ignition]) {
       if (!ref) continue;
-      const kind = ref.path.startsWith('cloud/') ? KIND_DIRS.cloud : KIND_DIRS.generic;
+      const kind = ref.path.startsWith('cloud/') ? KIND_DIRS.cloud : ref.path.startsWith('ignition/') ? KIND_DIRS.ignition : KIND_DIRS.generic;
       state.add(kind, group.shape, values, { kind: 'template', source, group: group.id, template: ref.path, context: templateContext(group, profile, values) });
     }
     const data = answerData(group, values);

@@ -258,7 +258,7 @@ class Importer {
       this.result.notes.push(`${file}: not imported (no imported profile uses it)`);
     }
     const ignition = [...this.templateUsers.keys()].filter((path) => path.startsWith('ignition/'));
-    if (ignition.length > 0) this.result.notes.push(`ignition/: ${ignition.length} template${ignition.length === 1 ? '' : 's'} imported and checked; bootcfg does not serve /ignition yet (the Ignition work wires it)`);
+    if (ignition.length > 0) this.result.notes.push(`ignition/: ${ignition.length} template${ignition.length === 1 ? '' : 's'} imported; bootcfg compiles them at build time and takes Butane and Ignition 3.0–3.3 only, so a Container Linux Config or a spec 2 .ign needs converting (docs/ignition.md)`);
   }
 
   private parse(file: string, text: string): Json | undefined {

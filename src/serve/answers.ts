@@ -7,10 +7,12 @@ import type { ShapeKeys } from '../compile/shapes.js';
 import { TEXT } from '../compile/outputs.js';
 
 export const JSON_TYPE = 'application/json';
+/** What Ignition and CoreOS tooling expect of an Ignition config (matchbox serves the same). */
+export const IGNITION_TYPE = 'application/vnd.coreos.ignition+json';
 
 export interface AnswerKind {
   /** Directory under a dist snapshot. */
-  readonly dir: 'ipxe' | 'pixiecore' | 'cloud' | 'generic' | 'metadata' | 'metadata-json';
+  readonly dir: 'ipxe' | 'pixiecore' | 'cloud' | 'generic' | 'ignition' | 'metadata' | 'metadata-json';
   readonly contentType: string;
   /** Body of the 404 when no candidate exists. */
   readonly notFound: string;
@@ -30,6 +32,7 @@ export const ANSWER_KINDS = {
   },
   cloud: { dir: 'cloud', contentType: TEXT, notFound: 'no cloud config for this machine and no default', accepts: ANY },
   generic: { dir: 'generic', contentType: TEXT, notFound: 'no generic config for this machine and no default', accepts: ANY },
+  ignition: { dir: 'ignition', contentType: IGNITION_TYPE, notFound: 'no Ignition config for this machine and no default', accepts: ANY },
   metadata: { dir: 'metadata', contentType: TEXT, notFound: 'no metadata for this machine and no default', accepts: ANY },
   'metadata-json': { dir: 'metadata-json', contentType: JSON_TYPE, notFound: 'no metadata for this machine and no default', accepts: ANY },
 } as const satisfies Record<string, AnswerKind>;
@@ -39,6 +42,7 @@ export const QUERY_ROUTES = {
   '/ipxe': ANSWER_KINDS.ipxe,
   '/cloud': ANSWER_KINDS.cloud,
   '/generic': ANSWER_KINDS.generic,
+  '/ignition': ANSWER_KINDS.ignition,
   '/metadata': ANSWER_KINDS.metadata,
 } as const satisfies Record<string, AnswerKind>;
 

@@ -427,7 +427,16 @@ function indented(lines: readonly string[], indent: string): string {
  * location has one default_type.
  */
 function queryLocation(path: string, kind: AnswerKind, shapes: readonly ShapeKeys[]): string {
-  if (kind.dir !== 'metadata') return lookup(`= ${path}`, kind, shapes, 'query', checks(keysOf(shapes), 'query'));
+  if (kind.dir !== 'metadata' && kind.contentType === TEXT) return lookup(`= ${path}`, kind, shapes, 'query', checks(keysOf(shapes), 'query'));
+  // An answer that is not text (/ignition's JSON) is looked up in an internal location, so the
+  // 400s of the checks here keep text/plain: a location has one default_type.
+  if (kind.dir !== 'metadata') {
+    return `
+    location = ${path} {
+${indented(checks(keysOf(shapes), 'query'), '        ')}        rewrite ^ /.bootcfg/${kind.dir} last;
+    }
+${lookup(`= /.bootcfg/${kind.dir}`, kind, shapes, 'query', ['internal;'])}`;
+  }
   return `
     location = ${path} {
 ${indented(checks(keysOf(shapes), 'query'), '        ')}        if ($bootcfg_metadata = "!") {

@@ -292,6 +292,7 @@ function bareCases(): Case[] {
     none('ipxe: no parameters, no default', '/ipxe', 'no iPXE config for this machine and no default\n'),
     none('cloud: no match, no default', `/cloud?mac=${MAC}`, 'no cloud config for this machine and no default\n'),
     none('pixiecore: no match, no default', `/pixiecore/v1/boot/${MAC_UNKNOWN}`, 'no Pixiecore config for this MAC and no default\n'),
+    none('ignition: no match, no default', `/ignition?mac=${MAC}`, 'no Ignition config for this machine and no default\n'),
     { name: 'bare: ipxe by mac still answers', tree: 'bare', target: `/ipxe?uuid=${UUID}&mac=${MAC}`, status: 200, body: file(BARE, `ipxe/mac/${MAC}`), type: TEXT },
     { name: 'bare: cloud by uuid still answers', tree: 'bare', target: `/cloud?uuid=${UUID}`, status: 200, body: file(BARE, `cloud/uuid/${UUID}`), type: TEXT },
     { name: 'bare: pixiecore by mac, upper case', tree: 'bare', target: '/pixiecore/v1/boot/52:54:00:AB:CD:EF', status: 200, body: file(BARE, `pixiecore/mac/${MAC}`), type: JSON_TYPE },

@@ -2,7 +2,7 @@
 // compiler lays one out (`<kind>/<shape-dir>/<values…>`, shapes.json and its marker; see
 // src/compile/shapes.ts), and the requests both servers must answer the same way: labels,
 // two-key shapes, list selectors (one file per value), arch, hostname, invalid label values,
-// unknown label parameters, the default, /generic, /metadata and /boot.ipxe's pass-on.
+// unknown label parameters, the default, /generic, /ignition, /metadata and /boot.ipxe's pass-on.
 
 import { shapesFiles } from '../../src/compile/shapes.js';
 import { JSON_TYPE, TEXT } from './bodies.js';
@@ -14,6 +14,7 @@ const MAC = '52-54-00-ab-cd-ef';
 const OTHER_MAC = '52-54-00-00-00-09';
 const HOST = 'node1.example.com';
 
+const IGNITION_TYPE = 'application/vnd.coreos.ignition+json';
 const CHAIN = '#!ipxe\nchain ipxe?uuid=${uuid}&mac=${net0/mac:hexhyp}&arch=${buildarch}${bootcfg_query}\n';
 
 /** Each answer names its group, so a body says which candidate was chosen. */
@@ -35,6 +36,7 @@ export const GROUPS: Tree = new Map<string, string>([
   ...answers('ipxe', (g) => `#!ipxe\necho ${g}\n`),
   ...answers('cloud', (g) => `#cloud-config\n# ${g}\n`),
   ...answers('generic', (g) => `generic ${g}\n`),
+  ...answers('ignition', (g) => JSON.stringify({ ignition: { version: '3.3.0' }, storage: { files: [{ path: '/etc/group', contents: { source: `data:,${encodeURIComponent(g)}` } }] } })),
   ...answers('metadata', (g) => `GROUP=${g.replace(/ /g, '_')}\n`),
   ...answers('metadata-json', (g) => `${JSON.stringify({ group: g })}\n`),
   [`pixiecore/mac/${MAC}`, '{"kernel":"/images/by-mac"}\n'],
@@ -74,6 +76,9 @@ export function groupCases(): Case[] {
     answer('generic, two-key shape', `/generic?mac=${MAC}&os=installed`, `generic/mac.os/${MAC}/installed`),
     answer('generic, by uuid', `/generic?uuid=${UUID.toUpperCase()}`, `generic/uuid/${UUID}`),
     answer('generic, default', '/generic', 'generic/default'),
+    answer('ignition, two-key shape', `/ignition?mac=${MAC}&os=installed`, `ignition/mac.os/${MAC}/installed`, IGNITION_TYPE),
+    answer('ignition, list selector', '/ignition?arch=arm64&os=installer', 'ignition/arch.os/arm64/installer', IGNITION_TYPE),
+    answer('ignition, default', '/ignition?os=other', 'ignition/default', IGNITION_TYPE),
     answer('metadata as KEY=value lines', `/metadata?mac=${MAC}&os=installed`, `metadata/mac.os/${MAC}/installed`),
     answer('metadata as JSON', `/metadata?mac=${MAC}&os=installed&format=json`, `metadata-json/mac.os/${MAC}/installed`, JSON_TYPE),
     answer('metadata: format name and value in any case', '/metadata?FORMAT=JSON', 'metadata-json/default', JSON_TYPE),
@@ -98,6 +103,7 @@ export function groupCases(): Case[] {
     bad('uuid is still checked', '/ipxe?uuid=zz&os=installed', 'uuid', 'expected 8-4-4-4-12 hex digits'),
     bad('invalid label on cloud', '/cloud?os=../x', 'os'),
     bad('invalid label on generic', '/generic?os=../x', 'os'),
+    bad('invalid label on ignition', '/ignition?os=../x', 'os'),
     bad('invalid label on metadata', '/metadata?os=../x&format=json', 'os'),
     { name: 'groups: metadata: unknown format', tree: 'groups', target: '/metadata?format=yaml', status: 400, body: 'invalid format: expected json or nothing\n', type: TEXT },
     { name: 'groups: metadata: hostile format', tree: 'groups', target: '/metadata?format=..%2fx', status: 400, body: 'invalid format: expected json or nothing\n', type: TEXT },
@@ -109,8 +115,10 @@ export function groupCases(): Case[] {
     chain('chain script: an empty label is absent', '/boot.ipxe?os=', ''),
     bad('chain script refuses a bad label value', '/boot.ipxe?os=../x', 'os'),
     { name: 'groups: HEAD chain script with a label', tree: 'groups', method: 'HEAD', target: '/boot.ipxe?os=installed', status: 200, body: '', type: TEXT },
+    { name: 'groups: HEAD ignition', tree: 'groups', method: 'HEAD', target: `/ignition?uuid=${UUID}`, status: 200, body: '', type: IGNITION_TYPE },
     { name: 'groups: HEAD metadata json', tree: 'groups', method: 'HEAD', target: '/metadata?format=json', status: 200, body: '', type: JSON_TYPE },
     { name: 'groups: internal metadata locations are not routes', tree: 'groups', target: '/.bootcfg/metadata', status: 404, body: 'not found\n', type: TEXT },
+    { name: 'groups: the internal ignition location is not a route', tree: 'groups', target: '/.bootcfg/ignition', status: 404, body: 'not found\n', type: TEXT },
     { name: 'groups: shape directories are not routes', tree: 'groups', target: `/ipxe/mac.os/${MAC}/installed`, status: 404, body: 'not found\n', type: TEXT },
     { name: 'groups: shapes.json is not a route', tree: 'groups', target: '/shapes.json', status: 404, body: 'not found\n', type: TEXT },
   ];
