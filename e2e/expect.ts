@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { queryOf, type AccessLog } from './access-log.js';
 import { cloudConfig, dataName, hexhyp, initrdPath, kernelPath, type Machine } from './machines.js';
-import type { Firmware, VmResult } from './qemu.js';
+import { isUefi, type Firmware, type VmResult } from './qemu.js';
 
 export interface Boot {
   machine: Machine;
@@ -20,8 +20,10 @@ export interface Boot {
   /** The server's stderr and, for Pixiecore boots, the stand-in's log: for failure reports. */
   extra: Record<string, string>;
   distPath: string;
-  /** For Pixiecore boots: the script the stand-in sent. */
+  /** For Pixiecore boots: the script the stand-in sent (for the real one: what it must have sent). */
   pixiecoreScript?: string;
+  /** The real Pixiecore asks the API at DHCP time and again for the script: at least once, not once. */
+  realPixiecore?: boolean;
 }
 
 /** The dist/ key a machine's answers come from (ipxe/<key>, cloud/<key>, pixiecore/<key>). */
@@ -87,6 +89,9 @@ function firmwareProblems(b: Boot): string[] {
   if (b.firmware === 'bios' && !(seabios && romIpxe)) return ['BIOS: expected SeaBIOS starting the NIC ROM iPXE'];
   if (b.firmware === 'uefi' && seabios) return ['UEFI: SeaBIOS ran instead of OVMF'];
   if (b.firmware === 'lkrn' && (!seabios || romIpxe)) return ['lkrn: expected SeaBIOS and no NIC ROM iPXE'];
+  if (b.firmware === 'uefi-pxe' && (seabios || !b.vm.serial.includes('>>Start PXE over IPv4'))) {
+    return ["UEFI PXE: expected OVMF's own PXE (>>Start PXE over IPv4)"];
+  }
   return [];
 }
 
@@ -131,7 +136,8 @@ async function checkChain(b: Boot, check: Check): Promise<string | undefined> {
 function checkPixiecore(b: Boot, check: Check): string | undefined {
   const m = b.machine;
   const asked = b.log.to(`/pixiecore/v1/boot/${m.mac}`);
-  check(asked.length === 1, `Pixiecore did not ask /pixiecore/v1/boot/${m.mac} exactly once`);
+  const once = b.realPixiecore ? asked.length >= 1 : asked.length === 1;
+  check(once, `Pixiecore did not ask /pixiecore/v1/boot/${m.mac} ${b.realPixiecore ? 'at all' : 'exactly once'}`);
   const want = `pixiecore/${keyOf(m, 'pixiecore')}`;
   const file = asked[0]?.file;
   if (file !== undefined) check(file.endsWith(want), `the Pixiecore answer came from ${file}, not ${want}`);
@@ -147,7 +153,7 @@ function checkCmdline(b: Boot, script: string | undefined, check: Check): void {
   check(cmdline !== undefined, 'the guest printed no kernel command line');
   if (!k || cmdline === undefined) return;
   // iPXE's EFI loader puts the image name first, as a boot loader's argv[0].
-  const want = (b.firmware === 'uefi' ? `${k.name} ` : '') + expand(k.args, b.machine);
+  const want = (isUefi(b.firmware) ? `${k.name} ` : '') + expand(k.args, b.machine);
   check(cmdline === want, `kernel command line\n  got:  ${cmdline}\n  want: ${want}`);
   const mine = `e2e.machine=${dataName(b.machine)}`;
   check(cmdline.split(' ').includes(mine), `the kernel arguments are not this machine's (no ${mine})`);
@@ -182,6 +188,22 @@ export async function problems(b: Boot): Promise<string[]> {
   check(b.log.to(initrdPath).length === 1, `the initrd was not fetched once from ${initrdPath}`);
   checkCmdline(b, script, check);
   checkCloud(b, check);
+  return out;
+}
+
+/**
+ * A machine bootcfg has no answer for, through the real Pixiecore: the API said 404 every time it
+ * was asked, nothing was fetched, and no kernel ran.
+ */
+export function notBootedProblems(b: Boot): string[] {
+  const out: string[] = [];
+  const asked = b.log.to(`/pixiecore/v1/boot/${b.machine.mac}`);
+  if (!asked.length) out.push(`Pixiecore never asked /pixiecore/v1/boot/${b.machine.mac}`);
+  for (const r of asked) if (r.status !== 404) out.push(`the API answered ${r.status}, not 404: ${r.url}`);
+  const fetched = b.log.requests.filter((r) => !r.url.startsWith('/pixiecore/'));
+  if (fetched.length) out.push(`requests besides the API: ${fetched.map((r) => r.url).join(', ')}`);
+  if (b.vm.serial.includes('E2E-CMDLINE')) out.push('a kernel booted');
+  if (b.vm.end === 'timeout') out.push('the firmware did not give up before the boot timeout');
   return out;
 }
 

@@ -36,14 +36,21 @@ export function dataName(m: Machine): string {
   return m.known === 'default' ? 'default' : m.name;
 }
 
-export function bootConfig(m: Machine): object {
+/** Where booted machines fetch their cloud config: QEMU's guestfwd address, or the segment's bootcfg. */
+export interface FixtureOptions {
+  cloudBase?: string;
+  /** Without boot/default and cloud/default an unknown machine has no answer (the Pixiecore 404 case). */
+  withDefault?: boolean;
+}
+
+export function bootConfig(m: Machine, cloudBase = `http://${guestHosts.bootcfg}`): object {
   return {
     kernel: kernelPath,
     initrd: [initrdPath],
     cmdline: {
       quiet: '',
       'e2e.machine': dataName(m),
-      'cloud-config-url': `http://${guestHosts.bootcfg}/cloud?uuid=\${uuid}&mac=\${net0/mac:hexhyp}`,
+      'cloud-config-url': `${cloudBase}/cloud?uuid=\${uuid}&mac=\${net0/mac:hexhyp}`,
     },
     // matchbox-style list arguments follow cmdline's; iPXE expands ${net0/mac} here too.
     args: ['console=ttyS0', 'e2e.mac=${net0/mac}'],
@@ -62,14 +69,14 @@ function dataFile(kind: 'boot' | 'cloud', m: Machine): string {
 }
 
 /** Writes data/ and images/ under root; returns their paths. */
-export async function fixture(root: string): Promise<{ dataPath: string; imagesPath: string }> {
+export async function fixture(root: string, opts: FixtureOptions = {}): Promise<{ dataPath: string; imagesPath: string }> {
   const dataPath = join(root, 'data');
   const imagesPath = join(root, 'images');
-  for (const m of machines) {
+  for (const m of machines.filter((x) => opts.withDefault !== false || x.known !== 'default')) {
     for (const kind of ['boot', 'cloud'] as const) {
       const file = join(dataPath, dataFile(kind, m));
       await mkdir(join(file, '..'), { recursive: true });
-      await writeFile(file, kind === 'boot' ? JSON.stringify(bootConfig(m), null, 2) + '\n' : cloudConfig(m));
+      await writeFile(file, kind === 'boot' ? JSON.stringify(bootConfig(m, opts.cloudBase), null, 2) + '\n' : cloudConfig(m));
     }
   }
   await mkdir(imagesPath, { recursive: true });

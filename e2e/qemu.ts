@@ -7,7 +7,12 @@ import { copyFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { bootTimeoutMs, firmware } from './config.js';
 
-export type Firmware = 'bios' | 'uefi' | 'lkrn';
+/** `uefi-pxe`: OVMF's own PXE (the NIC's iPXE ROM off), the one plain PXE client QEMU has. */
+export type Firmware = 'bios' | 'uefi' | 'lkrn' | 'uefi-pxe';
+
+export function isUefi(f: Firmware): boolean {
+  return f === 'uefi' || f === 'uefi-pxe';
+}
 
 export interface Forward {
   /** An address that exists only inside QEMU (10.0.2.x), port 80. */
@@ -20,9 +25,11 @@ export interface VmOptions {
   firmware: Firmware;
   uuid: string;
   mac: string;
-  /** The URL QEMU's DHCP hands to iPXE as its boot file. */
-  bootfile: string;
-  forwards: Forward[];
+  /** The URL QEMU's DHCP hands to iPXE as its boot file (user network only). */
+  bootfile?: string;
+  forwards?: Forward[];
+  /** Instead of the user network: a tap on a segment of netns.ts, QEMU run inside its namespace. */
+  tap?: { ns: string; ifname: string };
   /** A folder of this VM's own: serial.log and the UEFI variable store go there. */
   workDir: string;
 }
@@ -38,19 +45,26 @@ export interface VmResult {
 /** The firmware and iPXE have given up; waiting longer only burns the CI's time. */
 const STUCK = /No more network devices|No bootable device|Could not boot|EFI stub: ERROR|Kernel panic|BdsDxe: No bootable option|EFI Internal Shell/;
 
+function netdev(vm: VmOptions): string {
+  if (vm.tap) return `tap,id=n0,ifname=${vm.tap.ifname},script=no,downscript=no`;
+  const bootfile = vm.bootfile ?? '';
+  if (bootfile.includes(',')) throw new Error(`a comma cannot pass through QEMU's -netdev: ${bootfile}`);
+  const fwd = (vm.forwards ?? []).map((f) => `,guestfwd=tcp:${f.guestHost}:80-cmd:busybox nc 127.0.0.1 ${f.port}`).join('');
+  return `user,id=n0,restrict=on,bootfile=${bootfile}${fwd}`;
+}
+
 export async function qemuArgs(vm: VmOptions): Promise<string[]> {
-  if (vm.bootfile.includes(',')) throw new Error(`a comma cannot pass through QEMU's -netdev: ${vm.bootfile}`);
-  const fwd = vm.forwards.map((f) => `,guestfwd=tcp:${f.guestHost}:80-cmd:busybox nc 127.0.0.1 ${f.port}`).join('');
-  const nic = `virtio-net-pci,netdev=n0,mac=${vm.mac}` + (vm.firmware === 'lkrn' ? ',romfile=' : ',bootindex=1');
+  const rom = { lkrn: ',romfile=', 'uefi-pxe': ',romfile=,bootindex=1', bios: ',bootindex=1', uefi: ',bootindex=1' }[vm.firmware];
+  const nic = `virtio-net-pci,netdev=n0,mac=${vm.mac}${rom}`;
   const args = [
     '-accel', 'tcg', '-m', '512', '-smp', '1', '-no-reboot',
     // -nographic also makes SeaBIOS mirror its console (and so iPXE's) to the serial port.
     '-nographic', '-monitor', 'none', '-parallel', 'none', '-serial', 'stdio',
     '-uuid', vm.uuid,
-    '-netdev', `user,id=n0,restrict=on,bootfile=${vm.bootfile}${fwd}`,
+    '-netdev', netdev(vm),
     '-device', nic,
   ];
-  if (vm.firmware === 'uefi') {
+  if (isUefi(vm.firmware)) {
     const vars = join(vm.workDir, 'OVMF_VARS.fd');
     await copyFile(firmware.ovmfVars, vars);
     args.push(
@@ -65,7 +79,8 @@ export async function qemuArgs(vm: VmOptions): Promise<string[]> {
 export async function bootVm(vm: VmOptions): Promise<VmResult> {
   const args = await qemuArgs(vm);
   const started = Date.now();
-  const child = spawn('qemu-system-x86_64', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const argv = vm.tap ? ['ip', 'netns', 'exec', vm.tap.ns, 'qemu-system-x86_64', ...args] : ['qemu-system-x86_64', ...args];
+  const child = spawn(argv[0] ?? '', argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
   let serial = '';
   let stderr = '';
   let end: VmResult['end'] = 'poweroff';

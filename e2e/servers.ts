@@ -5,6 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { AccessLog } from './access-log.js';
 import { repoRoot } from './config.js';
+import { stop, type Segment } from './netns.js';
 import { startNginx } from './nginx.js';
 
 export interface RunningServer {
@@ -52,23 +53,21 @@ function listening(child: ChildProcess, stderr: () => string): Promise<string> {
 }
 
 function stopper(child: ChildProcess): () => Promise<void> {
-  return async () => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    const gone = new Promise((done) => child.on('close', done));
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-    await gone;
-    clearTimeout(timer);
-  };
+  return () => stop(child);
 }
 
-export async function startBootcfg(distPath: string, imagesPath: string): Promise<RunningServer> {
-  const args = [cli, 'serve', '--dist-path', distPath, '--images-path', imagesPath, '--address', '127.0.0.1:0'];
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+/** On 127.0.0.1, or inside a segment's namespace at `address` (netns.ts), where its guests reach it. */
+export async function startBootcfg(
+  distPath: string,
+  imagesPath: string,
+  on?: { segment: Segment; address: string },
+): Promise<RunningServer> {
+  const args = [cli, 'serve', '--dist-path', distPath, '--images-path', imagesPath, '--address', on?.address ?? '127.0.0.1:0'];
+  const child = on ? on.segment.spawn(process.execPath, args) : spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   const log = new AccessLog();
   let err = '';
-  child.stdout.setEncoding('utf8').on('data', (c: string) => log.write(c));
-  child.stderr.setEncoding('utf8').on('data', (c: string) => (err += c));
+  child.stdout?.setEncoding('utf8').on('data', (c: string) => log.write(c));
+  child.stderr?.setEncoding('utf8').on('data', (c: string) => (err += c));
   const close = stopper(child);
   try {
     const url = await listening(child, () => err);

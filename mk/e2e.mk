@@ -1,7 +1,9 @@
 # End-to-end boots: real iPXE clients in QEMU boot through bootcfg (docs/e2e.md).
 # `make e2e` is separate from `make test`; .ci/run calls it after the unit tests.
 
-E2E_PACKAGES := qemu-system-x86 ipxe-qemu ipxe ovmf busybox-static cpio nginx
+# dnsmasq-base is the dnsmasq binary without the system service (the network-path cases start
+# their own, inside a network namespace); iproute2 builds those namespaces.
+E2E_PACKAGES := qemu-system-x86 ipxe-qemu ipxe ovmf busybox-static cpio nginx dnsmasq-base iproute2
 
 .PHONY: e2e e2e-assets deps-e2e
 
