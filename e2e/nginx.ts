@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AccessLog } from './access-log.js';
 import { nginxConfig } from '../src/serve/nginx.js';
+import { liveShapes } from '../src/serve/server.js';
 import { freePort, nginxBinary } from '../test/conformance/nginx.js';
 import type { RunningServer } from './servers.js';
 
@@ -55,7 +56,8 @@ export async function startNginx(distPath: string, imagesPath: string): Promise<
   // A port picked now may be taken before nginx binds it: a few tries.
   for (let attempt = 1; attempt <= 3; attempt++) {
     const port = await freePort();
-    await writeFile(join(prefix, 'bootcfg.conf'), nginxConfig({ distPath, imagesPath, listen: `127.0.0.1:${port}` }));
+    // For the live build's selector shapes, as `bootcfg nginx` generates it (docs/nginx.md).
+    await writeFile(join(prefix, 'bootcfg.conf'), nginxConfig({ distPath, imagesPath, listen: `127.0.0.1:${port}`, shapes: await liveShapes(distPath) }));
     await writeFile(join(prefix, 'nginx.conf'), mainConfig(prefix));
     const child = spawn(binary, ['-p', `${prefix}/`, '-c', join(prefix, 'nginx.conf'), '-e', join(prefix, 'error.log')], {
       stdio: ['ignore', 'ignore', 'pipe'],
