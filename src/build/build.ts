@@ -10,7 +10,7 @@ import { resolve, type Plan } from '../compile/resolve.js';
 import { readSource } from './source.js';
 import { readBuiltinTemplates } from './builtin-templates.js';
 import { TEMPLATE_NAMES, type TemplateName, type TemplateSource } from '../compile/templates.js';
-import { writeSnapshot, type WriteResult } from './write.js';
+import { writeSnapshot, type SnapshotMeta, type WriteResult } from './write.js';
 import { checkImages } from './images-check.js';
 
 /** Reports a long build's progress: `done` of `total` items of a stage (total 0: not known yet). */
@@ -33,6 +33,8 @@ export interface Compiled {
   warnings: BootcfgError[];
   /** Answer path → the data file it was compiled from (a group's or a seed file's path), for diff. */
   origins: Map<string, string>;
+  /** Every group: its file (as in origins), id, name and profile, for the fleet view. */
+  groups: { file: string; id: string; name: string; profile: string }[];
 }
 
 export interface BuildOptions extends CompileOptions {
@@ -79,6 +81,7 @@ export async function compile(dataPath: string, options: CompileOptions = {}): P
     inputs: model.boot.length + model.cloud.length + model.profiles.size + model.groups.length + model.dataTemplates.size,
     warnings,
     origins: originsOf(resolved.plan),
+    groups: model.groups.map(({ file, id, name, profile }) => ({ file, id, name, profile })),
   };
 }
 
@@ -91,8 +94,17 @@ function originsOf(plan: Plan): Map<string, string> {
 export async function build(options: BuildOptions): Promise<BuildResult> {
   const started = performance.now();
   const compiled = await compile(options.dataPath, options);
-  const written = await writeSnapshot(options.distPath, compiled.files, { revision: compiled.revision, source: options.source ?? options.dataPath }, options.progress);
+  const written = await writeSnapshot(options.distPath, compiled.files, { revision: compiled.revision, source: options.source ?? options.dataPath, ...describeFleet(compiled) }, options.progress);
   return { revision: compiled.revision, inputs: compiled.inputs, warnings: compiled.warnings, ...written, ms: Math.round(performance.now() - started) };
+}
+
+/**
+ * What the manifest keeps for `bootcfg machines --dist-path` and /-/machines: where each iPXE
+ * answer came from (one per machine or group, not one per file, so the manifest grows little)
+ * and each group's profile.
+ */
+function describeFleet(compiled: Compiled): Pick<SnapshotMeta, 'origins' | 'groups'> {
+  return { origins: Object.fromEntries([...compiled.origins].filter(([path]) => path.startsWith('ipxe/'))), groups: compiled.groups };
 }
 
 function withOverrides(builtins: Map<TemplateName, TemplateSource>, overrides: ReadonlyMap<string, TemplateSource>): Map<TemplateName, TemplateSource> {

@@ -20,7 +20,14 @@ export interface Manifest {
   source: string;
   /** dist-relative path → sha256 hex of its contents. */
   files: Record<string, string>;
+  /** iPXE answer path → the data file it came from (one per machine or group; the fleet view reads it). */
+  origins?: Record<string, string>;
+  /** Every group's file, id, name and profile (the fleet view reads it). */
+  groups?: { file: string; id: string; name: string; profile: string }[];
 }
+
+/** What a snapshot's manifest says besides its files. */
+export type SnapshotMeta = Omit<Manifest, 'files'>;
 
 export interface WriteResult {
   /** Absolute path of the snapshot now live. */
@@ -39,11 +46,11 @@ export function sha256(data: Buffer | string): string {
   return createHash('sha256').update(data).digest('hex');
 }
 
-export async function writeSnapshot(distPath: string, files: ReadonlyMap<string, Buffer>, meta: { revision: string; source: string }, progress?: Progress): Promise<WriteResult> {
+export async function writeSnapshot(distPath: string, files: ReadonlyMap<string, Buffer>, meta: SnapshotMeta, progress?: Progress): Promise<WriteResult> {
   progress?.('write', 0, files.size);
   const previous = await readLiveManifest(distPath);
   const hashes = new Map([...files].map(([path, content]) => [path, sha256(content)]));
-  const manifest: Manifest = { revision: meta.revision, source: meta.source, files: Object.fromEntries(hashes) };
+  const manifest: Manifest = { revision: meta.revision, source: meta.source, files: Object.fromEntries(hashes), origins: meta.origins, groups: meta.groups };
   const all = new Map(files);
   all.set(REVISION_FILE, Buffer.from(`${meta.revision}\n`));
   all.set(MANIFEST_FILE, Buffer.from(`${JSON.stringify(manifest, null, 1)}\n`));

@@ -6,6 +6,7 @@ import buildCommand from './commands/build.js';
 import diffCommand from './commands/diff.js';
 import imagesCommand from './commands/images.js';
 import importCommand from './commands/import.js';
+import machinesCommand from './commands/machines.js';
 import nginxCommand from './commands/nginx.js';
 import serveCommand from './commands/serve.js';
 import validateCommand from './commands/validate.js';
@@ -29,6 +30,7 @@ export async function main(given: readonly string[]): Promise<number> {
       .command(diffCommand)
       .command(imagesCommand)
       .command(importCommand)
+      .command(machinesCommand)
       .demandCommand(1, 'name a command (bootcfg --help lists them)')
       .strict()
       .help()

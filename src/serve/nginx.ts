@@ -35,9 +35,11 @@ export interface NginxOptions {
    * snapshot whose set differs by anything else.
    */
   shapes?: readonly ShapeKeys[];
+  /** Absolute path of an access log in the `bootcfg` format (what `bootcfg machines` reads); none by default. */
+  accessLog?: string;
 }
 
-type Options = Required<NginxOptions>;
+type Options = Required<Omit<NginxOptions, 'accessLog'>> & Pick<NginxOptions, 'accessLog'>;
 
 /** Where a kind's selecting keys come from: the query, or the rest of the path (Pixiecore's MAC). */
 type KeysFrom = 'query' | 'path';
@@ -87,6 +89,7 @@ function maps(shapes: readonly ShapeKeys[]): string {
     ...others.map(valueMap),
     ...others.filter(isLabel).map(passOnMap),
     requestMaps(),
+    LOG_FORMAT,
   ].join('\n');
 }
 
@@ -199,6 +202,16 @@ function lowercaseMaps(prefix: string, count: number): string {
  * $bootcfg_refused_method is 1 for anything but GET and HEAD. The Allow header goes on every 405,
  * including the TRACE that nginx refuses itself (and then serves its error page as a GET).
  */
+/**
+ * The access-log format `bootcfg machines` reads (src/fleet/logs.ts): the fields of bootcfg
+ * serve's JSON log. After try_files, $uri is the answer file that was sent (`/ipxe/mac/…`).
+ */
+export const LOG_FORMAT_NAME = 'bootcfg';
+const LOG_FORMAT = `# One JSON object per request, as bootcfg serve logs: \`bootcfg machines --access-log FILE\` reads it.
+log_format ${LOG_FORMAT_NAME} escape=json '{"server":"nginx","time":"$time_iso8601","client":"$remote_addr",'
+    '"method":"$request_method","path":"$request_uri","status":$status,"file":"$uri","revision":"$bootcfg_revision"}';
+`;
+
 function requestMaps(): string {
   return `map $request $bootcfg_refused_line {
     "~^\\S+ +[^ ]*#" 1;
@@ -253,6 +266,7 @@ function server(o: Options): string {
     uninitialized_variable_warn off;
 
     root "${current}";
+${accessLogLine(o.accessLog)}
     add_header Cache-Control "no-cache" always;
     add_header Allow $bootcfg_allow always;
     # The snapshot directory is revs/<revision>.<id> (docs/dist-layout.md); empty before routing.
@@ -480,13 +494,19 @@ function candidate(kind: AnswerKind, shape: ShapeKeys, from: KeysFrom): string {
 
 // ---------------------------------------------------------------- options
 
+function accessLogLine(path: string | undefined): string {
+  if (path === undefined) return `    # For \`bootcfg machines\`: access_log /var/log/nginx/bootcfg.log ${LOG_FORMAT_NAME}; (bootcfg nginx --access-log)`;
+  return `    # Read by \`bootcfg machines --access-log ${path}\` (what each machine was answered).\n    access_log "${path}" ${LOG_FORMAT_NAME};`;
+}
+
 // Characters that would end a quoted nginx string or start a variable inside it.
 const UNSAFE_PATH = /["\\$\x00-\x1f\x7f]/;
 const LISTEN = /^(?:(?:[A-Za-z0-9.-]+|\*|\[[0-9A-Fa-f:.]+\]):)?(\d{1,5})$/;
 const SERVER_NAME = /^[A-Za-z0-9.*_~-]+(?: [A-Za-z0-9.*_~-]+)*$/;
 
 function checkOptions(options: NginxOptions): Options {
-  for (const [flag, path] of [['--dist-path', options.distPath], ['--images-path', options.imagesPath]] as const) {
+  const paths = [['--dist-path', options.distPath], ['--images-path', options.imagesPath], ...(options.accessLog === undefined ? [] : [['--access-log', options.accessLog]])] as const;
+  for (const [flag, path] of paths) {
     if (!path.startsWith('/')) throw new UsageError(`${flag} must be an absolute path, got ${JSON.stringify(path)}`, { hint: 'nginx resolves relative paths against its own prefix; pass an absolute path' });
     if (UNSAFE_PATH.test(path)) throw new UsageError(`${flag} ${JSON.stringify(path)} contains a character nginx would read as syntax`, { hint: 'use a path without quotes, backslashes, "$" or control characters' });
   }
@@ -497,5 +517,5 @@ function checkOptions(options: NginxOptions): Options {
   const serverName = options.serverName ?? '_';
   if (!SERVER_NAME.test(serverName)) throw new UsageError(`--server-name ${JSON.stringify(serverName)} is not a list of host names`, { hint: 'for example boot.example.com' });
   const trim = (path: string) => (path.length > 1 ? path.replace(/\/+$/, '') : path);
-  return { distPath: trim(options.distPath), imagesPath: trim(options.imagesPath), listen: options.listen, serverName, shapes: servedShapes(options.shapes ?? LEGACY_SHAPES) };
+  return { distPath: trim(options.distPath), imagesPath: trim(options.imagesPath), listen: options.listen, serverName, shapes: servedShapes(options.shapes ?? LEGACY_SHAPES), accessLog: options.accessLog };
 }

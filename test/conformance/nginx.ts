@@ -20,6 +20,8 @@ export interface StartNginxOptions {
   workers?: number;
   /** The shapes the block is generated for; default: the live build's, as `bootcfg nginx` does. */
   shapes?: readonly ShapeKeys[];
+  /** Where the generated block writes its `bootcfg` access log (none when absent). */
+  accessLog?: string;
 }
 
 export interface RunningNginx {
@@ -63,7 +65,7 @@ export async function startNginx(options: StartNginxOptions): Promise<RunningNgi
 
 async function tryStart(binary: string, prefix: string, port: number, options: StartNginxOptions): Promise<RunningNginx | undefined> {
   const shapes = options.shapes ?? (await liveShapes(options.distPath));
-  const block = nginxConfig({ distPath: options.distPath, imagesPath: options.imagesPath, listen: `127.0.0.1:${port}`, shapes });
+  const block = nginxConfig({ distPath: options.distPath, imagesPath: options.imagesPath, listen: `127.0.0.1:${port}`, shapes, accessLog: options.accessLog });
   await writeFile(join(prefix, 'bootcfg.conf'), block);
   await writeFile(join(prefix, 'nginx.conf'), mainConfig(prefix, options.workers ?? 1));
   await writeFile(join(prefix, 'error.log'), '');

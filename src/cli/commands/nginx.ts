@@ -13,6 +13,7 @@ interface Args {
   'images-path': string;
   listen: string;
   'server-name'?: string;
+  'access-log'?: string;
 }
 
 const command: CommandModule<object, Args> = {
@@ -23,6 +24,7 @@ const command: CommandModule<object, Args> = {
     'images-path': imagesPath,
     listen: { type: 'string', default: '0.0.0.0:8080', describe: 'nginx listen address: HOST:PORT, [V6]:PORT or PORT [env BOOTCFG_LISTEN]' },
     'server-name': { type: 'string', describe: 'nginx server_name (default _, any name) [env BOOTCFG_SERVER_NAME]' },
+    'access-log': { type: 'string', describe: 'write an access log here in the bootcfg format, which `bootcfg machines` reads (default: none; the format is always defined) [env BOOTCFG_ACCESS_LOG]' },
   })
     .example('$0 nginx --dist-path /srv/bootcfg/dist --images-path /srv/bootcfg/images --listen 0.0.0.0:8080 > /etc/nginx/conf.d/bootcfg.conf', 'generate, then `nginx -t && nginx -s reload` once'),
   handler: async (args) => {
@@ -37,6 +39,7 @@ const command: CommandModule<object, Args> = {
       imagesPath: resolve(args['images-path']),
       listen: args.listen,
       serverName: args['server-name'],
+      accessLog: args['access-log'] === undefined ? undefined : resolve(args['access-log']),
     });
     process.stdout.write(text);
   },

@@ -10,6 +10,7 @@ import { Follower } from '../../git/follow.js';
 import { accessLog, formatError } from '../report.js';
 import { startServer } from '../../serve/server.js';
 import { readLiveManifest } from '../../build/write.js';
+import type { AdminView } from './serve.js';
 
 export const repoOptions = {
   repo: {
@@ -81,7 +82,7 @@ export interface ServeRepoArgs extends RepoArgs {
 }
 
 /** serve --repo: first sync, then serve with /-/status (and the hook), following the ref. */
-export async function serveRepo(args: ServeRepoArgs): Promise<void> {
+export async function serveRepo(args: ServeRepoArgs, admin?: AdminView): Promise<void> {
   const say = (line: string) => process.stderr.write(`${line}\n`);
   const distPath = args['dist-path'];
   // Past 2^31-1 ms Node's timers fire after 1 ms instead: a fetch every millisecond.
@@ -100,7 +101,9 @@ export async function serveRepo(args: ServeRepoArgs): Promise<void> {
     follower.status.assumeLive(live.manifest.revision);
     say(`serving the earlier build ${live.manifest.revision} from ${distPath} until a fetch and build succeed`);
   }
-  const server = await startServer({ distPath, imagesPath: args['images-path'], address: args.address, routes: follower.routes(), log: accessLog(process.stdout) });
+  const routes = admin ? admin.routes(follower.routes()) : follower.routes();
+  const log = accessLog(process.stdout);
+  const server = await startServer({ distPath, imagesPath: args['images-path'], address: args.address, routes, log: admin ? admin.tap(log) : log });
   follower.onBuilt = () => server.reload();
   say(`following ${redactUrl(args.repo)}@${args.ref ?? 'HEAD'}${args['pull-interval'] > 0 ? `, fetching every ${args['pull-interval']} s` : ''}; webhook ${secret ? 'on at POST /-/hooks/git' : 'off (no BOOTCFG_WEBHOOK_SECRET)'}`);
   say(`listening on ${server.url} (revision ${server.revision})`); // last, as every serve: ready

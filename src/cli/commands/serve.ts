@@ -10,6 +10,10 @@ import { parseAddress, startServer, type RunningServer } from '../../serve/serve
 import { Rebuilder, SETTLE_MS, watchData } from '../../build/watch.js';
 import { UsageError } from '../../compile/errors.js';
 import { followOptions, repoOptions, serveRepo, type RepoArgs } from './repo.js';
+import { activityOptions, checkActivity } from './machines.js';
+import { LiveFleet } from '../../fleet/live.js';
+import { adminRoutes, startAdmin, MACHINES_PATH } from '../../serve/admin.js';
+import type { AccessLogEntry, Handler } from '../../serve/server.js';
 
 interface Args extends RepoArgs {
   'pull-interval': number;
@@ -19,6 +23,11 @@ interface Args extends RepoArgs {
   address: string;
   watch: boolean;
   settle: number;
+  'admin-address'?: string;
+  'access-log'?: string[];
+  window: number;
+  'loop-count': number;
+  'loop-minutes': number;
 }
 
 const command: CommandModule<object, Args> = {
@@ -34,51 +43,101 @@ const command: CommandModule<object, Args> = {
     'log-level': { type: 'string', describe: 'accepted for the 2015 command line (-log-level=…); no effect [env BOOTCFG_LOG_LEVEL]' },
     ...repoOptions,
     ...followOptions,
+    'admin-address': { type: 'string', describe: `serve the fleet view (${MACHINES_PATH}, ${MACHINES_PATH}.json) on this separate HOST:PORT; without it, only with BOOTCFG_ADMIN_TOKEN set, on --address behind that token [env BOOTCFG_ADMIN_ADDRESS]` },
+    'access-log': { type: 'string', array: true, describe: 'with the fleet view: also read these access logs (nginx\'s, or serve\'s from before) when the page is first asked for [env BOOTCFG_ACCESS_LOG]' },
+    ...activityOptions,
   })
     .example('$0 serve --data-path ./data --watch', 'build, serve on 127.0.0.1:8080, rebuild on change')
     .example('$0 serve --dist-path /srv/bootcfg --address 0.0.0.0:8080', 'serve a tree built elsewhere')
     .example('$0 -address=0.0.0.0:8080 -data-path=/data', 'the 2015 command line: serve --watch with those flags'),
   handler: async (args) => {
-    if (args.repo) return serveRepo({ ...args, repo: args.repo });
-    const dataPath = args['data-path'] ?? (args.watch ? './data' : undefined);
-    const say = (line: string) => process.stderr.write(`${line}\n`);
-    const distPath = args['dist-path'];
-    parseAddress(args.address); // a bad flag fails before any build
-    const settleMs = checkSettle(args.settle);
-
-    let server: RunningServer | undefined;
-    const builds = dataPath === undefined ? undefined : new Rebuilder<BuildResult>(
-      () => build({ dataPath, distPath }),
-      (outcome) => {
-        if (!outcome.ok) return say(`build failed; still serving ${server?.revision ?? 'the last good tree, if dist has one'}:\n${formatError(outcome.error)}`);
-        say(formatBuild(outcome.value));
-        server?.reload().catch((error: unknown) => say(formatError(error)));
-      },
-    );
-    // Watch before the first build, so an edit made while it runs queues another.
-    const watcher = args.watch && builds ? await watchData(dataPath!, () => void builds.request(), { settleMs, notice: say }) : undefined;
+    const admin = await startAdminView(args);
     try {
-      if (builds && !args.watch) say(formatBuild(await build({ dataPath: dataPath!, distPath }))); // a failure ends serve
-      if (builds && args.watch) await builds.request(); // a failure is logged; the last good tree serves
-      server = await startServer({ distPath, imagesPath: args['images-path'], address: args.address, log: accessLog(process.stdout) });
-    } catch (error) {
-      await watcher?.close(); // an open watch would keep a failed serve from exiting
-      throw error;
+      await serveData(args, admin);
+    } finally {
+      await admin.close();
     }
-    if (watcher) say(`watching ${dataPath} for changes (settle ${settleMs} ms)`);
-    say(`listening on ${server.url} (revision ${server.revision})`); // last: everything is ready
-    process.on('SIGHUP', () => void server!.reload().then((rev) => say(`reloaded revision ${rev}`), (e: unknown) => say(formatError(e))));
-    await new Promise<void>((resolve) => {
-      const stop = () => resolve();
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
-    });
-    await watcher?.close();
-    await builds?.idle();
-    await server.close();
   },
 };
 export default command;
+
+async function serveData(args: Args, admin: AdminView): Promise<void> {
+  if (args.repo) return serveRepo({ ...args, repo: args.repo }, admin);
+  const dataPath = args['data-path'] ?? (args.watch ? './data' : undefined);
+  const say = (line: string) => process.stderr.write(`${line}\n`);
+  const distPath = args['dist-path'];
+  parseAddress(args.address); // a bad flag fails before any build
+  const settleMs = checkSettle(args.settle);
+
+  let server: RunningServer | undefined;
+  const builds = dataPath === undefined ? undefined : new Rebuilder<BuildResult>(
+    () => build({ dataPath, distPath }),
+    (outcome) => {
+      if (!outcome.ok) return say(`build failed; still serving ${server?.revision ?? 'the last good tree, if dist has one'}:\n${formatError(outcome.error)}`);
+      say(formatBuild(outcome.value));
+      server?.reload().catch((error: unknown) => say(formatError(error)));
+    },
+  );
+  // Watch before the first build, so an edit made while it runs queues another.
+  const watcher = args.watch && builds ? await watchData(dataPath!, () => void builds.request(), { settleMs, notice: say }) : undefined;
+  try {
+    if (builds && !args.watch) say(formatBuild(await build({ dataPath: dataPath!, distPath }))); // a failure ends serve
+    if (builds && args.watch) await builds.request(); // a failure is logged; the last good tree serves
+    server = await startServer({ distPath, imagesPath: args['images-path'], address: args.address, routes: admin.routes(new Map()), log: admin.tap(accessLog(process.stdout)) });
+  } catch (error) {
+    await watcher?.close(); // an open watch would keep a failed serve from exiting
+    throw error;
+  }
+  if (watcher) say(`watching ${dataPath} for changes (settle ${settleMs} ms)`);
+  say(`listening on ${server.url} (revision ${server.revision})`); // last: everything is ready
+  process.on('SIGHUP', () => void server!.reload().then((rev) => say(`reloaded revision ${rev}`), (e: unknown) => say(formatError(e))));
+  await new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  await watcher?.close();
+  await builds?.idle();
+  await server.close();
+}
+
+/** The fleet view (src/serve/admin.ts) as serve wires it: its routes, its log tap, its listener. */
+export interface AdminView {
+  /** The routes to add to the boot address, given serve's own extra routes (/-/status…). */
+  routes(own: ReadonlyMap<string, Handler>): Map<string, Handler>;
+  tap(log: (entry: AccessLogEntry) => void): (entry: AccessLogEntry) => void;
+  close(): Promise<void>;
+}
+
+/**
+ * Off unless asked: --admin-address gives it a listener of its own (never the boot address),
+ * BOOTCFG_ADMIN_TOKEN puts it behind a token (on --address when there is no admin address).
+ */
+async function startAdminView(args: Args): Promise<AdminView> {
+  const token = process.env.BOOTCFG_ADMIN_TOKEN || undefined;
+  const options = checkActivity(args);
+  if (args['admin-address'] === undefined && token === undefined) return { routes: (own) => new Map(own), tap: (log) => log, close: async () => {} };
+  if (args['admin-address'] !== undefined) parseAddress(args['admin-address']);
+  const fleet = new LiveFleet(args['dist-path'], options, args['access-log'] ?? []);
+  // Filled in once serve knows its own routes: the admin listener serves /-/status too, to link it.
+  const adminMap = new Map<string, Handler>();
+  const routes = adminRoutes({ report: () => fleet.report(), answer: (path) => fleet.answer(path), token, statusUrl: args.repo ? '/-/status' : undefined });
+  const listener = args['admin-address'] === undefined ? undefined : await startAdmin(args['admin-address'], adminMap);
+  if (listener) process.stderr.write(`fleet view on ${listener.url}${MACHINES_PATH}${token ? ' (token required)' : ''}\n`);
+  return {
+    routes: (own) => {
+      const status = own.get('/-/status');
+      for (const [path, handler] of routes) adminMap.set(path, handler);
+      if (status) adminMap.set('/-/status', status);
+      return listener ? new Map(own) : new Map([...own, ...routes]);
+    },
+    tap: (log) => (entry) => {
+      log(entry);
+      fleet.hit(entry);
+    },
+    close: async () => listener?.close(),
+  };
+}
 
 /** --settle: whole milliseconds, at most a minute (then ten minutes' bound on the wait). */
 function checkSettle(ms: number): number {
