@@ -1,8 +1,8 @@
 // The network-path cases of `make e2e` (issue 15, docs/e2e.md "The network path"): the README's
 // networking recipes, read from README.md, booted for real on an L2 segment of the case's own
 // (netns.ts): Debian's dnsmasq for DHCP, proxy DHCP and TFTP, Debian's undionly.kpxe and ipxe.efi,
-// the real Pixiecore (../shared/peers/pixiecore), bootcfg serve at the README's 192.168.1.10:8080,
-// and QEMU guests on taps. Each case checks the request log, the guest's serial console and the
+// the real Pixiecore (../shared/peers/pixiecore), bootcfg serve (or nginx with the block `bootcfg
+// nginx` generates) at the README's 192.168.1.10:8080, and QEMU guests on taps. Each case checks the request log, the guest's serial console and the
 // dnsmasq/Pixiecore logs (expect.ts), which a failure prints whole.
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
@@ -19,11 +19,12 @@ import { Segment, netnsSkipReason, segment } from './netns.js';
 import { bootSpec, ipxeScript } from './pixiecore.js';
 import { bootVm, type Firmware } from './qemu.js';
 import { dnsmasqConfig, pixiecoreArgs, readmeRecipe, type Recipe } from './readme.js';
-import { bootcfgBuild, startBootcfg } from './servers.js';
+import { nginxSkipReason } from './nginx.js';
+import { bootcfgBuild, startServer, type RunningServer, type ServerKind } from './servers.js';
 
 /** The real Pixiecore, beside the repository as CI lays it out (shared/peers/README.md). */
 const pixiecoreBinary = join(repoRoot, '..', 'shared', 'peers', 'pixiecore');
-/** Where the README puts bootcfg. */
+/** Where the README puts bootcfg (and nginx, in its place). */
 const bootcfgAddress = `${segment.bridge}:8080`;
 const bootUrl = `http://${bootcfgAddress}/boot.ipxe`;
 
@@ -41,6 +42,8 @@ interface NetCase {
   sent?: { ipxe?: string; pxe?: string };
   /** Pixiecore: bootcfg has no answer for the machine, which must not boot. */
   refused?: boolean;
+  /** What serves dist/ at bootcfgAddress: bootcfg serve unless said. */
+  server?: ServerKind;
 }
 
 const [byUuid, byMac, unknown] = machines as [Machine, Machine, Machine];
@@ -141,14 +144,18 @@ const cases: NetCase[] = [
     ],
     sent: { ipxe: bootUrl, pxe: 'ipxe.efi' },
   },
-  {
-    title: 'real Pixiecore, bios by-mac',
-    machine: byMac,
-    firmware: 'bios',
-    recipe: 'pixiecore',
-    beside: true,
-    logs: [['pixiecore', /Offering to boot 52:54:00:e2:e0:02/, 'Pixiecore offered to boot the machine bootcfg knows']],
-  },
+  // The same boot with either server answering Pixiecore's API and serving the images.
+  ...(['bootcfg', 'nginx'] as const).map(
+    (server): NetCase => ({
+      title: `real Pixiecore${server === 'nginx' ? ' via nginx' : ''}, bios by-mac`,
+      machine: byMac,
+      firmware: 'bios',
+      recipe: 'pixiecore',
+      beside: true,
+      server,
+      logs: [['pixiecore', /Offering to boot 52:54:00:e2:e0:02/, 'Pixiecore offered to boot the machine bootcfg knows']],
+    }),
+  ),
   {
     title: 'real Pixiecore, bios unknown without a default',
     machine: unknown,
@@ -163,9 +170,12 @@ const cases: NetCase[] = [
   // Pixiecore boot stays with the stand-in (boot.test.ts). docs/e2e.md says so.
 ];
 
-/** Without root or dnsmasq these skip locally; under CI=true they run, and fail. */
-function skip(): string | false {
-  const reason = netnsSkipReason() ?? (existsSync(pixiecoreBinary) ? undefined : `no ${pixiecoreBinary}`);
+/** Without root, dnsmasq, Pixiecore (or nginx, for its case) these skip locally; under CI=true they run, and fail. */
+function skip(c?: NetCase): string | false {
+  const reason =
+    netnsSkipReason() ??
+    (existsSync(pixiecoreBinary) ? undefined : `no ${pixiecoreBinary}`) ??
+    (c?.server === 'nginx' ? nginxSkipReason() : undefined);
   return reason && !process.env.CI ? `${reason} (under CI=true this fails instead)` : false;
 }
 
@@ -243,11 +253,10 @@ async function runCase(c: NetCase, dir: string): Promise<{ boot: Boot; found: st
   const logs: Record<string, string> = {};
   const extra: Record<string, string> = {};
   const { dist, images } = c.refused || c.recipe === 'pixiecore' ? dists.noDefault : dists.withDefault;
-  let readServer = (): string => '';
+  let server: RunningServer | undefined;
   try {
     const tap = await seg.addTap();
-    const server = await startBootcfg(dist, images, { segment: seg, address: bootcfgAddress });
-    readServer = server.stderr;
+    server = await startServer(c.server ?? 'bootcfg', dist, images, { segment: seg, address: bootcfgAddress });
     if (c.beside) {
       const host = await seg.addHost(segment.host);
       logs['dhcp server'] = join(dir, 'dhcp-server.log');
@@ -270,10 +279,12 @@ async function runCase(c: NetCase, dir: string): Promise<{ boot: Boot; found: st
       await startDnsmasq(seg, logs.dnsmasq, config);
     }
     const vm = await bootVm({ firmware: c.firmware, uuid: c.machine.uuid, mac: c.machine.mac, tap: { ns: seg.ns, ifname: tap }, workDir: dir });
+    // Closing completes the request log (nginx's is read from its file then).
+    await server.close();
     await seg.destroy();
     for (const [name, file] of Object.entries(logs)) extra[name] = await readFile(file, 'utf8').catch(() => '');
     if (pixiecore) extra.pixiecore = pixiecore();
-    extra['server stderr'] = readServer();
+    extra['server stderr'] = server.stderr();
     await writeFile(join(dir, 'requests.log'), `${server.log}\n`);
     const boot: Boot = {
       machine: c.machine,
@@ -293,13 +304,14 @@ async function runCase(c: NetCase, dir: string): Promise<{ boot: Boot; found: st
     if (c.sent) found.push(...sentProblems(extra.dnsmasq ?? '', c.sent));
     return { boot, found };
   } finally {
+    await server?.close();
     await seg.destroy();
   }
 }
 
 describe('the README network recipes boot on a segment of their own', { concurrency: jobs, skip: !selected() }, () => {
   for (const c of cases) {
-    it(c.title, { skip: skip() }, async (t) => {
+    it(c.title, { skip: skip(c) }, async (t) => {
       const dir = join(work, 'vm', c.title.replaceAll(/[^\w.-]+/g, '_'));
       await mkdir(dir, { recursive: true });
       const { boot, found } = await runCase(c, dir);

@@ -78,6 +78,12 @@ export async function startBootcfg(
   }
 }
 
-export function startServer(kind: ServerKind, distPath: string, imagesPath: string): Promise<RunningServer> {
-  return kind === 'nginx' ? startNginx(distPath, imagesPath) : startBootcfg(distPath, imagesPath);
+/** Either server, on 127.0.0.1 or inside a segment's namespace at `address`. */
+export function startServer(
+  kind: ServerKind,
+  distPath: string,
+  imagesPath: string,
+  on?: { segment: Segment; address: string },
+): Promise<RunningServer> {
+  return kind === 'nginx' ? startNginx(distPath, imagesPath, on) : startBootcfg(distPath, imagesPath, on);
 }
