@@ -259,3 +259,19 @@ test('serve --watch: a symlink loop added while serving is a failed build, and S
   });
   assert.equal(exit, 0, `SIGTERM did not stop serve --watch:\n${served.stderr()}`);
 });
+
+test('serve --watch on a data directory that holds a symlink loop outside the compiled roots starts, and serves edits', { timeout: 120_000 }, async () => {
+  const { startServe, eventually } = await import('./helpers.js');
+  const { root, data, dist } = await dataDir();
+  mkdirSync(join(data, 'notes'));
+  symlinkSync('.', join(data, 'notes/a')); // not read by the build, but under the watched tree
+  symlinkSync('.', join(data, 'notes/b'));
+  symlinkSync('..', join(data, 'notes/up'));
+  const served = await startServe(['--watch', '--settle', '0', '--data-path', data, '--dist-path', dist, '--images-path', root]);
+  try {
+    writeFileSync(join(data, 'cloud/default'), 'edited\n');
+    await eventually(async () => (await fetch(`${served.url}/cloud`).then((r) => r.text())) === 'edited\n', 'the edit served');
+  } finally {
+    await served.stop();
+  }
+});

@@ -7,8 +7,9 @@
 import { SourceError } from '../compile/errors.js';
 import { statSync, watch, type FSWatcher } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
-import { join, sep } from 'node:path';
+import { join, relative, sep } from 'node:path';
 import { mapLimit } from './pool.js';
+import { MAX_DEPTH } from './source.js';
 
 export class Rebuilder<T> {
   private running: Promise<void> | undefined;
@@ -102,6 +103,10 @@ export async function watchData(dataPath: string, changed: () => void, options: 
   const watchTree = async (dir: string): Promise<void> => {
     const id = directoryIdentity(dir);
     if (closed || watchers.get(dir)?.id === id) return;
+    // A symlink loop (boot/a -> .) or a second link to a watched directory is watched once, and
+    // never deeper than the build reads: the build refuses such data, the watch must not explode.
+    if (relative(dataPath, dir).split(sep).length > MAX_DEPTH + 1) return;
+    for (const [path, watched] of watchers) if (path !== dir && id !== undefined && watched.id === id) return;
     forget(dir); // a directory made again at this path: its old watch sees nothing
     const watcher = watch(dir, { persistent: true }, (_event, name) => onEvent(dir, name));
     watcher.on('error', () => forget(dir));
