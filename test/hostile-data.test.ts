@@ -5,7 +5,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, linkSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -29,6 +29,19 @@ function runBounded(args: string[], options: { uid?: number; gid?: number } = {}
     child.on('close', (code) => {
       clearTimeout(guard);
       resolve({ code, stderr, hung });
+    });
+  });
+}
+
+/** SIGTERM, then the exit code (or signal) once the process has gone; SIGKILL after 60 s is a hang guard, not a timing assertion. */
+function sigterm(child: ChildProcess): Promise<number | string | null> {
+  child.kill('SIGTERM');
+  return new Promise((resolve) => {
+    if (child.exitCode !== null) return resolve(child.exitCode);
+    const guard = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    child.once('exit', (code, signal) => {
+      clearTimeout(guard);
+      resolve(signal ?? code);
     });
   });
 }
@@ -103,16 +116,7 @@ test('serve --repo: a commit with a symlink loop is a failed build, the fix goes
       await hook();
       await eventually('the fix live', async () => ((await status()).live.revision === fixed ? true : undefined));
     } finally {
-      served.child.kill('SIGTERM');
-      const code = await new Promise((resolve) => {
-        if (served.child.exitCode !== null) return resolve(served.child.exitCode);
-        const guard = setTimeout(() => served.child.kill('SIGKILL'), 60_000); // a hang guard, not a timing assertion
-        served.child.once('close', (exit, signal) => {
-          clearTimeout(guard);
-          resolve(signal ?? exit);
-        });
-      });
-      assert.equal(code, 0, `SIGTERM did not stop serve --repo:\n${served.stderr()}`);
+      assert.equal(await sigterm(served.child), 0, `SIGTERM did not stop serve --repo:\n${served.stderr()}`);
     }
   } finally {
     repo.dispose();
@@ -248,16 +252,7 @@ test('serve --watch: a symlink loop added while serving is a failed build, and S
   symlinkSync('.', join(data, 'cloud/b'));
   writeFileSync(join(data, 'cloud/default'), 'edited\n'); // an event in a watched directory, whatever the watcher does with links
   await eventually(async () => /build failed[^]*cloud\/[ab]: symlink loop/.test(served.stderr()), 'the looping edit reported as a failed build');
-  served.child.kill('SIGTERM');
-  const exit = await new Promise((resolve) => {
-    if (served.child.exitCode !== null) return resolve(served.child.exitCode);
-    const guard = setTimeout(() => served.child.kill('SIGKILL'), 60_000); // a hang guard, not a timing assertion
-    served.child.once('exit', (code, signal) => {
-      clearTimeout(guard);
-      resolve(signal ?? code);
-    });
-  });
-  assert.equal(exit, 0, `SIGTERM did not stop serve --watch:\n${served.stderr()}`);
+  assert.equal(await sigterm(served.child), 0, `SIGTERM did not stop serve --watch:\n${served.stderr()}`);
 });
 
 test('serve --watch on a data directory that holds a symlink loop outside the compiled roots starts, and serves edits', { timeout: 120_000 }, async () => {

@@ -1,7 +1,6 @@
-// Selector shapes: how a request's machine attributes pick a compiled file. Today the shapes
-// are [uuid], [mac] and [] (the default), tried in that order; each shape is a directory of
-// precompiled files (`uuid/<uuid>`, `mac/<mac>`, `default`). Profiles and label selectors
-// later add shapes here, and the data layout, compiler and both servers follow this table.
+// The seed layout's selectors: a boot/ or cloud/ file named by uuid, by mac, or the default,
+// and how those file names are parsed. Shapes in general (labels, several keys, the try order
+// both servers use) are compile/shapes.ts; a seed file is the one-key or empty shape there.
 
 import { type Mac, type Uuid, parseMac, parseUuid, MAC_HINT, UUID_HINT } from './ids.js';
 
@@ -20,24 +19,7 @@ export const KEY_PARSERS: Readonly<Record<SelectorKey, { parse(text: string): st
   mac: { parse: parseMac, hint: MAC_HINT },
 };
 
-/** The file path, relative to a kind's directory, that a selector of this shape compiles to. */
-export function shapePath(shape: Shape, selector: Selector): string | undefined {
-  if (shape.length === 0) return 'default';
-  const parts: string[] = [];
-  for (const key of shape) {
-    const value = selector[key];
-    if (value === undefined) return undefined;
-    parts.push(key, value);
-  }
-  return parts.join('/');
-}
-
 /** The shape a selector has (the keys it sets, in SHAPES order). */
 export function shapeOf(selector: Selector): Shape {
   return SHAPES.find((shape) => shape.length === Object.keys(selector).length && shape.every((key) => selector[key] !== undefined)) ?? [];
-}
-
-/** Candidate paths for a request, most specific first, over the shapes a kind supports. */
-export function candidatePaths(shapes: readonly Shape[], selector: Selector): string[] {
-  return shapes.map((shape) => shapePath(shape, selector)).filter((path): path is string => path !== undefined);
 }
