@@ -1,16 +1,15 @@
 // The one place the pipeline's stages are chained: read → load → resolve → render (pure) →
 // write. compile() stops before writing (validate and diff use it); build() writes a snapshot.
 
-import { createHash } from 'node:crypto';
 import { isAbsolute, join } from 'node:path';
 import { BootcfgError, ErrorList, LoadError, TemplateError } from '../compile/errors.js';
-import { load } from '../compile/load.js';
+import { load, type Model, type SourceFiles } from '../compile/load.js';
 import { render, type OutputFiles } from '../compile/render.js';
 import { resolve, type Plan } from '../compile/resolve.js';
 import { buildStopped, readSource } from './source.js';
 import { readBuiltinTemplates } from './builtin-templates.js';
 import { TEMPLATE_NAMES, type TemplateName, type TemplateSource } from '../compile/templates.js';
-import { writeSnapshot, type SnapshotMeta, type WriteResult } from './write.js';
+import { sha256, writeSnapshot, type PreviousSnapshot, type SnapshotMeta, type WriteResult } from './write.js';
 import { checkImages } from './images-check.js';
 
 /** Reports a long build's progress: `done` of `total` items of a stage (total 0: not known yet). */
@@ -54,12 +53,29 @@ export interface BuildResult extends WriteResult {
 }
 
 export async function compile(dataPath: string, options: CompileOptions = {}): Promise<Compiled> {
+  return (await compileAll(dataPath, options)).compiled;
+}
+
+/** A whole compile and what an incremental build keeps of it to redo only what a change touches. */
+export interface FullCompile {
+  compiled: Compiled;
+  sources: SourceFiles;
+  model: Model;
+  plan: Plan;
+  /** The iPXE templates in effect (built-in, or the data directory's overrides). */
+  templates: Map<TemplateName, TemplateSource>;
+  /** sha256 of every output file. */
+  hashes: Map<string, string>;
+  /** The content revision's running sum (a plain directory's revision). */
+  sum: RevisionSum;
+}
+
+export async function compileAll(dataPath: string, options: CompileOptions = {}): Promise<FullCompile> {
   const progress = options.progress ?? (() => {});
   progress('read', 0, 0);
   const [files, builtins] = await Promise.all([
     readSource(dataPath, { signal: options.signal }).catch((error: unknown) => {
-      if (error instanceof ErrorList) throw new ErrorList(error.errors.map((e) => locate(e, dataPath)));
-      throw error instanceof BootcfgError ? locate(error, dataPath) : error;
+      throw locateAll(error, dataPath);
     }),
     readBuiltinTemplates(),
   ]);
@@ -69,23 +85,38 @@ export async function compile(dataPath: string, options: CompileOptions = {}): P
   const errors: BootcfgError[] = [...loaded.errors, ...resolved.errors];
   if (options.imagesPath !== undefined) errors.push(...(await checkImages(loaded.model, options.imagesPath)));
   let output: OutputFiles = new Map();
+  const templates = withOverrides(builtins, loaded.model.templates);
   if (errors.length === 0) {
     progress('render', 0, resolved.plan.size);
-    const rendered = render(resolved.plan, withOverrides(builtins, loaded.model.templates), loaded.model.dataTemplates, loaded.model.localFiles);
+    const rendered = render(resolved.plan, templates, loaded.model.dataTemplates, loaded.model.localFiles);
     errors.push(...rendered.errors);
     output = rendered.files;
   }
   const warnings = resolved.warnings.map((warning) => locate(warning, dataPath));
   if (errors.length > 0) throw new ErrorList(errors.map((error) => locate(error, dataPath)), warnings);
   const { model } = loaded;
-  return {
-    revision: options.revision ?? contentRevision(output),
+  const hashes = new Map<string, string>();
+  const sum = new RevisionSum();
+  for (const [path, content] of output) {
+    const hash = sha256(content);
+    hashes.set(path, hash);
+    sum.add(path, hash);
+  }
+  const compiled: Compiled = {
+    revision: options.revision ?? sum.revision(),
     files: output,
     inputs: model.boot.length + model.cloud.length + model.profiles.size + model.groups.length + model.dataTemplates.size,
     warnings,
     origins: originsOf(resolved.plan),
     groups: model.groups.map(({ file, id, name, profile }) => ({ file, id, name, profile })),
   };
+  return { compiled, sources: files, model, plan: resolved.plan, templates, hashes, sum };
+}
+
+/** A read or compile failure with its paths made ones the user can open. */
+export function locateAll(error: unknown, dataPath: string): unknown {
+  if (error instanceof ErrorList) return new ErrorList(error.errors.map((e) => locate(e, dataPath)), error.warnings);
+  return error instanceof BootcfgError ? locate(error, dataPath) : error;
 }
 
 function originsOf(plan: Plan): Map<string, string> {
@@ -96,9 +127,14 @@ function originsOf(plan: Plan): Map<string, string> {
 
 export async function build(options: BuildOptions): Promise<BuildResult> {
   const started = performance.now();
-  const compiled = await compile(options.dataPath, options);
+  const { compiled, hashes } = await compileAll(options.dataPath, options);
+  return writeCompiled(options, compiled, hashes, started);
+}
+
+/** Writes a compiled build as the live snapshot; `previous` is the live manifest's files when the caller holds them. */
+export async function writeCompiled(options: BuildOptions, compiled: Compiled, hashes: ReadonlyMap<string, string>, started: number, previous?: PreviousSnapshot): Promise<BuildResult> {
   if (options.signal?.aborted) throw buildStopped();
-  const written = await writeSnapshot(options.distPath, compiled.files, { revision: compiled.revision, source: options.source ?? options.dataPath, ...describeFleet(compiled) }, options.progress);
+  const written = await writeSnapshot(options.distPath, compiled.files, { revision: compiled.revision, source: options.source ?? options.dataPath, ...describeFleet(compiled) }, { progress: options.progress, hashes, previous });
   return { revision: compiled.revision, inputs: compiled.inputs, warnings: compiled.warnings, ...written, ms: Math.round(performance.now() - started) };
 }
 
@@ -117,11 +153,31 @@ function withOverrides(builtins: Map<TemplateName, TemplateSource>, overrides: R
   return merged;
 }
 
-/** A plain directory's revision: the first 12 hex digits of a hash over every output file. */
-export function contentRevision(files: OutputFiles): string {
-  const hash = createHash('sha256');
-  for (const path of [...files.keys()].sort()) hash.update(path).update('\0').update(files.get(path)!).update('\0');
-  return hash.digest('hex').slice(0, 12);
+/**
+ * A plain directory's revision: the first 12 hex digits of a hash of the sum (mod 2^256) of
+ * sha256(path, sha256(contents)) over every output file. A sum, so that an incremental build
+ * keeps it up to date one changed file at a time and still names the same output the same.
+ */
+export class RevisionSum {
+  private sum = 0n;
+
+  add(path: string, hash: string): void {
+    this.sum = (this.sum + term(path, hash)) & SUM_MASK;
+  }
+
+  remove(path: string, hash: string): void {
+    this.sum = (this.sum - term(path, hash)) & SUM_MASK;
+  }
+
+  revision(): string {
+    return sha256(this.sum.toString(16)).slice(0, 12);
+  }
+}
+
+const SUM_MASK = (1n << 256n) - 1n;
+
+function term(path: string, hash: string): bigint {
+  return BigInt(`0x${sha256(`${path}\0${hash}`)}`);
 }
 
 /** Makes a data-relative error path one the user can open from where they ran bootcfg. */

@@ -42,6 +42,45 @@ export async function readSource(dataPath: string, options: ReadOptions = {}): P
 }
 
 /**
+ * Reads again only the given data-relative files, for an incremental build: each one's new
+ * contents, or null when it is gone. The same checks as a full read apply on the open
+ * descriptor (regular file, one name, size); undefined means the change cannot be read one
+ * file at a time (a directory or a symlink on the way, a dotfile, a path outside the roots),
+ * and the caller reads everything instead.
+ */
+export async function readChanged(dataPath: string, rels: readonly string[], options: ReadOptions = {}): Promise<Map<string, Buffer | null> | undefined> {
+  if (options.signal?.aborted) throw buildStopped();
+  const root = await realpath(dataPath).catch(() => undefined);
+  if (root === undefined) return undefined;
+  const files = new Map<string, Buffer | null>();
+  const opener = new Opener(root);
+  try {
+    for (const rel of rels) {
+      const parts = rel.split('/');
+      if (!(SOURCE_ROOTS as readonly string[]).includes(parts[0]!) || parts.length > MAX_DEPTH || parts.some((part) => part === '' || part.startsWith('.'))) return undefined;
+      // Every directory on the way must be a plain directory: a symlink there is the walk's to judge.
+      let info: Stats | null | Error = null;
+      for (let i = 1; i <= parts.length; i++) {
+        info = await lstat(join(root, ...parts.slice(0, i))).catch((error: NodeJS.ErrnoException) => (error.code === 'ENOENT' || error.code === 'ENOTDIR' ? null : error));
+        if (i < parts.length && info !== null && !(info instanceof Error) && !info.isDirectory()) return undefined;
+        if (info === null || info instanceof Error) break;
+      }
+      if (info === null) {
+        files.set(rel, null);
+        continue;
+      }
+      if (info instanceof Error || !info.isFile()) return undefined;
+      const read = readChecked({ rel, path: join(root, ...parts) }, opener);
+      if (read instanceof LoadError) throw new ErrorList([read]);
+      files.set(rel, read);
+    }
+  } finally {
+    opener.close();
+  }
+  return files;
+}
+
+/**
  * The directories a build reads (real paths, each once, within the walk's bounds, loops cut):
  * what a watcher of the data directory needs to watch, found the way the build finds them.
  */

@@ -79,7 +79,7 @@ const IDENTITY_CHECK_MS = 1000;
  * data directory replaced (rm -rf and made again, two renames, a switched symlink) is found by
  * its identity, checked once a second, and watched afresh.
  */
-export async function watchData(dataPath: string, changed: () => void, options: WatchOptions): Promise<{ close(): Promise<void> }> {
+export async function watchData(dataPath: string, changed: (paths: ReadonlySet<string> | undefined) => void, options: WatchOptions): Promise<{ close(): Promise<void> }> {
   let closed = false;
   const watchers = new Map<string, { watcher: FSWatcher; id: string | undefined }>();
   const settle = new Settler(changed, options);
@@ -169,13 +169,16 @@ class Settler {
   private firstAt: number | undefined;
   /** Changed file → its size and mtime as last seen; undefined until the first look returns. */
   private readonly pending = new Map<string, string | undefined>();
+  /** A change whose paths are not all known (the directory replaced, too many files): build everything. */
+  private unknown = false;
   private closed = false;
 
-  constructor(private readonly changed: () => void, private readonly options: WatchOptions) {}
+  constructor(private readonly changed: (paths: ReadonlySet<string> | undefined) => void, private readonly options: WatchOptions) {}
 
   poke(path?: string): void {
     if (this.closed) return;
     this.firstAt ??= Date.now();
+    if (path === undefined || (!this.pending.has(path) && this.pending.size >= MAX_TRACKED)) this.unknown = true;
     if (path !== undefined && !this.pending.has(path) && this.pending.size < MAX_TRACKED) {
       this.pending.set(path, undefined);
       void signature(path).then((seen) => { if (this.pending.has(path) && this.pending.get(path) === undefined) this.pending.set(path, seen); });
@@ -211,9 +214,11 @@ class Settler {
   }
 
   private report(): void {
+    const paths = this.unknown ? undefined : new Set(this.pending.keys());
     this.pending.clear();
+    this.unknown = false;
     this.firstAt = undefined;
-    this.changed();
+    this.changed(paths);
   }
 }
 

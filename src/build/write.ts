@@ -45,6 +45,8 @@ export const SNAPSHOTS = 'revs';
 const KEEP_PREVIOUS = 2;
 /** `revs/.order/<sequence>.<id>`: one empty file per build, the order pruning goes by (never the clock). */
 const ORDER = '.order';
+/** Files and directories to flush past which one syncfs is cheaper than an fsync each. */
+const SYNC_EACH_MAX = 256;
 /** A staging dir whose builder cannot be checked (another host or container) is left this long. */
 const FOREIGN_STAGING_MS = 3600_000;
 
@@ -52,11 +54,34 @@ export function sha256(data: Buffer | string): string {
   return createHash('sha256').update(data).digest('hex');
 }
 
-export async function writeSnapshot(distPath: string, files: ReadonlyMap<string, Buffer>, meta: SnapshotMeta, progress?: Progress): Promise<WriteResult> {
+/** A snapshot's file hashes as its builder still holds them: no need to read its manifest back. */
+export interface PreviousSnapshot {
+  id: string;
+  hashOf(path: string): string | undefined;
+  paths(): Iterable<string>;
+}
+
+/** The live snapshot's directory and a lookup of its files' hashes. */
+interface Live {
+  dir: string;
+  hashOf(path: string): string | undefined;
+  paths(): Iterable<string>;
+}
+
+export interface WriteOptions {
+  progress?: Progress;
+  /** sha256 of each file, when the caller has them (else computed here). */
+  hashes?: ReadonlyMap<string, string>;
+  /** The snapshot the caller last wrote; used only if it is still the live one. */
+  previous?: PreviousSnapshot;
+}
+
+export async function writeSnapshot(distPath: string, files: ReadonlyMap<string, Buffer>, meta: SnapshotMeta, options: WriteOptions = {}): Promise<WriteResult> {
+  const { progress } = options;
   progress?.('write', 0, files.size);
   const previousId = await liveId(distPath);
-  const previous = await readLiveManifest(distPath);
-  const hashes = new Map([...files].map(([path, content]) => [path, sha256(content)]));
+  const previous = await liveSnapshot(distPath, previousId, options.previous);
+  const hashes = options.hashes ?? new Map([...files].map(([path, content]) => [path, sha256(content)]));
   const manifest: Manifest = { revision: meta.revision, source: meta.source, files: Object.fromEntries(hashes), origins: meta.origins, groups: meta.groups };
   const all = new Map(files);
   all.set(REVISION_FILE, Buffer.from(`${meta.revision}\n`));
@@ -67,7 +92,7 @@ export async function writeSnapshot(distPath: string, files: ReadonlyMap<string,
   if (!/^[0-9A-Za-z_-]+$/.test(meta.revision)) throw new Error(`bug: revision ${JSON.stringify(meta.revision)} is not a safe directory name`);
   const id = `${meta.revision}.${sha256(all.get(MANIFEST_FILE)!).slice(0, 16)}`;
   const dir = join(distPath, SNAPSHOTS, id);
-  const counts = diffCounts(hashes, previous?.manifest.files);
+  const counts = diffCounts(hashes, previous);
   try {
     // Ordered before it exists: a concurrent build pruning meanwhile counts it among the newest.
     await markBuilt(distPath, id);
@@ -81,6 +106,18 @@ export async function writeSnapshot(distPath: string, files: ReadonlyMap<string,
   }
   await pruneSnapshots(distPath, id, previousId).catch(() => {}); // see pruneSnapshots: best effort
   return { dir, ...counts };
+}
+
+/** The live snapshot, from what the caller holds when that is still live, else from its manifest. */
+async function liveSnapshot(distPath: string, id: string | undefined, held: PreviousSnapshot | undefined): Promise<Live | undefined> {
+  if (id !== undefined && held?.id === id) {
+    const dir = join(distPath, SNAPSHOTS, id);
+    if (await exists(dir)) return { dir, hashOf: (path) => held.hashOf(path), paths: () => held.paths() };
+  }
+  const read = await readLiveManifest(distPath);
+  if (!read) return undefined;
+  const files = read.manifest.files;
+  return { dir: read.dir, hashOf: (path) => (Object.hasOwn(files, path) ? files[path] : undefined), paths: () => Object.keys(files) };
 }
 
 /**
@@ -114,10 +151,13 @@ function parseManifest(text: string): Manifest | undefined {
   }
 }
 
-function diffCounts(next: ReadonlyMap<string, string>, prev: Record<string, string> | undefined): { written: number; unchanged: number; removed: number } {
+function diffCounts(next: ReadonlyMap<string, string>, prev: Live | undefined): { written: number; unchanged: number; removed: number } {
   let unchanged = 0;
-  for (const [path, hash] of next) if (prev && Object.hasOwn(prev, path) && prev[path] === hash) unchanged++;
-  const removed = prev ? Object.keys(prev).filter((path) => !next.has(path)).length : 0;
+  let removed = 0;
+  if (prev) {
+    for (const [path, hash] of next) if (prev.hashOf(path) === hash) unchanged++;
+    for (const path of prev.paths()) if (!next.has(path)) removed++;
+  }
   return { written: next.size - unchanged, unchanged, removed };
 }
 
@@ -125,19 +165,22 @@ function diffCounts(next: ReadonlyMap<string, string>, prev: Record<string, stri
  * Writes the snapshot under a staging name, makes it durable, then renames it into place: after
  * a power cut, a snapshot under its final name (and so `current`) is complete, never empty files.
  */
-async function fillSnapshot(dir: string, all: ReadonlyMap<string, Buffer>, hashes: ReadonlyMap<string, string>, previous: { dir: string; manifest: Manifest } | undefined, progress?: Progress): Promise<void> {
+async function fillSnapshot(dir: string, all: ReadonlyMap<string, Buffer>, hashes: ReadonlyMap<string, string>, previous: Live | undefined, progress?: Progress): Promise<void> {
   const staging = join(dirname(dir), `.staging-${stagingOwner()}-${randomBytes(6).toString('hex')}`);
   try {
     const parents = [...new Set([...all.keys()].map((path) => dirname(join(staging, path))))];
     await mapLimit(parents, 16, (parent) => mkdir(parent, { recursive: true }));
     let done = 0;
+    const written: string[] = [];
     await forEachYielding(all, ([path, content]) => {
       if (++done % 1000 === 0) progress?.('write', done, all.size);
-      const reusable = previous && hashes.has(path) && previous.manifest.files[path] === hashes.get(path);
+      const hash = hashes.get(path);
+      const reusable = previous && hash !== undefined && previous.hashOf(path) === hash;
       if (reusable && tryLink(join(previous.dir, path), join(staging, path))) return;
       writeFileSync(join(staging, path), content);
+      written.push(path);
     });
-    await syncTree(staging, [...all.keys()], parents);
+    await syncTree(staging, written, parents);
     await rename(staging, dir).catch(async (error: NodeJS.ErrnoException) => {
       // Another build of the same contents finished first: its snapshot is this one.
       if (error.code !== 'EEXIST' && error.code !== 'ENOTEMPTY') throw error;
@@ -168,11 +211,19 @@ function tryLink(from: string, to: string): boolean {
 }
 
 /**
- * Flushes the staging tree to disk. One syncfs(2) (`sync -f`) flushes every file and directory
- * in it at once; an fsync per file costs a journal commit each (at 10k machines, 25k files: ~10 s
- * against ~0.3 s on this project's ext4 VM). Without `sync` (a minimal container), fsync each.
+ * Flushes the staging tree to disk: the files written (hard-linked ones are on disk already,
+ * from a snapshot synced before it went live) and every directory (which hold the new names).
+ * A few: an fsync each, so a one-file change costs a few fsyncs, not a flush of the whole file
+ * system. Many: one syncfs(2) (`sync -f`) flushes them all at once, where an fsync per file
+ * costs a journal commit each (at 10k machines, 25k files: ~10 s against ~0.3 s on this
+ * project's ext4 VM). Without `sync` (a minimal container), fsync each.
  */
 async function syncTree(staging: string, files: readonly string[], dirs: readonly string[]): Promise<void> {
+  if (files.length + dirs.length <= SYNC_EACH_MAX) {
+    await mapLimit(files, 16, (path) => syncPath(join(staging, path)));
+    await mapLimit([...dirs, staging], 16, syncDirectory);
+    return;
+  }
   const flushed = await new Promise<boolean>((resolve) => {
     execFile('sync', ['-f', staging], { timeout: 600_000 }, (error) => resolve(error === null));
   });

@@ -47,7 +47,7 @@ export function findAmbiguities(plan: Plan, shapesByKind: ReadonlyMap<string, Re
 }
 
 /** Shape pairs of one kind with equally many keys, other than the seed's [uuid] and [mac]. */
-function tiedShapes(kind: string, shapes: readonly ShapeKeys[]): ShapePair[] {
+export function tiedShapes(kind: string, shapes: readonly ShapeKeys[]): ShapePair[] {
   const pairs: ShapePair[] = [];
   for (let i = 0; i < shapes.length; i++) {
     for (let j = i + 1; j < shapes.length; j++) {

@@ -8,6 +8,7 @@ import { address, distPath, imagesPath } from '../options.js';
 import { accessLog, formatError } from '../report.js';
 import { parseAddress, startServer, type RunningServer } from '../../serve/server.js';
 import { Rebuilder, SETTLE_MS, watchData } from '../../build/watch.js';
+import { IncrementalBuilder } from '../../build/incremental.js';
 import { UsageError } from '../../compile/errors.js';
 import { followOptions, repoOptions, serveRepo, type RepoArgs } from './repo.js';
 import { activityOptions, checkActivity } from './machines.js';
@@ -70,8 +71,10 @@ async function serveData(args: Args, admin: AdminView): Promise<void> {
   const settleMs = checkSettle(args.settle);
 
   let server: RunningServer | undefined;
-  const builds = dataPath === undefined ? undefined : new Rebuilder<BuildResult>(
-    () => build({ dataPath, distPath }),
+  // With --watch, the builder keeps the last compile and rebuilds only what a change touches.
+  const builder = dataPath === undefined ? undefined : new IncrementalBuilder({ dataPath, distPath });
+  const builds = builder === undefined ? undefined : new Rebuilder<BuildResult>(
+    () => builder.build(),
     (outcome) => {
       if (!outcome.ok) return say(`build failed; still serving ${server?.revision ?? 'the last good tree, if dist has one'}:\n${formatError(outcome.error)}`);
       say(formatBuild(outcome.value));
@@ -79,7 +82,10 @@ async function serveData(args: Args, admin: AdminView): Promise<void> {
     },
   );
   // Watch before the first build, so an edit made while it runs queues another.
-  const watcher = args.watch && builds ? await watchData(dataPath!, () => void builds.request(), { settleMs, notice: say }) : undefined;
+  const watcher = args.watch && builds ? await watchData(dataPath!, (paths) => {
+    builder!.changed(paths);
+    void builds.request();
+  }, { settleMs, notice: say }) : undefined;
   try {
     if (builds && !args.watch) say(formatBuild(await build({ dataPath: dataPath!, distPath }))); // a failure ends serve
     if (builds && args.watch) await builds.request(); // a failure is logged; the last good tree serves

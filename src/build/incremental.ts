@@ -1,0 +1,264 @@
+// Incremental builds for a process that builds the same data directory again and again (serve
+// --watch): the last whole compile is kept, and a change to seed files (boot/ and cloud/ by
+// uuid, mac or default, the bulk of a large fleet) re-reads, re-loads and re-renders only those
+// files, then writes a snapshot hard-linking everything else. Whatever this cannot decide from
+// the changed files alone — a template, profile or group changed, an answer path taken by
+// another file, a selector shape appearing or going, selectors that could tie, a directory
+// moved — is a full build, as is the first. test/incremental.test.ts checks that every
+// incremental snapshot is byte for byte the one a full build of the same data writes.
+
+import { relative, sep } from 'node:path';
+import { ErrorList, type BootcfgError } from '../compile/errors.js';
+import { isSeedFile, planSeedFiles } from '../compile/incremental.js';
+import { tiedShapes } from '../compile/matching.js';
+import { render, type OutputFiles } from '../compile/render.js';
+import type { Plan } from '../compile/resolve.js';
+import type { ShapeKeys } from '../compile/shapes.js';
+import { TEMPLATE_NAMES, type TemplateName, type TemplateSource } from '../compile/templates.js';
+import { compileAll, locateAll, writeCompiled, type BuildOptions, type BuildResult, type Compiled, type RevisionSum } from './build.js';
+import { MAX_ENTRIES, MAX_TOTAL_BYTES, SOURCE_ROOTS, readChanged } from './source.js';
+import { sha256, type PreviousSnapshot } from './write.js';
+
+/** What the last good build left: enough to redo one file's part of it. */
+interface State {
+  sources: Map<string, Buffer>;
+  bytes: number;
+  /** Every directory holding a data file (data-relative): a change naming one is a move. */
+  dirs: Set<string>;
+  plan: Plan;
+  outputs: OutputFiles;
+  hashes: Map<string, string>;
+  sum: RevisionSum;
+  /** Data file → the answer paths it owns. */
+  owned: Map<string, string[]>;
+  /** `<kind>/<shape dir>` → answers in it: a shape is in shapes.json while it has one. */
+  shapeCounts: Map<string, number>;
+  /** Shapes of equally many keys that one request could match: ties need the whole plan. */
+  ties: boolean;
+  templates: Map<TemplateName, TemplateSource>;
+  dataTemplates: ReadonlyMap<string, TemplateSource>;
+  localFiles: ReadonlyMap<string, Buffer>;
+  compiled: Compiled;
+  /** The snapshot this state was written as. */
+  snapshot: string;
+}
+
+export class IncrementalBuilder {
+  private state: State | undefined;
+  private readonly dirty = new Set<string>();
+  private everything = true;
+  /** How the last build went: 'full' or 'incremental' (tests and logs). */
+  lastKind: 'full' | 'incremental' | undefined;
+
+  constructor(private readonly options: BuildOptions) {}
+
+  /**
+   * Notes changed paths under the data directory (absolute, as a watcher reports them), or an
+   * unknown change (undefined: the directory replaced, too many files to track).
+   */
+  changed(paths: Iterable<string> | undefined): void {
+    if (paths === undefined) {
+      this.everything = true;
+      return;
+    }
+    for (const path of paths) {
+      const rel = relative(this.options.dataPath, path);
+      if (rel === '' || rel.startsWith('..') || rel.includes(`..${sep}`)) this.everything = true;
+      else this.dirty.add(rel.split(sep).join('/'));
+    }
+  }
+
+  /** One build: incremental when the changes allow it, else full. A failure leaves the last good state. */
+  async build(): Promise<BuildResult> {
+    const started = performance.now();
+    const everything = this.everything;
+    const dirty = [...this.dirty];
+    this.everything = false;
+    this.dirty.clear();
+    try {
+      const result = (!everything && this.state && (await this.incremental(this.state, dirty, started))) || (await this.full(started));
+      return result;
+    } catch (error) {
+      // Not built: the same changes are looked at again next time.
+      if (everything) this.everything = true;
+      for (const path of dirty) this.dirty.add(path);
+      throw error;
+    }
+  }
+
+  private async full(started: number): Promise<BuildResult> {
+    this.lastKind = 'full';
+    this.state = undefined; // a failed full build must not leave a state that predates it
+    const all = await compileAll(this.options.dataPath, this.options);
+    const hashes = all.hashes;
+    const result = await writeCompiled(this.options, all.compiled, hashes, started);
+    const sources = new Map(all.sources);
+    let bytes = 0;
+    const dirs = new Set<string>();
+    for (const [file, content] of sources) {
+      bytes += content.length;
+      for (let at = file.lastIndexOf('/'); at > 0; at = file.lastIndexOf('/', at - 1)) dirs.add(file.slice(0, at));
+    }
+    const owned = new Map<string, string[]>();
+    for (const [path, planned] of all.plan) {
+      if (!('source' in planned) || !planned.source) continue;
+      const list = owned.get(planned.source);
+      if (list) list.push(path);
+      else owned.set(planned.source, [path]);
+    }
+    const shapeCounts = new Map<string, number>();
+    for (const path of all.plan.keys()) shapeCounts.set(shapeKey(path), (shapeCounts.get(shapeKey(path)) ?? 0) + 1);
+    this.state = {
+      sources, bytes, dirs, owned, shapeCounts,
+      plan: all.plan,
+      outputs: all.compiled.files,
+      hashes: all.hashes,
+      sum: all.sum,
+      ties: hasTies(all.plan.keys()),
+      templates: all.templates,
+      dataTemplates: all.model.dataTemplates,
+      localFiles: all.model.localFiles,
+      compiled: all.compiled,
+      snapshot: basename(result.dir),
+    };
+    return result;
+  }
+
+  /** The build for changes to seed files only; undefined when a full build must decide. */
+  private async incremental(state: State, dirty: string[], started: number): Promise<BuildResult | undefined> {
+    if (state.ties || this.options.revision !== undefined || this.options.imagesPath !== undefined) return undefined;
+    dirty = dirty.filter((file) => (SOURCE_ROOTS as readonly string[]).includes(file.split('/')[0]!)); // the build reads nothing else
+    if (!dirty.every((file) => isSeedFile(file) && !state.dirs.has(file))) return undefined;
+    const read = await readChanged(this.options.dataPath, dirty, { signal: this.options.signal }).catch((error: unknown) => {
+      throw locateAll(error, this.options.dataPath);
+    });
+    if (!read) return undefined;
+    const present = new Map([...read].filter((entry): entry is [string, Buffer] => entry[1] !== null));
+    const { plans, errors } = planSeedFiles(present, TEMPLATE_NAMES);
+    if (errors.length > 0) throw locateAll(new ErrorList(errors), this.options.dataPath);
+
+    // What only the whole can tell: an answer path taken twice, a shape appearing or going.
+    const counts = new Map<string, number>();
+    const removed = new Set<string>();
+    for (const file of read.keys()) {
+      for (const path of state.owned.get(file) ?? []) {
+        removed.add(path);
+        counts.set(shapeKey(path), (counts.get(shapeKey(path)) ?? 0) - 1);
+      }
+    }
+    const added = new Map<string, Plan extends Map<string, infer P> ? P : never>();
+    for (const plan of plans.values()) {
+      for (const [path, planned] of plan) {
+        if (added.has(path) || (state.plan.has(path) && !removed.has(path))) return undefined; // a collision: the full build names both files
+        added.set(path, planned);
+        counts.set(shapeKey(path), (counts.get(shapeKey(path)) ?? 0) + 1);
+      }
+    }
+    for (const [key, delta] of counts) {
+      const before = state.shapeCounts.get(key) ?? 0;
+      if ((before === 0) !== (before + delta === 0)) return undefined; // shapes.json changes
+    }
+    let bytes = state.bytes;
+    for (const [file, content] of read) bytes += (content?.length ?? 0) - (state.sources.get(file)?.length ?? 0);
+    if (bytes > MAX_TOTAL_BYTES || state.sources.size + read.size > MAX_ENTRIES) return undefined; // the full build reports it
+
+    const rendered = render(new Map(added), state.templates, state.dataTemplates, state.localFiles);
+    if (rendered.errors.length > 0) throw locateAll(new ErrorList(rendered.errors as BootcfgError[]), this.options.dataPath);
+
+    this.lastKind = 'incremental';
+    // The live snapshot's hashes: today's, but for the paths this change touches.
+    const before = new Map([...removed, ...added.keys()].map((path) => [path, state.hashes.get(path)]));
+    this.state = undefined; // apply() changes the state in place: until the write succeeds, none
+    const next = apply(state, read, plans, removed, added, rendered.files, counts, bytes);
+    const now = next.hashes;
+    const previous: PreviousSnapshot = {
+      id: state.snapshot,
+      hashOf: (path) => (before.has(path) ? before.get(path) : now.get(path)),
+      *paths() {
+        for (const path of now.keys()) if (!before.has(path) || before.get(path) !== undefined) yield path;
+        for (const [path, hash] of before) if (hash !== undefined && !now.has(path)) yield path;
+      },
+    };
+    const result = await writeCompiled(this.options, next.compiled, next.hashes, started, previous);
+    next.snapshot = basename(result.dir);
+    this.state = next;
+    return result;
+  }
+}
+
+type Planned = Plan extends Map<string, infer P> ? P : never;
+
+/**
+ * The state after a change: the old answers of the changed files out, their new ones in. The
+ * maps are updated in place (the old state is not used again once a build is written; a failed
+ * write leaves them describing the data, which the next build writes). Paths added or removed
+ * re-sort the plan, so the output (and its manifest) is in the order a full build gives.
+ */
+function apply(state: State, read: Map<string, Buffer | null>, plans: Map<string, Plan>, removed: Set<string>, added: Map<string, Planned>, files: OutputFiles, counts: Map<string, number>, bytes: number): State {
+  let reorder = false;
+  for (const path of removed) {
+    if (added.has(path)) continue;
+    state.sum.remove(path, state.hashes.get(path)!);
+    state.plan.delete(path);
+    state.outputs.delete(path);
+    state.hashes.delete(path);
+    reorder = true;
+  }
+  for (const [path, planned] of added) {
+    const content = files.get(path)!;
+    const hash = sha256(content);
+    const old = state.hashes.get(path);
+    if (old !== undefined) state.sum.remove(path, old);
+    else reorder = true;
+    state.sum.add(path, hash);
+    state.plan.set(path, planned);
+    state.outputs.set(path, content);
+    state.hashes.set(path, hash);
+  }
+  let inputs = state.compiled.inputs;
+  for (const [file, content] of read) {
+    inputs += (content !== null && (plans.get(file)?.size ?? 0) > 0 ? 1 : 0) - (state.owned.has(file) ? 1 : 0);
+    if (content === null) state.sources.delete(file);
+    else state.sources.set(file, content);
+    const paths = [...(plans.get(file)?.keys() ?? [])];
+    if (paths.length > 0) state.owned.set(file, paths);
+    else state.owned.delete(file);
+  }
+  for (const [key, delta] of counts) state.shapeCounts.set(key, (state.shapeCounts.get(key) ?? 0) + delta);
+  if (reorder) {
+    state.plan = sortedMap(state.plan);
+    state.outputs = sortedMap(state.outputs);
+    state.hashes = sortedMap(state.hashes);
+  }
+  const origins = new Map<string, string>();
+  for (const [path, planned] of state.plan) if ('source' in planned && planned.source) origins.set(path, planned.source);
+  const compiled: Compiled = { ...state.compiled, revision: state.sum.revision(), files: state.outputs, inputs, origins };
+  return { ...state, bytes, compiled };
+}
+
+function sortedMap<V>(map: Map<string, V>): Map<string, V> {
+  return new Map([...map].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
+/** `ipxe/uuid` for `ipxe/uuid/<uuid>`, `ipxe/default` for the default: an answer's kind and shape. */
+function shapeKey(path: string): string {
+  const second = path.indexOf('/', path.indexOf('/') + 1);
+  return second === -1 ? path : path.slice(0, second);
+}
+
+/** Whether any two shapes of one kind could tie (src/compile/matching.ts), from the answer paths. */
+function hasTies(paths: Iterable<string>): boolean {
+  const byKind = new Map<string, Map<string, ShapeKeys>>();
+  for (const path of paths) {
+    const [kind, dir] = path.split('/', 2);
+    if (dir === undefined) continue;
+    let shapes = byKind.get(kind!);
+    if (!shapes) byKind.set(kind!, (shapes = new Map()));
+    if (!shapes.has(dir)) shapes.set(dir, dir === 'default' ? [] : dir.split('.'));
+  }
+  return [...byKind].some(([kind, shapes]) => tiedShapes(kind, [...shapes.values()]).length > 0);
+}
+
+function basename(dir: string): string {
+  return dir.slice(dir.lastIndexOf(sep) + 1);
+}

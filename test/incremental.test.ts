@@ -1,0 +1,221 @@
+// An incremental build (src/build/incremental.ts) must write exactly the snapshot a full build
+// of the same data writes: same files, same bytes, same manifest, same snapshot name. A seeded
+// random series of edits, adds, deletes, renames, default and shared-profile changes and invalid
+// edits is applied to a data directory; after each, the incremental builder's live snapshot is
+// compared with a fresh full build's, and a failing edit must fail both and keep the last good
+// snapshot live.
+
+import assert from 'node:assert/strict';
+import { cp, readdir, readFile, readlink, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { build } from '../src/build/build.js';
+import { IncrementalBuilder } from '../src/build/incremental.js';
+import { bootConfig, ROOT, tempDir, writeFiles } from './helpers.js';
+
+/** A small deterministic PRNG (mulberry32): a failure replays from its seed. */
+function random(seed: number): () => number {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const uuid = (i: number) => `0b00c0f6-0000-4000-8000-${i.toString(16).padStart(12, '0')}`;
+const mac = (i: number, sep = ':') => ['52', '54', '00', '00', (i >> 8).toString(16).padStart(2, '0'), (i & 255).toString(16).padStart(2, '0')].join(sep);
+
+/** Every file of a snapshot, path → contents. */
+async function tree(dir: string): Promise<Map<string, string>> {
+  const files = new Map<string, string>();
+  for (const entry of await readdir(dir, { recursive: true, withFileTypes: true })) {
+    if (!entry.isFile()) continue;
+    const path = join(entry.parentPath, entry.name);
+    files.set(path.slice(dir.length + 1), await readFile(path, 'utf8'));
+  }
+  return files;
+}
+
+async function live(dist: string): Promise<string> {
+  return readlink(join(dist, 'current'));
+}
+
+interface Step {
+  what: string;
+  /** Data-relative paths the step touched (what a watcher would report). */
+  paths: string[];
+}
+
+/**
+ * Runs `steps` edits chosen by `pick`, comparing after each; returns how many builds were
+ * incremental (so a test can insist the fast path was taken, not just the fallback).
+ */
+async function compareSeries(data: string, steps: number, pick: () => Promise<Step>): Promise<{ incremental: number; failed: number }> {
+  const root = await tempDir();
+  const dist = join(root, 'dist');
+  const builder = new IncrementalBuilder({ dataPath: data, distPath: dist });
+  await builder.build();
+  let incremental = 0;
+  let failed = 0;
+  for (let i = 0; i < steps; i++) {
+    const step = await pick();
+    builder.changed(step.paths.map((path) => join(data, path)));
+    const before = await live(dist);
+    const fresh = join(root, `full-${i}`);
+    const full = await build({ dataPath: data, distPath: fresh }).then(() => undefined, (error: Error) => error);
+    const ours = await builder.build().then(() => undefined, (error: Error) => error);
+    if (full) {
+      assert.ok(ours, `step ${i} (${step.what}): the full build failed (${full.message}) but the incremental one did not`);
+      assert.equal(await live(dist), before, `step ${i} (${step.what}): a failed build changed what is live`);
+      failed++;
+      continue;
+    }
+    assert.equal(ours, undefined, `step ${i} (${step.what}): the incremental build failed: ${ours?.message}`);
+    if (builder.lastKind === 'incremental') incremental++;
+    assert.equal(await live(dist), await live(fresh), `step ${i} (${step.what}): snapshot names differ`);
+    assert.deepEqual(await tree(join(dist, 'current/')), await tree(join(fresh, 'current/')), `step ${i} (${step.what}, ${builder.lastKind})`);
+    await rm(fresh, { recursive: true, force: true });
+  }
+  return { incremental, failed };
+}
+
+test('incremental builds of a seed layout equal full builds, byte for byte, through random edits', async () => {
+  const data = await tempDir();
+  const files: Record<string, string> = { 'boot/default': bootConfig('/images/default/vmlinuz'), 'cloud/default': '#cloud-config\nhostname: default\n' };
+  for (let i = 0; i < 40; i++) {
+    files[i % 2 ? `boot/mac/${mac(i)}` : `boot/uuid/${uuid(i)}`] = bootConfig(`/images/m${i}/vmlinuz`);
+    files[i % 2 ? `cloud/mac/${mac(i)}` : `cloud/uuid/${uuid(i)}`] = `#cloud-config\nhostname: m${i}\n`;
+  }
+  await writeFiles(data, files);
+  const rand = random(11);
+  const any = () => Math.floor(rand() * 60); // beyond 40: machines that do not exist yet
+  const seedPath = (kind: 'boot' | 'cloud', i: number) => (i % 2 ? `${kind}/mac/${mac(i)}` : `${kind}/uuid/${uuid(i)}`);
+  let bad: string | undefined; // an invalid file to put right in a later step
+  let tag = 0;
+  const pick = async (): Promise<Step> => {
+    if (bad) {
+      const path = bad;
+      bad = undefined;
+      await writeFile(join(data, path), path.startsWith('boot') ? bootConfig('/images/fixed/vmlinuz') : '#cloud-config\nhostname: fixed\n');
+      return { what: `fix ${path}`, paths: [path] };
+    }
+    const roll = rand();
+    const i = any();
+    if (roll < 0.35) {
+      const paths = Array.from({ length: 1 + Math.floor(rand() * 4) }, () => seedPath(rand() < 0.6 ? 'boot' : 'cloud', any()));
+      for (const path of paths) await writeFile(join(data, path), path.startsWith('boot') ? bootConfig(`/images/t${++tag}/vmlinuz`) : `#cloud-config\nhostname: t${++tag}\n`);
+      return { what: `edit or add ${paths.join(', ')}`, paths };
+    }
+    if (roll < 0.45) {
+      const path = seedPath(rand() < 0.5 ? 'boot' : 'cloud', i);
+      await rm(join(data, path), { force: true });
+      return { what: `delete ${path}`, paths: [path] };
+    }
+    if (roll < 0.55 && i % 2) {
+      // The same machine under another spelling of its MAC: one answer path, a new file name.
+      const [from, to] = [`boot/mac/${mac(i)}`, `boot/mac/${mac(i, '-')}`];
+      const there = await readFile(join(data, from)).then(() => true, () => false);
+      if (there) await rename(join(data, from), join(data, to));
+      else await rename(join(data, to), join(data, from)).catch(() => writeFile(join(data, from), bootConfig('/images/renamed/vmlinuz')));
+      return { what: `rename ${from} <-> ${to}`, paths: [from, to] };
+    }
+    if (roll < 0.62) {
+      const path = rand() < 0.5 ? 'boot/default' : 'cloud/default';
+      if (rand() < 0.3) await rm(join(data, path), { force: true });
+      else await writeFile(join(data, path), path.startsWith('boot') ? bootConfig(`/images/d${++tag}/vmlinuz`) : `#cloud-config\nhostname: d${++tag}\n`);
+      return { what: `change ${path}`, paths: [path] };
+    }
+    if (roll < 0.7) {
+      // A second file for one machine (a collision), put right by the next step.
+      const path = `boot/mac/${mac(1, '-').toUpperCase()}`;
+      await writeFile(join(data, path), bootConfig('/images/twice/vmlinuz'));
+      bad = path;
+      return { what: `second spelling ${path}`, paths: [path] };
+    }
+    if (roll < 0.8) {
+      const path = seedPath('boot', i);
+      await writeFile(join(data, path), '{"kernel": "/images/half');
+      bad = path;
+      return { what: `half-written ${path}`, paths: [path] };
+    }
+    if (roll < 0.85) {
+      await writeFiles(data, { 'templates/ipxe.hbs': `#!ipxe\n# template ${++tag}\nkernel {{kernel}} {{cmdline}}\n{{#each initrd}}initrd {{this}}\n{{/each}}boot\n` });
+      return { what: 'template override', paths: ['templates/ipxe.hbs'] };
+    }
+    if (roll < 0.9) {
+      const path = `boot/uuid/not-a-uuid-${tag}`;
+      await writeFile(join(data, path), bootConfig('/images/x/vmlinuz'));
+      bad = path;
+      return { what: `misnamed ${path}`, paths: [path] };
+    }
+    const paths = Array.from({ length: 8 }, (_, k) => seedPath('boot', (i + k * 7) % 60));
+    for (const path of paths) await writeFile(join(data, path), bootConfig(`/images/rack${++tag}/vmlinuz`));
+    return { what: `a rack: ${paths.length} files`, paths };
+  };
+  // A misnamed file is put right by removing it, not rewriting it.
+  const fixing = pick;
+  const series = await compareSeries(data, 60, async () => {
+    if (bad?.includes('not-a-uuid')) {
+      const path = bad;
+      bad = undefined;
+      await rm(join(data, path));
+      return { what: `remove ${path}`, paths: [path] };
+    }
+    if (bad?.includes(mac(1, '-').toUpperCase())) {
+      const path = bad;
+      bad = undefined;
+      await rename(join(data, path), join(data, `boot/mac/${mac(1)}`));
+      return { what: `back to one spelling`, paths: [path, `boot/mac/${mac(1)}`] };
+    }
+    return fixing();
+  });
+  assert.ok(series.incremental >= 20, `only ${series.incremental} of 60 builds were incremental`);
+  assert.ok(series.failed >= 3, `only ${series.failed} invalid edits were tried`);
+});
+
+test('incremental builds of a groups layout equal full builds, byte for byte, through random edits', async () => {
+  const data = await tempDir();
+  await cp(join(ROOT, 'data'), data, { recursive: true });
+  const rand = random(7);
+  let tag = 0;
+  let bad: string | undefined;
+  const series = await compareSeries(data, 24, async () => {
+    if (bad) {
+      const path = bad;
+      bad = undefined;
+      await rm(join(data, path), { force: true });
+      return { what: `remove ${path}`, paths: [path] };
+    }
+    const roll = rand();
+    if (roll < 0.25) {
+      const profile = JSON.parse(await readFile(join(data, 'profiles/worker.json'), 'utf8')) as { boot: { cmdline: Record<string, string> } };
+      profile.boot.cmdline.tag = `t${++tag}`;
+      await writeFile(join(data, 'profiles/worker.json'), JSON.stringify(profile, null, 2));
+      return { what: 'shared profile', paths: ['profiles/worker.json'] };
+    }
+    if (roll < 0.45) {
+      const group = JSON.parse(await readFile(join(data, 'groups/workers.json'), 'utf8')) as { metadata: Record<string, string> };
+      group.metadata.tag = `t${++tag}`;
+      await writeFile(join(data, 'groups/workers.json'), JSON.stringify(group, null, 2));
+      return { what: 'group metadata', paths: ['groups/workers.json'] };
+    }
+    if (roll < 0.6) {
+      await writeFile(join(data, 'cloud/worker.yaml'), `#cloud-config\nhostname: {{role}}-${++tag}\n`);
+      return { what: 'data template', paths: ['cloud/worker.yaml'] };
+    }
+    if (roll < 0.8) {
+      const path = `groups/machine-${++tag}.json`;
+      await writeFile(join(data, path), JSON.stringify({ id: `machine-${tag}`, profile: 'worker', selector: { mac: mac(tag), os: 'installed' }, metadata: { role: 'worker', n: tag } }));
+      return { what: `add ${path}`, paths: [path] };
+    }
+    if (roll < 0.9) {
+      bad = 'groups/broken.json';
+      await writeFile(join(data, bad), '{"id": "broken", "profile": "nope"}');
+      return { what: 'a group naming no profile', paths: [bad] };
+    }
+    await writeFile(join(data, 'generic/etcd.env'), `ETCD_NAME={{bootcfg.group.id}}\nTAG=${++tag}\n`);
+    return { what: 'generic template', paths: ['generic/etcd.env'] };
+  });
+  assert.ok(series.failed >= 1, 'no invalid edit was tried');
+});
