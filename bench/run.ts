@@ -182,8 +182,15 @@ async function checkSameAnswers(n: number, bootcfgUrl: string, nginxUrl: string)
 }
 
 async function get(url: string): Promise<{ status: number; body: string }> {
-  const response = await fetch(url);
-  return { status: response.status, body: await response.text() };
+  // A kept-alive connection the server closed meanwhile (a long rebuild) is tried once more.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const response = await fetch(url);
+      return { status: response.status, body: await response.text() };
+    } catch (error) {
+      if (attempt >= 3) throw error;
+    }
+  }
 }
 
 /** serve --watch: ms from a write under data/ until the new answer is served. */

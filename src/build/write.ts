@@ -99,8 +99,9 @@ export async function writeSnapshot(distPath: string, files: ReadonlyMap<string,
     if (await exists(dir)) counts.written = 0; // the same tree was built before: reuse it
     else await fillSnapshot(dir, all, hashes, previous, progress);
     await pointCurrentAt(distPath, id);
-    // A concurrent prune may have taken the reused snapshot just before the switch: rebuild it.
+    // A concurrent prune may have taken the reused snapshot, or a store dir it links, just before the switch: rebuild it.
     if (!(await exists(dir))) await fillSnapshot(dir, all, hashes, undefined, progress);
+    else await repairStore(dir, all, hashes);
   } catch (error) {
     throw writeError(distPath, error);
   }
@@ -164,21 +165,41 @@ function diffCounts(next: ReadonlyMap<string, string>, prev: Live | undefined): 
 /**
  * Writes the snapshot under a staging name, makes it durable, then renames it into place: after
  * a power cut, a snapshot under its final name (and so `current`) is complete, never empty files.
+ *
+ * The answers of one shape of one kind (`ipxe/uuid/…`: at 100k machines, 50k files) live in a
+ * shared directory `dist/dirs/<name>/`, and the snapshot holds a symlink to it
+ * (`revs/<id>/ipxe/uuid -> ../../../dirs/<name>`). A shape whose files are all unchanged since
+ * the previous snapshot keeps its directory: a one-machine edit relinks one shape's files, not
+ * the fleet's, and a default's edit none. Store directories are written the same way
+ * (staging, synced, renamed) and never change once named.
  */
 async function fillSnapshot(dir: string, all: ReadonlyMap<string, Buffer>, hashes: ReadonlyMap<string, string>, previous: Live | undefined, progress?: Progress): Promise<void> {
-  const staging = join(dirname(dir), `.staging-${stagingOwner()}-${randomBytes(6).toString('hex')}`);
+  const revs = dirname(dir);
+  const store = join(dirname(revs), STORE);
+  const staging = join(revs, `.staging-${stagingOwner()}-${randomBytes(6).toString('hex')}`);
   try {
-    const parents = [...new Set([...all.keys()].map((path) => dirname(join(staging, path))))];
+    const { groups, loose } = await planStore(all, hashes, previous);
+    await mkdir(store, { recursive: true });
+    // The snapshot's links are made before the store dirs they name, so a concurrent prune that
+    // reads every snapshot's links (staging ones included) never removes one in use.
+    const parents = [...new Set([...loose.map((path) => dirname(join(staging, path))), ...[...groups.keys()].map((group) => dirname(join(staging, group)))])];
     await mapLimit(parents, 16, (parent) => mkdir(parent, { recursive: true }));
-    let done = 0;
+    for (const [group, plan] of groups) await symlink(storeLink(group, plan.name), join(staging, group));
     const written: string[] = [];
-    await forEachYielding(all, ([path, content]) => {
+    let done = 0;
+    const tick = () => {
       if (++done % 1000 === 0) progress?.('write', done, all.size);
-      const hash = hashes.get(path);
-      const reusable = previous && hash !== undefined && previous.hashOf(path) === hash;
-      if (reusable && tryLink(join(previous.dir, path), join(staging, path))) return;
-      writeFileSync(join(staging, path), content);
-      written.push(path);
+    };
+    for (const [group, plan] of groups) {
+      if (plan.reused) {
+        done += plan.files.length;
+        continue;
+      }
+      await fillStoreDir(store, plan.name, group, plan.files, all, hashes, previous, tick);
+    }
+    await forEachYielding(loose, (path) => {
+      tick();
+      if (linkOrWrite(path, join(staging, path), all.get(path)!, hashes.get(path), previous)) written.push(path);
     });
     await syncTree(staging, written, parents);
     await rename(staging, dir).catch(async (error: NodeJS.ErrnoException) => {
@@ -186,10 +207,152 @@ async function fillSnapshot(dir: string, all: ReadonlyMap<string, Buffer>, hashe
       if (error.code !== 'EEXIST' && error.code !== 'ENOTEMPTY') throw error;
       await rm(staging, { recursive: true, force: true });
     });
-    await syncDirectory(dirname(dir));
+    await syncDirectory(revs);
   } catch (error) {
     await rm(staging, { recursive: true, force: true });
     throw error;
+  }
+}
+
+/** Where the shared answer directories live, beside revs/. */
+export const STORE = 'dirs';
+
+interface GroupPlan {
+  /** The store directory's name. */
+  name: string;
+  /** Paths (dist-relative) of the group's files, in order. */
+  files: string[];
+  /** The previous snapshot's directory serves as is. */
+  reused: boolean;
+}
+
+/** `ipxe/uuid` for `ipxe/uuid/<uuid>` (and `ipxe/mac.os` for `ipxe/mac.os/<mac>/<os>`); undefined for a loose file. */
+function groupOf(path: string): string | undefined {
+  const first = path.indexOf('/');
+  const second = first < 0 ? -1 : path.indexOf('/', first + 1);
+  return second < 0 ? undefined : path.slice(0, second);
+}
+
+/** The snapshot's link to a store dir: relative, so dist/ can move as a whole. */
+function storeLink(group: string, name: string): string {
+  return `${'../'.repeat(group.split('/').length + 1)}${STORE}/${name}`;
+}
+
+/** Which files go in which store dir, and which store dirs the previous snapshot already has right. */
+async function planStore(all: ReadonlyMap<string, Buffer>, hashes: ReadonlyMap<string, string>, previous: Live | undefined): Promise<{ groups: Map<string, GroupPlan>; loose: string[] }> {
+  const groups = new Map<string, GroupPlan>();
+  const loose: string[] = [];
+  const changed = new Set<string>();
+  for (const path of all.keys()) {
+    const group = groupOf(path);
+    if (group === undefined) {
+      loose.push(path);
+      continue;
+    }
+    let plan = groups.get(group);
+    if (!plan) groups.set(group, (plan = { name: '', files: [], reused: false }));
+    plan.files.push(path);
+    if (!previous || previous.hashOf(path) !== hashes.get(path)) changed.add(group);
+  }
+  if (previous) for (const path of previous.paths()) if (!all.has(path)) changed.add(groupOf(path) ?? '');
+  for (const [group, plan] of groups) {
+    const before = changed.has(group) || !previous ? undefined : await previousStoreDir(previous.dir, group);
+    plan.reused = before !== undefined;
+    plan.name = before ?? `${group.replace(/\//g, '_')}.${randomBytes(8).toString('hex')}`;
+  }
+  return { groups, loose };
+}
+
+/** The store dir the previous snapshot links `group` to, if it links it (and it is still there). */
+async function previousStoreDir(snapshot: string, group: string): Promise<string | undefined> {
+  const target = await readlink(join(snapshot, group)).catch(() => undefined);
+  const name = target === undefined ? undefined : /^(?:\.\.\/)+dirs\/([^/.][^/]*)$/.exec(target)?.[1];
+  if (name === undefined || !(await exists(join(snapshot, group, '.')))) return undefined;
+  return name;
+}
+
+/** One store dir: staged, filled (linked from the previous snapshot where unchanged), synced, renamed. */
+async function fillStoreDir(store: string, name: string, group: string, files: readonly string[], all: ReadonlyMap<string, Buffer>, hashes: ReadonlyMap<string, string>, previous: Live | undefined, tick: () => void): Promise<void> {
+  const staging = join(store, `.staging-${stagingOwner()}-${randomBytes(6).toString('hex')}`);
+  try {
+    const parents = [...new Set(files.map((path) => dirname(join(staging, path.slice(group.length + 1)))))];
+    await mapLimit(parents, 16, (parent) => mkdir(parent, { recursive: true }));
+    const written: string[] = [];
+    await forEachYielding(files, (path) => {
+      tick();
+      const inside = path.slice(group.length + 1);
+      if (linkOrWrite(path, join(staging, inside), all.get(path)!, hashes.get(path), previous)) written.push(inside);
+    });
+    await syncTree(staging, written, parents);
+    await rename(staging, join(store, name));
+    await syncDirectory(store);
+  } catch (error) {
+    await rm(staging, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+/** Hard-links the previous snapshot's copy when it has these contents, else writes; true when written. */
+function linkOrWrite(path: string, to: string, content: Buffer, hash: string | undefined, previous: Live | undefined): boolean {
+  const reusable = previous && hash !== undefined && previous.hashOf(path) === hash;
+  if (reusable && tryLink(join(previous.dir, path), to)) return false;
+  writeFileSync(to, content);
+  return true;
+}
+
+/**
+ * After the switch: a store dir the live snapshot links to that a concurrent prune removed
+ * (it could not yet see the link) is written again from memory under the same name.
+ */
+async function repairStore(dir: string, all: ReadonlyMap<string, Buffer>, hashes: ReadonlyMap<string, string>): Promise<void> {
+  const store = join(dirname(dirname(dir)), STORE);
+  const missing = new Map<string, string>();
+  for (const { group, name } of await storeLinks(dir)) if (!(await exists(join(store, name)))) missing.set(group, name);
+  if (missing.size === 0) return;
+  const files = new Map<string, string[]>();
+  for (const path of all.keys()) {
+    const group = groupOf(path);
+    if (group !== undefined && missing.has(group)) (files.get(group) ?? files.set(group, []).get(group)!).push(path);
+  }
+  for (const [group, name] of missing) await fillStoreDir(store, name, group, files.get(group) ?? [], all, hashes, undefined, () => {});
+}
+
+/** A snapshot's links into the store: each group (`ipxe/uuid`) and the store dir it names. */
+async function storeLinks(snapshot: string): Promise<{ group: string; name: string }[]> {
+  const links: { group: string; name: string }[] = [];
+  for (const kind of await readdir(snapshot, { withFileTypes: true }).catch(() => [])) {
+    if (!kind.isDirectory()) continue;
+    for (const entry of await readdir(join(snapshot, kind.name), { withFileTypes: true }).catch(() => [])) {
+      if (!entry.isSymbolicLink()) continue;
+      const group = `${kind.name}/${entry.name}`;
+      const name = await readlink(join(snapshot, group)).then((target) => /^(?:\.\.\/)+dirs\/([^/.][^/]*)$/.exec(target)?.[1], () => undefined);
+      if (name !== undefined) links.push({ group, name });
+    }
+  }
+  return links;
+}
+
+/**
+ * Removes store dirs no snapshot links to (staging snapshots included), and scratch dirs of
+ * dead builds. The store is listed before the links are read: a store dir a concurrent build
+ * makes after the listing is not a candidate, and one made before it is linked already.
+ */
+async function pruneStore(distPath: string): Promise<void> {
+  const store = join(distPath, STORE);
+  const names = await readdir(store).catch(() => [] as string[]);
+  const revs = join(distPath, SNAPSHOTS);
+  const used = new Set<string>();
+  for (const snapshot of await readdir(revs)) {
+    if (snapshot === ORDER || snapshot.startsWith('.trash-')) continue;
+    for (const { name } of await storeLinks(join(revs, snapshot))) used.add(name);
+  }
+  for (const name of names.filter((name) => !name.startsWith('.') && !used.has(name))) {
+    const trash = join(store, `.trash-${randomBytes(6).toString('hex')}`);
+    await rename(join(store, name), trash);
+    await rm(trash, { recursive: true, force: true });
+  }
+  for (const name of names) {
+    if (name.startsWith('.trash-') || (name.startsWith('.staging-') && (await deadStaging(store, name)))) await rm(join(store, name), { recursive: true, force: true });
   }
 }
 
@@ -321,6 +484,7 @@ async function pruneSnapshots(distPath: string, builtId: string, previousId: str
   for (const name of names) {
     if (name.startsWith('.trash-') || (name.startsWith('.staging-') && (await deadStaging(root, name)))) await rm(join(root, name), { recursive: true, force: true });
   }
+  await pruneStore(distPath);
 }
 
 // ---- staging dirs of dead builds -----------------------------------------------------------
