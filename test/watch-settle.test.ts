@@ -42,6 +42,27 @@ test('serve --watch never publishes a half-written file', async () => {
   assert.equal(builds(server.stderr()) - buildsBefore, 1, `one build for one settled change; log:\n${server.stderr()}`);
 });
 
+// Regression (issue 11): a change to JSON data files is built after a short quiet period, not
+// --settle's. A boot config written in parts, pausing mid-object, must still never go live half
+// written (half an object does not parse) and must not be reported as a failed build: the build
+// is tried again until the file has been still for --settle ms.
+test('serve --watch builds a JSON edit early but waits out a writer pausing mid-file', async () => {
+  const root = await tempDir();
+  const data = await writeFiles(join(root, 'data'), sampleData());
+  const server = await startServe(['--watch', '--data-path', data, '--dist-path', join(root, 'dist'), '--images-path', join(root, 'images')], { BOOTCFG_SETTLE: '3000' });
+  const whole = `${JSON.stringify({ kernel: '/images/settled/vmlinuz', initrd: [], cmdline: { quiet: '' } }, null, 2)}\n`;
+  const parts = [whole.slice(0, 10), whole.slice(10, 40), whole.slice(40, 60), whole.slice(60)];
+  const file = await open(join(data, 'boot/default'), 'w');
+  for (const part of parts) {
+    await file.write(part);
+    await file.sync();
+    await sleep(150);
+  }
+  await file.close();
+  await eventually(async () => (await get(server.url, '/ipxe')).body.includes('/images/settled/vmlinuz'), 'the whole boot config');
+  assert.doesNotMatch(server.stderr(), /build failed/, `a half-written boot config was reported as a failed build:\n${server.stderr()}`);
+});
+
 const builds = (log: string) => log.match(/^built revision /gm)?.length ?? 0;
 
 test('serve --settle takes whole milliseconds up to a minute', async () => {

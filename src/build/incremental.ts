@@ -49,6 +49,8 @@ export class IncrementalBuilder {
   private everything = true;
   /** How the last build went: 'full' or 'incremental' (tests and logs). */
   lastKind: 'full' | 'incremental' | undefined;
+  /** The changed paths (data-relative) the last build was asked to take in. */
+  lastChanged: readonly string[] = [];
 
   constructor(private readonly options: BuildOptions) {}
 
@@ -73,6 +75,7 @@ export class IncrementalBuilder {
     const started = performance.now();
     const everything = this.everything;
     const dirty = [...this.dirty];
+    this.lastChanged = dirty;
     this.everything = false;
     this.dirty.clear();
     try {
@@ -178,6 +181,7 @@ export class IncrementalBuilder {
         for (const path of now.keys()) if (!before.has(path) || before.get(path) !== undefined) yield path;
         for (const [path, hash] of before) if (hash !== undefined && !now.has(path)) yield path;
       },
+      changed: new Set(before.keys()),
     };
     const result = await writeCompiled(this.options, next.compiled, next.hashes, started, previous);
     next.snapshot = basename(result.dir);

@@ -54,7 +54,10 @@ export interface WatchOptions {
   /**
    * Quiet period (ms): a change is reported once no event has come for this long and every
    * changed file's size and mtime have stayed the same over one such period, so a file being
-   * written (an editor, rsync, a slow script) is never built half-written.
+   * written (an editor, rsync, a slow script) is never built half-written. A change to JSON
+   * data files only (boot configs, profiles, groups) waits FAST_SETTLE_MS instead: half a JSON
+   * object does not parse, and a build that fails on such a file is retried (retry()) until
+   * settleMs have passed since its last event, so the protection is the same.
    */
   settleMs: number;
   /** Told about what the watch itself notices: the data directory replaced or gone. */
@@ -63,6 +66,8 @@ export interface WatchOptions {
 
 /** Default settle time: longer than an editor's or rsync's pauses between writes, short to wait. */
 export const SETTLE_MS = 300;
+/** Quiet period for a change to JSON data files only (see WatchOptions.settleMs). */
+export const FAST_SETTLE_MS = 20;
 /** A file still changing after this many settle periods is built anyway: the wait is bounded. */
 const MAX_WAIT_PERIODS = 10;
 /** Changed files whose size and mtime are compared; past this (a checkout of the whole tree) the events alone decide. */
@@ -79,10 +84,20 @@ const IDENTITY_CHECK_MS = 1000;
  * data directory replaced (rm -rf and made again, two renames, a switched symlink) is found by
  * its identity, checked once a second, and watched afresh.
  */
-export async function watchData(dataPath: string, changed: (paths: ReadonlySet<string> | undefined) => void, options: WatchOptions): Promise<{ close(): Promise<void> }> {
+export interface DataWatch {
+  close(): Promise<void>;
+  /**
+   * The build of these just-changed paths failed on one of them as a half-written JSON file
+   * fails: report them again after a longer wait, unless settleMs have passed since their last
+   * event (false: the failure is real, say so).
+   */
+  retry(paths: ReadonlySet<string>): boolean;
+}
+
+export async function watchData(dataPath: string, changed: (paths: ReadonlySet<string> | undefined) => void, options: WatchOptions): Promise<DataWatch> {
   let closed = false;
   const watchers = new Map<string, { watcher: FSWatcher; id: string | undefined }>();
-  const settle = new Settler(changed, options);
+  const settle = new Settler(changed, options, (path) => isJsonData(relative(dataPath, path)));
   const forget = (dir: string) => {
     for (const [path, { watcher }] of watchers) {
       if (path === dir || path.startsWith(`${dir}${sep}`)) {
@@ -155,7 +170,14 @@ export async function watchData(dataPath: string, changed: (paths: ReadonlySet<s
       settle.close();
       forget(dataPath);
     },
+    retry: (paths) => settle.retry(paths),
   };
+}
+
+/** Data files that are JSON objects (boot configs, profiles, groups): half of one never parses. */
+export function isJsonData(rel: string): boolean {
+  const [root, ...rest] = rel.split(sep);
+  return rest.length > 0 && (root === 'boot' || ((root === 'profiles' || root === 'groups') && rel.endsWith('.json')));
 }
 
 /**
@@ -172,19 +194,39 @@ class Settler {
   /** A change whose paths are not all known (the directory replaced, too many files): build everything. */
   private unknown = false;
   private closed = false;
+  private lastEventAt = 0;
+  /** Retries since the last event of a build that failed as a half-written file does. */
+  private retries = 0;
 
-  constructor(private readonly changed: (paths: ReadonlySet<string> | undefined) => void, private readonly options: WatchOptions) {}
+  constructor(private readonly changed: (paths: ReadonlySet<string> | undefined) => void, private readonly options: WatchOptions, private readonly isJson: (path: string) => boolean) {}
+
+  /** This change's quiet period: short for JSON data files only, doubled on each retry. */
+  private window(): number {
+    const fast = !this.unknown && this.pending.size > 0 && [...this.pending.keys()].every(this.isJson);
+    return fast ? Math.min(this.options.settleMs, FAST_SETTLE_MS * 2 ** this.retries) : this.options.settleMs;
+  }
+
+  retry(paths: ReadonlySet<string>): boolean {
+    if (this.closed || Date.now() - this.lastEventAt >= this.options.settleMs || ![...paths].every(this.isJson)) return false;
+    this.retries++;
+    this.firstAt ??= Date.now();
+    for (const path of paths) if (!this.pending.has(path)) this.pending.set(path, undefined);
+    if (!this.timer) this.timer = setTimeout(() => void this.quiet(), this.window());
+    return true;
+  }
 
   poke(path?: string): void {
     if (this.closed) return;
     this.firstAt ??= Date.now();
+    this.lastEventAt = Date.now();
+    this.retries = 0;
     if (path === undefined || (!this.pending.has(path) && this.pending.size >= MAX_TRACKED)) this.unknown = true;
     if (path !== undefined && !this.pending.has(path) && this.pending.size < MAX_TRACKED) {
       this.pending.set(path, undefined);
       void signature(path).then((seen) => { if (this.pending.has(path) && this.pending.get(path) === undefined) this.pending.set(path, seen); });
     }
     clearTimeout(this.timer);
-    this.timer = setTimeout(() => void this.quiet(), this.options.settleMs);
+    this.timer = setTimeout(() => void this.quiet(), this.window());
   }
 
   close(): void {
@@ -204,7 +246,7 @@ class Settler {
       const moving = paths.filter((path, i) => this.pending.get(path) !== now[i]);
       if (moving.length > 0) {
         for (const [i, path] of paths.entries()) this.pending.set(path, now[i]);
-        this.timer = setTimeout(() => void this.quiet(), this.options.settleMs);
+        this.timer = setTimeout(() => void this.quiet(), this.window());
         return;
       }
     } else {
@@ -214,6 +256,7 @@ class Settler {
   }
 
   private report(): void {
+    this.timer = undefined;
     const paths = this.unknown ? undefined : new Set(this.pending.keys());
     this.pending.clear();
     this.unknown = false;

@@ -59,6 +59,8 @@ export interface PreviousSnapshot {
   id: string;
   hashOf(path: string): string | undefined;
   paths(): Iterable<string>;
+  /** Every path whose hash may differ between that snapshot and this one; the rest are the same. */
+  changed?: ReadonlySet<string>;
 }
 
 /** The live snapshot's directory and a lookup of its files' hashes. */
@@ -66,6 +68,7 @@ interface Live {
   dir: string;
   hashOf(path: string): string | undefined;
   paths(): Iterable<string>;
+  changed?: ReadonlySet<string>;
 }
 
 export interface WriteOptions {
@@ -82,17 +85,16 @@ export async function writeSnapshot(distPath: string, files: ReadonlyMap<string,
   const previousId = await liveId(distPath);
   const previous = await liveSnapshot(distPath, previousId, options.previous);
   const hashes = options.hashes ?? new Map([...files].map(([path, content]) => [path, sha256(content)]));
-  const manifest: Manifest = { revision: meta.revision, source: meta.source, files: Object.fromEntries(hashes), origins: meta.origins, groups: meta.groups };
   const all = new Map(files);
   all.set(REVISION_FILE, Buffer.from(`${meta.revision}\n`));
-  all.set(MANIFEST_FILE, Buffer.from(`${JSON.stringify(manifest, null, 1)}\n`));
+  all.set(MANIFEST_FILE, Buffer.from(manifestText(meta, hashes)));
 
   // `<revision>.<hash of the whole tree>`: the revision leads so nginx can name it in a header;
   // the hash tells apart two builds of one commit with different templates or bootcfg versions.
   if (!/^[0-9A-Za-z_-]+$/.test(meta.revision)) throw new Error(`bug: revision ${JSON.stringify(meta.revision)} is not a safe directory name`);
   const id = `${meta.revision}.${sha256(all.get(MANIFEST_FILE)!).slice(0, 16)}`;
   const dir = join(distPath, SNAPSHOTS, id);
-  const counts = diffCounts(hashes, previous);
+  const counts = diffCounts(hashes, previous, options.previous?.changed);
   try {
     // Ordered before it exists: a concurrent build pruning meanwhile counts it among the newest.
     await markBuilt(distPath, id);
@@ -113,7 +115,7 @@ export async function writeSnapshot(distPath: string, files: ReadonlyMap<string,
 async function liveSnapshot(distPath: string, id: string | undefined, held: PreviousSnapshot | undefined): Promise<Live | undefined> {
   if (id !== undefined && held?.id === id) {
     const dir = join(distPath, SNAPSHOTS, id);
-    if (await exists(dir)) return { dir, hashOf: (path) => held.hashOf(path), paths: () => held.paths() };
+    if (await exists(dir)) return { dir, hashOf: (path) => held.hashOf(path), paths: () => held.paths(), changed: held.changed };
   }
   const read = await readLiveManifest(distPath);
   if (!read) return undefined;
@@ -152,9 +154,35 @@ function parseManifest(text: string): Manifest | undefined {
   }
 }
 
-function diffCounts(next: ReadonlyMap<string, string>, prev: Live | undefined): { written: number; unchanged: number; removed: number } {
+/**
+ * The manifest as `JSON.stringify(manifest, null, 1)` writes it, with its two big maps (a line
+ * per file, a line per iPXE answer) written line by line: no object of 250k keys is built.
+ */
+function manifestText(meta: SnapshotMeta, hashes: ReadonlyMap<string, string>): string {
+  const lines = (entries: Iterable<[string, string]>) => {
+    const out: string[] = [];
+    for (const [key, value] of entries) out.push(`  ${JSON.stringify(key)}: ${JSON.stringify(value)}`);
+    return out.length === 0 ? '{}' : `{\n${out.join(',\n')}\n }`;
+  };
+  let text = `{\n "revision": ${JSON.stringify(meta.revision)},\n "source": ${JSON.stringify(meta.source)},\n "files": ${lines(hashes)}`;
+  if (meta.origins !== undefined) text += `,\n "origins": ${lines(Object.entries(meta.origins))}`;
+  if (meta.groups !== undefined) text += `,\n "groups": ${JSON.stringify(meta.groups, null, 1).replaceAll('\n', '\n ')}`;
+  return `${text}\n}\n`;
+}
+
+function diffCounts(next: ReadonlyMap<string, string>, prev: Live | undefined, changed: ReadonlySet<string> | undefined): { written: number; unchanged: number; removed: number } {
   let unchanged = 0;
   let removed = 0;
+  if (prev && changed) {
+    // Only these paths can differ from the live snapshot (the caller says so).
+    let written = 0;
+    for (const path of changed) {
+      const [before, now] = [prev.hashOf(path), next.get(path)];
+      if (now !== undefined && now !== before) written++;
+      if (before !== undefined && now === undefined) removed++;
+    }
+    return { written, unchanged: next.size - written, removed };
+  }
   if (prev) {
     for (const [path, hash] of next) if (prev.hashOf(path) === hash) unchanged++;
     for (const path of prev.paths()) if (!next.has(path)) removed++;
@@ -243,18 +271,27 @@ async function planStore(all: ReadonlyMap<string, Buffer>, hashes: ReadonlyMap<s
   const groups = new Map<string, GroupPlan>();
   const loose: string[] = [];
   const changed = new Set<string>();
+  let group: string | undefined;
+  let plan: GroupPlan | undefined;
   for (const path of all.keys()) {
-    const group = groupOf(path);
-    if (group === undefined) {
-      loose.push(path);
-      continue;
+    // Paths come sorted, so one group's files come together: most need no new string.
+    if (group === undefined || !path.startsWith(group) || path.charCodeAt(group.length) !== 47 /* / */) {
+      group = groupOf(path);
+      if (group === undefined) {
+        loose.push(path);
+        continue;
+      }
+      plan = groups.get(group);
+      if (!plan) groups.set(group, (plan = { name: '', files: [], reused: false }));
     }
-    let plan = groups.get(group);
-    if (!plan) groups.set(group, (plan = { name: '', files: [], reused: false }));
-    plan.files.push(path);
-    if (!previous || previous.hashOf(path) !== hashes.get(path)) changed.add(group);
+    plan!.files.push(path);
+    if (!previous?.changed && (!previous || previous.hashOf(path) !== hashes.get(path))) changed.add(group);
   }
-  if (previous) for (const path of previous.paths()) if (!all.has(path)) changed.add(groupOf(path) ?? '');
+  if (previous?.changed) {
+    for (const path of previous.changed) changed.add(groupOf(path) ?? '');
+  } else if (previous) {
+    for (const path of previous.paths()) if (!all.has(path)) changed.add(groupOf(path) ?? '');
+  }
   for (const [group, plan] of groups) {
     const before = changed.has(group) || !previous ? undefined : await previousStoreDir(previous.dir, group);
     plan.reused = before !== undefined;

@@ -7,9 +7,10 @@ import { build, formatBuild, type BuildResult } from '../../build/build.js';
 import { address, distPath, imagesPath } from '../options.js';
 import { accessLog, formatError } from '../report.js';
 import { parseAddress, startServer, type RunningServer } from '../../serve/server.js';
-import { Rebuilder, SETTLE_MS, watchData } from '../../build/watch.js';
+import { FAST_SETTLE_MS, isJsonData, Rebuilder, SETTLE_MS, watchData, type DataWatch } from '../../build/watch.js';
 import { IncrementalBuilder } from '../../build/incremental.js';
-import { UsageError } from '../../compile/errors.js';
+import { ErrorList, LoadError, UsageError } from '../../compile/errors.js';
+import { join } from 'node:path';
 import { followOptions, repoOptions, serveRepo, type RepoArgs } from './repo.js';
 import { activityOptions, checkActivity } from './machines.js';
 import { LiveFleet } from '../../fleet/live.js';
@@ -40,7 +41,7 @@ const command: CommandModule<object, Args> = {
     'images-path': imagesPath,
     address,
     watch: { type: 'boolean', default: false, describe: 'rebuild on every change under the data directory [env BOOTCFG_WATCH]' },
-    settle: { type: 'number', default: SETTLE_MS, describe: `with --watch: build a change once its files have been still this many ms, so a file being written is never served half-written (at most 10 times as long; 0: at once) [env BOOTCFG_SETTLE]` },
+    settle: { type: 'number', default: SETTLE_MS, describe: `with --watch: build a change once its files have been still this many ms, so a file being written is never served half-written (at most 10 times as long; 0: at once). A change to JSON data files only (boot configs, profiles, groups) is built after ${FAST_SETTLE_MS} ms, and again while it fails to parse until they have been still this long [env BOOTCFG_SETTLE]` },
     'log-level': { type: 'string', describe: 'accepted for the 2015 command line (-log-level=…); no effect [env BOOTCFG_LOG_LEVEL]' },
     ...repoOptions,
     ...followOptions,
@@ -71,18 +72,20 @@ async function serveData(args: Args, admin: AdminView): Promise<void> {
   const settleMs = checkSettle(args.settle);
 
   let server: RunningServer | undefined;
+  let watcher: DataWatch | undefined;
   // With --watch, the builder keeps the last compile and rebuilds only what a change touches.
   const builder = dataPath === undefined ? undefined : new IncrementalBuilder({ dataPath, distPath });
   const builds = builder === undefined ? undefined : new Rebuilder<BuildResult>(
     () => builder.build(),
     (outcome) => {
+      if (!outcome.ok && watcher && builder && halfWritten(outcome.error, dataPath!, builder.lastChanged, watcher)) return; // not settled yet: built again soon
       if (!outcome.ok) return say(`build failed; still serving ${server?.revision ?? 'the last good tree, if dist has one'}:\n${formatError(outcome.error)}`);
       say(formatBuild(outcome.value));
       server?.reload().catch((error: unknown) => say(formatError(error)));
     },
   );
   // Watch before the first build, so an edit made while it runs queues another.
-  const watcher = args.watch && builds ? await watchData(dataPath!, (paths) => {
+  watcher = args.watch && builds ? await watchData(dataPath!, (paths) => {
     builder!.changed(paths);
     void builds.request();
   }, { settleMs, notice: say }) : undefined;
@@ -105,6 +108,19 @@ async function serveData(args: Args, admin: AdminView): Promise<void> {
   await watcher?.close();
   await builds?.idle();
   await server.close();
+}
+
+/**
+ * A failed build whose every problem is in a JSON data file it was built for (a boot config,
+ * profile or group just written) may have read the file half-written: the watch reports it
+ * again after a longer wait (src/build/watch.ts), and the failure is said only once the file
+ * has been still for --settle ms.
+ */
+function halfWritten(error: unknown, dataPath: string, changed: readonly string[], watcher: DataWatch): boolean {
+  const files = new Set(changed.filter(isJsonData).map((rel) => join(dataPath, rel)));
+  const problems = error instanceof ErrorList ? error.errors : [error];
+  if (files.size === 0 || !problems.every((problem) => problem instanceof LoadError && problem.file !== undefined && files.has(problem.file))) return false;
+  return watcher.retry(files);
 }
 
 /** The fleet view (src/serve/admin.ts) as serve wires it: its routes, its log tap, its listener. */
