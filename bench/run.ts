@@ -2,6 +2,8 @@
 //   build      full `bootcfg build` (fresh dist) against `cp -a` of the tree it produced;
 //   watch      `bootcfg serve --watch`: ms from one machine's edit to its new answer, a change
 //              to 1% of the fleet, a change to the default;
+//   repo       the same three changes pushed to a git repo `bootcfg serve --repo` follows
+//              (bench/repo-phase.ts), timed from the push (with its webhook) to the new answer;
 //   serve      req/s and p50/p99 of `bootcfg serve` and nginx with the generated block, same
 //              tree, same URL mix, wrk on 127.0.0.1 with one thread against one worker each;
 //   memory     peak RSS of build, of serve under load, of serve --watch.
@@ -9,7 +11,7 @@
 //
 // Knobs (env): BENCH_SIZES=1000,10000,100000  BENCH_RUNS=3  BENCH_SECONDS=10
 //              BENCH_CONNECTIONS=64  BENCH_DIR=.cache/bench  BENCH_NODE_FLAGS (e.g. --cpu-prof)
-//              BENCH_PHASES=build,serve,watch (serve alone reuses the last build)
+//              BENCH_PHASES=build,serve,watch,repo (serve alone reuses the last build)
 
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -20,6 +22,7 @@ import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startNginx } from '../test/conformance/nginx.js';
 import { bootConfig, dataFile, defaultBoot, machine, writeFleet } from './fleet.js';
+import { benchRepo, currentRssKb, type RepoResult } from './repo-phase.js';
 import { runWrk, urlMix, writeWrkScript, URL_KINDS, urlFor, type LoadResult } from './load.js';
 import { bootcfgArgs, peakRssKb, ROOT, startListening, startServe, timed, withChildren, type RunningServe } from './proc.js';
 
@@ -39,8 +42,11 @@ export interface SizeResult {
     onePercentBuildMs?: number[];
     defaultBuildMs?: number[];
     rssKb?: number;
+    /** serve --watch's RSS after the first build, before any change. */
+    restRssKb?: number;
     firstBuildMs: number;
   };
+  repo?: RepoResult;
   serve: { bootcfg: LoadResult[]; nginx: LoadResult[]; nodeCeiling?: LoadResult[]; bootcfgRssKb?: number; bootcfgIdleRssKb?: number; nginxRssKb?: number };
 }
 
@@ -60,7 +66,7 @@ const CONNECTIONS = Number(env.BENCH_CONNECTIONS ?? 64);
 const DIR = resolve(ROOT, env.BENCH_DIR ?? '.cache/bench');
 const WRK_THREADS = 1; // one load thread against one server process / one nginx worker
 const NGINX_WORKERS = 1;
-const PHASES = new Set((env.BENCH_PHASES ?? 'build,serve,watch').split(','));
+const PHASES = new Set((env.BENCH_PHASES ?? 'build,serve,watch,repo').split(','));
 const FLEET_VERSION = 1; // bump when fleet.ts changes what it writes
 
 const say = (line: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
@@ -94,6 +100,7 @@ function keepEarlier(now: SizeResult, before: SizeResult | undefined): SizeResul
     ...(PHASES.has('build') ? {} : { buildMs: before.buildMs, cpMs: before.cpMs, buildRssKb: before.buildRssKb, outputFiles: before.outputFiles }),
     ...(PHASES.has('serve') ? {} : { serve: before.serve }),
     ...(PHASES.has('watch') ? {} : { watch: before.watch }),
+    ...(PHASES.has('repo') ? {} : { repo: before.repo }),
   };
 }
 
@@ -108,6 +115,7 @@ async function benchSize(n: number, images: string): Promise<SizeResult> {
   const dist = PHASES.has('build') || !existsSync(join(base, 'build-1')) ? await benchBuild(n, base, data, result) : join(base, 'build-1');
   if (PHASES.has('serve')) await benchServe(n, dist, images, base, result);
   if (PHASES.has('watch')) await benchWatch(n, base, data, images, result);
+  if (PHASES.has('repo')) result.repo = await benchRepo(n, base, data, images, RUNS, say);
   return result;
 }
 
@@ -128,7 +136,8 @@ async function benchBuild(n: number, base: string, data: string, result: SizeRes
     const built = await timed(process.execPath, bootcfgArgs(['build', '--data-path', data, '--dist-path', dist]));
     const snapshot = join(dist, 'revs', (await readdir(join(dist, 'revs'))).find((name) => !name.startsWith('.'))!);
     await syncDisk();
-    const copied = await timed('cp', ['-a', snapshot, join(base, `copy-${run}`)]);
+    // The whole dist: a snapshot's answer directories are links into dist/dirs/ (docs/dist-layout.md).
+    const copied = await timed('cp', ['-a', dist, join(base, `copy-${run}`)]);
     result.buildMs.push(built.ms);
     result.cpMs.push(copied.ms);
     if (built.maxRssKb) result.buildRssKb.push(built.maxRssKb);
@@ -200,6 +209,7 @@ async function benchWatch(n: number, base: string, data: string, images: string,
   const started = performance.now();
   const serve = await startServe(['--data-path', data, '--dist-path', dist, '--images-path', images, '--address', '127.0.0.1:0', '--watch']);
   result.watch.firstBuildMs = performance.now() - started;
+  result.watch.restRssKb = currentRssKb(serve.pid);
   const edited: number[] = [];
   try {
     for (let run = 1; run <= RUNS; run++) {
