@@ -167,6 +167,17 @@ describe('Butane errors: semantic rules point at the Butane line', () => {
     assertError('storage:\n  directories:\n    - path: /etc/a\n      mode: 0644\n', /directory mode 0644 lets its owner read but not enter it/);
   });
 
+  // Found by the Ignition e2e boot: `mode: 01777` (a sticky /tmp-like directory) is 1023, whose
+  // decimal digits look octal, and the decimal-slip rule refused it.
+  test('a mode written in octal is never the decimal slip (01777 is 1023, not "decimal 1023")', () => {
+    const body = 'storage:\n  directories:\n    - path: /srv/shared\n      mode: 01777\n    - path: /srv/o\n      mode: 0o1777\n  files:\n    - path: /etc/a\n      mode: 01204\n';
+    const compiled = compileIgnition({ file: 'ignition/node.bu', text: 'variant: fcos\nversion: 1.4.0\n' + body, kind: 'butane' }, { local });
+    const storage = JSON.parse(compiled.json).storage;
+    assert.deepEqual([storage.directories[0].mode, storage.directories[1].mode, storage.files[0].mode], [0o1777, 0o1777, 0o1204]);
+    // The same number in Ignition JSON, where only decimal exists, is still asked about.
+    assert.throws(() => compileIgnition({ file: 'ignition/node.ign', text: '{"ignition":{"version":"3.3.0"},"storage":{"files":[{"path":"/etc/a","mode":644}]}}', kind: 'ignition' }), /mode 644 is decimal/);
+  });
+
   test('a link without target', () => {
     assertError('storage:\n  links:\n    - path: /etc/a\n', /^5:7: link "\/etc\/a" has no target/);
   });
