@@ -21,6 +21,7 @@ need gzip
 [ -x /bin/busybox ] || { echo "e2e: /bin/busybox is missing (busybox-static); run 'make deps-e2e'" >&2; exit 1; }
 [ -x /usr/lib/dracut/modules.d/30ignition/ignition ] || { echo "e2e: the Ignition binary is missing (package ignition); run 'make deps-e2e'" >&2; exit 1; }
 need ldd
+need systemctl
 
 # Debian builds every NIC driver as a module: the guest needs virtio_net and what it depends on,
 # loaded in this order.
@@ -94,19 +95,29 @@ build_initramfs() {
 	pack initramfs.gz
 }
 
-# The Ignition guest (e2e/ignition.test.ts): Debian's Ignition binary, from the dracut module
-# of package `ignition`, with the shared libraries ldd names (libc, libblkid, the loader) at the
-# paths it names, and a setfiles stand-in (e2e/ignition-setfiles).
-IGNITION=/usr/lib/dracut/modules.d/30ignition/ignition
-build_ignition_initramfs() {
-	fresh initramfs-ignition.gz "$here/ignition-init" "$here/ignition-setfiles" "$here/udhcpc-script" "$here/assets.sh" "$IGNITION" && return
-	BUSYBOX_EXTRA="mkdir find sort stat readlink sha256sum cut" initramfs_root "$here/ignition-init"
-	mkdir -p "$root/usr/bin" "$root/usr/sbin"
-	cp "$IGNITION" "$root/usr/bin/ignition"
-	for lib in $(ldd "$IGNITION" | sed -n 's/.*=> \(\/[^ ]*\).*/\1/p; s/^[[:space:]]*\(\/[^ ]*\) (.*/\1/p'); do
+# binary SRC DST: a dynamically linked program into "$root" at DST, with every shared library
+# ldd names (and the loader) at the path ldd gives.
+binary() {
+	mkdir -p "$root$(dirname "$2")"
+	cp "$1" "$root$2"
+	for lib in $(ldd "$1" | sed -n 's/.*=> \(\/[^ ]*\).*/\1/p; s/^[[:space:]]*\(\/[^ ]*\) (.*/\1/p'); do
 		mkdir -p "$root$(dirname "$lib")"
 		cp -L "$lib" "$root$lib"
 	done
+}
+
+# The Ignition guest (e2e/ignition.test.ts): Debian's Ignition binary, from the dracut module
+# of package `ignition` (it needs libc and libblkid); the real systemctl, which Ignition runs as
+# `systemctl --root=/sysroot disable UNIT` for a unit with `enabled: false`; and a setfiles
+# stand-in (e2e/ignition-setfiles).
+IGNITION=/usr/lib/dracut/modules.d/30ignition/ignition
+SYSTEMCTL=$(command -v systemctl || echo /usr/bin/systemctl)
+build_ignition_initramfs() {
+	fresh initramfs-ignition.gz "$here/ignition-init" "$here/ignition-setfiles" "$here/udhcpc-script" "$here/assets.sh" "$IGNITION" "$SYSTEMCTL" && return
+	BUSYBOX_EXTRA="mkdir find sort stat readlink sha256sum cut" initramfs_root "$here/ignition-init"
+	binary "$IGNITION" /usr/bin/ignition
+	binary "$SYSTEMCTL" /usr/bin/systemctl
+	mkdir -p "$root/usr/sbin"
 	cp "$here/ignition-setfiles" "$root/usr/sbin/setfiles"
 	chmod 755 "$root/usr/sbin/setfiles"
 	pack initramfs-ignition.gz

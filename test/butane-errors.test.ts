@@ -7,6 +7,9 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { BootcfgError, ErrorList } from '../src/compile/errors.js';
 import { compileIgnition } from '../src/compile/ignition.js';
+import { ignitionValidate, tool } from './butane-peer.js';
+
+const validator = tool('ignition-validate');
 
 const FILES: Record<string, string> = { 'motd': 'hello\n', 'ssh/keys': 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA a@b\n', 'plain.txt': 'not gzip' };
 const local = (path: string) => (Object.hasOwn(FILES, path) ? Buffer.from(FILES[path]!) : undefined);
@@ -40,10 +43,12 @@ describe('Butane errors: the source', () => {
     assertError('storage:\n  files: []\n  files: []\n', /^5:3: invalid YAML: Map keys must be unique/);
   });
 
-  test('an unknown YAML tag is an error; the standard ones are typed as Butane types them', () => {
+  test('an unknown YAML tag is an error; the standard ones are typed as Butane types them', async () => {
     assertError('storage:\n  files:\n    - path: /a\n      overwrite: !custom true\n', /^6:18: invalid YAML: Unresolved tag: !custom/);
     const json = compileIgnition({ file: 'x.bu', text: 'variant: fcos\nversion: 1.4.0\nstorage:\n  files:\n    - path: /a\n      mode: !!int 420\n      contents:\n        inline: !!binary aGVsbG8=\n', kind: 'butane' }).json;
     assert.deepEqual(JSON.parse(json).storage.files[0], { path: '/a', mode: 420, contents: { source: 'data:,hello', compression: '' } });
+    // Every config the tests compile passes Ignition's own validator.
+    if (!validator.missing) assert.equal(await ignitionValidate(validator.path!, json), '');
   });
 
   test('variant and version are required and checked', () => {
