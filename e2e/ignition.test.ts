@@ -15,7 +15,7 @@ import { guestHosts, ignitionInitrdFile, jobs, missingPrerequisites } from './co
 import { bootProblems, keyOf, report, type Boot } from './expect.js';
 import { expectedListing, ignitionFixture, ignitionSpec, resultFile } from './ignition-fleet.js';
 import { hexhyp, machines, type Machine } from './machines.js';
-import { nginxSkipReason } from './nginx.js';
+import { nginxSkip } from './nginx.js';
 import { bootVm } from './qemu.js';
 import { bootcfgBuild, startServer, type ServerKind } from './servers.js';
 import { ignitionValidate, tool } from '../test/butane-peer.js';
@@ -26,12 +26,6 @@ const servers: ServerKind[] = ['bootcfg', 'nginx'];
 function selected(): boolean {
   const only = process.env.E2E_SERVERS?.split(',');
   return !only || only.includes('ignition');
-}
-
-/** Without nginx the nginx cases skip locally; under CI=true they run, and fail. */
-function nginxSkip(): string | false {
-  const reason = nginxSkipReason();
-  return reason && !process.env.CI ? `${reason} (under CI=true this fails instead)` : false;
 }
 
 let work = '';
