@@ -46,6 +46,8 @@ export interface BuildOptions extends CompileOptions {
 }
 
 export interface BuildResult extends WriteResult {
+  /** How it was built: the whole data directory, or only what a change touched (serve --watch). */
+  kind?: 'full' | 'incremental';
   revision: string;
   inputs: number;
   warnings: BootcfgError[];
@@ -191,5 +193,5 @@ function locate(error: BootcfgError, dataPath: string): BootcfgError {
 /** The one line every build logs, whoever started it (build, serve, a watcher, a repo follower). */
 export function formatBuild(result: BuildResult): string {
   const warned = result.warnings.length ? `; ${result.warnings.length} warning${result.warnings.length === 1 ? '' : 's'} (bootcfg validate lists them)` : '';
-  return `built revision ${result.revision}: ${result.inputs} configs → written ${result.written}, unchanged ${result.unchanged}, removed ${result.removed} in ${result.ms} ms${warned}`;
+  return `built revision ${result.revision}${result.kind === 'incremental' ? ' (incremental)' : ''}: ${result.inputs} configs → written ${result.written}, unchanged ${result.unchanged}, removed ${result.removed} in ${result.ms} ms${warned}`;
 }

@@ -21,11 +21,13 @@ import { sha256, type PreviousSnapshot } from './write.js';
 
 /** What the last good build left: enough to redo one file's part of it. */
 interface State {
-  sources: Map<string, Buffer>;
+  /** Each data file's size (its contents are not kept: only changed files are read again). */
+  sizes: Map<string, number>;
   bytes: number;
   /** Every directory holding a data file (data-relative): a change naming one is a move. */
   dirs: Set<string>;
-  plan: Plan;
+  /** Answer path → the data file it came from (the plan's sources, kept without the plan). */
+  origins: Map<string, string>;
   outputs: OutputFiles;
   hashes: Map<string, string>;
   sum: RevisionSum;
@@ -95,10 +97,11 @@ export class IncrementalBuilder {
     const all = await compileAll(this.options.dataPath, this.options);
     const hashes = all.hashes;
     const result = await writeCompiled(this.options, all.compiled, hashes, started);
-    const sources = new Map(all.sources);
+    const sizes = new Map<string, number>();
     let bytes = 0;
     const dirs = new Set<string>();
-    for (const [file, content] of sources) {
+    for (const [file, content] of all.sources) {
+      sizes.set(file, content.length);
       bytes += content.length;
       for (let at = file.lastIndexOf('/'); at > 0; at = file.lastIndexOf('/', at - 1)) dirs.add(file.slice(0, at));
     }
@@ -112,8 +115,8 @@ export class IncrementalBuilder {
     const shapeCounts = new Map<string, number>();
     for (const path of all.plan.keys()) shapeCounts.set(shapeKey(path), (shapeCounts.get(shapeKey(path)) ?? 0) + 1);
     this.state = {
-      sources, bytes, dirs, owned, shapeCounts,
-      plan: all.plan,
+      sizes, bytes, dirs, owned, shapeCounts,
+      origins: all.compiled.origins,
       outputs: all.compiled.files,
       hashes: all.hashes,
       sum: all.sum,
@@ -152,7 +155,7 @@ export class IncrementalBuilder {
     const added = new Map<string, Plan extends Map<string, infer P> ? P : never>();
     for (const plan of plans.values()) {
       for (const [path, planned] of plan) {
-        if (added.has(path) || (state.plan.has(path) && !removed.has(path))) return undefined; // a collision: the full build names both files
+        if (added.has(path) || (state.hashes.has(path) && !removed.has(path))) return undefined; // a collision: the full build names both files
         added.set(path, planned);
         counts.set(shapeKey(path), (counts.get(shapeKey(path)) ?? 0) + 1);
       }
@@ -162,8 +165,8 @@ export class IncrementalBuilder {
       if ((before === 0) !== (before + delta === 0)) return undefined; // shapes.json changes
     }
     let bytes = state.bytes;
-    for (const [file, content] of read) bytes += (content?.length ?? 0) - (state.sources.get(file)?.length ?? 0);
-    if (bytes > MAX_TOTAL_BYTES || state.sources.size + read.size > MAX_ENTRIES) return undefined; // the full build reports it
+    for (const [file, content] of read) bytes += (content?.length ?? 0) - (state.sizes.get(file) ?? 0);
+    if (bytes > MAX_TOTAL_BYTES || state.sizes.size + read.size > MAX_ENTRIES) return undefined; // the full build reports it
 
     const rendered = render(new Map(added), state.templates, state.dataTemplates, state.localFiles);
     if (rendered.errors.length > 0) throw locateAll(new ErrorList(rendered.errors as BootcfgError[]), this.options.dataPath);
@@ -186,7 +189,7 @@ export class IncrementalBuilder {
     const result = await writeCompiled(this.options, next.compiled, next.hashes, started, previous);
     next.snapshot = basename(result.dir);
     this.state = next;
-    return result;
+    return { ...result, kind: 'incremental' };
   }
 }
 
@@ -203,7 +206,7 @@ function apply(state: State, read: Map<string, Buffer | null>, plans: Map<string
   for (const path of removed) {
     if (added.has(path)) continue;
     state.sum.remove(path, state.hashes.get(path)!);
-    state.plan.delete(path);
+    state.origins.delete(path);
     state.outputs.delete(path);
     state.hashes.delete(path);
     reorder = true;
@@ -215,28 +218,26 @@ function apply(state: State, read: Map<string, Buffer | null>, plans: Map<string
     if (old !== undefined) state.sum.remove(path, old);
     else reorder = true;
     state.sum.add(path, hash);
-    state.plan.set(path, planned);
+    if ('source' in planned && planned.source) state.origins.set(path, planned.source);
     state.outputs.set(path, content);
     state.hashes.set(path, hash);
   }
   let inputs = state.compiled.inputs;
   for (const [file, content] of read) {
     inputs += (content !== null && (plans.get(file)?.size ?? 0) > 0 ? 1 : 0) - (state.owned.has(file) ? 1 : 0);
-    if (content === null) state.sources.delete(file);
-    else state.sources.set(file, content);
+    if (content === null) state.sizes.delete(file);
+    else state.sizes.set(file, content.length);
     const paths = [...(plans.get(file)?.keys() ?? [])];
     if (paths.length > 0) state.owned.set(file, paths);
     else state.owned.delete(file);
   }
   for (const [key, delta] of counts) state.shapeCounts.set(key, (state.shapeCounts.get(key) ?? 0) + delta);
   if (reorder) {
-    state.plan = sortedMap(state.plan);
+    state.origins = sortedMap(state.origins);
     state.outputs = sortedMap(state.outputs);
     state.hashes = sortedMap(state.hashes);
   }
-  const origins = new Map<string, string>();
-  for (const [path, planned] of state.plan) if ('source' in planned && planned.source) origins.set(path, planned.source);
-  const compiled: Compiled = { ...state.compiled, revision: state.sum.revision(), files: state.outputs, inputs, origins };
+  const compiled: Compiled = { ...state.compiled, revision: state.sum.revision(), files: state.outputs, inputs, origins: state.origins };
   return { ...state, bytes, compiled };
 }
 
