@@ -43,6 +43,8 @@ export interface BuildOptions extends CompileOptions {
   distPath: string;
   /** Where the data came from, for the manifest; defaults to the data path. */
   source?: string;
+  /** Prune old snapshots after returning (serve --watch: see WriteOptions.pruneLater). */
+  pruneLater?: boolean;
 }
 
 export interface BuildResult extends WriteResult {
@@ -136,7 +138,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
 /** Writes a compiled build as the live snapshot; `previous` is the live manifest's files when the caller holds them. */
 export async function writeCompiled(options: BuildOptions, compiled: Compiled, hashes: ReadonlyMap<string, string>, started: number, previous?: PreviousSnapshot): Promise<BuildResult> {
   if (options.signal?.aborted) throw buildStopped();
-  const written = await writeSnapshot(options.distPath, compiled.files, { revision: compiled.revision, source: options.source ?? options.dataPath, ...describeFleet(compiled) }, { progress: options.progress, hashes, previous });
+  const written = await writeSnapshot(options.distPath, compiled.files, { revision: compiled.revision, source: options.source ?? options.dataPath, ...describeFleet(compiled) }, { progress: options.progress, hashes, previous, pruneLater: options.pruneLater });
   return { revision: compiled.revision, inputs: compiled.inputs, warnings: compiled.warnings, ...written, ms: Math.round(performance.now() - started) };
 }
 

@@ -77,7 +77,16 @@ export interface WriteOptions {
   hashes?: ReadonlyMap<string, string>;
   /** The snapshot the caller last wrote; used only if it is still the live one. */
   previous?: PreviousSnapshot;
+  /**
+   * Return once the new snapshot is live and prune after (serve --watch): removing the
+   * directories a build made obsolete (up to a fleet's worth of files) is not on the way from
+   * an edit to its answer. Prunes of one dist run one after another.
+   */
+  pruneLater?: boolean;
 }
+
+/** The prune running or queued per dist directory (pruneLater). */
+const pruning = new Map<string, Promise<void>>();
 
 export async function writeSnapshot(distPath: string, files: ReadonlyMap<string, Buffer>, meta: SnapshotMeta, options: WriteOptions = {}): Promise<WriteResult> {
   const { progress } = options;
@@ -107,7 +116,11 @@ export async function writeSnapshot(distPath: string, files: ReadonlyMap<string,
   } catch (error) {
     throw writeError(distPath, error);
   }
-  await pruneSnapshots(distPath, id, previousId).catch(() => {}); // see pruneSnapshots: best effort
+  const prune = () => pruneSnapshots(distPath, id, previousId).catch(() => {}); // see pruneSnapshots: best effort
+  const queued = (pruning.get(distPath) ?? Promise.resolve()).then(prune);
+  pruning.set(distPath, queued);
+  void queued.then(() => { if (pruning.get(distPath) === queued) pruning.delete(distPath); });
+  if (!options.pruneLater) await queued;
   return { dir, ...counts };
 }
 

@@ -74,7 +74,7 @@ async function serveData(args: Args, admin: AdminView): Promise<void> {
   let server: RunningServer | undefined;
   let watcher: DataWatch | undefined;
   // With --watch, the builder keeps the last compile and rebuilds only what a change touches.
-  const builder = dataPath === undefined ? undefined : new IncrementalBuilder({ dataPath, distPath });
+  const builder = dataPath === undefined ? undefined : new IncrementalBuilder({ dataPath, distPath, pruneLater: args.watch });
   const builds = builder === undefined ? undefined : new Rebuilder<BuildResult>(
     () => builder.build(),
     (outcome) => {
