@@ -111,7 +111,9 @@ async function servedAfterPush(serve: RunningServe, secret: string, path: string
   const started = performance.now();
   const body = JSON.stringify({ ref: 'refs/heads/main' });
   const signature = createHmac('sha256', secret).update(body).digest('hex');
-  const hook = await fetch(`${serve.url}/-/hooks/git`, { method: 'POST', body, headers: { 'content-type': 'application/json', 'x-hub-signature-256': `sha256=${signature}` } });
+  // A kept-alive connection serve closed during a long build is tried again, as a forge retries.
+  const send = () => fetch(`${serve.url}/-/hooks/git`, { method: 'POST', body, headers: { 'content-type': 'application/json', 'x-hub-signature-256': `sha256=${signature}` } });
+  const hook = await send().catch(() => send());
   if (hook.status !== 202) throw new Error(`the webhook was answered ${hook.status}: ${await hook.text()}`);
   while (performance.now() - started < 600_000) {
     const text = await fetch(serve.url + path).then((response) => response.text(), () => '');

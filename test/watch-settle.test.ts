@@ -26,13 +26,7 @@ test('serve --watch never publishes a half-written file', async () => {
     for (let i = 0; i < 2000 && writing; i++) seen.add((await get(server.url, '/cloud')).body);
   };
   const polling = poll();
-  const file = await open(join(data, 'cloud/default'), 'w');
-  for (const part of PARTS) {
-    await file.write(part);
-    await file.sync();
-    await sleep(150);
-  }
-  await file.close();
+  await writeInParts(join(data, 'cloud/default'), PARTS);
   await eventually(async () => (await get(server.url, '/cloud')).body === whole, 'the whole file');
   writing = false;
   await polling;
@@ -52,16 +46,21 @@ test('serve --watch builds a JSON edit early but waits out a writer pausing mid-
   const server = await startServe(['--watch', '--data-path', data, '--dist-path', join(root, 'dist'), '--images-path', join(root, 'images')], { BOOTCFG_SETTLE: '3000' });
   const whole = `${JSON.stringify({ kernel: '/images/settled/vmlinuz', initrd: [], cmdline: { quiet: '' } }, null, 2)}\n`;
   const parts = [whole.slice(0, 10), whole.slice(10, 40), whole.slice(40, 60), whole.slice(60)];
-  const file = await open(join(data, 'boot/default'), 'w');
+  await writeInParts(join(data, 'boot/default'), parts);
+  await eventually(async () => (await get(server.url, '/ipxe')).body.includes('/images/settled/vmlinuz'), 'the whole boot config');
+  assert.doesNotMatch(server.stderr(), /build failed/, `a half-written boot config was reported as a failed build:\n${server.stderr()}`);
+});
+
+/** Writes a file the way a slow writer does: each part flushed, then a 150 ms pause. */
+async function writeInParts(path: string, parts: readonly string[]): Promise<void> {
+  const file = await open(path, 'w');
   for (const part of parts) {
     await file.write(part);
     await file.sync();
     await sleep(150);
   }
   await file.close();
-  await eventually(async () => (await get(server.url, '/ipxe')).body.includes('/images/settled/vmlinuz'), 'the whole boot config');
-  assert.doesNotMatch(server.stderr(), /build failed/, `a half-written boot config was reported as a failed build:\n${server.stderr()}`);
-});
+}
 
 const builds = (log: string) => log.match(/^built revision /gm)?.length ?? 0;
 
