@@ -121,7 +121,7 @@ test('a build from the data directory lists every machine and the default', asyn
   assert.equal(report.revision, revision);
   assert.equal(report.logs, false);
   assert.deepEqual(report.entries.map((e: any) => e.key), ['mac/52-54-00-12-34-56', 'uuid/1cff2cd8-f00a-42c8-9426-f55e6a1847f6', 'default']);
-  assert.deepEqual(report.entries[0].answers, { cloud: 'cloud/mac/52-54-00-12-34-56', ipxe: 'ipxe/mac/52-54-00-12-34-56', pixiecore: 'pixiecore/mac/52-54-00-12-34-56' });
+  assert.deepEqual(report.entries[0].answers, { cloud: 'cloud/mac/52-54-00-12-34-56', grub: 'grub/mac/52-54-00-12-34-56', ipxe: 'ipxe/mac/52-54-00-12-34-56', pixiecore: 'pixiecore/mac/52-54-00-12-34-56' });
 });
 
 test('an over-long log line is skipped whole, without holding it', async () => {
@@ -144,7 +144,7 @@ test('profiles and groups: the live dist names each answer\'s group and profile,
   const paths = [
     ...Array.from({ length: 3 }, () => '/ipxe?mac=52-54-00-00-00-99&arch=x86_64'), // the installer, again and again
     '/ipxe?mac=52-54-00-00-00-98&arch=x86_64&os=installed',
-    '/cloud?mac=52-54-00-00-00-98&arch=x86_64&os=installed',
+    '/ignition?mac=52-54-00-00-00-98&arch=x86_64&os=installed',
   ];
   for (const path of paths) assert.equal((await get(serve.url, path)).status, 200, path);
   await eventually(async () => serve.log.length >= paths.length, 'the access log');
@@ -156,9 +156,9 @@ test('profiles and groups: the live dist names each answer\'s group and profile,
   assert.deepEqual([entry('os/installed').group, entry('os/installed').profile], ['workers', 'worker']);
   assert.deepEqual([entry('mac.arch/52-54-00-89-d8-10/x86_64').group, entry('mac.arch/52-54-00-89-d8-10/x86_64').profile], ['control-plane-1', 'control-plane']);
   const looping = report.machines.find((m: any) => m.id === 'mac:52-54-00-00-00-99');
-  assert.deepEqual(looping.flags, ['loop', 'unknown', 'no-os-config']);
+  assert.deepEqual(looping.flags, ['loop', 'unknown']); // the FCOS installer fetches no OS config of its own: coreos.inst.ignition_url is the installed system's
   assert.equal(looping.loop.answer, 'default');
   const worker = report.machines.find((m: any) => m.id === 'mac:52-54-00-00-00-98');
   assert.deepEqual([worker.answer, worker.flags], ['os/installed', []]);
-  assert.equal(worker.answers.cloud, 'cloud/os/installed');
+  assert.equal(worker.answers.ignition, 'ignition/os/installed');
 });
