@@ -81,6 +81,22 @@ test('bootcfg serve\'s access log: loops, unknown machines and machines without 
   assert.deepEqual((await machines(['--dist-path', distPath, '--access-log', log, '--loop-count', '4'])).flags.loop, []);
 });
 
+test('a machine booting GRUB counts its /grub fetches as boots, like /ipxe', async () => {
+  const { root, distPath, imagesPath, revision } = await fixture();
+  const serve = await startServe(['--dist-path', distPath, '--images-path', imagesPath]);
+  const paths = [...Array.from({ length: 3 }, () => `/grub?uuid=&mac=${KNOWN}&arch=x86_64`), `/cloud?mac=${KNOWN}`];
+  for (const path of paths) assert.equal((await get(serve.url, path)).status, 200, path);
+  await eventually(async () => serve.log.length >= paths.length, 'the access log');
+  const log = join(root, 'serve.log');
+  await writeFile(log, serve.log.map((entry) => `${JSON.stringify(entry)}\n`).join(''));
+  const report = await machines(['--dist-path', distPath, '--access-log', log]);
+  const known = report.machines.find((m: any) => m.id === 'mac:52-54-00-12-34-56');
+  assert.ok(known, JSON.stringify(report.machines));
+  assert.deepEqual([known.boots, known.revision, known.answer], [3, revision, 'mac/52-54-00-12-34-56']);
+  assert.equal(known.answers.grub, 'grub/mac/52-54-00-12-34-56');
+  assert.deepEqual(report.flags.loop, ['mac:52-54-00-12-34-56']);
+});
+
 test('nginx writes the bootcfg log format and bootcfg machines reads it as serve\'s', { skip: nginxSkipReason() }, async () => {
   const { root, distPath, imagesPath, revision } = await fixture();
   const log = join(root, 'nginx-access.log');
