@@ -13,9 +13,9 @@ import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { queryOf, type AccessLog } from './access-log.js';
 import { guestHosts, jobs, missingPrerequisites, repoRoot } from './config.js';
-import { cloudBody } from './expect.js';
-import { cloudConfig, dataName, fixture, hexhyp, initrdPath, kernelPath, machines, type Machine } from './machines.js';
-import { nginxSkipReason } from './nginx.js';
+import { cloudBody, keyOf } from './expect.js';
+import { cloudConfig, dataName, fixture, initrdPath, kernelPath, machines, type Machine } from './machines.js';
+import { nginxSkip } from './nginx.js';
 import { bootVm, type VmResult } from './qemu.js';
 import { bootcfgBuild, startServer, type ServerKind } from './servers.js';
 
@@ -73,11 +73,6 @@ after(async () => {
   if (work && !process.env.E2E_KEEP) await rm(work, { recursive: true, force: true });
 });
 
-/** The dist/ key a machine's answers come from. */
-function keyOf(m: Machine): string {
-  return m.known === 'uuid' ? `uuid/${m.uuid}` : m.known === 'mac' ? `mac/${hexhyp(m.mac)}` : 'default';
-}
-
 /** Everything one GRUB boot must show; all problems at once. */
 function problems(m: Machine, vm: VmResult, log: AccessLog): string[] {
   const out: string[] = [];
@@ -90,7 +85,7 @@ function problems(m: Machine, vm: VmResult, log: AccessLog): string[] {
   if (asked) {
     const q = queryOf(asked.url);
     check(q.get('uuid') === m.uuid && q.get('mac') === m.mac && q.get('arch') === 'x86_64', `GRUB did not send this machine's SMBIOS UUID, MAC and cpu: ${asked.url}`);
-    check(asked.status === 200 && (asked.file === undefined || asked.file.endsWith(`grub/${keyOf(m)}`)), `/grub answered ${asked.status} from ${asked.file}, not grub/${keyOf(m)}`);
+    check(asked.status === 200 && (asked.file === undefined || asked.file.endsWith(`grub/${keyOf(m, 'ipxe')}`)), `/grub answered ${asked.status} from ${asked.file}, not grub/${keyOf(m, 'ipxe')}`);
   }
   check(log.to(kernelPath).length === 1 && log.to(initrdPath).length === 1, 'kernel and initrd were not each fetched once from /images/');
   const cmdline = /E2E-CMDLINE: (.*)/.exec(vm.serial)?.[1] ?? '';
@@ -100,12 +95,6 @@ function problems(m: Machine, vm: VmResult, log: AccessLog): string[] {
   }
   check(cloudBody(vm.serial)?.trimEnd() === cloudConfig(m).trimEnd(), `the guest got the wrong cloud config:\n${cloudBody(vm.serial) ?? '(none)'}`);
   return out;
-}
-
-/** Without nginx the nginx case skips locally; under CI=true it runs, and fails. */
-function nginxSkip(): string | false {
-  const reason = nginxSkipReason();
-  return reason && !process.env.CI ? `${reason} (under CI=true this fails instead)` : false;
 }
 
 describe('UEFI GRUB in QEMU boots through bootcfg (/grub)', { concurrency: jobs }, () => {
