@@ -47,7 +47,6 @@ function printed(print: Print, release: Release, result: FetchResult): string {
   return `${JSON.stringify(print === 'profile' ? profile(release, result) : bootConfig(release, result), null, 2)}\n`;
 }
 
-
 function fetchOptions(yargs: Argv): Argv<FetchArgs> {
   return yargs
     .version(false) // --version names the release here, not bootcfg's own version
