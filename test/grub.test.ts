@@ -7,10 +7,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { grubConfig } from '../src/compile/grub.js';
-import { get, runCli, startServe, tempDir, writeFiles, ROOT } from './helpers.js';
+import { filesUnder, get, runCli, startServe, tempDir, writeFiles, ROOT } from './helpers.js';
 import { skipWithoutMatchbox, startMatchbox } from './matchbox.js';
 
 const SCRIPT_CHECK = '/usr/bin/grub-script-check';
@@ -21,12 +21,6 @@ async function scriptCheck(text: string): Promise<string | undefined> {
   const file = join(await tempDir('grub-'), 'grub.cfg');
   await writeFile(file, text);
   return new Promise((done) => execFile(SCRIPT_CHECK, [file], (error, stdout, stderr) => done(error ? `${stderr}${stdout}` : undefined)));
-}
-
-/** Every file under dir, relative. */
-async function filesUnder(dir: string): Promise<string[]> {
-  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
-  return entries.filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name).slice(dir.length + 1));
 }
 
 const group = (id: string, profile: string, selector?: object) => JSON.stringify({ id, profile, ...(selector && { selector }) });

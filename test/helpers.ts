@@ -3,7 +3,7 @@
 // reaches the server, which is exactly what the traversal tests must not do).
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -28,6 +28,22 @@ export async function tempDir(prefix = 'bootcfg-test-'): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), prefix));
   cleanups.push(() => rm(dir, { recursive: true, force: true }));
   return dir;
+}
+
+/**
+ * Every regular file under dir, relative, sorted, following symlinked directories as servers
+ * do: a snapshot's answer directories are links into dist/dirs/ (docs/dist-layout.md), which
+ * readdir's recursive walk does not enter.
+ */
+export async function filesUnder(dir: string, prefix = ''): Promise<string[]> {
+  const files: string[] = [];
+  for (const name of (await readdir(join(dir, prefix))).sort()) {
+    const rel = prefix ? `${prefix}/${name}` : name;
+    const info = await stat(join(dir, rel));
+    if (info.isDirectory()) files.push(...(await filesUnder(dir, rel)));
+    else if (info.isFile()) files.push(rel);
+  }
+  return files;
 }
 
 export async function writeFiles(root: string, files: Record<string, string>): Promise<string> {

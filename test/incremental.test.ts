@@ -6,12 +6,12 @@
 // snapshot live.
 
 import assert from 'node:assert/strict';
-import { cp, readdir, readFile, readlink, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { cp, readFile, readlink, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { build } from '../src/build/build.js';
 import { IncrementalBuilder } from '../src/build/incremental.js';
-import { bootConfig, ROOT, tempDir, writeFiles } from './helpers.js';
+import { bootConfig, filesUnder, ROOT, tempDir, writeFiles } from './helpers.js';
 
 /** A small deterministic PRNG (mulberry32): a failure replays from its seed. */
 function random(seed: number): () => number {
@@ -27,13 +27,9 @@ const uuid = (i: number) => `0b00c0f6-0000-4000-8000-${i.toString(16).padStart(1
 const mac = (i: number, sep = ':') => ['52', '54', '00', '00', (i >> 8).toString(16).padStart(2, '0'), (i & 255).toString(16).padStart(2, '0')].join(sep);
 
 /** Every file of a snapshot, path → contents, following its links into dist/dirs/. */
-async function tree(dir: string, prefix = ''): Promise<Map<string, string>> {
+async function tree(dir: string): Promise<Map<string, string>> {
   const files = new Map<string, string>();
-  for (const name of (await readdir(dir)).sort()) {
-    const path = join(dir, name);
-    if ((await stat(path)).isDirectory()) for (const [inner, content] of await tree(path, `${prefix}${name}/`)) files.set(inner, content);
-    else files.set(`${prefix}${name}`, await readFile(path, 'utf8'));
-  }
+  for (const path of await filesUnder(dir)) files.set(path, await readFile(join(dir, path), 'utf8'));
   return files;
 }
 
