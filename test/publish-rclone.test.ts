@@ -118,7 +118,7 @@ describe('bootcfg publish through rclone', { skip }, () => {
       }
 
       let publishing = true;
-      const stats = { walks: 0, failed: 0, revisions: new Set<string>() };
+      const stats = { walks: 0, failed: 0, entry: 0, revisions: new Set<string>() };
       /** Revision directory → the generation its walks booted. */
       const seen = new Map<string, number>();
       const failures: unknown[] = [];
@@ -129,10 +129,12 @@ describe('bootcfg publish through rclone', { skip }, () => {
           const result = await bootMachine(`${host.url}/boot.ipxe`, machine.settings, fetch);
           stats.walks++;
           if (!('booted' in result)) {
-            // Only a revision pruned under a slow walk leaves a client without an answer (and
-            // never with a wrong one): pruning deletes a revision's chain first.
+            // Two things may leave a client without an answer, never with a wrong one: the entry
+            // point read while rclone rewrites it in place (a local remote; object stores replace
+            // it whole), and a revision pruned under a slow walk (its chain is deleted first).
             const dir = result.fetched.map((url) => /\/revs\/([^/]+)\//.exec(url)?.[1]).find(Boolean);
-            assert.ok(dir && !existsSync(join(www(), 'revs', dir, 'boot.ipxe')), `${machine.name}: no answer from ${dir}, which is not being pruned: ${result.failed}`);
+            if (dir === undefined) stats.entry++;
+            else assert.ok(!existsSync(join(www(), 'revs', dir, 'boot.ipxe')), `${machine.name}: no answer from ${dir}, which is not being pruned: ${result.failed}`);
             stats.failed++;
             continue;
           }
@@ -176,7 +178,7 @@ describe('bootcfg publish through rclone', { skip }, () => {
       if (failures.length > 0) throw failures[0];
       for (const [dir, gen] of seen) assert.equal(genOfDir.get(dir), gen, `${dir} was published as generation ${gen}`);
       assert.equal(stats.revisions.size, 6, `clients saw ${stats.revisions.size} revisions over ${stats.walks} walks`);
-      process.stderr.write(`# ${stats.walks} walks over ${stats.revisions.size} revisions, ${stats.failed} without an answer\n`);
+      process.stderr.write(`# ${stats.walks} walks over ${stats.revisions.size} revisions, ${stats.failed} without an answer (${stats.entry} at the entry point)\n`);
     });
   });
 });

@@ -54,6 +54,11 @@ export class RcloneDestination implements Destination {
     }
   }
 
+  /**
+   * One upload. An object store (S3, GCS, Azure, R2) replaces an object whole; rclone 1.60 writes
+   * a local or SFTP file in place, so a reader at that instant may find it short or empty (and
+   * fail that boot, never boot another revision): docs/static.md says so.
+   */
   async writeFile(path: string, content: Buffer, cacheControl?: string): Promise<void> {
     const headers = cacheControl ? ['--header-upload', `Cache-Control: ${cacheControl}`] : [];
     this.check(await this.rclone(['rcat', ...headers, this.at(path)], SMALL_TIMEOUT_MS, content), `write ${this.at(path)}`);
