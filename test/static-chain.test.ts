@@ -1,6 +1,7 @@
 // The static chain boots every machine as bootcfg serve does (issue 12: "check the order
 // matches the dynamic server's for every machine"). For each machine of a groups-and-labels
-// fleet (every combination of a known or unknown uuid, MAC, architecture and os label), iPXE's
+// fleet — the tests' own and the bundled example data/ — (every combination of a known or
+// unknown uuid, MAC, architecture and os label), iPXE's
 // walk is simulated twice: from bootcfg serve's /boot.ipxe (labels in its query), and from the
 // published tree's boot.ipxe on a plain static host (labels as iPXE settings, 404s falling
 // through). Both must boot the same kernel, initrds and arguments, and every URL argument must
@@ -10,20 +11,25 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
-import { get, runCli, startServe, tempDir, writeFiles, type ServeProcess } from './helpers.js';
+import { ROOT, get, runCli, startServe, tempDir, writeFiles, type ServeProcess } from './helpers.js';
 import { bootMachine, type BootResult, type Fetch } from './ipxe-sim.js';
-import { ORIGIN, fleetData, fleetMachines, routeFetch, staticHost } from './static-fleet.js';
+import { CP_MACS, ORIGIN, fleetData, fleetMachines, routeFetch, staticHost, type FleetMachine } from './static-fleet.js';
 
 const BASE = 'http://static.test/boot';
 
-describe('the static chain against bootcfg serve, machine by machine', () => {
+const FLEETS = [
+  { name: 'the tests\' groups-and-labels fleet', data: async (root: string) => writeFiles(join(root, 'data'), fleetData(1)), macs: CP_MACS, shapes: ['uuid.arch.os', 'mac.arch', 'arch.os', 'arch', 'os', 'default'] },
+  { name: 'the bundled example data/', data: async () => join(ROOT, 'data'), macs: ['52:54:00:89:d8:10', '52:54:00:89:d8:12'], shapes: ['mac.arch', 'arch.os', 'arch', 'os', 'default'] },
+];
+
+for (const fleet of FLEETS) describe(`the static chain against bootcfg serve, machine by machine: ${fleet.name}`, () => {
   let serve: ServeProcess;
   let dynamic: Fetch;
   let published: Fetch;
 
   before(async () => {
     const root = await tempDir();
-    const data = await writeFiles(join(root, 'data'), fleetData(1));
+    const data = await fleet.data(root);
     const to = join(root, 'www');
     const run = await runCli(['publish', '--data-path', data, '--to', to, '--base-url', BASE]);
     assert.equal(run.code, 0, run.stderr);
@@ -39,21 +45,21 @@ describe('the static chain against bootcfg serve, machine by machine', () => {
   });
 
   test('every machine boots the same kernel, initrds and arguments, and fetches the same configs', async () => {
-    const machines = fleetMachines();
-    const outcomes = new Map<string, number>();
+    const machines: FleetMachine[] = fleetMachines(fleet.macs);
+    const reached = new Map<string, number>();
     for (const machine of machines) {
       const query = new URLSearchParams(machine.labels).toString();
       const fromServe = await bootMachine(`${serve.url}/boot.ipxe${query ? `?${query}` : ''}`, machine.settings, dynamic);
       const fromStatic = await bootMachine(`${BASE}/boot.ipxe`, machine.settings, published);
-      const outcome = await compare(machine.name, fromServe, fromStatic);
-      outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1);
+      const shape = await compare(machine.name, fromServe, fromStatic);
+      reached.set(shape, (reached.get(shape) ?? 0) + 1);
     }
-    // The fleet reaches each of its groups, so the comparison covered every shape.
-    assert.deepEqual([...outcomes.keys()].sort(), ['control', 'install', 'install-arm64', 'pinned', 'worker'].map((p) => `bootcfg.profile=${p}`));
-    assert.equal([...outcomes.values()].reduce((a, b) => a + b), machines.length);
+    // The machines reach every shape of the build, so the comparison covered each.
+    assert.deepEqual([...reached.keys()].sort(), [...fleet.shapes].sort());
+    assert.equal([...reached.values()].reduce((a, b) => a + b), machines.length);
   });
 
-  /** Asserts both walks booted alike; returns which profile booted. */
+  /** Asserts both walks booted alike; returns the shape of the iPXE answer that booted. */
   async function compare(name: string, fromServe: BootResult, fromStatic: BootResult): Promise<string> {
     assert.ok('booted' in fromServe, `${name}: bootcfg serve: ${JSON.stringify(fromServe)}`);
     assert.ok('booted' in fromStatic, `${name}: static: ${JSON.stringify(fromStatic)}`);
@@ -74,7 +80,7 @@ describe('the static chain against bootcfg serve, machine by machine', () => {
       assert.equal(got.body, want.body, `${name}: ${key}: ${otherUrl} vs ${url}`);
       assert.ok(otherUrl.startsWith(`${BASE}/revs/`), `${name}: ${otherUrl} points into the published revision`);
     }
-    return a.args.find((arg) => arg.startsWith('bootcfg.profile='))!;
+    return /\/ipxe\/([^/]+)/.exec(b.scriptUrl)![1]!;
   }
 });
 

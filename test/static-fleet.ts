@@ -61,11 +61,11 @@ export interface FleetMachine {
   labels: Record<string, string>;
 }
 
-/** Every combination of a known and unknown uuid, MAC, architecture and os label. */
-export function fleetMachines(): FleetMachine[] {
+/** Every combination of a known and unknown uuid, MAC (`macs` and one unknown), architecture and os label. */
+export function fleetMachines(macs: readonly string[] = CP_MACS): FleetMachine[] {
   const machines: FleetMachine[] = [];
   for (const uuid of [PINNED_UUID, '0b6f4f5e-1111-4222-8333-944455556666', ''])
-    for (const mac of [...CP_MACS, '52:54:00:12:34:56'])
+    for (const mac of [...macs, '52:54:00:12:34:56'])
       for (const arch of ['x86_64', 'i386', 'arm64'])
         for (const os of ['', 'installed', 'other']) {
           const labels: Record<string, string> = os ? { os } : {};

@@ -10,6 +10,7 @@
 //   no query routing is needed after the first script. When the answer depends on something the
 //   compiler cannot know, the build fails naming the data file instead of guessing.
 // - Kernels and initrds under /images/ become absolute URLs under the base URL.
+// - GRUB answers get the same kernels and URLs; there is no static GRUB walk (docs/static.md).
 // - Pixiecore answers are left out: Pixiecore asks an API (`/v1/boot/<mac>`, falling back to a
 //   default) that a static host cannot answer, so they stay with bootcfg serve.
 // The revision's own directory is not known until its contents are (it is named for them), so
@@ -64,7 +65,7 @@ export function staticLayout(baseUrl: string, images = new Set<string>()): (plan
         out.set(path, { kind: 'text', source: '', content: chainScript(index.shapes(KIND_DIRS.ipxe)) });
       } else if (planned.kind === 'pixiecore') {
         continue;
-      } else if (planned.kind === 'ipxe') {
+      } else if (planned.kind === 'ipxe' || planned.kind === 'grub') {
         const walk = walkOf(path, planned.source);
         for (const ref of planned.boot.images ?? []) images.add(ref.file);
         out.set(path, { ...planned, boot: staticBoot(planned.boot, baseUrl, (url) => resolver.resolve(url, walk, errors, warnings)) });
@@ -304,16 +305,17 @@ class UrlResolver {
   }
 
   /**
-   * Whether a machine with these values for `shape` would have been answered by that shape's
-   * own iPXE answer before reaching `walk`: there is one, the chain tries it earlier, and every
-   * key of the shape is read from the same place the chain reads it.
+   * Whether a machine whose values are `values` on `shape` never walks to `walk`: the chain
+   * would answer it earlier, from an iPXE answer of a shape tried before the walk's, on keys the
+   * chain reads from the same place as this URL (so the machine's values are these).
    */
   private walkedPast(shape: ShapeKeys, values: Values, params: Record<string, Param>, walk: Walk): boolean {
-    if (compareShapes(shape, walk.shape) >= 0 || !this.index.has(KIND_DIRS.ipxe, shape, values)) return false;
-    return shape.every((key) => {
+    const same = new Set(shape.filter((key) => {
       const param = params[key]!;
       return param.type === 'known' ? param.consistent : param.from === key;
-    });
+    }));
+    return this.index.shapes(KIND_DIRS.ipxe).some((earlier) =>
+      compareShapes(earlier, walk.shape) < 0 && earlier.every((key) => same.has(key)) && this.index.has(KIND_DIRS.ipxe, earlier, values));
   }
 }
 
