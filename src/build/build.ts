@@ -23,6 +23,8 @@ export interface CompileOptions {
   signal?: AbortSignal;
   /** When given, every /images/ kernel and initrd must be a file here (validate and build --images-path). */
   imagesPath?: string;
+  /** Rewrites the plan before it is rendered (bootcfg publish's static layout); its errors fail the build. */
+  layout?: (plan: Plan, model: Model) => { plan: Plan; errors: BootcfgError[]; warnings: BootcfgError[] };
 }
 
 export interface Compiled {
@@ -90,13 +92,21 @@ export async function compileAll(dataPath: string, options: CompileOptions = {})
   if (options.imagesPath !== undefined) errors.push(...(await checkImages(loaded.model, options.imagesPath)));
   let output: OutputFiles = new Map();
   const templates = withOverrides(builtins, loaded.model.templates);
+  let plan = resolved.plan;
+  const layoutWarnings: BootcfgError[] = [];
+  if (errors.length === 0 && options.layout) {
+    const laid = options.layout(plan, loaded.model);
+    plan = laid.plan;
+    errors.push(...laid.errors);
+    layoutWarnings.push(...laid.warnings);
+  }
   if (errors.length === 0) {
-    progress('render', 0, resolved.plan.size);
-    const rendered = render(resolved.plan, templates, loaded.model.dataTemplates, loaded.model.localFiles);
+    progress('render', 0, plan.size);
+    const rendered = render(plan, templates, loaded.model.dataTemplates, loaded.model.localFiles);
     errors.push(...rendered.errors);
     output = rendered.files;
   }
-  const warnings = resolved.warnings.map((warning) => locate(warning, dataPath));
+  const warnings = [...resolved.warnings, ...layoutWarnings].map((warning) => locate(warning, dataPath));
   if (errors.length > 0) throw new ErrorList(errors.map((error) => locate(error, dataPath)), warnings);
   const { model } = loaded;
   const hashes = new Map<string, string>();
@@ -114,7 +124,7 @@ export async function compileAll(dataPath: string, options: CompileOptions = {})
     origins: originsOf(resolved.plan),
     groups: model.groups.map(({ file, id, name, profile }) => ({ file, id, name, profile })),
   };
-  return { compiled, sources: files, model, plan: resolved.plan, templates, hashes, sum };
+  return { compiled, sources: files, model, plan, templates, hashes, sum };
 }
 
 /** A read or compile failure with its paths made ones the user can open. */
@@ -179,6 +189,13 @@ export class RevisionSum {
 }
 
 const SUM_MASK = (1n << 256n) - 1n;
+
+/** The content revision of a whole output (what a build of it is named; bootcfg publish names its trees so). */
+export function contentRevision(files: OutputFiles): string {
+  const sum = new RevisionSum();
+  for (const [path, content] of files) sum.add(path, sha256(content));
+  return sum.revision();
+}
 
 function term(path: string, hash: string): bigint {
   return BigInt(`0x${sha256(`${path}\0${hash}`)}`);

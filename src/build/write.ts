@@ -429,10 +429,11 @@ function tryLink(from: string, to: string): boolean {
  * A few: an fsync each, so a one-file change costs a few fsyncs, not a flush of the whole file
  * system. Many: one syncfs(2) (`sync -f`) flushes them all at once, where an fsync per file
  * costs a journal commit each (at 10k machines, 25k files: ~10 s against ~0.3 s on this
- * project's ext4 VM). Without `sync` (a minimal container), fsync each.
+ * project's ext4 VM). Without `sync` (a minimal container), fsync each. No files and no
+ * directories named: the whole tree is flushed (bootcfg publish copies a tree and asks so).
  */
-async function syncTree(staging: string, files: readonly string[], dirs: readonly string[]): Promise<void> {
-  if (files.length + dirs.length <= SYNC_EACH_MAX) {
+export async function syncTree(staging: string, files: readonly string[], dirs: readonly string[]): Promise<void> {
+  if (files.length + dirs.length <= SYNC_EACH_MAX && files.length + dirs.length > 0) {
     await mapLimit(files, 16, (path) => syncPath(join(staging, path)));
     await mapLimit([...dirs, staging], 16, syncDirectory);
     return;
@@ -455,7 +456,7 @@ async function syncPath(path: string): Promise<void> {
 }
 
 /** A rename is durable once its directory is synced. */
-async function syncDirectory(dir: string): Promise<void> {
+export async function syncDirectory(dir: string): Promise<void> {
   await syncPath(dir).catch((error: NodeJS.ErrnoException) => {
     if (error.code !== 'EINVAL' && error.code !== 'EISDIR') throw error; // some file systems cannot sync a directory
   });
