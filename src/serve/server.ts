@@ -360,6 +360,7 @@ function snapshotOf(dir: string, revision: string, shapes: readonly ShapeKeys[],
     },
   };
   identities.set(snapshot, identity(revisionFd));
+  void snapshot.pack.fill().catch(() => {}); // in the background; until it is done, answers are read on demand
   return snapshot;
 }
 
