@@ -9,7 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import { guestHosts, jobs, missingPrerequisites } from './config.js';
 import { problems, report, type Boot } from './expect.js';
 import { fixture, machines, type Machine } from './machines.js';
-import { nginxSkipReason } from './nginx.js';
+import { nginxSkip } from './nginx.js';
 import { startPixiecore } from './pixiecore.js';
 import { bootVm, type Firmware, type Forward, type VmResult } from './qemu.js';
 import { bootcfgBuild, startServer, type ServerKind } from './servers.js';
@@ -41,12 +41,6 @@ function cases(): Case[] {
   if (byMac) out.push({ machine: byMac, firmware: 'uefi', server: 'bootcfg', via: 'pixiecore' });
   const only = process.env.E2E_SERVERS?.split(',');
   return only ? out.filter((c) => only.includes(c.via === 'pixiecore' ? 'pixiecore' : c.server)) : out;
-}
-
-/** Without nginx the nginx cases skip locally; under CI=true they run, and fail. */
-function nginxSkip(): string | false {
-  const reason = nginxSkipReason();
-  return reason && !process.env.CI ? `${reason} (under CI=true this fails instead)` : false;
 }
 
 let work = '';

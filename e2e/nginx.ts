@@ -21,6 +21,12 @@ export function nginxSkipReason(): string | undefined {
   return nginxBinary() ? undefined : 'nginx is not installed: run make deps-e2e';
 }
 
+/** A node:test `skip` for an nginx case: without nginx it skips locally; under CI=true it runs, and fails. */
+export function nginxSkip(): string | false {
+  const reason = nginxSkipReason();
+  return reason && !process.env.CI ? `${reason} (under CI=true this fails instead)` : false;
+}
+
 /** The smallest nginx.conf around the generated block; everything nginx writes stays in prefix. */
 function mainConfig(prefix: string): string {
   // As root, nginx would switch workers to "nobody", who cannot read the suite's temp dirs.
