@@ -99,13 +99,15 @@ async function serveData(args: Args, admin: AdminView): Promise<void> {
     throw error;
   }
   if (watcher) say(`watching ${dataPath} for changes (settle ${settleMs} ms)`);
-  say(`listening on ${server.url} (revision ${server.revision}${args.workers > 1 ? `, ${args.workers} worker processes` : ''})`); // last: everything is ready
   process.on('SIGHUP', () => void server!.reload().then((rev) => say(`reloaded revision ${rev}`), (e: unknown) => say(formatError(e))));
-  await new Promise<void>((resolve) => {
+  // Before saying "listening": whoever waits for that line may signal at once.
+  const stopped = new Promise<void>((resolve) => {
     const stop = () => resolve();
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
   });
+  say(`listening on ${server.url} (revision ${server.revision}${args.workers > 1 ? `, ${args.workers} worker processes` : ''})`); // last: everything is ready
+  await stopped;
   await watcher?.close();
   await builds?.idle();
   await server.close();
