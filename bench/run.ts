@@ -49,6 +49,8 @@ export interface Results {
   versions: Record<string, string>;
   config: { runs: number; seconds: number; connections: number; wrkThreads: number; nginxWorkers: number; benchDir: string };
   sizes: SizeResult[];
+  /** When the serve phase ran on its own (BENCH_PHASES=serve), its own run's date, load and versions. */
+  serveRun?: { date: string; machine: Results['machine']; versions: Record<string, string> };
 }
 
 const env = process.env;
@@ -80,6 +82,7 @@ async function main(): Promise<void> {
   for (const n of SIZES) {
     results.sizes.push(keepEarlier(await benchSize(n, images), earlier?.sizes.find((r) => r.machines === n)));
     results.machine.loadAfter = loadavg();
+    if (PHASES.has('serve')) results.serveRun = { date: results.date, machine: results.machine, versions: results.versions };
     await writeFile(join(DIR, 'results.json'), `${JSON.stringify(results, null, 1)}\n`); // partial results survive a stop
   }
   say(`results in ${join(DIR, 'results.json')}; run \`node lib/bench/report.js\` to update docs/BENCHMARKS.md`);

@@ -87,6 +87,7 @@ export async function benchServePhase(s: ServeSetup): Promise<ServeResult> {
     servers.set('nodeCeiling', { url: ceiling.url, pids: () => [ceiling.pid], stop: ceiling.stop });
 
     await checkAnswers(s.n, servers);
+    await packed(serve.log, s.workers);
     const atRest = await restingRss(servers.get('bootcfg')!.pids);
     result.bootcfgIdleRssKb = atRest.rssKb;
     result.bootcfgIdlePssKb = atRest.pssKb;
@@ -146,6 +147,14 @@ async function checkAnswers(n: number, servers: Map<ServerName, Running>): Promi
 async function get(url: string): Promise<{ status: number; body: string }> {
   const response = await fetch(url);
   return { status: response.status, body: await response.text() };
+}
+
+/**
+ * Waits (at most 5 minutes) until every serving process says its answer pack is filled
+ * ("packed revision …"), so that no run measures serve while it still reads its snapshot.
+ */
+async function packed(log: () => string, processes: number): Promise<void> {
+  for (let i = 0; i < 3000 && (log().match(/packed revision /g) ?? []).length < processes; i++) await sleep(100);
 }
 
 /**

@@ -25,9 +25,14 @@ export function serveSection(results: Results): string[] {
   const sizes = results.sizes.filter((r) => r.serve.bootcfg.length > 0);
   const workers = sizes[0]?.serve.workers ?? results.config.nginxWorkers;
   const skipped = sizes.flatMap((r) => Object.entries(r.serve.skipped ?? {}).map(([name, why]) => `${LABELS[name as ServerName]} at ${r.machines.toLocaleString('en')}: ${why}`));
+  const run = results.serveRun;
+  const when = run && run.date !== results.date
+    ? [`Serve phase run of ${run.date.slice(0, 16).replace('T', ' ')} UTC (bootcfg ${run.versions.bootcfg}, ${run.versions.nginx}): load average ${run.machine.loadBefore.map((l) => l.toFixed(1)).join(' / ')} before and ${run.machine.loadAfter.map((l) => l.toFixed(1)).join(' / ')} after.`, '']
+    : [];
   return [
     '### Serving: bootcfg serve, nginx, the 2015 bootcfg and matchbox, one fleet, one boot storm (medians)',
     '',
+    ...when,
     `bootcfg serve runs as ${workers} process${workers > 1 ? 'es' : ''} (\`--workers ${workers}\`) and nginx with \`worker_processes ${results.config.nginxWorkers}\`; the 2015 bootcfg and matchbox are Go and use every core. wrk (1 thread) shares the same ${results.machine.cpus} cores. The Node ceiling is one bare Node process answering a fixed 400-byte body (\`bench/node-ceiling.ts\`). Ratios are bootcfg's req/s over the other's. RSS sums bootcfg's processes (the primary and its workers): at rest once the answer packs are filled, and the peak after the load; PSS splits the pages the processes share.`,
     '',
     '| machines | bootcfg req/s | nginx req/s (bootcfg ÷) | 2015 bootcfg req/s (bootcfg ÷) | matchbox req/s | Node ceiling req/s | bootcfg p50 / p99 | nginx p99 | 2015 p99 | bootcfg RSS at rest → peak (PSS at rest) | runs: bootcfg; nginx; 2015 req/s |',

@@ -7,7 +7,7 @@
 
 import { writeFile } from 'node:fs/promises';
 import { machine, stranger } from './fleet.js';
-import { URL_KINDS, urlFor, type UrlKind } from './load.js';
+import { URL_KINDS, WRK_REPORT, urlFor, type UrlKind } from './load.js';
 
 /** Prime, and prime to every fleet size the bench uses (powers of ten and small ones). */
 const STRIDE = 7919;
@@ -67,11 +67,5 @@ request = function()
   end
   return wrk.format("GET", path)
 end
-done = function(summary, latency, requests)
-  local e = summary.errors
-  io.write(string.format('BENCH {"requests":%d,"durationUs":%d,"socketErrors":%d,"non2xx":%d,"p50Us":%d,"p99Us":%d,"meanUs":%.1f}\\n',
-    summary.requests, summary.duration, e.connect + e.read + e.write + e.timeout, e.status,
-    latency:percentile(50), latency:percentile(99), latency.mean))
-end
-`);
+${WRK_REPORT}`);
 }

@@ -98,7 +98,7 @@ export class AnswerPack {
       if (this.closed) throw stop;
       const hash = hashOf(path);
       if (this.lookup(path, hash)) return;
-      const found = readSmall(join(this.dir, path));
+      const found = readSmall(join(this.dir, path), true);
       if (found === 'missing') throw stop; // listed a moment ago: the snapshot is going away
       const kept = found === 'large' ? this.keepLarge(path, hash) : this.keep(path, hash, found.body, found.size, found.mtime);
       if (!kept) whole = false;
@@ -233,15 +233,16 @@ function openPackFile(): number {
 }
 
 /**
- * A small regular file read whole with one synchronous stat/open/fstat/read/close. Most
+ * A small regular file read whole with one synchronous stat/open/fstat/read/close (no stat
+ * when the walk has just `listed` it: the fstat still checks it is a regular file). Most
  * requests miss a candidate or two: a stat that returns undefined is much cheaper than an open
  * that throws. O_NONBLOCK: a FIFO put in place after the stat must not hang us. Any failure to
  * find or open it (too long a name, no permission) is 'missing', a 404 as from nginx.
  */
-export function readSmall(path: string | Buffer): { body: Buffer; size: number; mtime: number } | 'missing' | 'large' {
+export function readSmall(path: string | Buffer, listed = false): { body: Buffer; size: number; mtime: number } | 'missing' | 'large' {
   let fd: number;
   try {
-    if (!statSync(path, { throwIfNoEntry: false })?.isFile()) return 'missing';
+    if (!listed && !statSync(path, { throwIfNoEntry: false })?.isFile()) return 'missing'; // a listed file exists: open at once
     fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch {
     return 'missing';

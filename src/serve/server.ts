@@ -39,6 +39,8 @@ export interface ServeOptions {
   routes?: ReadonlyMap<string, Handler>;
   /** Receives one entry per answered request. */
   log?: (entry: AccessLogEntry) => void;
+  /** Receives a line when a snapshot's answer pack is filled (pack.ts). */
+  notice?: (line: string) => void;
 }
 
 export interface AccessLogEntry {
@@ -82,12 +84,13 @@ export const REVISION_HEADER = 'X-Bootcfg-Revision';
 export async function startServer(options: ServeOptions): Promise<RunningServer> {
   const { host, port } = parseAddress(options.address);
   // undefined while dist/ has no build (removed, or current dangling): every answer is then 503.
-  let live: Snapshot | undefined = openSnapshot(options.distPath);
+  const notice = options.notice ?? (() => {});
+  let live: Snapshot | undefined = openSnapshot(options.distPath, notice);
   /** Opens what dist/current leads to now (the live snapshot itself if it still is that one); throws if nothing. */
   const refresh = (): Snapshot => {
     let next: Snapshot | undefined;
     try {
-      next = openSnapshot(options.distPath, live);
+      next = openSnapshot(options.distPath, notice, live);
       return next;
     } finally {
       if (next !== live) live?.close();
@@ -277,7 +280,7 @@ function writeError(socket: Duplex, status: number, message: string, revision: s
  * kept (with its pack) when dist/current still leads to the very same snapshot: the same
  * directory and the same REVISION file, not one rebuilt at the same path.
  */
-function openSnapshot(distPath: string, previous?: Snapshot): Snapshot {
+function openSnapshot(distPath: string, notice: (line: string) => void, previous?: Snapshot): Snapshot {
   const current = join(distPath, CURRENT);
   let dir: string | undefined;
   try {
@@ -298,7 +301,7 @@ function openSnapshot(distPath: string, previous?: Snapshot): Snapshot {
     closeSync(opened.fd);
     throw error;
   }
-  return snapshotOf(dir, opened.revision, shapes, opened.fd);
+  return snapshotOf(dir, opened.revision, shapes, opened.fd, notice);
 }
 
 /** REVISION opened and read (a few bytes); undefined when it is not a small regular file. */
@@ -332,7 +335,7 @@ function sameFile(snapshot: Snapshot, fd: number): boolean {
  * tells. It is asked at most once per event-loop turn: every request in a turn arrived after
  * the turn began, so an answer never outlives a removal that finished before it was asked for.
  */
-function snapshotOf(dir: string, revision: string, shapes: readonly ShapeKeys[], revisionFd: number): Snapshot {
+function snapshotOf(dir: string, revision: string, shapes: readonly ShapeKeys[], revisionFd: number, notice: (line: string) => void): Snapshot {
   let closed = false;
   let known: boolean | undefined;
   const snapshot: Snapshot = {
@@ -360,7 +363,12 @@ function snapshotOf(dir: string, revision: string, shapes: readonly ShapeKeys[],
     },
   };
   identities.set(snapshot, identity(revisionFd));
-  void snapshot.pack.fill().catch(() => {}); // in the background; until it is done, answers are read on demand
+  // In the background; until it is done, answers are read on demand.
+  const started = performance.now();
+  void snapshot.pack.fill().then(() => {
+    const { answers, complete } = snapshot.pack.stats();
+    if (complete) notice(`packed revision ${revision}: ${answers} answers in ${Math.round(performance.now() - started)} ms`);
+  }, () => {});
   return snapshot;
 }
 

@@ -93,7 +93,7 @@ async function serveData(args: Args, admin: AdminView): Promise<void> {
     if (builds && args.watch) await builds.request(); // a failure is logged; the last good tree serves
     server = args.workers > 1
       ? await startWorkers(args.workers, say)
-      : await startServer({ distPath, imagesPath: args['images-path'], address: args.address, routes: admin.routes(new Map()), log: admin.tap(accessLog(process.stdout)) });
+      : await startServer({ distPath, imagesPath: args['images-path'], address: args.address, routes: admin.routes(new Map()), log: admin.tap(accessLog(process.stdout)), notice: say });
   } catch (error) {
     await watcher?.close(); // an open watch would keep a failed serve from exiting
     throw error;
@@ -118,7 +118,8 @@ type Serving = Pick<RunningServer, 'url' | 'revision' | 'reload' | 'close'>;
 
 /** A worker: serve dist/ as it is (the primary builds), until the primary stops it. */
 async function serveAsWorker(args: Args): Promise<void> {
-  await runWorker(await startServer({ distPath: args['dist-path'], imagesPath: args['images-path'], address: args.address, log: accessLog(process.stdout) }));
+  const say = (line: string) => process.stderr.write(`worker ${process.pid}: ${line}\n`);
+  await runWorker(await startServer({ distPath: args['dist-path'], imagesPath: args['images-path'], address: args.address, log: accessLog(process.stdout), notice: say }));
 }
 
 /**
