@@ -77,7 +77,7 @@ function serialField(serial: string, tag: string): string | undefined {
   return new RegExp(`${tag}: (.*)$`, 'm').exec(serial)?.[1];
 }
 
-function cloudBody(serial: string): string | undefined {
+export function cloudBody(serial: string): string | undefined {
   const m = /E2E-CLOUD-BEGIN\n([\s\S]*?)\nE2E-CLOUD-END/.exec(serial);
   return m?.[1];
 }
