@@ -1,6 +1,6 @@
 // Stage: serve. The answer pack: a per-snapshot index of the compiled answers a server has
 // already read, with their bytes copied into one private temp file, so that a repeated answer
-// costs a Map lookup and one pread instead of a stat per candidate tried and then open, fstat,
+// costs a lookup in memory and one pread instead of a stat per candidate tried and then open, fstat,
 // read and close (measured with make bench: ~5 synchronous calls, each a Node binding on top of
 // a VM's syscall, were half of serve's time per request).
 //
