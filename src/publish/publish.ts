@@ -68,13 +68,14 @@ export async function publish(options: PublishOptions): Promise<PublishResult> {
     await writeTree(stage, tree.files);
     let copiedImages: CopyResult | undefined;
     if (options.imagesPath !== undefined) {
-      copiedImages = await dest.copy(options.imagesPath, 'images', { files: [...images].sort(), compare: 'size-time', dryRun: options.dryRun });
+      const progress = (line: string) => options.say(`images: ${line}`);
+      copiedImages = await dest.copy(options.imagesPath, 'images', { files: [...images].sort(), compare: 'size-time', dryRun: options.dryRun, progress });
       options.say(`images: ${copiedImages.copied} ${would}copied, ${copiedImages.skipped} already there`);
     } else if (images.size > 0) {
       options.say(`images: not published (no --images-path); ${images.size} kernels and initrds must be at ${dest.description}/images/ already`);
     }
     const content = [...tree.files.keys()].filter((path) => path !== CHAIN_FILE).sort();
-    const copied = await dest.copy(stage, prefix, { files: content, compare: 'checksum', dryRun: options.dryRun, cacheControl: IMMUTABLE });
+    const copied = await dest.copy(stage, prefix, { files: content, compare: 'checksum', dryRun: options.dryRun, cacheControl: IMMUTABLE, progress: (line) => options.say(`${prefix}: ${line}`) });
     options.say(`${prefix}: ${copied.copied} files ${would}copied, ${copied.skipped} already there`);
     const previous = parseEntryScript((await dest.readFile(ENTRY))?.toString('utf8') ?? '');
     let pruned: string[] = [];
