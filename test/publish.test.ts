@@ -48,6 +48,8 @@ describe('bootcfg publish to a local directory', () => {
     assert.equal(await readFile(join(rev, 'cloud/mac.arch/52-54-00-89-d8-10/x86_64'), 'utf8'), '#cloud-config\nhostname: cp1-x86_64-gen1\n');
     assert.equal(await readFile(join(rev, 'REVISION'), 'utf8'), `${dir.split('.')[0]}\n`);
     assert.equal(existsSync(join(rev, 'pixiecore')), false, 'a static host cannot answer Pixiecore');
+    const grub = await readFile(join(rev, 'grub/mac.arch/52-54-00-89-d8-10/x86_64'), 'utf8');
+    assert.match(grub, new RegExp(`^linux "\\(http,boot\\.test\\)/fleet/images/amd64/vmlinuz" .*"cloud-config-url=${BASE}/revs/${dir}/cloud/mac\\.arch/52-54-00-89-d8-10/x86_64"`, 'm'));
     assert.equal(await readFile(join(to, 'revs/history'), 'utf8'), `${dir}\n`);
     // The chain walks the build's iPXE shapes in serve's order, reading each key from iPXE.
     const chain = await readFile(join(rev, 'boot.ipxe'), 'utf8');
