@@ -9,7 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import { guestHosts, jobs, missingPrerequisites } from './config.js';
 import { problems, report, type Boot } from './expect.js';
 import { fixture, machines, type Machine } from './machines.js';
-import { nginxCaseSkip } from './nginx.js';
+import { nginxSkip } from './nginx.js';
 import { startPixiecore } from './pixiecore.js';
 import { bootVm, type Firmware, type Forward, type VmResult } from './qemu.js';
 import { bootcfgBuild, startServer, type ServerKind } from './servers.js';
@@ -93,7 +93,7 @@ async function run(c: Case, title: string): Promise<Boot> {
 describe('iPXE in QEMU boots through bootcfg', { concurrency: jobs }, () => {
   for (const c of cases()) {
     const title = `${c.via === 'pixiecore' ? 'pixiecore' : c.server} ${c.firmware} ${c.machine.name}`;
-    it(title, { skip: c.server === 'nginx' ? nginxCaseSkip() : false }, async (t) => {
+    it(title, { skip: c.server === 'nginx' ? nginxSkip() : false }, async (t) => {
       const boot = await run(c, title);
       timings.push(`  ${title.padEnd(28)} ${(boot.vm.ms / 1000).toFixed(1)} s`);
       t.diagnostic(`boot ${(boot.vm.ms / 1000).toFixed(1)} s`);

@@ -27,7 +27,7 @@ export interface Boot {
 }
 
 /** The dist/ key a machine's answers come from (ipxe/<key>, cloud/<key>, pixiecore/<key>). */
-export function keyOf(m: Machine, area: 'ipxe' | 'cloud' | 'pixiecore'): string {
+export function keyOf(m: Machine, area: 'ipxe' | 'cloud' | 'pixiecore' | 'ignition'): string {
   if (m.known === 'uuid' && area !== 'pixiecore') return `uuid/${m.uuid}`;
   if (m.known === 'uuid' || m.known === 'default') return 'default';
   return `mac/${hexhyp(m.mac)}`;

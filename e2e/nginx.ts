@@ -22,13 +22,13 @@ export function nginxSkipReason(): string | undefined {
   return nginxBinary() ? undefined : 'nginx is not installed: run make deps-e2e';
 }
 
-/** For a case's `skip`: without nginx it skips locally; under CI=true it runs, and fails. */
-export function nginxCaseSkip(): string | false {
+/** A node:test `skip` for an nginx case: without nginx it skips locally; under CI=true it runs, and fails. */
+export function nginxSkip(): string | false {
   const reason = nginxSkipReason();
   return reason && !process.env.CI ? `${reason} (under CI=true this fails instead)` : false;
 }
 
-/** The smallest nginx.conf around the server block; everything nginx writes stays in prefix. */
+/** The smallest nginx.conf around the generated block; everything nginx writes stays in prefix. */
 function mainConfig(prefix: string): string {
   // As root, nginx would switch workers to "nobody", who cannot read the suite's temp dirs.
   const user = process.getuid?.() === 0 ? 'user root root;\n' : '';

@@ -12,7 +12,7 @@ import { guestHosts, jobs, missingPrerequisites } from './config.js';
 import { report } from './expect.js';
 import { baseUrl, entryRevision, staticProblems, type StaticBoot } from './expect-static.js';
 import { fixture, machines, type Machine } from './machines.js';
-import { nginxCaseSkip } from './nginx.js';
+import { nginxSkip } from './nginx.js';
 import { bootVm, type Firmware, type VmResult } from './qemu.js';
 import { bootcfgPublish } from './servers.js';
 import { startStatic, type StaticKind } from './static-server.js';
@@ -99,7 +99,7 @@ describe('iPXE in QEMU boots from a published tree on a plain static server', { 
   }
 });
 
-describe('rolling back a published tree is rewriting its entry point', { skip: !selected || nginxCaseSkip() }, () => {
+describe('rolling back a published tree is rewriting its entry point', { skip: !selected || nginxSkip() }, () => {
   const [machine] = machines as [Machine];
   it('static nginx-root bios rollback: A, then B, then A again', async (t) => {
     const root = join(work, 'rollback');
