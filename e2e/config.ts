@@ -12,6 +12,8 @@ export const cacheDir = resolve(process.env.E2E_CACHE ?? join(repoRoot, '.cache'
 
 export const kernelFile = join(cacheDir, 'vmlinuz');
 export const initrdFile = join(cacheDir, 'initramfs.gz');
+/** The Ignition guest's initramfs (Debian's Ignition binary; e2e/ignition-init). */
+export const ignitionInitrdFile = join(cacheDir, 'initramfs-ignition.gz');
 
 /** Debian's firmware and iPXE builds (packages ovmf, ipxe, ipxe-qemu). */
 export const firmware = {

@@ -2,8 +2,9 @@
 # `make e2e` is separate from `make test`; .ci/run calls it after the unit tests.
 
 # dnsmasq-base is the dnsmasq binary without the system service (the network-path cases start
-# their own, inside a network namespace); iproute2 builds those namespaces.
-E2E_PACKAGES := qemu-system-x86 ipxe-qemu ipxe ovmf busybox-static cpio nginx dnsmasq-base iproute2
+# their own, inside a network namespace); iproute2 builds those namespaces. ignition carries the
+# Ignition binary the Ignition guest runs (e2e/ignition-init), from its dracut module directory.
+E2E_PACKAGES := qemu-system-x86 ipxe-qemu ipxe ovmf busybox-static cpio nginx dnsmasq-base iproute2 ignition
 
 .PHONY: e2e e2e-assets deps-e2e
 

@@ -4,11 +4,11 @@
 // Every compiled answer passes ignition-validate; errors name the template, line and group.
 
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
+import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { ignitionValidate, tool } from './butane-peer.js';
-import { get, runCli, startServe, tempDir, writeFiles } from './helpers.js';
+import { get, ROOT, runCli, startServe, tempDir, writeFiles } from './helpers.js';
 
 const validator = tool('ignition-validate');
 const MAC1 = '52:54:00:00:00:11';
@@ -102,4 +102,17 @@ test('an ignition_id must say Butane or Ignition by its extension', async () => 
   const { code, stderr } = await runCli(['validate', '--data-path', data]);
   assert.equal(code, 1, stderr);
   assert.match(stderr, /profiles\/raw\.json:\d+:\d+: "ignition_id" names ignition\/raw\.txt, which is neither Butane nor Ignition by its extension/);
+});
+
+test('every Ignition answer the bundled data/ compiles to passes ignition-validate', async (t) => {
+  if (validator.missing) return t.skip(validator.missing);
+  const dist = join(await tempDir(), 'dist');
+  const built = await runCli(['build', '--data-path', join(ROOT, 'data'), '--dist-path', dist]);
+  assert.equal(built.code, 0, built.stderr);
+  const answers = await readdir(join(dist, 'current', 'ignition'), { recursive: true, withFileTypes: true }).catch(() => []);
+  for (const entry of answers.filter((e) => e.isFile())) {
+    const file = join(entry.parentPath, entry.name);
+    assert.equal(await ignitionValidate(validator.path!, await readFile(file, 'utf8')), '', file);
+  }
+  t.diagnostic(`${answers.filter((e) => e.isFile()).length} Ignition answers checked`);
 });

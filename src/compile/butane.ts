@@ -96,6 +96,12 @@ export interface ButaneResult {
   version: IgnitionVersion;
   config: Record<string, unknown>;
   positions: Positions;
+  /**
+   * The positions (as in `positions`, compared by identity) of integer keys whose value was
+   * written with a base prefix (0644, 0o644, 0x1a4): such a mode is octal by its spelling, so it
+   * is never the decimal-for-octal slip the rules look for (01777 is 1023, and means it).
+   */
+  prefixed: ReadonlySet<Located>;
 }
 
 /** Butane field name of an Ignition one: sizeMiB → size_mib, sshAuthorizedKeys → ssh_authorized_keys. */
@@ -124,6 +130,7 @@ export function translateButane(text: string, local: LocalFiles | undefined, pro
 
 class Walker {
   readonly positions: Positions = new Map();
+  private readonly prefixed = new Set<Located>();
   private budget = MAX_NODES;
   private variant: ButaneVariant = 'fcos';
   private butaneVersion = '';
@@ -154,7 +161,7 @@ class Walker {
     const config: Record<string, unknown> = { ignition: { version: this.version, ...(section as object | undefined) }, ...rest };
     if (this.bootDevice?.value) this.applyBootDevice(this.bootDevice.value, this.bootDevice.at, config);
     if (this.mountUnits.length > 0) this.applyMountUnits(config);
-    return { variant: this.variant, butaneVersion: this.butaneVersion, version: this.version, config, positions: this.positions };
+    return { variant: this.variant, butaneVersion: this.butaneVersion, version: this.version, config, positions: this.positions, prefixed: this.prefixed };
   }
 
   /** `variant` and `version`: which Ignition version the rest translates to. */
@@ -294,6 +301,7 @@ class Walker {
   private value(node: YamlNode | null, type: FieldType, pointer: string, key: string, keyAt: Located): unknown {
     const resolved = node && this.deref(node);
     if (!resolved || isNull(resolved)) return undefined;
+    if (type === 'integer' && isScalar(resolved) && /^[-+]?0[0-9oxb_]/.test(String(resolved.value))) this.prefixed.add(keyAt);
     if (typeof type === 'string') return this.scalar(resolved, type, key);
     if ('object' in type) return this.object(resolved, type.object, pointer);
     if (!isSeq(resolved)) {

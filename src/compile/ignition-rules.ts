@@ -10,10 +10,16 @@ import { minorOf, type IgnitionVersion } from './ignition-spec.js';
 
 type Obj = Record<string, unknown>;
 
-export function semanticProblems(config: Obj, version: IgnitionVersion, variant: ButaneVariant | undefined): Problem[] {
+/** `spelledOctal(pointer)`: the source wrote that number in octal (Butane `0644`), so it is not a decimal slip. */
+export function semanticProblems(
+  config: Obj,
+  version: IgnitionVersion,
+  variant: ButaneVariant | undefined,
+  spelledOctal: (pointer: string) => boolean = () => false,
+): Problem[] {
   const problems: Problem[] = [];
   const storage = (config.storage ?? {}) as Obj;
-  checkNodes(storage, problems);
+  checkNodes(storage, version, problems, spelledOctal);
   checkFilesystems(storage, problems);
   checkDevices(storage, problems);
   forEachResource(config, (resource, pointer) => checkResource(resource, pointer, version, problems));
@@ -32,7 +38,7 @@ function items(parent: Obj, key: string): Array<[Obj, string]> {
 
 const KINDS = { files: 'file', directories: 'directory', links: 'link' } as const;
 
-function checkNodes(storage: Obj, problems: Problem[]): void {
+function checkNodes(storage: Obj, version: IgnitionVersion, problems: Problem[], spelledOctal: (pointer: string) => boolean): void {
   const seen = new Map<string, { kind: string; pointer: string }>();
   for (const [key, kind] of Object.entries(KINDS)) {
     for (const [node, at] of items(storage, key)) {
@@ -51,7 +57,7 @@ function checkNodes(storage: Obj, problems: Problem[]): void {
         const who = (node[owner] ?? {}) as Obj;
         if (who.id != null && who.name != null) problems.push({ pointer: `${pointer}/${owner}`, message: `${owner} of "${path}" has both id and name`, hint: 'Ignition takes one: keep id or name' });
       }
-      if (node.mode !== undefined && node.mode !== null) checkMode(node.mode as number, kind, `${pointer}/mode`, problems);
+      if (node.mode !== undefined && node.mode !== null) checkMode(node.mode as number, kind, version, `${pointer}/mode`, spelledOctal(`${pointer}/mode`), problems);
       if (kind === 'link') checkLink(node, pointer, problems);
     }
   }
@@ -81,18 +87,29 @@ function cleanPath(path: string): string {
   return `/${parts.join('/')}`;
 }
 
-function checkMode(mode: number, kind: string, pointer: string, problems: Problem[]): void {
+function checkMode(mode: number, kind: string, version: IgnitionVersion, pointer: string, octal: boolean, problems: Problem[]): void {
   if (mode < 0 || mode > 0o7777) {
     problems.push({ pointer, message: `mode ${mode} is out of range`, hint: 'a mode is at most 07777 (4095); write it in octal in Butane (0644) or decimal in Ignition JSON (420)' });
     return;
   }
   // 644 written where 0644 was meant sets the sticky bit and gives the owner write-only access.
   const digits = String(mode);
-  if (mode > 0o777 && /^[0-7]{3,4}$/.test(digits)) {
+  if (!octal && mode > 0o777 && /^[0-7]{3,4}$/.test(digits)) {
     problems.push({
       pointer,
       message: `mode ${mode} is decimal (octal ${mode.toString(8).padStart(4, '0')}): did you mean octal 0${digits.padStart(3, '0')}?`,
       hint: `in Butane write 0${digits}; in Ignition JSON write ${parseInt(digits, 8)}`,
+    });
+    return;
+  }
+  // Before spec 3.4.0 Ignition applies only the permission bits (ignition-validate warns "not
+  // supported"): a sticky /tmp-like directory or a setuid binary would come up without the bit.
+  if ((mode & 0o7000) !== 0 && minorOf(version) < 4) {
+    const bits = [[0o4000, 'setuid'], [0o2000, 'setgid'], [0o1000, 'sticky']].filter(([bit]) => (mode & (bit as number)) !== 0).map(([, name]) => name);
+    problems.push({
+      pointer,
+      message: `mode 0${mode.toString(8)} sets the ${bits.join(' and ')} bit${bits.length > 1 ? 's' : ''}, which Ignition ${version} does not apply`,
+      hint: `Ignition before spec 3.4.0 sets only the permission bits (0${(mode & 0o777).toString(8).padStart(3, '0')} here); set the others with a systemd unit or tmpfiles.d`,
     });
     return;
   }

@@ -42,7 +42,7 @@ export function ignitionSourceKind(file: string): IgnitionSourceKind | undefined
 export function compileIgnition(source: IgnitionSource, options: IgnitionOptions = {}): CompiledIgnition {
   const problems: Problem[] = [];
   const read = source.kind === 'butane' ? butaneConfig(source.text, options.local, problems) : ignitionConfig(source.text, problems);
-  if (read) problems.push(...checkConfig(read.config, read.version, read.variant));
+  if (read) problems.push(...checkConfig(read));
   if (problems.length > 0 || !read) throw toErrors(source.file, problems, read?.positions);
   return { json: JSON.stringify(read.config), version: read.version };
 }
@@ -52,17 +52,24 @@ interface ReadConfig {
   version: IgnitionVersion;
   variant?: ButaneVariant;
   positions: Positions;
+  /** Butane only: where an integer was written with a base prefix (ButaneResult.prefixed). */
+  prefixed?: ReadonlySet<Located>;
 }
 
 function butaneConfig(text: string, local: LocalFiles | undefined, problems: Problem[]): ReadConfig | undefined {
   const result = translateButane(text, local, problems);
-  return result && { config: result.config, version: result.version, variant: result.variant, positions: result.positions };
+  return result && { config: result.config, version: result.version, variant: result.variant, positions: result.positions, prefixed: result.prefixed };
 }
 
 /** Schema first; the semantic rules only run on a config whose shape is right. */
-function checkConfig(config: Record<string, unknown>, version: IgnitionVersion, variant: ButaneVariant | undefined): Problem[] {
+function checkConfig({ config, version, variant, positions, prefixed }: ReadConfig): Problem[] {
   const schema = schemaProblems(config, version).map(({ pointer, key, message, hint }) => ({ pointer: key ? `${pointer}/${key}` : pointer, message, hint }));
-  return schema.length > 0 ? schema : semanticProblems(config, version, variant);
+  if (schema.length > 0) return schema;
+  const spelledOctal = (pointer: string): boolean => {
+    const at = positions.get(pointer);
+    return at !== undefined && prefixed?.has(at) === true;
+  };
+  return semanticProblems(config, version, variant, spelledOctal);
 }
 
 // ---- Ignition JSON --------------------------------------------------------------------------
