@@ -42,6 +42,11 @@ export function bootcfgPublish(dataPath: string, imagesPath: string, to: string,
   return runCli(['publish', '--to', to, '--base-url', baseUrl, '--data-path', dataPath, '--images-path', imagesPath]);
 }
 
+/** `bootcfg publish --rollback`: points the entry point of a published folder back at `revision`. */
+export function bootcfgRollback(to: string, revision: string): Promise<string> {
+  return runCli(['publish', '--to', to, '--rollback', revision]);
+}
+
 /** Resolves once the child prints "listening on http://…", or rejects when it exits first. */
 function listening(child: ChildProcess, stderr: () => string): Promise<string> {
   return new Promise((done, fail) => {

@@ -2,11 +2,11 @@
 // server that knows nothing of bootcfg, serving the tree `bootcfg publish` wrote. Every machine
 // (by uuid, by MAC, unknown) under BIOS and UEFI boots from busybox httpd and must get its own
 // kernel arguments and its own cloud config, from the URL resolved at publish time; then a
-// rollback: publish A, boot; publish B, boot; point the entry point back at A, boot.
+// rollback: publish A, boot; publish B, boot; `bootcfg publish --rollback` to A, boot.
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import { guestHosts, jobs, missingPrerequisites } from './config.js';
 import { report } from './expect.js';
@@ -14,7 +14,7 @@ import { baseUrl, entryRevision, staticProblems, type StaticBoot } from './expec
 import { fixture, machines, type Machine } from './machines.js';
 import { nginxSkip } from './nginx.js';
 import { bootVm, type Firmware, type VmResult } from './qemu.js';
-import { bootcfgPublish } from './servers.js';
+import { bootcfgPublish, bootcfgRollback } from './servers.js';
 import { startStatic, type StaticKind } from './static-server.js';
 
 const selected = !process.env.E2E_SERVERS || process.env.E2E_SERVERS.split(',').includes('static');
@@ -99,9 +99,26 @@ describe('iPXE in QEMU boots from a published tree on a plain static server', { 
   }
 });
 
+/** Every file under a published folder, with what a rewrite changes (inode, size, mtime). */
+async function stamps(root: string): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  for (const entry of await readdir(root, { recursive: true, withFileTypes: true })) {
+    if (!entry.isFile()) continue;
+    const path = join(entry.parentPath, entry.name);
+    const s = await stat(path);
+    out.set(relative(root, path), `${s.ino}:${s.size}:${s.mtimeMs}`);
+  }
+  return out;
+}
+
+/** Files added, removed or rewritten between two stamps(), sorted. */
+function changes(a: Map<string, string>, b: Map<string, string>): string[] {
+  return [...new Set([...a.keys(), ...b.keys()])].filter((f) => a.get(f) !== b.get(f)).sort();
+}
+
 describe('rolling back a published tree is rewriting its entry point', { skip: !selected || nginxSkip() }, () => {
   const [machine] = machines as [Machine];
-  it('static nginx-root bios rollback: A, then B, then A again', async (t) => {
+  it('static nginx-root bios rollback: A, then B, then A again (publish --rollback)', async (t) => {
     const root = join(work, 'rollback');
     const dest = await publish(root, 'A');
     const revA = await entryRevision(dest);
@@ -114,9 +131,13 @@ describe('rolling back a published tree is rewriting its entry point', { skip: !
     assert.notEqual(revB, revA, 'publishing changed data did not make a new revision');
     await bootAndCheck(t, { ...base, title: 'static rollback 2 (B)', label: 'B' });
 
-    // The contract's rollback: only the entry point changes; revs/<A>/ is still there, untouched.
-    await writeFile(join(dest, 'boot.ipxe'), entryA);
-    assert.equal(await entryRevision(dest), revA);
+    // The contract's rollback: the entry point is rewritten to what A's publish wrote, and no
+    // revision or image is touched (revs/<A>/ was left in place by B's publish).
+    const before = await stamps(dest);
+    await bootcfgRollback(dest, revA);
+    assert.deepEqual(await readFile(join(dest, 'boot.ipxe')), entryA, 'the rolled-back entry point differs from the one A was published with');
+    const changed = changes(before, await stamps(dest));
+    assert.deepEqual(changed.filter((f) => (f.startsWith('revs/') && f.split('/').length > 2) || f.startsWith('images/')), [], 'rollback wrote into a revision or the images');
     await bootAndCheck(t, { ...base, title: 'static rollback 3 (A again)', label: 'A' });
   });
 });
