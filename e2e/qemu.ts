@@ -27,6 +27,8 @@ export interface VmOptions {
   mac: string;
   /** The URL QEMU's DHCP hands to iPXE as its boot file (user network only). */
   bootfile?: string;
+  /** A folder QEMU's TFTP server serves (user network only): `bootfile` is then a file name in it. */
+  tftpRoot?: string;
   forwards?: Forward[];
   /** Instead of the user network: a tap on a segment of netns.ts, QEMU run inside its namespace. */
   tap?: { ns: string; ifname: string };
@@ -50,7 +52,9 @@ function netdev(vm: VmOptions): string {
   const bootfile = vm.bootfile ?? '';
   if (bootfile.includes(',')) throw new Error(`a comma cannot pass through QEMU's -netdev: ${bootfile}`);
   const fwd = (vm.forwards ?? []).map((f) => `,guestfwd=tcp:${f.guestHost}:80-cmd:busybox nc 127.0.0.1 ${f.port}`).join('');
-  return `user,id=n0,restrict=on,bootfile=${bootfile}${fwd}`;
+  if (vm.tftpRoot?.includes(',')) throw new Error(`a comma cannot pass through QEMU's -netdev: ${vm.tftpRoot}`);
+  const tftp = vm.tftpRoot ? `,tftp=${vm.tftpRoot}` : '';
+  return `user,id=n0,restrict=on${tftp},bootfile=${bootfile}${fwd}`;
 }
 
 export async function qemuArgs(vm: VmOptions): Promise<string[]> {

@@ -13,13 +13,13 @@ import { URL_KINDS, urlFor, urlMix } from '../bench/load.js';
 import { median } from '../bench/stats.js';
 import { tempDir } from './helpers.js';
 
-test('a fleet of N compiles to 2.5N + 6 files and the URL mix answers 200 for every kind', async () => {
+test('a fleet of N compiles to 3.5N + 7 files and the URL mix answers 200 for every kind', async () => {
   const root = await tempDir();
   const n = 40;
   await writeFleet(join(root, 'data'), n);
   const built = await build({ dataPath: join(root, 'data'), distPath: join(root, 'dist') });
   assert.equal(built.inputs, 2 * n + 2);
-  assert.equal(built.written, 2.5 * n + 6); // per machine: iPXE, cloud, half a Pixiecore; boot.ipxe, three defaults, shapes.json and its marker
+  assert.equal(built.written, 3.5 * n + 7); // per machine: iPXE, GRUB, cloud, half a Pixiecore; boot.ipxe, four defaults, shapes.json and its marker
   const records: string[] = [];
   const server = await startServer({ distPath: join(root, 'dist'), imagesPath: join(root, 'images'), address: '127.0.0.1:0', log: (e) => records.push(e.answer) });
   try {

@@ -20,14 +20,14 @@ test('build writes a snapshot with canonical names, a manifest and the revision'
   const { data, dist } = await fixture();
   const { code, stderr } = await runCli(['build', '--data-path', data, '--dist-path', dist]);
   assert.equal(code, 0, stderr);
-  assert.match(stderr, /^built revision [0-9a-f]{12}: 6 configs → written 11, unchanged 0, removed 0 in \d+ ms$/m);
+  assert.match(stderr, /^built revision [0-9a-f]{12}: 6 configs → written 14, unchanged 0, removed 0 in \d+ ms$/m);
   const current = join(dist, 'current');
   assert.match(await readlink(current), /^revs\/[0-9a-f]{12}\.[0-9a-f]{16}$/);
   const manifest = JSON.parse(await readFile(join(current, 'manifest.json'), 'utf8')) as { revision: string; source: string; files: Record<string, string> };
   const marker = Object.keys(manifest.files).find((path) => path.startsWith('shapes/'));
   assert.match(marker ?? '', /^shapes\/[0-9a-f]{16}$/);
   assert.deepEqual(Object.keys(manifest.files).sort(), [
-    'boot.ipxe', 'cloud/default', `cloud/mac/${MAC}`, `cloud/uuid/${UUID}`,
+    'boot.ipxe', 'cloud/default', `cloud/mac/${MAC}`, `cloud/uuid/${UUID}`, 'grub/default', `grub/mac/${MAC}`, `grub/uuid/${UUID}`,
     'ipxe/default', `ipxe/mac/${MAC}`, `ipxe/uuid/${UUID}`, 'pixiecore/default', `pixiecore/mac/${MAC}`, 'shapes.json', marker,
   ]);
   assert.equal(await readFile(join(current, 'shapes.json'), 'utf8'), '{"shapes":[["uuid"],["mac"],[]]}\n');
@@ -45,16 +45,16 @@ test('build writes a snapshot with canonical names, a manifest and the revision'
 test('a rebuild writes only what changed, hard-links the rest, and removes stale files', async () => {
   const { data, dist } = await fixture();
   const first = await build({ dataPath: data, distPath: dist });
-  assert.deepEqual([first.written, first.unchanged, first.removed], [11, 0, 0]);
+  assert.deepEqual([first.written, first.unchanged, first.removed], [14, 0, 0]);
 
   const same = await build({ dataPath: data, distPath: dist });
-  assert.deepEqual([same.written, same.unchanged, same.removed, same.dir, same.revision], [0, 11, 0, first.dir, first.revision]);
+  assert.deepEqual([same.written, same.unchanged, same.removed, same.dir, same.revision], [0, 14, 0, first.dir, first.revision]);
 
   await writeFile(join(data, 'boot/mac/52:54:00:12:34:56'), bootConfig('/images/new/vmlinuz'));
   await rm(join(data, 'cloud/mac/525400123456'));
   const next = await build({ dataPath: data, distPath: dist });
   assert.notEqual(next.revision, first.revision);
-  assert.deepEqual([next.written, next.unchanged, next.removed], [2, 8, 1]); // ipxe + pixiecore by mac; cloud by mac gone
+  assert.deepEqual([next.written, next.unchanged, next.removed], [3, 10, 1]); // ipxe, grub and pixiecore by mac; cloud by mac gone
   await assert.rejects(stat(join(next.dir, `cloud/mac/${MAC}`)), { code: 'ENOENT' });
   const [before, after] = await Promise.all([stat(join(first.dir, 'ipxe/default')), stat(join(next.dir, 'ipxe/default'))]);
   assert.equal(after.ino, before.ino, 'an unchanged file is a hard link to the previous snapshot');
@@ -133,6 +133,6 @@ test('on a terminal, build shows stage and count progress; without one, a single
     return;
   }
   assert.equal(tty.status, 0, tty.stderr);
-  for (const stage of ['read', 'load 6 files', 'render 11 files', 'write 11 files']) assert.ok(tty.stdout.includes(`\r\x1b[K${stage}`), `${stage} in ${JSON.stringify(tty.stdout)}`);
+  for (const stage of ['read', 'load 6 files', 'render 14 files', 'write 14 files']) assert.ok(tty.stdout.includes(`\r\x1b[K${stage}`), `${stage} in ${JSON.stringify(tty.stdout)}`);
   assert.match(tty.stdout, /built revision [0-9a-f]{12}: 6 configs/);
 });

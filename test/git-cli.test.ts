@@ -87,7 +87,7 @@ test('diff over two revisions: exit 1 with the machines that change, JSON for to
   const text = await runCli(['diff', one, two, '--cache-path', cache], { cwd: repo.work });
   assert.equal(text.code, 1, text.stderr);
   assert.match(text.stdout, /for 1 machine between/);
-  assert.match(text.stdout, new RegExp(`mac ${MAC} +ipxe, pixiecore`));
+  assert.match(text.stdout, new RegExp(`mac ${MAC} +ipxe, grub, pixiecore`));
   assert.match(text.stdout, /1 machine gets a new kernel: \/images\/vmlinuz-1\.0 -> \/images\/vmlinuz-2\.0/);
   assert.match(text.stdout, new RegExp(`--- a/ipxe/mac/${MAC}\\n\\+\\+\\+ b/ipxe/mac/${MAC}\\n@@`));
   const json = await runCli(['diff', 'HEAD~1', 'main', '--format', 'json', '--repo', repo.work, '--cache-path', cache]);

@@ -204,7 +204,7 @@ test('a 1,000-machine fleet fits in a handful of files: one group per role with 
   };
   const { code, stderr, read } = await buildData(files);
   assert.equal(code, 0, stderr);
-  assert.match(stderr, /6 configs → written 5007,/); // 1000 × ipxe, pixiecore, cloud, metadata ×2; boot.ipxe; ipxe, pixiecore, metadata ×2 by default; shapes.json and marker
+  assert.match(stderr, /6 configs → written 6008,/); // 1000 × ipxe, grub, pixiecore, cloud, metadata ×2; boot.ipxe; ipxe, grub, pixiecore, metadata ×2 by default; shapes.json and marker
   assert.equal(await read('cloud/mac/52-54-01-00-03-e7'), '#cloud-config\nhostname: worker-52:54:01:00:03:e7\n');
   assert.equal(await read('cloud/mac/52-54-01-00-00-01'), '#cloud-config\nhostname: control-plane-52:54:01:00:00:01\n');
   assert.match(await read('metadata/mac/52-54-01-00-02-00'), /^CLUSTER=prod\nMAC=52:54:01:00:02:00\n/);
@@ -221,10 +221,16 @@ test('the bundled example data/ validates without warnings and serves the README
   assert.match((await get(server.url, '/cloud?mac=52-54-00-89-d8-10&arch=i386')).body, /^hostname: cp1$/m);
   assert.match((await get(server.url, '/metadata?mac=52:54:00:89:d8:10&arch=x86_64')).body, /^HOSTNAME=cp1$/m);
   assert.match((await get(server.url, '/generic?mac=52:54:00:89:d8:12&arch=x86_64')).body, /^ETCD_NAME=cp3$/m);
-  assert.match((await get(server.url, '/ipxe?mac=52:54:00:12:34:56&arch=x86_64')).body, /^kernel \/images\/flatcar\/current\//m);
-  assert.match((await get(server.url, '/ipxe?arch=arm64')).body, /^kernel \/images\/flatcar-arm64\//m);
-  assert.match((await get(server.url, '/cloud?arch=arm64&os=installed')).body, /A worker of group workers-arm64/);
-  assert.match((await get(server.url, '/cloud?mac=52:54:00:12:34:56&arch=x86_64&os=installed')).body, /A worker of group workers\./);
+  assert.match((await get(server.url, '/ipxe?mac=52:54:00:12:34:56&arch=x86_64')).body, /^kernel \/images\/fedora-coreos\/[^ ]*-live-kernel\.x86_64 .*coreos\.inst\.install_dev=\/dev\/sda/m);
+  assert.match((await get(server.url, '/ipxe?arch=arm64')).body, /^kernel \/images\/fedora-coreos\/[^ ]*-live-kernel\.aarch64 .*console=ttyAMA0/m);
+  const role = async (query: string) => {
+    const answer = await get(server.url, `/ignition?${query}`);
+    assert.equal(answer.status, 200, query);
+    const file = (JSON.parse(answer.body) as { storage: { files: Array<{ path: string; contents: { source: string } }> } }).storage.files.find((f) => f.path === '/etc/bootcfg/role');
+    return decodeURIComponent(file!.contents.source.replace(/^data:,/, ''));
+  };
+  assert.equal(await role('arch=arm64&os=installed'), 'A worker of group workers-arm64 (arm64), os=installed.\n');
+  assert.equal(await role('mac=52:54:00:12:34:56&arch=x86_64&os=installed'), 'A worker of group workers, os=installed.\n');
   assert.equal((await get(server.url, '/pixiecore/v1/boot/52:54:00:12:34:56')).status, 200);
 });
 
@@ -234,8 +240,8 @@ test('bootcfg diff reports changes per machine and per group', async () => {
   const after = await writeFiles(join(root, 'after'), { ...fleet(), 'profiles/control-plane.json': profile('control-plane', { cloud_id: 'cp.yaml', generic_id: 'etcd.env', boot: { kernel: '/images/cp-2/vmlinuz' } }) });
   const { code, stdout, stderr } = await runCli(['diff', before, after, '--summary']);
   assert.equal(code, 1, stderr);
-  assert.match(stdout, /^4 files change for 2 machines \(group cp\) between /);
-  assert.match(stdout, /^  mac 52-54-00-00-00-01 +ipxe, pixiecore$/m);
+  assert.match(stdout, /^6 files change for 2 machines \(group cp\) between /);
+  assert.match(stdout, /^  mac 52-54-00-00-00-01 +ipxe, grub, pixiecore$/m);
   assert.match(stdout, /by group:\n  groups\/cp.json +2 machines\n/);
   assert.match(stdout, /2 machines get a new kernel: \/images\/control-plane\/vmlinuz -> \/images\/cp-2\/vmlinuz/);
   const json = JSON.parse((await runCli(['diff', before, after, '--format', 'json'])).stdout) as { groups: Array<{ group: string; machines: number }> };

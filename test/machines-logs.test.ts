@@ -81,6 +81,22 @@ test('bootcfg serve\'s access log: loops, unknown machines and machines without 
   assert.deepEqual((await machines(['--dist-path', distPath, '--access-log', log, '--loop-count', '4'])).flags.loop, []);
 });
 
+test('a machine booting GRUB counts its /grub fetches as boots, like /ipxe', async () => {
+  const { root, distPath, imagesPath, revision } = await fixture();
+  const serve = await startServe(['--dist-path', distPath, '--images-path', imagesPath]);
+  const paths = [...Array.from({ length: 3 }, () => `/grub?uuid=&mac=${KNOWN}&arch=x86_64`), `/cloud?mac=${KNOWN}`];
+  for (const path of paths) assert.equal((await get(serve.url, path)).status, 200, path);
+  await eventually(async () => serve.log.length >= paths.length, 'the access log');
+  const log = join(root, 'serve.log');
+  await writeFile(log, serve.log.map((entry) => `${JSON.stringify(entry)}\n`).join(''));
+  const report = await machines(['--dist-path', distPath, '--access-log', log]);
+  const known = report.machines.find((m: any) => m.id === 'mac:52-54-00-12-34-56');
+  assert.ok(known, JSON.stringify(report.machines));
+  assert.deepEqual([known.boots, known.revision, known.answer], [3, revision, 'mac/52-54-00-12-34-56']);
+  assert.equal(known.answers.grub, 'grub/mac/52-54-00-12-34-56');
+  assert.deepEqual(report.flags.loop, ['mac:52-54-00-12-34-56']);
+});
+
 test('nginx writes the bootcfg log format and bootcfg machines reads it as serve\'s', { skip: nginxSkipReason() }, async () => {
   const { root, distPath, imagesPath, revision } = await fixture();
   const log = join(root, 'nginx-access.log');
@@ -121,7 +137,7 @@ test('a build from the data directory lists every machine and the default', asyn
   assert.equal(report.revision, revision);
   assert.equal(report.logs, false);
   assert.deepEqual(report.entries.map((e: any) => e.key), ['mac/52-54-00-12-34-56', 'uuid/1cff2cd8-f00a-42c8-9426-f55e6a1847f6', 'default']);
-  assert.deepEqual(report.entries[0].answers, { cloud: 'cloud/mac/52-54-00-12-34-56', ipxe: 'ipxe/mac/52-54-00-12-34-56', pixiecore: 'pixiecore/mac/52-54-00-12-34-56' });
+  assert.deepEqual(report.entries[0].answers, { cloud: 'cloud/mac/52-54-00-12-34-56', grub: 'grub/mac/52-54-00-12-34-56', ipxe: 'ipxe/mac/52-54-00-12-34-56', pixiecore: 'pixiecore/mac/52-54-00-12-34-56' });
 });
 
 test('an over-long log line is skipped whole, without holding it', async () => {
@@ -144,7 +160,7 @@ test('profiles and groups: the live dist names each answer\'s group and profile,
   const paths = [
     ...Array.from({ length: 3 }, () => '/ipxe?mac=52-54-00-00-00-99&arch=x86_64'), // the installer, again and again
     '/ipxe?mac=52-54-00-00-00-98&arch=x86_64&os=installed',
-    '/cloud?mac=52-54-00-00-00-98&arch=x86_64&os=installed',
+    '/ignition?mac=52-54-00-00-00-98&arch=x86_64&os=installed',
   ];
   for (const path of paths) assert.equal((await get(serve.url, path)).status, 200, path);
   await eventually(async () => serve.log.length >= paths.length, 'the access log');
@@ -156,9 +172,9 @@ test('profiles and groups: the live dist names each answer\'s group and profile,
   assert.deepEqual([entry('os/installed').group, entry('os/installed').profile], ['workers', 'worker']);
   assert.deepEqual([entry('mac.arch/52-54-00-89-d8-10/x86_64').group, entry('mac.arch/52-54-00-89-d8-10/x86_64').profile], ['control-plane-1', 'control-plane']);
   const looping = report.machines.find((m: any) => m.id === 'mac:52-54-00-00-00-99');
-  assert.deepEqual(looping.flags, ['loop', 'unknown', 'no-os-config']);
+  assert.deepEqual(looping.flags, ['loop', 'unknown']); // the FCOS installer fetches no OS config of its own: coreos.inst.ignition_url is the installed system's
   assert.equal(looping.loop.answer, 'default');
   const worker = report.machines.find((m: any) => m.id === 'mac:52-54-00-00-00-98');
   assert.deepEqual([worker.answer, worker.flags], ['os/installed', []]);
-  assert.equal(worker.answers.cloud, 'cloud/os/installed');
+  assert.equal(worker.answers.ignition, 'ignition/os/installed');
 });

@@ -144,7 +144,7 @@ test('one machine in detail: what it boots and links to its compiled answers', {
   const detail = await page.$eval('.detail', (el) => el.textContent!.replace(/\s+/g, ' '));
   assert.match(detail, /Kernel ?\/images\/flatcar\/4152\.0\.0\/flatcar_production_pxe\.vmlinuz/);
   assert.match(detail, /Revision served ?[0-9a-f]{12}/);
-  assert.match(detail, /Its compiled answers ?cloud · ipxe · pixiecore/); // cloud: the default's
+  assert.match(detail, /Its compiled answers ?cloud · grub · ipxe · pixiecore/); // cloud: the default's
   await Promise.all([page.waitForNavigation(), page.click('.detail a[href*="path=ipxe"]')]);
   const script = await page.$eval('body', (el) => el.textContent!);
   assert.match(script, /^#!ipxe\nkernel \/images\/flatcar\/4152\.0\.0\/flatcar_production_pxe\.vmlinuz/);

@@ -24,7 +24,7 @@ async function expectProblem(files: Record<string, string>, location: string, me
 test('the sample data validates', async () => {
   const { code, stdout } = await validate(sampleData());
   assert.equal(code, 0, stdout);
-  assert.match(stdout, /^ok: 6 configs compile to 11 files \(revision [0-9a-f]{12}\)$/m);
+  assert.match(stdout, /^ok: 6 configs compile to 14 files \(revision [0-9a-f]{12}\)$/m);
 });
 
 test('invalid JSON is reported at its line and column', async () => {

@@ -7,6 +7,7 @@ export const TEXT = 'text/plain; charset=utf-8';
 /** Every answer directory the compiler writes (docs/dist-layout.md). */
 export const KIND_DIRS = {
   ipxe: 'ipxe',
+  grub: 'grub',
   pixiecore: 'pixiecore',
   cloud: 'cloud',
   generic: 'generic',

@@ -10,6 +10,7 @@
 import Handlebars from 'handlebars';
 import { checkCloudConfig } from './cloud-config.js';
 import { BootcfgError, ErrorList, LoadError, TemplateError } from './errors.js';
+import { grubConfig } from './grub.js';
 import { compileIgnition, ignitionSourceKind } from './ignition.js';
 import type { BootConfig } from './load.js';
 import type { Plan, PlannedFile } from './resolve.js';
@@ -109,6 +110,8 @@ function renderFile(planned: Exclude<PlannedFile, { kind: 'template' }>, templat
       return Buffer.from(templates.get('ipxe')!(ipxeContext(planned.boot)));
     case 'pixiecore':
       return Buffer.from(pixiecoreAnswer(planned.boot));
+    case 'grub':
+      return Buffer.from(grubConfig(planned.boot));
     case 'cloud':
       return planned.content;
     case 'text':

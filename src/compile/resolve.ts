@@ -10,6 +10,7 @@
 // selector key, and the build lists its shapes in shapes.json for the servers.
 
 import { LoadError } from './errors.js';
+import { grubUnreachable } from './grub.js';
 import { ignitionSourceKind } from './ignition.js';
 import { answerData, templateContext, type Values } from './context.js';
 import type { Group } from './groups.js';
@@ -24,7 +25,7 @@ import { answerPath, shapeDir, shapesFiles, type ShapeKeys } from './shapes.js';
 
 export type PlannedFile =
   | { kind: 'chain' }
-  | { kind: 'ipxe' | 'pixiecore'; source: string; boot: BootConfig }
+  | { kind: 'ipxe' | 'pixiecore' | 'grub'; source: string; boot: BootConfig }
   | { kind: 'cloud'; source: string; content: Buffer }
   /** A data template (`cloud/<id>`, `generic/<id>`, `ignition/<id>`) rendered for one answer of a group. */
   | { kind: 'template'; source: string; group: string; template: string; context: object }
@@ -98,12 +99,20 @@ function addSeeds(model: Model, state: PlanState): void {
   for (const entry of model.boot) {
     const { shape, values } = seedSelector(entry);
     state.add(KIND_DIRS.ipxe, shape, values, { kind: 'ipxe', source: entry.file, boot: entry.value });
+    state.add(KIND_DIRS.grub, shape, values, { kind: 'grub', source: entry.file, boot: entry.value });
+    warnGrubUnreachable(entry.file, entry.value, state);
     if (PIXIECORE_SHAPES.includes(shapeDir(shape))) state.add(KIND_DIRS.pixiecore, shape, values, { kind: 'pixiecore', source: entry.file, boot: entry.value });
   }
   for (const entry of model.cloud) {
     const { shape, values } = seedSelector(entry);
     state.add(KIND_DIRS.cloud, shape, values, { kind: 'cloud', source: entry.file, content: entry.value });
   }
+}
+
+/** A boot config GRUB cannot fetch still builds (iPXE can): its /grub answer says why it boots nothing. */
+function warnGrubUnreachable(file: string, boot: BootConfig, state: PlanState): void {
+  const location = grubUnreachable(boot);
+  if (location) state.warnings.push(new LoadError(`GRUB cannot fetch ${location}, so /grub answers this config's machines with a message and boots nothing`, { file, hint: 'GRUB loads http:// and tftp:// URLs and /images/ paths; iPXE and Pixiecore are not affected' }));
 }
 
 function seedSelector(entry: Sourced<unknown>): { shape: ShapeKeys; values: Values } {
@@ -121,7 +130,10 @@ function addGroups(model: Model, state: PlanState): void {
       continue;
     }
     usedProfiles.add(profile.id);
-    if (!checkedProfiles.has(profile.id)) checkedProfiles.set(profile.id, checkTemplates(profile, model, state));
+    if (!checkedProfiles.has(profile.id)) {
+      checkedProfiles.set(profile.id, checkTemplates(profile, model, state));
+      warnGrubUnreachable(profile.file, profile.boot, state);
+    }
     if (!checkedProfiles.get(profile.id)) continue;
     addGroupAnswers(group, profile, state);
   }
@@ -157,6 +169,7 @@ function addGroupAnswers(group: Group, profile: Profile, state: PlanState): void
   let first = true;
   for (const values of combinations(group)) {
     state.add(KIND_DIRS.ipxe, group.shape, values, { kind: 'ipxe', source, boot: profile.boot });
+    state.add(KIND_DIRS.grub, group.shape, values, { kind: 'grub', source, boot: profile.boot });
     if (PIXIECORE_SHAPES.includes(shapeDir(group.shape))) state.add(KIND_DIRS.pixiecore, group.shape, values, { kind: 'pixiecore', source, boot: profile.boot });
     for (const ref of [profile.cloud, profile.generic, profile.ignition]) {
       if (!ref) continue;

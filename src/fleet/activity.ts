@@ -170,7 +170,7 @@ export class Activity {
   private answersFor(state: State): Record<string, string> {
     const answers: Record<string, string> = {};
     if (!state.bootAnswer) return answers;
-    const targets = { ipxe: `/ipxe?${state.bootQuery}`, pixiecore: state.mac ? `/pixiecore/v1/boot/${state.mac}` : undefined, cloud: `/cloud?${state.bootQuery}`, ignition: `/ignition?${state.bootQuery}`, generic: `/generic?${state.bootQuery}`, metadata: `/metadata?${state.bootQuery}` };
+    const targets = { ipxe: `/ipxe?${state.bootQuery}`, grub: `/grub?${state.bootQuery}`, pixiecore: state.mac ? `/pixiecore/v1/boot/${state.mac}` : undefined, cloud: `/cloud?${state.bootQuery}`, ignition: `/ignition?${state.bootQuery}`, generic: `/generic?${state.bootQuery}`, metadata: `/metadata?${state.bootQuery}` };
     for (const [kind, path] of Object.entries(targets)) {
       const target = path === undefined ? undefined : route('GET', path, this.build.shapes);
       const found = target?.type === 'file' ? target.candidates.find((candidate) => this.build.paths.has(candidate.path)) : undefined;
@@ -233,7 +233,8 @@ function readRequest(target: string): Request | undefined {
   }
   const mac = selector(query, 'mac');
   const uuid = selector(query, 'uuid');
-  const kind = path === '/ipxe' ? 'boot' : path === '/cloud' || path === '/ignition' || path === '/generic' ? 'os' : path === '/boot.ipxe' || path === '/boot.ipxe.0' ? 'chain' : 'other';
+  // A boot is a fetch of a boot answer: iPXE's script, or GRUB's grub.cfg (UEFI GRUB netboot).
+  const kind = path === '/ipxe' || path === '/grub' ? 'boot' : path === '/cloud' || path === '/ignition' || path === '/generic' ? 'os' : path === '/boot.ipxe' || path === '/boot.ipxe.0' ? 'chain' : 'other';
   return { kind, mac, uuid, pixiecore: false, query };
 }
 

@@ -13,8 +13,8 @@ const BOOKKEEPING_DIRS = ['shapes/'];
 
 export type Status = 'added' | 'removed' | 'modified';
 /** Which answer a file is (its kind directory), or the chainload script. */
-export type Answer = 'ipxe' | 'pixiecore' | 'cloud' | 'generic' | 'metadata' | 'metadata-json' | 'ignition' | 'chainload' | 'other';
-const KINDS: readonly Answer[] = ['ipxe', 'pixiecore', 'cloud', 'generic', 'metadata', 'metadata-json', 'ignition'];
+export type Answer = 'ipxe' | 'grub' | 'pixiecore' | 'cloud' | 'generic' | 'metadata' | 'metadata-json' | 'ignition' | 'chainload' | 'other';
+const KINDS: readonly Answer[] = ['ipxe', 'grub', 'pixiecore', 'cloud', 'generic', 'metadata', 'metadata-json', 'ignition'];
 
 /**
  * Who gets a file: the answers of one selector (`shape` is its directory: `uuid`, `mac`,

@@ -1,7 +1,9 @@
 // Fedora CoreOS releases, found through stream metadata:
 //   https://builds.coreos.fedoraproject.org/streams/<stream>.json
-//     architectures.x86_64.artifacts.metal.release                 e.g. 43.20251024.3.0
-//     architectures.x86_64.artifacts.metal.formats.pxe.{kernel,initramfs,rootfs}.{location,sha256}
+//     architectures.<arch>.artifacts.metal.release                 e.g. 43.20251024.3.0
+//     architectures.<arch>.artifacts.metal.formats.pxe.{kernel,initramfs,rootfs}.{location,sha256}
+// <arch> is x86_64 or aarch64 (--arch); both land in images/fedora-coreos/<release>/, since
+// every file name carries its architecture.
 // Each file is checked against the sha256 in that metadata, which is fetched over TLS from
 // the release host (or from --mirror, which the operator then trusts for the metadata).
 // With --mirror, the metadata comes from <mirror>/streams/<stream>.json and every artifact
@@ -11,7 +13,7 @@
 
 import { SourceError } from '../compile/errors.js';
 import { getBytes, HttpStatusError } from './http.js';
-import { joinUrl, safeSegment, type Release, type ReleaseFile } from './release.js';
+import { joinUrl, safeSegment, type Arch, type Release, type ReleaseFile } from './release.js';
 
 export const FCOS_STREAMS = ['stable', 'testing', 'next'] as const;
 export type FcosStream = (typeof FCOS_STREAMS)[number];
@@ -20,6 +22,8 @@ export const FCOS_BASE = 'https://builds.coreos.fedoraproject.org';
 
 export interface FcosOptions {
   stream: FcosStream;
+  /** Which architecture's artifacts (default x86_64). */
+  arch?: Arch;
   /** Replaces https://builds.coreos.fedoraproject.org in every URL. */
   mirror?: string;
   /** Fetch the live rootfs too (default true). */
@@ -41,18 +45,19 @@ const PARTS = [
 export async function planFcos(options: FcosOptions): Promise<Release> {
   const metaUrl = joinUrl(options.mirror ?? FCOS_BASE, 'streams', `${options.stream}.json`);
   const meta = await readMetadata(metaUrl);
-  const metal = dig(meta, ['architectures', 'x86_64', 'artifacts', 'metal']);
+  const arch = options.arch ?? 'x86_64';
+  const metal = dig(meta, ['architectures', arch, 'artifacts', 'metal']);
   const version = dig(metal, ['release']);
-  if (typeof version !== 'string' || !safeSegment(version)) throw malformed(metaUrl, 'architectures.x86_64.artifacts.metal.release');
+  if (typeof version !== 'string' || !safeSegment(version)) throw malformed(metaUrl, `architectures.${arch}.artifacts.metal.release`, arch);
   const wanted = PARTS.filter(([, role]) => role !== 'rootfs' || options.rootfs !== false);
   const files = wanted.map(([key, role]): ReleaseFile => {
-    const path = `architectures.x86_64.artifacts.metal.formats.pxe.${key}`;
+    const path = `architectures.${arch}.artifacts.metal.formats.pxe.${key}`;
     const artifact = asArtifact(dig(metal, ['formats', 'pxe', key]));
-    if (!artifact) throw malformed(metaUrl, path);
+    if (!artifact) throw malformed(metaUrl, path, arch);
     const url = options.mirror ? rebase(artifact.location, options.mirror) : artifact.location;
-    return { name: basename(url, metaUrl, path), role, url, check: { kind: 'sha256', sha256: artifact.sha256.toLowerCase() } };
+    return { name: basename(url, metaUrl, path, arch), role, url, check: { kind: 'sha256', sha256: artifact.sha256.toLowerCase() } };
   });
-  return { os: 'fedora-coreos', version, files, cmdline: { 'ignition.firstboot': '', 'ignition.platform.id': 'metal' } };
+  return { os: 'fedora-coreos', name: 'Fedora CoreOS', variant: 'fcos', arch, version, files, cmdline: { 'ignition.firstboot': '', 'ignition.platform.id': 'metal' } };
 }
 
 async function readMetadata(url: string): Promise<unknown> {
@@ -86,9 +91,9 @@ export function rebase(location: string, mirror: string): string {
   return joinUrl(mirror, path);
 }
 
-function basename(url: string, metaUrl: string, path: string): string {
+function basename(url: string, metaUrl: string, path: string, arch: Arch): string {
   const name = decodeURIComponent(new URL(url).pathname.split('/').pop() ?? '');
-  if (!safeSegment(name)) throw malformed(metaUrl, `${path}.location`);
+  if (!safeSegment(name)) throw malformed(metaUrl, `${path}.location`, arch);
   return name;
 }
 
@@ -108,9 +113,9 @@ function dig(value: unknown, path: readonly string[]): unknown {
   return here;
 }
 
-function malformed(url: string, path: string): SourceError {
+function malformed(url: string, path: string, arch: Arch): SourceError {
   return new SourceError(`stream metadata lacks a valid ${path}`, {
     file: url,
-    hint: 'the stream may not publish PXE images for x86_64, or --mirror serves something else',
+    hint: `the stream may not publish PXE images for ${arch}, or --mirror serves something else`,
   });
 }

@@ -1,5 +1,5 @@
 // Flatcar Container Linux releases, as laid out on its release hosts:
-//   https://<channel>.release.flatcar-linux.net/amd64-usr/<version>/
+//   https://<channel>.release.flatcar-linux.net/amd64-usr/<version>/   (arm64-usr for --arch aarch64)
 //     flatcar_production_pxe.vmlinuz(.sig)          PXE kernel
 //     flatcar_production_pxe_image.cpio.gz(.sig)    PXE initrd
 //     version.txt(.sig)                             FLATCAR_VERSION=<version>, …
@@ -12,7 +12,7 @@
 
 import { UsageError, SourceError } from '../compile/errors.js';
 import { getBytes, HttpStatusError } from './http.js';
-import { joinUrl, safeSegment, type Release, type ReleaseFile } from './release.js';
+import { joinUrl, safeSegment, type Arch, type Release, type ReleaseFile } from './release.js';
 import { verifyDetached, type PublicKey } from './verify.js';
 
 export const FLATCAR_CHANNELS = ['stable', 'beta', 'alpha', 'lts'] as const;
@@ -22,8 +22,10 @@ export interface FlatcarOptions {
   channel: FlatcarChannel;
   /** A version like 4152.2.3, or "current". */
   version: string;
-  /** Directory that holds <version>/ directories; default: the channel's amd64-usr. */
+  /** Directory that holds <version>/ directories; default: the channel's amd64-usr (arm64-usr). */
   mirror?: string;
+  /** Default x86_64. The arm64 release has the same file names, so it goes to images/flatcar-arm64/. */
+  arch?: Arch;
   keys: PublicKey[];
 }
 
@@ -32,13 +34,14 @@ const INITRD = 'flatcar_production_pxe_image.cpio.gz';
 const VERSION_TXT = 'version.txt';
 
 /** The official base for a channel: the directory holding <version>/ directories. */
-export function flatcarBase(channel: FlatcarChannel): string {
-  return `https://${channel}.release.flatcar-linux.net/amd64-usr`;
+export function flatcarBase(channel: FlatcarChannel, arch: Arch = 'x86_64'): string {
+  return `https://${channel}.release.flatcar-linux.net/${arch === 'aarch64' ? 'arm64-usr' : 'amd64-usr'}`;
 }
 
 /** Resolves `current` if asked and lists the files of one Flatcar release. */
 export async function planFlatcar(options: FlatcarOptions): Promise<Release> {
-  const base = options.mirror ?? flatcarBase(options.channel);
+  const arch = options.arch ?? 'x86_64';
+  const base = options.mirror ?? flatcarBase(options.channel, arch);
   const version = isAlias(options.version) ? await resolveAlias(base, options.version, options.keys) : options.version;
   if (!safeSegment(version)) {
     throw new UsageError(`invalid Flatcar version "${version}"`, { hint: 'use a version like 4152.2.3, or current' });
@@ -51,7 +54,10 @@ export async function planFlatcar(options: FlatcarOptions): Promise<Release> {
     check: { kind: 'openpgp', signatureUrls: [joinUrl(dir, `${name}.sig`), ...extraSigs.map((s) => joinUrl(dir, s))] },
   });
   return {
-    os: 'flatcar',
+    os: arch === 'aarch64' ? 'flatcar-arm64' : 'flatcar',
+    name: 'Flatcar Container Linux',
+    variant: 'flatcar',
+    arch,
     version,
     files: [
       signed(KERNEL, 'kernel', ['flatcar_production_image.vmlinuz.sig']),

@@ -18,9 +18,20 @@ export interface ReleaseFile {
   role: 'kernel' | 'initrd' | 'rootfs' | 'metadata';
 }
 
+/** The architectures `images fetch --arch` takes, as the distributions name them. */
+export const ARCHES = ['x86_64', 'aarch64'] as const;
+export type Arch = (typeof ARCHES)[number];
+
+/** iPXE's ${buildarch} (and GRUB's $grub_cpu) for each: what a group's `arch` selector names. */
+export const BUILDARCH: Readonly<Record<Arch, string>> = { x86_64: 'x86_64', aarch64: 'arm64' };
+
 export interface Release {
-  /** Directory under images/: "flatcar" or "fedora-coreos". */
+  /** Directory under images/: "flatcar", "flatcar-arm64" or "fedora-coreos". */
   os: string;
+  /** Its display name, and its Butane variant. */
+  name: string;
+  variant: 'fcos' | 'flatcar';
+  arch: Arch;
   /** Concrete version ("current" already resolved): the directory under images/<os>/. */
   version: string;
   files: ReleaseFile[];

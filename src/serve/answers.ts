@@ -12,7 +12,7 @@ export const IGNITION_TYPE = 'application/vnd.coreos.ignition+json';
 
 export interface AnswerKind {
   /** Directory under a dist snapshot. */
-  readonly dir: 'ipxe' | 'pixiecore' | 'cloud' | 'generic' | 'ignition' | 'metadata' | 'metadata-json';
+  readonly dir: 'ipxe' | 'grub' | 'pixiecore' | 'cloud' | 'generic' | 'ignition' | 'metadata' | 'metadata-json';
   readonly contentType: string;
   /** Body of the 404 when no candidate exists. */
   readonly notFound: string;
@@ -24,6 +24,7 @@ const ANY = (): boolean => true;
 
 export const ANSWER_KINDS = {
   ipxe: { dir: 'ipxe', contentType: TEXT, notFound: 'no iPXE config for this machine and no default', accepts: ANY },
+  grub: { dir: 'grub', contentType: TEXT, notFound: 'no GRUB config for this machine and no default', accepts: ANY },
   pixiecore: {
     dir: 'pixiecore',
     contentType: JSON_TYPE,
@@ -40,6 +41,7 @@ export const ANSWER_KINDS = {
 /** Routes whose kind is chosen by the query's selector keys: path → kind (metadata may switch to JSON). */
 export const QUERY_ROUTES = {
   '/ipxe': ANSWER_KINDS.ipxe,
+  '/grub': ANSWER_KINDS.grub,
   '/cloud': ANSWER_KINDS.cloud,
   '/generic': ANSWER_KINDS.generic,
   '/ignition': ANSWER_KINDS.ignition,

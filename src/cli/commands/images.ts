@@ -1,7 +1,8 @@
 // `bootcfg images fetch flatcar|fcos`: the seed's get-coreos script, for today's
 // distributions. Downloads a release's PXE kernel and initrd into images/<os>/<version>/,
-// verified, and prints a boot config (JSON) that points at them on stdout, so
-// `bootcfg images fetch flatcar > data/boot/default` is a working start.
+// verified, and prints on stdout a boot config (JSON) that points at them, so
+// `bootcfg images fetch flatcar > data/boot/default` is a working start — or, with --print,
+// a profile or a Butane starter naming the same files (src/images/starter.ts).
 
 import type { Argv, CommandModule } from 'yargs';
 import { UsageError } from '../../compile/errors.js';
@@ -9,7 +10,8 @@ import { FCOS_STREAMS, planFcos, type FcosStream } from '../../images/fcos.js';
 import { fetchRelease, type FetchResult } from '../../images/fetch.js';
 import { FLATCAR_CHANNELS, planFlatcar, type FlatcarChannel } from '../../images/flatcar.js';
 import { makeReporter } from '../../images/progress.js';
-import type { Release } from '../../images/release.js';
+import { ARCHES, type Arch, type Release } from '../../images/release.js';
+import { bootConfig, butaneStarter, profile, PRINTS, starterId, type Print } from '../../images/starter.js';
 import { loadKeys, type PublicKey } from '../../images/verify.js';
 
 interface FetchArgs {
@@ -21,6 +23,8 @@ interface FetchArgs {
   stream: string;
   keyring?: string[];
   rootfs: boolean;
+  arch: Arch;
+  print: Print;
 }
 
 const OS_NAMES = ['flatcar', 'fcos', 'fedora-coreos'];
@@ -33,10 +37,15 @@ const fetchCommand: CommandModule<object, FetchArgs> = {
     const keys = args.os === 'flatcar' ? await loadKeys(args.keyring) : undefined;
     const release = await plan(args, keys);
     const result = await fetchRelease(release, { imagesPath: args['images-path'], keys, reporter: makeReporter() });
-    process.stderr.write(`${summary(result)}\n`);
-    process.stdout.write(`${JSON.stringify(bootConfig(release, result), null, 2)}\n`);
+    process.stderr.write(`${summary(result, release, args.print)}\n`);
+    process.stdout.write(printed(args.print, release, result));
   },
 };
+
+function printed(print: Print, release: Release, result: FetchResult): string {
+  if (print === 'butane') return butaneStarter(release);
+  return `${JSON.stringify(print === 'profile' ? profile(release, result) : bootConfig(release, result), null, 2)}\n`;
+}
 
 function fetchOptions(yargs: Argv): Argv<FetchArgs> {
   return yargs
@@ -49,15 +58,19 @@ function fetchOptions(yargs: Argv): Argv<FetchArgs> {
     .option('stream', { choices: FCOS_STREAMS, default: 'stable', describe: 'fcos: release stream' })
     .option('keyring', { type: 'string', array: true, describe: 'flatcar: OpenPGP public key file to trust instead of the pinned Flatcar signing key (repeatable)' })
     .option('rootfs', { type: 'boolean', default: true, describe: 'fcos: also fetch the live rootfs (needed to PXE boot; --no-rootfs to skip)' })
+    .option('arch', { choices: ARCHES, default: 'x86_64', describe: 'Architecture (aarch64: iPXE\'s arch=arm64); Flatcar aarch64 goes to images/flatcar-arm64/' })
+    .option('print', { choices: PRINTS, default: 'boot', describe: 'What to print on stdout: a boot config (data/boot/default), a profile, or a Butane starter for it' })
     .example('$0 images fetch flatcar', 'newest stable Flatcar into ./images/flatcar/<version>/')
     .example('$0 images fetch flatcar --channel beta --version 4230.1.0', 'one beta release')
-    .example('$0 images fetch fcos --stream testing > data/boot/default', 'Fedora CoreOS testing, and a boot config for it') as unknown as Argv<FetchArgs>;
+    .example('$0 images fetch fcos --stream testing > data/boot/default', 'Fedora CoreOS testing, and a boot config for it')
+    .example('$0 images fetch fcos --arch aarch64 --print profile > data/profiles/fedora-coreos-aarch64.json', 'arm64 Fedora CoreOS, and a profile using Ignition')
+    .example('$0 images fetch fcos --arch aarch64 --print butane > data/ignition/fedora-coreos-aarch64.bu', 'the Butane starter that profile names (the files are kept, not fetched again)') as unknown as Argv<FetchArgs>;
 }
 
 async function plan(args: FetchArgs, keys: PublicKey[] | undefined): Promise<Release> {
   const mirror = args.mirror ? checkMirror(args.mirror) : undefined;
-  if (keys) return planFlatcar({ channel: args.channel as FlatcarChannel, version: args.version, mirror, keys });
-  return planFcos({ stream: args.stream as FcosStream, mirror, rootfs: args.rootfs });
+  if (keys) return planFlatcar({ channel: args.channel as FlatcarChannel, version: args.version, mirror, keys, arch: args.arch });
+  return planFcos({ stream: args.stream as FcosStream, mirror, rootfs: args.rootfs, arch: args.arch });
 }
 
 function checkMirror(mirror: string): string {
@@ -73,20 +86,11 @@ function checkMirror(mirror: string): string {
   return mirror;
 }
 
-function summary(result: FetchResult): string {
+function summary(result: FetchResult, release: Release, print: Print): string {
   const fetched = result.files.filter((f) => f.how === 'fetched').length;
-  return `${result.dir}: ${fetched} fetched, ${result.files.length - fetched} already verified`;
-}
-
-/** A data/boot file for this release, with URLs as bootcfg serve answers them. */
-export function bootConfig(release: Release, result: FetchResult): { kernel: string; initrd: string[]; cmdline: Record<string, string> } {
-  const url = (name: string): string => `/images/${release.os}/${release.version}/${name}`;
-  const named = (role: string): string[] => result.files.filter((f) => f.role === role).map((f) => url(f.name));
-  return {
-    kernel: named('kernel')[0] ?? '',
-    initrd: [...named('initrd'), ...named('rootfs')],
-    cmdline: release.cmdline,
-  };
+  const id = starterId(release);
+  const next = print === 'profile' ? `next: --print butane > data/ignition/${id}.bu` : print === 'boot' ? `for a profile with Ignition: --print profile > data/profiles/${id}.json` : undefined;
+  return `${result.dir}: ${fetched} fetched, ${result.files.length - fetched} already verified${next ? ` (${next})` : ''}`;
 }
 
 const imagesCommand: CommandModule = {
