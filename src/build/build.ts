@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import { isAbsolute, join } from 'node:path';
 import { BootcfgError, ErrorList, LoadError, TemplateError } from '../compile/errors.js';
-import { load } from '../compile/load.js';
+import { load, type Model } from '../compile/load.js';
 import { render, type OutputFiles } from '../compile/render.js';
 import { resolve, type Plan } from '../compile/resolve.js';
 import { buildStopped, readSource } from './source.js';
@@ -24,6 +24,8 @@ export interface CompileOptions {
   signal?: AbortSignal;
   /** When given, every /images/ kernel and initrd must be a file here (validate and build --images-path). */
   imagesPath?: string;
+  /** Rewrites the plan before it is rendered (bootcfg publish's static layout); its errors fail the build. */
+  layout?: (plan: Plan, model: Model) => { plan: Plan; errors: BootcfgError[]; warnings: BootcfgError[] };
 }
 
 export interface Compiled {
@@ -69,13 +71,21 @@ export async function compile(dataPath: string, options: CompileOptions = {}): P
   const errors: BootcfgError[] = [...loaded.errors, ...resolved.errors];
   if (options.imagesPath !== undefined) errors.push(...(await checkImages(loaded.model, options.imagesPath)));
   let output: OutputFiles = new Map();
+  let plan = resolved.plan;
+  const layoutWarnings: BootcfgError[] = [];
+  if (errors.length === 0 && options.layout) {
+    const laid = options.layout(plan, loaded.model);
+    plan = laid.plan;
+    errors.push(...laid.errors);
+    layoutWarnings.push(...laid.warnings);
+  }
   if (errors.length === 0) {
-    progress('render', 0, resolved.plan.size);
-    const rendered = render(resolved.plan, withOverrides(builtins, loaded.model.templates), loaded.model.dataTemplates, loaded.model.localFiles);
+    progress('render', 0, plan.size);
+    const rendered = render(plan, withOverrides(builtins, loaded.model.templates), loaded.model.dataTemplates, loaded.model.localFiles);
     errors.push(...rendered.errors);
     output = rendered.files;
   }
-  const warnings = resolved.warnings.map((warning) => locate(warning, dataPath));
+  const warnings = [...resolved.warnings, ...layoutWarnings].map((warning) => locate(warning, dataPath));
   if (errors.length > 0) throw new ErrorList(errors.map((error) => locate(error, dataPath)), warnings);
   const { model } = loaded;
   return {

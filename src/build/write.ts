@@ -172,7 +172,7 @@ function tryLink(from: string, to: string): boolean {
  * in it at once; an fsync per file costs a journal commit each (at 10k machines, 25k files: ~10 s
  * against ~0.3 s on this project's ext4 VM). Without `sync` (a minimal container), fsync each.
  */
-async function syncTree(staging: string, files: readonly string[], dirs: readonly string[]): Promise<void> {
+export async function syncTree(staging: string, files: readonly string[], dirs: readonly string[]): Promise<void> {
   const flushed = await new Promise<boolean>((resolve) => {
     execFile('sync', ['-f', staging], { timeout: 600_000 }, (error) => resolve(error === null));
   });
@@ -191,7 +191,7 @@ async function syncPath(path: string): Promise<void> {
 }
 
 /** A rename is durable once its directory is synced. */
-async function syncDirectory(dir: string): Promise<void> {
+export async function syncDirectory(dir: string): Promise<void> {
   await syncPath(dir).catch((error: NodeJS.ErrnoException) => {
     if (error.code !== 'EINVAL' && error.code !== 'EISDIR') throw error; // some file systems cannot sync a directory
   });

@@ -8,6 +8,7 @@ import imagesCommand from './commands/images.js';
 import importCommand from './commands/import.js';
 import machinesCommand from './commands/machines.js';
 import nginxCommand from './commands/nginx.js';
+import publishCommand from './commands/publish.js';
 import serveCommand from './commands/serve.js';
 import validateCommand from './commands/validate.js';
 import { BootcfgError, ExitStatus, UsageError } from '../compile/errors.js';
@@ -27,6 +28,7 @@ export async function main(given: readonly string[]): Promise<number> {
       .command(serveCommand)
       .command(validateCommand)
       .command(nginxCommand)
+      .command(publishCommand)
       .command(diffCommand)
       .command(imagesCommand)
       .command(importCommand)
