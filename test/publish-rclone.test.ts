@@ -70,6 +70,10 @@ describe('bootcfg publish through rclone', { skip }, () => {
     const cloud = join(www, 'revs', dir, 'cloud/default');
     const original = await readFile(cloud, 'utf8');
     await writeFile(cloud, original.replace('installer', 'INSTALLER'));
+    const dry = await runCli(['publish', '--data-path', data, '--to', `store:${www}`, '--base-url', 'http://boot.test', '--dry-run'], { env });
+    assert.equal(dry.code, 0, dry.stderr);
+    assert.match(dry.stderr, /: 2 files would be copied, \d+ already there/);
+    assert.equal(existsSync(join(www, 'boot.ipxe')), false);
     const again = await publish();
     assert.equal(again.code, 0, again.stderr);
     assert.match(again.stderr, /: 2 files copied, \d+ already there/);

@@ -8,7 +8,9 @@ import { readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { runCli, tempDir, writeFiles } from './helpers.js';
+import { ConfigRepo, git } from './git-fixture.js';
 import { bootMachine } from './ipxe-sim.js';
+import { deletionBatches } from '../src/publish/tree.js';
 import { CP_MACS, ORIGIN, fleetData, routeFetch, staticHost } from './static-fleet.js';
 
 const BASE = 'http://boot.test/fleet';
@@ -46,6 +48,8 @@ describe('bootcfg publish to a local directory', () => {
     assert.equal(await readFile(join(rev, 'cloud/mac.arch/52-54-00-89-d8-10/x86_64'), 'utf8'), '#cloud-config\nhostname: cp1-x86_64-gen1\n');
     assert.equal(await readFile(join(rev, 'REVISION'), 'utf8'), `${dir.split('.')[0]}\n`);
     assert.equal(existsSync(join(rev, 'pixiecore')), false, 'a static host cannot answer Pixiecore');
+    const grub = await readFile(join(rev, 'grub/mac.arch/52-54-00-89-d8-10/x86_64'), 'utf8');
+    assert.match(grub, new RegExp(`^linux "\\(http,boot\\.test\\)/fleet/images/amd64/vmlinuz" .*"cloud-config-url=${BASE}/revs/${dir}/cloud/mac\\.arch/52-54-00-89-d8-10/x86_64"`, 'm'));
     assert.equal(await readFile(join(to, 'revs/history'), 'utf8'), `${dir}\n`);
     // The chain walks the build's iPXE shapes in serve's order, reading each key from iPXE.
     const chain = await readFile(join(rev, 'boot.ipxe'), 'utf8');
@@ -180,4 +184,44 @@ describe('bootcfg publish to a local directory', () => {
       assert.match(bad.stderr, message);
     }
   });
+
+  test('--repo publishes a commit under its SHA', async () => {
+    const repo = new ConfigRepo();
+    try {
+      const sha = repo.commitPush(fleetData(1), 'fleet');
+      const to = join(repo.root, 'www');
+      const run = await runCli(['publish', '--repo', `file://${repo.remote}`, '--ref', 'main', '--cache-path', join(repo.root, 'cache'), '--to', to, '--base-url', BASE]);
+      assert.equal(run.code, 0, run.stderr);
+      const dir = await liveDir(to);
+      assert.equal(dir.split('.')[0], sha);
+      assert.equal(git(repo.work, 'rev-parse', 'HEAD'), sha);
+      assert.match(await readFile(join(to, 'revs', dir, 'manifest.json'), 'utf8'), /"source": "file:\/\/.*@main"/);
+    } finally {
+      repo.dispose();
+    }
+  });
+
+  test('a boot.ipxe that publish did not write is left alone, and nothing is written', async () => {
+    const root = await tempDir();
+    const data = await writeFiles(join(root, 'data'), fleetData(1));
+    const to = await writeFiles(join(root, 'www'), { 'boot.ipxe': '#!ipxe\nchain http://elsewhere/menu.ipxe\n' });
+    const run = await publishData(data, to);
+    assert.equal(run.code, 1);
+    assert.match(run.stderr, /www\/boot\.ipxe is not an entry point bootcfg publish wrote; it was left alone\n  hint: publish to an empty directory/);
+    assert.equal(await readFile(join(to, 'boot.ipxe'), 'utf8'), '#!ipxe\nchain http://elsewhere/menu.ipxe\n');
+    assert.equal(existsSync(join(to, 'revs')), false);
+  });
+});
+
+test('pruning deletes a revision\'s chain first, then its answers from the default up to the most specific shape', () => {
+  const paths = ['manifest.json', 'ipxe/mac/52-54-00-12-34-56', 'cloud/default', 'boot.ipxe', 'ipxe/uuid.mac/u/m', 'ipxe/default', 'cloud/mac/52-54-00-12-34-56', 'ipxe/os/installed', 'shapes/0123456789abcdef', 'ipxe/uuid/u'];
+  assert.deepEqual(deletionBatches(paths), [
+    ['boot.ipxe'],
+    ['cloud/default', 'ipxe/default'],
+    ['ipxe/os/installed'],
+    ['ipxe/mac/52-54-00-12-34-56', 'cloud/mac/52-54-00-12-34-56'],
+    ['ipxe/uuid/u'],
+    ['ipxe/uuid.mac/u/m'],
+    ['manifest.json', 'shapes/0123456789abcdef'],
+  ]);
 });

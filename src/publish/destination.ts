@@ -14,6 +14,8 @@ export interface CopyOptions {
   dryRun: boolean;
   /** Cache-Control stored with each file, on backends that keep headers (object stores). */
   cacheControl?: string;
+  /** Told how a long copy is going (bytes so far, rate, time left), every few seconds. */
+  progress?: (line: string) => void;
 }
 
 export interface CopyResult {

@@ -63,20 +63,21 @@ export async function publish(options: PublishOptions): Promise<PublishResult> {
   const dest = destinationFor(options.to);
   const would = options.dryRun ? 'would be ' : '';
   const prefix = `${REVS_DIR}/${tree.dir}`;
+  const previous = await liveRevision(dest); // before anything is written: a foreign boot.ipxe stops it
   const stage = await mkdtemp(join(tmpdir(), 'bootcfg-publish-'));
   try {
     await writeTree(stage, tree.files);
     let copiedImages: CopyResult | undefined;
     if (options.imagesPath !== undefined) {
-      copiedImages = await dest.copy(options.imagesPath, 'images', { files: [...images].sort(), compare: 'size-time', dryRun: options.dryRun });
+      const progress = (line: string) => options.say(`images: ${line}`);
+      copiedImages = await dest.copy(options.imagesPath, 'images', { files: [...images].sort(), compare: 'size-time', dryRun: options.dryRun, progress });
       options.say(`images: ${copiedImages.copied} ${would}copied, ${copiedImages.skipped} already there`);
     } else if (images.size > 0) {
       options.say(`images: not published (no --images-path); ${images.size} kernels and initrds must be at ${dest.description}/images/ already`);
     }
     const content = [...tree.files.keys()].filter((path) => path !== CHAIN_FILE).sort();
-    const copied = await dest.copy(stage, prefix, { files: content, compare: 'checksum', dryRun: options.dryRun, cacheControl: IMMUTABLE });
+    const copied = await dest.copy(stage, prefix, { files: content, compare: 'checksum', dryRun: options.dryRun, cacheControl: IMMUTABLE, progress: (line) => options.say(`${prefix}: ${line}`) });
     options.say(`${prefix}: ${copied.copied} files ${would}copied, ${copied.skipped} already there`);
-    const previous = parseEntryScript((await dest.readFile(ENTRY))?.toString('utf8') ?? '');
     let pruned: string[] = [];
     if (!options.dryRun) {
       await checkComplete(dest, prefix, content);
@@ -113,9 +114,24 @@ export async function rollback(to: string, wanted: string, say: (line: string) =
   if (!(await dest.readFile(`${REVS_DIR}/${dir}/${CHAIN_FILE}`))) {
     throw new SourceError(`${REVS_DIR}/${dir} was never completely published (it has no ${CHAIN_FILE})`, { hint: 'publish that revision again (bootcfg publish --repo … --ref <sha>): it resumes, then switches' });
   }
-  const previous = parseEntryScript((await dest.readFile(ENTRY))?.toString('utf8') ?? '');
+  const previous = await liveRevision(dest);
   await switchTo(dest, dir, entryScript(dir));
   say(`${ENTRY} → ${REVS_DIR}/${dir}/${CHAIN_FILE}${previous ? ` (was ${REVS_DIR}/${previous})` : ''}`);
+  return dir;
+}
+
+/**
+ * The revision the entry point names, undefined when there is none yet. A boot.ipxe that
+ * bootcfg did not write (an operator's own, in a directory that was never a publish target)
+ * is refused rather than replaced.
+ */
+async function liveRevision(dest: Destination): Promise<string | undefined> {
+  const entry = await dest.readFile(ENTRY);
+  if (!entry) return undefined;
+  const dir = parseEntryScript(entry.toString('utf8'));
+  if (dir === undefined) {
+    throw new SourceError(`${dest.description}/${ENTRY} is not an entry point bootcfg publish wrote; it was left alone`, { hint: 'publish to an empty directory or prefix, or move that boot.ipxe away first' });
+  }
   return dir;
 }
 
@@ -154,7 +170,7 @@ async function prunable(dest: Destination, keep: number, incoming?: string): Pro
   let history = await readHistory(dest);
   let live = incoming;
   if (incoming) history = [...history.filter((dir) => dir !== incoming), incoming];
-  else live = parseEntryScript((await dest.readFile(ENTRY))?.toString('utf8') ?? '');
+  else live = await liveRevision(dest);
   const others = history.filter((dir) => dir !== live);
   const present = new Set(await dest.listDirs(REVS_DIR));
   return others.slice(0, Math.max(0, others.length - keep)).filter((dir) => present.has(dir));

@@ -41,11 +41,12 @@ export class RcloneDestination implements Destination {
     const args = ['copy', '-v', localDir, this.at(prefix), options.compare === 'checksum' ? '--checksum' : '--copy-links'];
     if (options.dryRun) args.push('--dry-run');
     if (options.cacheControl) args.push('--header-upload', `Cache-Control: ${options.cacheControl}`);
+    if (options.progress) args.push('--stats', '10s', '--stats-one-line');
     const work = await mkdtemp(join(tmpdir(), 'bootcfg-rclone-'));
     try {
       await writeFile(join(work, 'files'), options.files.map((file) => `${file}\n`).join(''));
       args.push('--files-from-raw', join(work, 'files'), '--no-traverse');
-      const run = await this.rclone(args, COPY_TIMEOUT_MS);
+      const run = await this.rclone(args, COPY_TIMEOUT_MS, undefined, options.progress && statsLines(options.progress));
       this.check(run, `copy ${localDir} to ${this.at(prefix)}`);
       const copied = run.stderr.split('\n').filter((line) => /: (Copied \(|Skipped copy as --dry-run)/.test(line)).length;
       return { copied, skipped: options.files.length - copied };
@@ -115,7 +116,7 @@ export class RcloneDestination implements Destination {
     throw new SourceError(`rclone could not ${what} (exit ${run.code}): ${said}`, { hint: 'check the remote with `rclone lsf <remote>` and its configuration (rclone config, RCLONE_CONFIG); a publish run again resumes where this one stopped' });
   }
 
-  private rclone(args: string[], timeout: number, input?: Buffer): Promise<Run> {
+  private rclone(args: string[], timeout: number, input?: Buffer, onStderr?: (chunk: string) => void): Promise<Run> {
     return new Promise((resolve, reject) => {
       const child = spawn('rclone', args, { stdio: ['pipe', 'pipe', 'pipe'] });
       // Our own timer rather than spawn's `timeout`, which outlives a spawn that failed and
@@ -129,6 +130,7 @@ export class RcloneDestination implements Destination {
         if (size <= MAX_OUTPUT) stdout.push(chunk);
       });
       child.stderr.on('data', (chunk: Buffer) => {
+        onStderr?.(chunk.toString('utf8'));
         stderr = (stderr + chunk.toString('utf8')).slice(-MAX_STDERR);
       });
       child.on('error', (error: NodeJS.ErrnoException) => {
@@ -146,4 +148,17 @@ export class RcloneDestination implements Destination {
       child.stdin.end(input);
     });
   }
+}
+
+/** Picks rclone's one-line stats (`1.2 GiB / 2 GiB, 60%, 100 MiB/s, ETA 8s`) out of its log as it comes. */
+function statsLines(report: (line: string) => void): (chunk: string) => void {
+  let pending = '';
+  return (chunk) => {
+    const lines = (pending + chunk).split('\n');
+    pending = lines.pop()!.slice(-4096);
+    for (const line of lines) {
+      const stats = /INFO\s+:\s+(\S+ \S+ \/ \S+ \S+, \d+%.*)$/.exec(line);
+      if (stats) report(stats[1]!.trim());
+    }
+  };
 }
