@@ -34,7 +34,7 @@ export function keyOf(m: Machine, area: 'ipxe' | 'cloud' | 'pixiecore' | 'igniti
 }
 
 /** What iPXE substitutes for the settings our scripts use. */
-function expand(s: string, m: Machine): string {
+export function expand(s: string, m: Machine): string {
   return s
     .replaceAll('${uuid}', m.uuid)
     .replaceAll('${net0/mac:hexhyp}', hexhyp(m.mac))
@@ -60,7 +60,7 @@ function imageLine(line: string): { verb: string; name?: string; image: string; 
  * The kernel's image name (--name, or the URL's file name) and the arguments it boots with: those
  * of the `kernel` line, unless a later `boot <image> args…` replaces them (as Pixiecore's does).
  */
-function kernelLine(script: string): { name: string; args: string } | undefined {
+export function kernelLine(script: string): { name: string; args: string } | undefined {
   let found: { name: string; args: string } | undefined;
   for (const line of script.split('\n')) {
     const l = imageLine(line);
@@ -73,7 +73,7 @@ function kernelLine(script: string): { name: string; args: string } | undefined 
   return found;
 }
 
-function serialField(serial: string, tag: string): string | undefined {
+export function serialField(serial: string, tag: string): string | undefined {
   return new RegExp(`${tag}: (.*)$`, 'm').exec(serial)?.[1];
 }
 
@@ -83,7 +83,7 @@ export function cloudBody(serial: string): string | undefined {
 }
 
 /** Firmware banners: proves the VM ran the firmware the case names. */
-function firmwareProblems(b: Boot): string[] {
+function firmwareProblems(b: Pick<Boot, 'vm' | 'firmware'>): string[] {
   const seabios = b.vm.serial.includes('SeaBIOS');
   const romIpxe = /iPXE \(PCI [0-9a-f:.]+\) starting execution/.test(b.vm.serial);
   if (b.firmware === 'bios' && !(seabios && romIpxe)) return ['BIOS: expected SeaBIOS starting the NIC ROM iPXE'];
@@ -95,9 +95,9 @@ function firmwareProblems(b: Boot): string[] {
   return [];
 }
 
-type Check = (ok: boolean, problem: string) => void;
+export type Check = (ok: boolean, problem: string) => void;
 
-function checkVm(b: Boot, check: Check): void {
+export function checkVm(b: Pick<Boot, 'vm' | 'firmware'>, check: Check): void {
   check(b.vm.end === 'poweroff', `the VM did not power off by itself (${b.vm.end})`);
   check(b.vm.serial.includes('E2E-DONE'), 'the guest init never finished (no E2E-DONE on the serial port)');
   for (const p of firmwareProblems(b)) check(false, p);
@@ -219,7 +219,7 @@ export function notBootedProblems(b: Boot): string[] {
 }
 
 /** A failure report: what went wrong, then the serial tail and the request logs. */
-export function report(b: Boot, found: string[]): string {
+export function report(b: Pick<Boot, 'vm' | 'log' | 'extra'>, found: string[]): string {
   const tail = b.vm.serial.split('\n').slice(-40).join('\n');
   const extras = Object.entries(b.extra)
     .filter(([, v]) => v.trim())

@@ -41,15 +41,18 @@ export interface FixtureOptions {
   cloudBase?: string;
   /** Without boot/default and cloud/default an unknown machine has no answer (the Pixiecore 404 case). */
   withDefault?: boolean;
+  /** Marks this version of the data in the kernel arguments and cloud configs (the rollback case's A and B). */
+  label?: string;
 }
 
-export function bootConfig(m: Machine, cloudBase = `http://${guestHosts.bootcfg}`): object {
+export function bootConfig(m: Machine, cloudBase = `http://${guestHosts.bootcfg}`, label?: string): object {
   return {
     kernel: kernelPath,
     initrd: [initrdPath],
     cmdline: {
       quiet: '',
       'e2e.machine': dataName(m),
+      ...(label === undefined ? {} : { 'e2e.label': label }),
       'cloud-config-url': `${cloudBase}/cloud?uuid=\${uuid}&mac=\${net0/mac:hexhyp}`,
     },
     // matchbox-style list arguments follow cmdline's; iPXE expands ${net0/mac} here too.
@@ -57,8 +60,9 @@ export function bootConfig(m: Machine, cloudBase = `http://${guestHosts.bootcfg}
   };
 }
 
-export function cloudConfig(m: Machine): string {
-  return `#cloud-config\n# e2e: the cloud config of ${dataName(m)}\nhostname: ${dataName(m)}\n`;
+export function cloudConfig(m: Machine, label?: string): string {
+  const version = label === undefined ? '' : `# e2e: data version ${label}\n`;
+  return `#cloud-config\n# e2e: the cloud config of ${dataName(m)}\n${version}hostname: ${dataName(m)}\n`;
 }
 
 /** The data file name a machine is kept under; MAC spellings differ on purpose (both are accepted). */
@@ -76,7 +80,7 @@ export async function fixture(root: string, opts: FixtureOptions = {}): Promise<
     for (const kind of ['boot', 'cloud'] as const) {
       const file = join(dataPath, dataFile(kind, m));
       await mkdir(join(file, '..'), { recursive: true });
-      await writeFile(file, kind === 'boot' ? JSON.stringify(bootConfig(m, opts.cloudBase), null, 2) + '\n' : cloudConfig(m));
+      await writeFile(file, kind === 'boot' ? JSON.stringify(bootConfig(m, opts.cloudBase, opts.label), null, 2) + '\n' : cloudConfig(m, opts.label));
     }
   }
   await mkdir(imagesPath, { recursive: true });

@@ -3,6 +3,7 @@
 // access log off) it keeps an access log, as JSON lines in the shape access-log.ts reads,
 // because every boot is checked from its request log. It runs on 127.0.0.1 (the user-network
 // cases) or inside a network-path segment's namespace on the bridge address (netpath.test.ts).
+// The static-publishing cases run it with a bare `root` block instead (static-server.ts).
 import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
@@ -41,12 +42,12 @@ http {
     log_format e2e escape=json '{"method":"$request_method","path":"$request_uri","status":$status,"file":"$request_filename","revision":"$sent_http_x_bootcfg_revision"}';
     access_log ${prefix}/access.log e2e;
 ${temp}
-    include ${prefix}/bootcfg.conf;
+    include ${prefix}/server.conf;
 }
 `;
 }
 
-function canConnect(port: number): Promise<boolean> {
+export function canConnect(port: number): Promise<boolean> {
   return new Promise((done) => {
     const sock = connect(port, '127.0.0.1', () => {
       sock.destroy();
@@ -66,7 +67,16 @@ function bound(port: number, prefix: string, inside: boolean): Promise<boolean> 
 }
 
 /** On 127.0.0.1 at a free port, or inside a segment's namespace at `address` (netns.ts). */
-export async function startNginx(distPath: string, imagesPath: string, on?: { segment: Segment; address: string }): Promise<RunningServer> {
+export function startNginx(distPath: string, imagesPath: string, on?: { segment: Segment; address: string }): Promise<RunningServer> {
+  // For the live build's selector shapes, as `bootcfg nginx` generates it (docs/nginx.md).
+  return startNginxBlock(async (listen) => nginxConfig({ distPath, imagesPath, listen, shapes: await liveShapes(distPath) }), on);
+}
+
+/** nginx around any server block (`block(listen)`): the generated one, or a bare `root` (static-server.ts). */
+export async function startNginxBlock(
+  block: (listen: string) => string | Promise<string>,
+  on?: { segment: Segment; address: string },
+): Promise<RunningServer> {
   const reason = nginxSkipReason();
   if (reason) throw new Error(reason);
   const binary = nginxBinary()!;
@@ -75,8 +85,7 @@ export async function startNginx(distPath: string, imagesPath: string, on?: { se
   for (let attempt = 1; attempt <= 3; attempt++) {
     const listen = on?.address ?? `127.0.0.1:${await freePort()}`;
     const port = Number(listen.split(':').pop());
-    // For the live build's selector shapes, as `bootcfg nginx` generates it (docs/nginx.md).
-    await writeFile(join(prefix, 'bootcfg.conf'), nginxConfig({ distPath, imagesPath, listen, shapes: await liveShapes(distPath) }));
+    await writeFile(join(prefix, 'server.conf'), await block(listen));
     await writeFile(join(prefix, 'nginx.conf'), mainConfig(prefix));
     const args = ['-p', `${prefix}/`, '-c', join(prefix, 'nginx.conf'), '-e', join(prefix, 'error.log')];
     const child = on ? on.segment.spawn(binary, args) : spawn(binary, args, { stdio: ['ignore', 'ignore', 'pipe'] });

@@ -22,16 +22,29 @@ export type ServerKind = 'bootcfg' | 'nginx';
 
 const cli = join(repoRoot, 'bin', 'bootcfg.js');
 
-/** Runs the CLI to completion; rejects with its output when it fails. */
-export async function bootcfgBuild(dataPath: string, distPath: string): Promise<void> {
-  const child = spawn(process.execPath, [cli, 'build', '--data-path', dataPath, '--dist-path', distPath], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+/** Runs the CLI to completion; resolves to its output, or rejects with it when it fails. */
+async function runCli(args: string[]): Promise<string> {
+  const child = spawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout.on('data', (c: Buffer) => (out += c.toString()));
   child.stderr.on('data', (c: Buffer) => (out += c.toString()));
   const code = await new Promise<number | null>((done) => child.on('close', done));
-  if (code !== 0) throw new Error(`bootcfg build exited ${code}:\n${out}`);
+  if (code !== 0) throw new Error(`bootcfg ${args[0]} exited ${code}:\n${out}`);
+  return out;
+}
+
+export async function bootcfgBuild(dataPath: string, distPath: string): Promise<void> {
+  await runCli(['build', '--data-path', dataPath, '--dist-path', distPath]);
+}
+
+/** `bootcfg publish` of a data directory and its images to a local folder (static.test.ts). */
+export function bootcfgPublish(dataPath: string, imagesPath: string, to: string, baseUrl: string): Promise<string> {
+  return runCli(['publish', '--to', to, '--base-url', baseUrl, '--data-path', dataPath, '--images-path', imagesPath]);
+}
+
+/** `bootcfg publish --rollback`: points the entry point of a published folder back at `revision`. */
+export function bootcfgRollback(to: string, revision: string): Promise<string> {
+  return runCli(['publish', '--to', to, '--rollback', revision]);
 }
 
 /** Resolves once the child prints "listening on http://…", or rejects when it exits first. */
