@@ -60,14 +60,17 @@ request = function()
   i = i % #paths + 1
   return wrk.format("GET", paths[i])
 end
-done = function(summary, latency, requests)
+${WRK_REPORT}`);
+}
+
+/** The Lua `done()` every wrk script ends with: one BENCH line of JSON that runWrk() reads. */
+export const WRK_REPORT = `done = function(summary, latency, requests)
   local e = summary.errors
   io.write(string.format('BENCH {"requests":%d,"durationUs":%d,"socketErrors":%d,"non2xx":%d,"p50Us":%d,"p99Us":%d,"meanUs":%.1f}\\n',
     summary.requests, summary.duration, e.connect + e.read + e.write + e.timeout, e.status,
     latency:percentile(50), latency:percentile(99), latency.mean))
 end
-`);
-}
+`;
 
 export interface LoadResult {
   rps: number;

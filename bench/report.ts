@@ -9,6 +9,7 @@ import type { LoadResult } from './load.js';
 import { ROOT } from './proc.js';
 import type { Results, SizeResult } from './run.js';
 import { median, ratio } from './stats.js';
+import { serveChart, serveSection, serveTargets } from './serve-report.js';
 
 const DOCS = join(ROOT, 'docs');
 const START = '<!-- bench:results:start -->';
@@ -27,7 +28,7 @@ export function tables(results: Results): string {
     `Run of ${results.date.slice(0, 16).replace('T', ' ')} UTC: ${m.cpus} cores (${m.cpuModel}), ${m.memoryGiB} GiB, Linux ${m.kernel};`,
     `load average ${m.loadBefore.map((l) => l.toFixed(1)).join(' / ')} before and ${m.loadAfter.map((l) => l.toFixed(1)).join(' / ')} after (the machine was shared).`,
     `Versions: bootcfg ${v.bootcfg}, Node ${v.node}, ${v.nginx}, ${v.wrk?.replace(/ Copyright.*/, '')}, ${v.cp}.`,
-    `${c.runs} runs of everything; wrk ${c.wrkThreads} thread, ${c.connections} connections, ${c.seconds} s per run; nginx ${c.nginxWorkers} worker; bootcfg serve is one Node process. Trees under \`${c.benchDir.replace(ROOT, '')}\`.`,
+    `${c.runs} runs of everything; wrk ${c.wrkThreads} thread, ${c.connections} connections, ${c.seconds} s per run; bootcfg serve with ${c.nginxWorkers} process${c.nginxWorkers > 1 ? 'es' : ''}, nginx with as many workers. Trees under \`${c.benchDir.replace(ROOT, '')}\`.`,
     '',
     '### Full build against `cp -a` of its output (medians)',
     '',
@@ -50,24 +51,11 @@ export function tables(results: Results): string {
       return `| ${r.machines.toLocaleString('en')} | ${s(w.firstBuildMs)} s | ${cell(w.editMs, w.editBuildMs)} | ${cell(w.onePercentMs, w.onePercentBuildMs)} | ${cell(w.defaultMs, w.defaultBuildMs)} | ${mb(w.rssKb)} MB | ${list(w.editMs, ms)}; ${list(w.onePercentMs, ms)}; ${list(w.defaultMs, ms)} |`;
     }),
     '',
-    `### Serving: \`bootcfg serve\` against nginx, same tree, same URL mix (medians)`,
-    '',
-    'The Node ceiling is a bare Node HTTP server answering one fixed 400-byte body with the same headers (`bench/node-ceiling.ts`): what any Node server can do here.',
-    '',
-    '| machines | bootcfg req/s | nginx req/s | bootcfg / nginx | Node ceiling req/s | bootcfg p50 / p99 | nginx p50 / p99 | bootcfg RSS (idle → peak) | nginx RSS | runs: bootcfg; nginx req/s |',
-    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
-    ...results.sizes.filter((r) => r.serve.bootcfg.length > 0).map(serveRow),
+    ...serveSection(results),
     '',
     ...targets(results),
   ];
   return lines.join('\n');
-}
-
-function serveRow(r: SizeResult): string {
-  const b = r.serve.bootcfg;
-  const n = r.serve.nginx;
-  const errors = [...b, ...n].some((l) => l.non2xx > 0 || l.socketErrors > 0) ? ' (some runs had errors: see bench-results.json)' : '';
-  return `| ${r.machines.toLocaleString('en')} | ${med(b, 'rps').toFixed(0)} | ${med(n, 'rps').toFixed(0)} | ${x(ratio(med(b, 'rps'), med(n, 'rps')))} | ${r.serve.nodeCeiling?.length ? `${med(r.serve.nodeCeiling, 'rps').toFixed(0)} (${x(ratio(med(r.serve.nodeCeiling, 'rps'), med(n, 'rps')))})` : '–'} | ${ms(med(b, 'p50Ms'))} / ${ms(med(b, 'p99Ms'))} ms | ${ms(med(n, 'p50Ms'))} / ${ms(med(n, 'p99Ms'))} ms | ${mb(r.serve.bootcfgIdleRssKb)} → ${mb(r.serve.bootcfgRssKb)} MB | ${mb(r.serve.nginxRssKb)} MB | ${list(b.map((l) => l.rps), (v) => v.toFixed(0))}; ${list(n.map((l) => l.rps), (v) => v.toFixed(0))}${errors} |`;
 }
 
 function targets(results: Results): string[] {
@@ -78,9 +66,7 @@ function targets(results: Results): string[] {
   };
   check('full build', '≤ 2 × `cp -a`', ratio(median(r.buildMs), median(r.cpMs)), (v) => v <= 2, x);
   check('one edit served (watch)', '≤ 200 ms', median(r.watch.editMs), (v) => v <= 200, (v) => `${ms(v)} ms`);
-  check('serve req/s', '≥ 0.6 × nginx', ratio(med(r.serve.bootcfg, 'rps'), med(r.serve.nginx, 'rps')), (v) => v >= 0.6, x);
-  check(`serve p99 at ${results.config.connections} connections`, '≤ 10 ms', med(r.serve.bootcfg, 'p99Ms'), (v) => v <= 10, (v) => `${ms(v)} ms`);
-  check('serve RSS', '≤ 150 MB', (r.serve.bootcfgRssKb ?? Number.NaN) / 1024, (v) => v <= 150, (v) => `${v.toFixed(0)} MB`);
+  for (const [name, target, value, ok, show] of serveTargets(r, results.config.connections)) check(name, target, value, ok, show);
   check('build RSS', '≤ 1 GB', median(r.buildRssKb) / 1024, (v) => v <= 1024, (v) => `${v.toFixed(0)} MB`);
   return [
     `### Targets at ${r.machines.toLocaleString('en')} machines`,
@@ -136,38 +122,6 @@ export function buildChart(results: Results): string {
   }
   body.push(...legend(series.map(([label, color]) => [label, color])));
   return svg('Full build time against fleet size', body);
-}
-
-/** Requests per second of bootcfg serve and nginx at each N, grouped bars. */
-export function serveChart(results: Results): string {
-  const sizes = results.sizes.filter((r) => r.serve.bootcfg.length > 0);
-  const withCeiling = sizes.every((r) => (r.serve.nodeCeiling?.length ?? 0) > 0);
-  const values = sizes.map((r) => [med(r.serve.bootcfg, 'rps'), med(r.serve.nginx, 'rps'), withCeiling ? med(r.serve.nodeCeiling!, 'rps') : Number.NaN] as const);
-  const top = Math.max(1, ...values.flat().filter((v) => !Number.isNaN(v))) * 1.45; // headroom for the legend
-  const step = 10 ** Math.floor(Math.log10(top / 2));
-  const py = (v: number) => H - PAD.bottom - (v / top) * (H - PAD.top - PAD.bottom);
-  const group = (W - PAD.left - PAD.right) / Math.max(1, sizes.length);
-  const bars = withCeiling ? 3 : 2;
-  const bar = Math.min(60, group / (bars + 1));
-  const body: string[] = [];
-  for (let t = 0; t <= top; t += step * (top / step > 8 ? 2 : 1)) {
-    body.push(`<line x1="${PAD.left}" x2="${W - PAD.right}" y1="${py(t)}" y2="${py(t)}" stroke="#ddd"/><text x="${PAD.left - 6}" y="${py(t) + 4}" text-anchor="end">${t.toLocaleString('en')}</text>`);
-  }
-  sizes.forEach((r, i) => {
-    const center = PAD.left + group * (i + 0.5);
-    const [b, n, c] = values[i]!;
-    const series = [[0, b, COLORS.bootcfg], [1, n, COLORS.ref], [2, c, COLORS.ceiling]] as const;
-    for (const [j, v, color] of series.slice(0, bars)) {
-      const left = center - (bar * bars) / 2 + j * bar;
-      body.push(`<rect x="${left + 2}" y="${py(v)}" width="${bar - 4}" height="${py(0) - py(v)}" fill="${color}"/><text x="${left + bar / 2}" y="${py(v) - 4}" text-anchor="middle">${v.toFixed(0)}</text>`);
-    }
-    body.push(`<text x="${center}" y="${H - PAD.bottom + 18}" text-anchor="middle">${r.machines.toLocaleString('en')} (${x(b / n)})</text>`);
-  });
-  body.push(`<text x="${(PAD.left + W - PAD.right) / 2}" y="${H - 10}" text-anchor="middle">machines (bootcfg / nginx); requests per second, median of ${results.config.runs} runs</text>`);
-  const keys: [string, string][] = [['bootcfg serve (1 Node process)', COLORS.bootcfg], [`nginx (${results.config.nginxWorkers} worker)`, COLORS.ref]];
-  if (withCeiling) keys.push(['bare Node HTTP, fixed body (ceiling)', COLORS.ceiling]);
-  body.push(...legend(keys));
-  return svg(`Requests per second, wrk ${results.config.wrkThreads} thread, ${results.config.connections} connections`, body);
 }
 
 async function main(): Promise<void> {

@@ -2,13 +2,14 @@
 //   build      full `bootcfg build` (fresh dist) against `cp -a` of the tree it produced;
 //   watch      `bootcfg serve --watch`: ms from one machine's edit to its new answer, a change
 //              to 1% of the fleet, a change to the default;
-//   serve      req/s and p50/p99 of `bootcfg serve` and nginx with the generated block, same
-//              tree, same URL mix, wrk on 127.0.0.1 with one thread against one worker each;
+//   serve      req/s and p50/p99 of `bootcfg serve`, nginx with the generated block, the 2015
+//              bootcfg and matchbox, same fleet, same boot storm (bench/serve-phase.ts);
 //   memory     peak RSS of build, of serve under load, of serve --watch.
 // Results go to $BENCH_DIR/results.json; bench/report.ts turns them into docs/BENCHMARKS.md.
 //
 // Knobs (env): BENCH_SIZES=1000,10000,100000  BENCH_RUNS=3  BENCH_SECONDS=10
 //              BENCH_CONNECTIONS=64  BENCH_DIR=.cache/bench  BENCH_NODE_FLAGS (e.g. --cpu-prof)
+//              BENCH_WORKERS (serve --workers and nginx worker_processes; default: the cores)
 //              BENCH_PHASES=build,serve,watch (serve alone reuses the last build)
 
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -16,12 +17,10 @@ import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, totalmem, release } from 'node:os';
 import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startNginx } from '../test/conformance/nginx.js';
 import { bootConfig, dataFile, defaultBoot, machine, writeFleet } from './fleet.js';
-import { runWrk, urlMix, writeWrkScript, URL_KINDS, urlFor, type LoadResult } from './load.js';
-import { bootcfgArgs, peakRssKb, ROOT, startListening, startServe, timed, withChildren, type RunningServe } from './proc.js';
+import { benchServePhase, type ServeResult } from './serve-phase.js';
+import { bootcfgArgs, peakRssKb, ROOT, startServe, timed, type RunningServe } from './proc.js';
 
 export interface SizeResult {
   machines: number;
@@ -41,7 +40,7 @@ export interface SizeResult {
     rssKb?: number;
     firstBuildMs: number;
   };
-  serve: { bootcfg: LoadResult[]; nginx: LoadResult[]; nodeCeiling?: LoadResult[]; bootcfgRssKb?: number; bootcfgIdleRssKb?: number; nginxRssKb?: number };
+  serve: ServeResult;
 }
 
 export interface Results {
@@ -50,6 +49,8 @@ export interface Results {
   versions: Record<string, string>;
   config: { runs: number; seconds: number; connections: number; wrkThreads: number; nginxWorkers: number; benchDir: string };
   sizes: SizeResult[];
+  /** When the serve phase ran on its own (BENCH_PHASES=serve), its own run's date, load and versions. */
+  serveRun?: { date: string; machine: Results['machine']; versions: Record<string, string> };
 }
 
 const env = process.env;
@@ -58,8 +59,8 @@ const RUNS = Number(env.BENCH_RUNS ?? 3);
 const SECONDS = Number(env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = Number(env.BENCH_CONNECTIONS ?? 64);
 const DIR = resolve(ROOT, env.BENCH_DIR ?? '.cache/bench');
-const WRK_THREADS = 1; // one load thread against one server process / one nginx worker
-const NGINX_WORKERS = 1;
+const WRK_THREADS = 1; // one load thread: wrk, the servers and everyone else share the cores
+const WORKERS = Number(env.BENCH_WORKERS ?? cpus().length); // bootcfg serve's processes = nginx's workers
 const PHASES = new Set((env.BENCH_PHASES ?? 'build,serve,watch').split(','));
 const FLEET_VERSION = 1; // bump when fleet.ts changes what it writes
 
@@ -74,13 +75,14 @@ async function main(): Promise<void> {
     date: new Date().toISOString(),
     machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? '?', memoryGiB: Math.round(totalmem() / 2 ** 30), kernel: release(), loadBefore: loadavg(), loadAfter: [] },
     versions: versions(),
-    config: { runs: RUNS, seconds: SECONDS, connections: CONNECTIONS, wrkThreads: WRK_THREADS, nginxWorkers: NGINX_WORKERS, benchDir: DIR },
+    config: { runs: RUNS, seconds: SECONDS, connections: CONNECTIONS, wrkThreads: WRK_THREADS, nginxWorkers: WORKERS, benchDir: DIR },
     sizes: [],
   };
   const earlier = await readFile(join(DIR, 'results.json'), 'utf8').then((text) => JSON.parse(text) as Results, () => undefined);
   for (const n of SIZES) {
     results.sizes.push(keepEarlier(await benchSize(n, images), earlier?.sizes.find((r) => r.machines === n)));
     results.machine.loadAfter = loadavg();
+    if (PHASES.has('serve')) results.serveRun = { date: results.date, machine: results.machine, versions: results.versions };
     await writeFile(join(DIR, 'results.json'), `${JSON.stringify(results, null, 1)}\n`); // partial results survive a stop
   }
   say(`results in ${join(DIR, 'results.json')}; run \`node lib/bench/report.js\` to update docs/BENCHMARKS.md`);
@@ -106,7 +108,7 @@ async function benchSize(n: number, images: string): Promise<SizeResult> {
     watch: { editMs: [], onePercentMs: [], defaultMs: [], editBuildMs: [], onePercentBuildMs: [], defaultBuildMs: [], firstBuildMs: 0 }, serve: { bootcfg: [], nginx: [], nodeCeiling: [] },
   };
   const dist = PHASES.has('build') || !existsSync(join(base, 'build-1')) ? await benchBuild(n, base, data, result) : join(base, 'build-1');
-  if (PHASES.has('serve')) await benchServe(n, dist, images, base, result);
+  if (PHASES.has('serve')) result.serve = await benchServePhase({ n, dist, data, images, base, runs: RUNS, seconds: SECONDS, connections: CONNECTIONS, workers: WORKERS, say });
   if (PHASES.has('watch')) await benchWatch(n, base, data, images, result);
   return result;
 }
@@ -137,48 +139,6 @@ async function benchBuild(n: number, base: string, data: string, result: SizeRes
     await removeAll(base, run > 1 ? new RegExp(`^(build|copy)-${run}$`) : /^copy-1$/); // outside the timings
   }
   return join(base, 'build-1');
-}
-
-/** bootcfg serve and nginx over the same snapshot, alternating which goes first each run. */
-async function benchServe(n: number, dist: string, images: string, base: string, result: SizeResult): Promise<void> {
-  const script = join(base, 'mix.lua');
-  await writeWrkScript(script, urlMix(n));
-  const serve = await startServe(['--dist-path', dist, '--images-path', images, '--address', '127.0.0.1:0']);
-  const nginx = await startNginx({ distPath: dist, imagesPath: images, workers: NGINX_WORKERS });
-  const ceiling = await startListening([fileURLToPath(new URL('./node-ceiling.js', import.meta.url))]);
-  try {
-    await checkSameAnswers(n, serve.url, nginx.url);
-    result.serve.bootcfgIdleRssKb = peakRssKb(serve.pid);
-    const load = { threads: WRK_THREADS, connections: CONNECTIONS, seconds: SECONDS };
-    const urls = { bootcfg: serve.url, nginx: nginx.url, nodeCeiling: ceiling.url };
-    for (const url of Object.values(urls)) await runWrk(url, script, { ...load, seconds: Math.min(2, SECONDS) }); // warm up
-    for (let run = 1; run <= RUNS; run++) {
-      const order = run % 2 === 1 ? ['bootcfg', 'nginx', 'nodeCeiling'] as const : ['nodeCeiling', 'nginx', 'bootcfg'] as const;
-      for (const which of order) {
-        const measured = await runWrk(urls[which], script, load);
-        (result.serve[which] ??= []).push(measured);
-        say(`n=${n} run ${run}: ${which} ${measured.rps.toFixed(0)} req/s, p50 ${measured.p50Ms.toFixed(2)} ms, p99 ${measured.p99Ms.toFixed(2)} ms${measured.non2xx || measured.socketErrors ? ` (${measured.non2xx} non-2xx, ${measured.socketErrors} socket errors)` : ''}`);
-      }
-    }
-    result.serve.bootcfgRssKb = peakRssKb(serve.pid);
-    const nginxPid = Number((await readFile(join(nginx.prefix, 'nginx.pid'), 'utf8')).trim());
-    result.serve.nginxRssKb = withChildren(nginxPid).reduce((sum, pid) => sum + (peakRssKb(pid) ?? 0), 0);
-  } finally {
-    await serve.stop();
-    await nginx.stop();
-    await ceiling.stop();
-  }
-}
-
-/** Both servers must give the same status and body for every kind of URL in the mix. */
-async function checkSameAnswers(n: number, bootcfgUrl: string, nginxUrl: string): Promise<void> {
-  for (const kind of URL_KINDS) {
-    const path = urlFor(kind, n, () => 0.5);
-    const [a, b] = await Promise.all([get(bootcfgUrl + path), get(nginxUrl + path)]);
-    if (a.status !== 200 || a.status !== b.status || a.body !== b.body) {
-      throw new Error(`${kind} ${path}: bootcfg ${a.status}, nginx ${b.status}; the servers disagree, so comparing them means nothing`);
-    }
-  }
 }
 
 async function get(url: string): Promise<{ status: number; body: string }> {

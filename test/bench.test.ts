@@ -11,6 +11,7 @@ import { startServer } from '../src/serve/server.js';
 import { writeFleet } from '../bench/fleet.js';
 import { URL_KINDS, urlFor, urlMix } from '../bench/load.js';
 import { median } from '../bench/stats.js';
+import { stormPath } from '../bench/storm.js';
 import { tempDir } from './helpers.js';
 
 test('a fleet of N compiles to 3.5N + 7 files and the URL mix answers 200 for every kind', async () => {
@@ -37,6 +38,27 @@ test('a fleet of N compiles to 3.5N + 7 files and the URL mix answers 200 for ev
       answers.set(kind, records.at(-1)!);
     }
     assert.deepEqual(Object.fromEntries(answers), { 'uuid hit': 'uuid', 'mac hit': 'mac', default: 'default', pixiecore: 'mac', cloud: 'uuid' });
+  } finally {
+    await server.close();
+  }
+});
+
+test('the boot storm visits every machine of the fleet once per 5N requests, and each of its URLs answers 200', async () => {
+  const root = await tempDir();
+  const n = 40;
+  await writeFleet(join(root, 'data'), n);
+  await build({ dataPath: join(root, 'data'), distPath: join(root, 'dist') });
+  const server = await startServer({ distPath: join(root, 'dist'), imagesPath: join(root, 'images'), address: '127.0.0.1:0' });
+  try {
+    const machines = new Set<string>();
+    for (let r = 0; r < 5 * n; r++) {
+      const path = stormPath(r, n);
+      const response = await fetch(server.url + path);
+      assert.equal(response.status, 200, path);
+      await response.arrayBuffer();
+      if (r % 5 === 4) machines.add(/uuid=([^&]+)/.exec(path)![1]!); // the cloud config: any machine, as drawn
+    }
+    assert.equal(machines.size, n, 'every machine once');
   } finally {
     await server.close();
   }

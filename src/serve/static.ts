@@ -4,11 +4,12 @@
 // ranges"): nginx's ETag (`"<mtime hex>-<size hex>"`), `If-None-Match` (`*`, lists, weak
 // comparison), `If-Match`, `If-(Un)Modified-Since` (exact dates), `If-Range`, and one range per
 // request (the block sets `max_ranges 1`: several ranges get the whole file, never multipart).
-// filePlan() is the pure decision; sendFile() does the I/O: small answers with one synchronous
-// read (the hot path of compiled answers), large ones as a stream of the chosen bytes.
+// filePlan() is the pure decision; sendFound() answers from bytes already found (the answer
+// pack's, the hot path), sendFile() from a file on disk (images, large files: streamed).
 
-import { closeSync, constants, createReadStream, fstatSync, openSync, readSync, statSync } from 'node:fs';
+import { closeSync, constants, createReadStream, fstatSync, openSync, statSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { SMALL_ANSWER, readExactly } from './pack.js';
 
 export interface FileStat {
   size: number;
@@ -126,9 +127,6 @@ export function parseHttpTime(text: string): number | undefined {
 
 // ---------------------------------------------------------------- I/O
 
-/** Answers up to this size are read in one synchronous call; larger ones are streamed. */
-const SMALL_ANSWER = 64 * 1024;
-
 export type Sent = 'sent' | 'missing' | { status: 412 | 416; message: string };
 
 /**
@@ -137,45 +135,26 @@ export type Sent = 'sent' | 'missing' | { status: 412 | 416; message: string };
  * a 412/416 for the caller to send as its one-line error, with the headers already set.
  * `rewrite` changes the body (the chainload script's pass-on), as nginx's sub_filter does:
  * conditionals still hold (nginx checks them first), but no range, ETag or Last-Modified.
+ * Compiled answers come through the answer pack (pack.ts, sendFound); this is for images and
+ * anything too large to pack.
  */
 export function sendFile(req: IncomingMessage, res: ServerResponse, path: string | Buffer, rewrite?: (body: Buffer) => Buffer): Sent {
-  // Most requests miss one or two candidates: a stat that returns undefined is much cheaper
-  // than an open that throws. O_NONBLOCK: a FIFO put in place after the stat must not hang us.
-  // Any failure to find or open it (too long a name, no permission) is a 404, as from nginx.
   let fd: number;
   try {
     if (!statSync(path, { throwIfNoEntry: false })?.isFile()) return 'missing';
-    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK); // a FIFO put in place after the stat must not hang us
   } catch {
-    return 'missing';
+    return 'missing'; // too long a name, no permission: a 404, as from nginx
   }
   let handedOff = false;
   try {
     const opened = fstatSync(fd);
     if (!opened.isFile()) return 'missing';
-    const plan = filePlan(firstHeader(req), { size: opened.size, mtime: Math.floor(opened.mtimeMs / 1000) }, rewrite === undefined);
-    if (rewrite && plan.kind === 'bytes') {
-      const body = rewrite(readExactly(fd, 0, opened.size));
-      res.writeHead(200, { 'Content-Length': body.length }).end(req.method === 'HEAD' ? undefined : body);
-      return 'sent';
-    }
-    for (const [name, value] of Object.entries(plan.headers)) res.setHeader(name, value);
-    if (plan.kind === 'refused') return plan;
-    if (plan.kind === 'not modified') {
-      res.removeHeader('Content-Type');
-      res.writeHead(304).end();
-      return 'sent';
-    }
-    res.writeHead(plan.status);
-    if (req.method === 'HEAD' || plan.end === plan.start) {
-      res.end();
-    } else if (plan.end - plan.start <= SMALL_ANSWER) {
-      res.end(readExactly(fd, plan.start, plan.end - plan.start));
-    } else {
+    const stat = { size: opened.size, mtime: Math.floor(opened.mtimeMs / 1000) };
+    return sendFound(req, res, stat, (start, length) => readExactly(fd, start, length), rewrite, (start, end) => {
       handedOff = true;
-      stream(res, fd, plan.start, plan.end);
-    }
-    return 'sent';
+      stream(res, fd, start, end);
+    });
   } catch {
     res.destroy(); // the file went away or became unreadable mid-answer: end this one, not the server
     return 'sent';
@@ -184,15 +163,30 @@ export function sendFile(req: IncomingMessage, res: ServerResponse, path: string
   }
 }
 
-function readExactly(fd: number, position: number, length: number): Buffer {
-  const body = Buffer.allocUnsafe(length);
-  let read = 0;
-  while (read < length) {
-    const n = readSync(fd, body, read, length - read, position + read);
-    if (n === 0) throw new Error('file shrank while it was read');
-    read += n;
+/**
+ * Answers from a file already found, of this size and mtime: `read` gives its bytes, and
+ * `stream` (for large files) sends bytes [start, end) itself. What conditionals, ranges and
+ * HEAD decide is filePlan's, so the pack and the snapshot answer alike.
+ */
+export function sendFound(req: IncomingMessage, res: ServerResponse, stat: FileStat, read: (start: number, length: number) => Buffer, rewrite?: (body: Buffer) => Buffer, stream?: (start: number, end: number) => void): Sent {
+  const plan = filePlan(firstHeader(req), stat, rewrite === undefined);
+  if (rewrite && plan.kind === 'bytes') {
+    const body = rewrite(read(0, stat.size));
+    res.writeHead(200, { 'Content-Length': body.length }).end(req.method === 'HEAD' ? undefined : body);
+    return 'sent';
   }
-  return body;
+  for (const [name, value] of Object.entries(plan.headers)) res.setHeader(name, value);
+  if (plan.kind === 'refused') return plan;
+  if (plan.kind === 'not modified') {
+    res.removeHeader('Content-Type');
+    res.writeHead(304).end();
+    return 'sent';
+  }
+  res.writeHead(plan.status);
+  if (req.method === 'HEAD' || plan.end === plan.start) res.end();
+  else if (plan.end - plan.start <= SMALL_ANSWER || !stream) res.end(read(plan.start, plan.end - plan.start));
+  else stream(plan.start, plan.end);
+  return 'sent';
 }
 
 /** Streams bytes [start, end) of the open file; it is closed when the stream ends, fails or the client leaves. */

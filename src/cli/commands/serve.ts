@@ -1,6 +1,8 @@
 // `bootcfg serve`: answer the URL contract from dist/. With --data-path it builds first (the
 // seed's one-command use); with --watch it rebuilds on every change and swaps the new tree in,
-// keeping the last good one live when a build fails.
+// keeping the last good one live when a build fails. With --workers N, N processes answer
+// (src/serve/workers.ts) and this one only builds: a worker runs this same command and lands
+// in serveAsWorker.
 
 import type { CommandModule } from 'yargs';
 import { build, formatBuild, type BuildResult } from '../../build/build.js';
@@ -14,6 +16,7 @@ import { activityOptions, checkActivity } from './machines.js';
 import { LiveFleet } from '../../fleet/live.js';
 import { adminRoutes, startAdmin, MACHINES_PATH } from '../../serve/admin.js';
 import type { AccessLogEntry, Handler } from '../../serve/server.js';
+import { checkWorkers, isWorker, runWorker, startWorkers } from '../../serve/workers.js';
 
 interface Args extends RepoArgs {
   'pull-interval': number;
@@ -28,6 +31,7 @@ interface Args extends RepoArgs {
   window: number;
   'loop-count': number;
   'loop-minutes': number;
+  workers: number;
 }
 
 const command: CommandModule<object, Args> = {
@@ -46,11 +50,15 @@ const command: CommandModule<object, Args> = {
     'admin-address': { type: 'string', describe: `serve the fleet view (${MACHINES_PATH}, ${MACHINES_PATH}.json) on this separate HOST:PORT; without it, only with BOOTCFG_ADMIN_TOKEN set, on --address behind that token [env BOOTCFG_ADMIN_ADDRESS]` },
     'access-log': { type: 'string', array: true, describe: 'with the fleet view: also read these access logs (nginx\'s, or serve\'s from before) when the page is first asked for [env BOOTCFG_ACCESS_LOG]' },
     ...activityOptions,
+    workers: { type: 'number', default: 1, describe: 'answer from this many worker processes sharing the address (node:cluster; this process then only builds); with --watch or --data-path too, not with --repo or the fleet view [env BOOTCFG_WORKERS]' },
   })
     .example('$0 serve --data-path ./data --watch', 'build, serve on 127.0.0.1:8080, rebuild on change')
     .example('$0 serve --dist-path /srv/bootcfg --address 0.0.0.0:8080', 'serve a tree built elsewhere')
+    .example('$0 serve --dist-path /srv/bootcfg --workers 2', 'answer from two processes (two cores)')
     .example('$0 -address=0.0.0.0:8080 -data-path=/data', 'the 2015 command line: serve --watch with those flags'),
   handler: async (args) => {
+    if (isWorker()) return serveAsWorker(args);
+    checkWorkerOptions(args);
     const admin = await startAdminView(args);
     try {
       await serveData(args, admin);
@@ -69,7 +77,7 @@ async function serveData(args: Args, admin: AdminView): Promise<void> {
   parseAddress(args.address); // a bad flag fails before any build
   const settleMs = checkSettle(args.settle);
 
-  let server: RunningServer | undefined;
+  let server: Serving | undefined;
   const builds = dataPath === undefined ? undefined : new Rebuilder<BuildResult>(
     () => build({ dataPath, distPath }),
     (outcome) => {
@@ -83,22 +91,45 @@ async function serveData(args: Args, admin: AdminView): Promise<void> {
   try {
     if (builds && !args.watch) say(formatBuild(await build({ dataPath: dataPath!, distPath }))); // a failure ends serve
     if (builds && args.watch) await builds.request(); // a failure is logged; the last good tree serves
-    server = await startServer({ distPath, imagesPath: args['images-path'], address: args.address, routes: admin.routes(new Map()), log: admin.tap(accessLog(process.stdout)) });
+    server = args.workers > 1
+      ? await startWorkers(args.workers, say)
+      : await startServer({ distPath, imagesPath: args['images-path'], address: args.address, routes: admin.routes(new Map()), log: admin.tap(accessLog(process.stdout)), notice: say });
   } catch (error) {
     await watcher?.close(); // an open watch would keep a failed serve from exiting
     throw error;
   }
   if (watcher) say(`watching ${dataPath} for changes (settle ${settleMs} ms)`);
-  say(`listening on ${server.url} (revision ${server.revision})`); // last: everything is ready
   process.on('SIGHUP', () => void server!.reload().then((rev) => say(`reloaded revision ${rev}`), (e: unknown) => say(formatError(e))));
-  await new Promise<void>((resolve) => {
+  // Before saying "listening": whoever waits for that line may signal at once.
+  const stopped = new Promise<void>((resolve) => {
     const stop = () => resolve();
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
   });
+  say(`listening on ${server.url} (revision ${server.revision}${args.workers > 1 ? `, ${args.workers} worker processes` : ''})`); // last: everything is ready
+  await stopped;
   await watcher?.close();
   await builds?.idle();
   await server.close();
+}
+
+/** What the primary serves through: its own server, or its workers. */
+type Serving = Pick<RunningServer, 'url' | 'revision' | 'reload' | 'close'>;
+
+/** A worker: serve dist/ as it is (the primary builds), until the primary stops it. */
+async function serveAsWorker(args: Args): Promise<void> {
+  const say = (line: string) => process.stderr.write(`worker ${process.pid}: ${line}\n`);
+  await runWorker(await startServer({ distPath: args['dist-path'], imagesPath: args['images-path'], address: args.address, log: accessLog(process.stdout), notice: say }));
+}
+
+/**
+ * --workers: the webhook, /-/status and the fleet view live in one process's memory, so for
+ * now they need the one process that serves.
+ */
+function checkWorkerOptions(args: Args): void {
+  if (checkWorkers(args.workers) === 1) return;
+  if (args.repo) throw new UsageError('--workers above 1 cannot be combined with --repo', { hint: 'serve --repo answers its webhook and /-/status from one process: drop --workers' });
+  if (args['admin-address'] !== undefined || process.env.BOOTCFG_ADMIN_TOKEN) throw new UsageError('--workers above 1 cannot be combined with the fleet view', { hint: 'the fleet view counts requests in one process: drop --workers, or --admin-address and BOOTCFG_ADMIN_TOKEN' });
 }
 
 /** The fleet view (src/serve/admin.ts) as serve wires it: its routes, its log tap, its listener. */

@@ -1,0 +1,123 @@
+// `serve --workers N` (src/serve/workers.ts): N processes answer on one address while the
+// primary alone builds. Real CLI, real processes, 127.0.0.1 port 0: the workers follow a new
+// build, every answer comes wholly from one build while builds land under load, SIGTERM to the
+// primary stops every worker, and the options that need one process are refused.
+
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { bootConfig, eventually, get, runCli, sampleData, startServe, tempDir, writeFiles, type ServeProcess } from './helpers.js';
+
+/** The serve process's direct children: its workers. */
+function workersOf(serve: ServeProcess): number[] {
+  const pid = serve.child.pid!;
+  return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+}
+
+const running = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+const kernelOf = (body: string) => /^kernel (\S+)/m.exec(body)?.[1];
+
+async function site(): Promise<{ data: string; dist: string; images: string }> {
+  const root = await tempDir();
+  return {
+    data: await writeFiles(join(root, 'data'), sampleData()),
+    dist: join(root, 'dist'),
+    images: await writeFiles(join(root, 'images'), { vmlinuz: 'kernel\n' }),
+  };
+}
+
+async function build(data: string, dist: string): Promise<void> {
+  const result = await runCli(['build', '--data-path', data, '--dist-path', dist]);
+  assert.equal(result.code, 0, result.stderr);
+}
+
+test('serve --workers 2 answers from two worker processes and follows a new build in both', async () => {
+  const s = await site();
+  await build(s.data, s.dist);
+  const serve = await startServe(['--dist-path', s.dist, '--images-path', s.images, '--workers', '2']);
+  assert.match(serve.stderr(), /listening on http:\/\/127\.0\.0\.1:\d+ \(revision \w+, 2 worker processes\)/);
+  assert.equal(workersOf(serve).length, 2);
+  assert.equal(kernelOf((await get(serve.url, '/ipxe')).body), '/images/default/vmlinuz');
+  await writeFiles(s.data, { 'boot/default': bootConfig('/images/second/vmlinuz') });
+  await build(s.data, s.dist);
+  // Each request is a new connection, handed to the workers in turn: ten in a row cover both.
+  await eventually(async () => {
+    for (let i = 0; i < 10; i++) if (kernelOf((await get(serve.url, '/ipxe')).body) !== '/images/second/vmlinuz') return false;
+    return true;
+  }, 'both workers serving the new build');
+  await eventually(async () => serve.log.length >= 11, 'the workers\' access log lines');
+  assert.ok(serve.log.every((entry) => typeof entry.status === 'number'), 'whole JSON lines from both workers');
+});
+
+test('with --watch and --workers 2, only the primary builds, and every answer comes wholly from one build', async () => {
+  const s = await site();
+  const serve = await startServe(['--data-path', s.data, '--dist-path', s.dist, '--images-path', s.images, '--watch', '--settle', '0', '--workers', '2']);
+  const builds = () => (serve.stderr().match(/^built revision/gm) ?? []).length;
+  assert.equal(builds(), 1, 'one build before listening: the workers build nothing');
+  const seen = new Map<string, Set<string>>(); // revision → kernels answered under it
+  let stop = false;
+  const load = (async () => {
+    for (let i = 0; i < 2000 && !stop; i++) {
+      const answer = await get(serve.url, '/ipxe');
+      assert.equal(answer.status, 200);
+      const revision = String(answer.headers['x-bootcfg-revision']);
+      if (!seen.has(revision)) seen.set(revision, new Set());
+      seen.get(revision)!.add(kernelOf(answer.body)!);
+    }
+  })();
+  for (const name of ['one', 'two', 'three']) {
+    await writeFiles(s.data, { 'boot/default': bootConfig(`/images/${name}/vmlinuz`) });
+    await eventually(async () => kernelOf((await get(serve.url, '/ipxe')).body) === `/images/${name}/vmlinuz`, `build ${name} served`);
+  }
+  stop = true;
+  await load;
+  assert.ok(seen.size >= 2, `answers under ${seen.size} revisions`);
+  for (const [revision, kernels] of seen) assert.equal(kernels.size, 1, `revision ${revision} answered ${[...kernels].join(' and ')}`);
+  assert.equal(workersOf(serve).length, 2, 'the workers only serve: no worker was replaced');
+});
+
+test('SIGTERM to serve --workers stops every worker before it exits', async () => {
+  const s = await site();
+  await build(s.data, s.dist);
+  const serve = await startServe(['--dist-path', s.dist, '--images-path', s.images, '--workers', '3']);
+  const workers = workersOf(serve);
+  assert.equal(workers.length, 3);
+  const exited = new Promise<string>((resolve) => serve.child.once('exit', (code, signal) => resolve(`${code} ${signal}`)));
+  serve.child.kill('SIGTERM');
+  assert.equal(await exited, '0 null', serve.stderr());
+  assert.deepEqual(workers.filter(running), [], 'workers left running');
+});
+
+test('a worker that dies is replaced', async () => {
+  const s = await site();
+  await build(s.data, s.dist);
+  const serve = await startServe(['--dist-path', s.dist, '--images-path', s.images, '--workers', '2']);
+  const [first] = workersOf(serve);
+  process.kill(first!, 'SIGKILL');
+  await eventually(async () => workersOf(serve).length === 2 && !workersOf(serve).includes(first!), 'a new worker');
+  assert.match(serve.stderr(), new RegExp(`serve worker ${first} exited \\(SIGKILL\\); starting another`));
+  assert.equal((await get(serve.url, '/ipxe')).status, 200);
+});
+
+test('--workers is refused out of range, and with --repo or the fleet view', async () => {
+  const s = await site();
+  for (const [args, message] of [
+    [['--workers', '0'], /invalid --workers 0/],
+    [['--workers', '1.5'], /invalid --workers 1.5/],
+    [['--workers', '2', '--repo', 'https://git.invalid/x.git'], /--workers above 1 cannot be combined with --repo/],
+    [['--workers', '2', '--admin-address', '127.0.0.1:0'], /--workers above 1 cannot be combined with the fleet view/],
+  ] as const) {
+    const result = await runCli(['serve', '--dist-path', s.dist, '--images-path', s.images, '--address', '127.0.0.1:0', ...args]);
+    assert.equal(result.code, 2, result.stderr);
+    assert.match(result.stderr, message);
+  }
+});
