@@ -106,13 +106,15 @@ export async function serveRepo(args: ServeRepoArgs, admin?: AdminView): Promise
   const server = await startServer({ distPath, imagesPath: args['images-path'], address: args.address, routes, log: admin ? admin.tap(log) : log });
   follower.onBuilt = () => server.reload();
   say(`following ${redactUrl(args.repo)}@${args.ref ?? 'HEAD'}${args['pull-interval'] > 0 ? `, fetching every ${args['pull-interval']} s` : ''}; webhook ${secret ? 'on at POST /-/hooks/git' : 'off (no BOOTCFG_WEBHOOK_SECRET)'}`);
-  say(`listening on ${server.url} (revision ${server.revision})`); // last, as every serve: ready
   follower.start();
   process.on('SIGHUP', () => void follower.request());
-  await new Promise<void>((resolve) => {
+  // Before saying "listening": whoever waits for that line may signal at once.
+  const stopped = new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);
   });
+  say(`listening on ${server.url} (revision ${server.revision})`); // last, as every serve: ready
+  await stopped;
   follower.stop();
   await follower.idle();
   await server.close();
