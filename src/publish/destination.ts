@@ -6,16 +6,17 @@
 import { LocalDestination } from './local.js';
 import { RcloneDestination } from './rclone.js';
 
-export interface CopyOptions {
-  /** The files to copy, relative to the source directory. */
-  files: readonly string[];
-  /** How a file already there is known to be the same: by content, or by size and modification time (images). */
-  compare: 'checksum' | 'size-time';
+export interface PutOptions {
   dryRun: boolean;
   /** Cache-Control stored with each file, on backends that keep headers (object stores). */
   cacheControl?: string;
   /** Told how a long copy is going (bytes so far, rate, time left), every few seconds. */
   progress?: (line: string) => void;
+}
+
+export interface CopyOptions extends PutOptions {
+  /** The files to copy, relative to the source directory. */
+  files: readonly string[];
 }
 
 export interface CopyResult {
@@ -28,8 +29,13 @@ export interface CopyResult {
 export interface Destination {
   /** How messages name it. */
   readonly description: string;
-  /** Copies files of a local directory to `prefix`, skipping those already there and the same; all are there when it returns. */
+  /**
+   * Copies files of a local directory (images) to `prefix`, skipping those already there of the
+   * same size and modification time; all are there when it returns.
+   */
   copy(localDir: string, prefix: string, options: CopyOptions): Promise<CopyResult>;
+  /** Writes files (path → contents) under `prefix`, skipping those already there with the same contents. */
+  put(prefix: string, files: ReadonlyMap<string, Buffer>, options: PutOptions): Promise<CopyResult>;
   /** Writes one small file whole (atomically where the backend can: a rename on a local disk). */
   writeFile(path: string, content: Buffer, cacheControl?: string): Promise<void>;
   /** A small file's contents, or undefined when there is none. */

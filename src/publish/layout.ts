@@ -164,7 +164,7 @@ class AnswerIndex {
   constructor(readonly plan: Plan) {
     for (const path of plan.keys()) {
       const answer = parseAnswerPath(path);
-      if (!answer || answer.kind === 'shapes') continue;
+      if (!answer) continue;
       let shapes = this.byKind.get(answer.kind);
       if (!shapes) this.byKind.set(answer.kind, (shapes = new Map()));
       const dir = shapeDir(answer.shape);
@@ -174,9 +174,13 @@ class AnswerIndex {
     }
   }
 
+  private readonly sorted = new Map<string, ShapeKeys[]>();
+
   /** A kind's shapes in try order. */
   shapes(kind: string): ShapeKeys[] {
-    return sortShapes([...(this.byKind.get(kind)?.values() ?? [])].map((entry) => entry.shape));
+    let shapes = this.sorted.get(kind);
+    if (!shapes) this.sorted.set(kind, (shapes = sortShapes([...(this.byKind.get(kind)?.values() ?? [])].map((entry) => entry.shape))));
+    return shapes;
   }
 
   /** Every shape of every kind: what a server reads from the query (shapes.json). */

@@ -9,9 +9,6 @@
 // A booting machine reads the entry point once and everything after it from one revision's
 // directory, which is complete before anything names it, so it never mixes two revisions.
 
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
 import { BootcfgError, SourceError, UsageError } from '../compile/errors.js';
 import { CHAIN_FILE } from '../compile/outputs.js';
 import { compile, type Progress } from '../build/build.js';
@@ -64,36 +61,30 @@ export async function publish(options: PublishOptions): Promise<PublishResult> {
   const would = options.dryRun ? 'would be ' : '';
   const prefix = `${REVS_DIR}/${tree.dir}`;
   const previous = await liveRevision(dest); // before anything is written: a foreign boot.ipxe stops it
-  const stage = await mkdtemp(join(tmpdir(), 'bootcfg-publish-'));
-  try {
-    await writeTree(stage, tree.files);
-    let copiedImages: CopyResult | undefined;
-    if (options.imagesPath !== undefined) {
-      const progress = (line: string) => options.say(`images: ${line}`);
-      copiedImages = await dest.copy(options.imagesPath, 'images', { files: [...images].sort(), compare: 'size-time', dryRun: options.dryRun, progress });
-      options.say(`images: ${copiedImages.copied} ${would}copied, ${copiedImages.skipped} already there`);
-    } else if (images.size > 0) {
-      options.say(`images: not published (no --images-path); ${images.size} kernels and initrds must be at ${dest.description}/images/ already`);
-    }
-    const content = [...tree.files.keys()].filter((path) => path !== CHAIN_FILE).sort();
-    const copied = await dest.copy(stage, prefix, { files: content, compare: 'checksum', dryRun: options.dryRun, cacheControl: IMMUTABLE, progress: (line) => options.say(`${prefix}: ${line}`) });
-    options.say(`${prefix}: ${copied.copied} files ${would}copied, ${copied.skipped} already there`);
-    let pruned: string[] = [];
-    if (!options.dryRun) {
-      await checkComplete(dest, prefix, content);
-      await dest.writeFile(`${prefix}/${CHAIN_FILE}`, tree.files.get(CHAIN_FILE)!, IMMUTABLE);
-      await switchTo(dest, tree.dir, tree.entry);
-      options.say(`${ENTRY} → ${prefix}/${CHAIN_FILE}${previous && previous !== tree.dir ? ` (was ${REVS_DIR}/${previous})` : ''}`);
-      pruned = await prune(dest, options.keep, options.say);
-    } else {
-      options.say(`${ENTRY} would name ${prefix}/${CHAIN_FILE}${previous ? ` (now ${REVS_DIR}/${previous})` : ''}`);
-      pruned = await prunable(dest, options.keep, tree.dir);
-      for (const dir of pruned) options.say(`would prune ${REVS_DIR}/${dir}`);
-    }
-    return { revision: compiled.revision, dir: tree.dir, content: copied, images: copiedImages, previous, pruned, warnings: compiled.warnings };
-  } finally {
-    await rm(stage, { recursive: true, force: true });
+  let copiedImages: CopyResult | undefined;
+  if (options.imagesPath !== undefined) {
+    const progress = (line: string) => options.say(`images: ${line}`);
+    copiedImages = await dest.copy(options.imagesPath, 'images', { files: [...images].sort(), dryRun: options.dryRun, progress });
+    options.say(`images: ${copiedImages.copied} ${would}copied, ${copiedImages.skipped} already there`);
+  } else if (images.size > 0) {
+    options.say(`images: not published (no --images-path); ${images.size} kernels and initrds must be at ${dest.description}/images/ already`);
   }
+  const content = new Map([...tree.files].filter(([path]) => path !== CHAIN_FILE));
+  const copied = await dest.put(prefix, content, { dryRun: options.dryRun, cacheControl: IMMUTABLE, progress: (line) => options.say(`${prefix}: ${line}`) });
+  options.say(`${prefix}: ${copied.copied} files ${would}copied, ${copied.skipped} already there`);
+  let pruned: string[] = [];
+  if (!options.dryRun) {
+    await checkComplete(dest, prefix, [...content.keys()]);
+    await dest.writeFile(`${prefix}/${CHAIN_FILE}`, tree.files.get(CHAIN_FILE)!, IMMUTABLE);
+    await switchTo(dest, tree.dir, tree.entry);
+    options.say(`${ENTRY} → ${prefix}/${CHAIN_FILE}${previous && previous !== tree.dir ? ` (was ${REVS_DIR}/${previous})` : ''}`);
+    pruned = await prune(dest, options.keep, options.say);
+  } else {
+    options.say(`${ENTRY} would name ${prefix}/${CHAIN_FILE}${previous ? ` (now ${REVS_DIR}/${previous})` : ''}`);
+    pruned = await prunable(dest, options.keep, tree.dir);
+    for (const dir of pruned) options.say(`would prune ${REVS_DIR}/${dir}`);
+  }
+  return { revision: compiled.revision, dir: tree.dir, content: copied, images: copiedImages, previous, pruned, warnings: compiled.warnings };
 }
 
 /**
@@ -133,12 +124,6 @@ async function liveRevision(dest: Destination): Promise<string | undefined> {
     throw new SourceError(`${dest.description}/${ENTRY} is not an entry point bootcfg publish wrote; it was left alone`, { hint: 'publish to an empty directory or prefix, or move that boot.ipxe away first' });
   }
   return dir;
-}
-
-async function writeTree(root: string, files: ReadonlyMap<string, Buffer>): Promise<void> {
-  const dirs = new Set([...files.keys()].map((path) => dirname(join(root, path))));
-  for (const dir of [...dirs].sort()) await mkdir(dir, { recursive: true });
-  for (const [path, content] of files) await writeFile(join(root, path), content);
 }
 
 /** Refuses to switch unless every file of the revision is listed there (a copy that lost one says so). */

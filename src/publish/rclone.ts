@@ -5,11 +5,13 @@
 // already there with the same hash and checks what it uploads, which makes a publish resumable.
 
 import { spawn } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { SourceError } from '../compile/errors.js';
-import type { CopyOptions, CopyResult, Destination } from './destination.js';
+import { forEachYielding } from '../build/pool.js';
+import type { CopyOptions, CopyResult, Destination, PutOptions } from './destination.js';
 
 /** How long one rclone run may take: a copy of many images is slow, a listing is not. */
 const COPY_TIMEOUT_MS = 12 * 3600_000;
@@ -35,10 +37,27 @@ export class RcloneDestination implements Destination {
   }
 
   async copy(localDir: string, prefix: string, options: CopyOptions): Promise<CopyResult> {
+    return this.copyFrom(localDir, prefix, options, false);
+  }
+
+  /** Files written to a scratch directory, then copied by checksum: what is already there is skipped. */
+  async put(prefix: string, files: ReadonlyMap<string, Buffer>, options: PutOptions): Promise<CopyResult> {
+    const stage = await mkdtemp(join(tmpdir(), 'bootcfg-publish-'));
+    try {
+      const dirs = new Set([...files.keys()].map((path) => dirname(join(stage, path))));
+      for (const dir of [...dirs].sort()) mkdirSync(dir, { recursive: true });
+      await forEachYielding(files, ([path, content]) => writeFileSync(join(stage, path), content));
+      return await this.copyFrom(stage, prefix, { ...options, files: [...files.keys()].sort() }, true);
+    } finally {
+      await rm(stage, { recursive: true, force: true });
+    }
+  }
+
+  private async copyFrom(localDir: string, prefix: string, options: CopyOptions, checksum: boolean): Promise<CopyResult> {
     if (options.files.length === 0) return { copied: 0, skipped: 0 };
     // Images are compared by size and time (hashing gigabytes each time would be slow) and may be
     // reached through symlinks (`current -> 3975.2.0`), which rclone otherwise skips.
-    const args = ['copy', '-v', localDir, this.at(prefix), options.compare === 'checksum' ? '--checksum' : '--copy-links'];
+    const args = ['copy', '-v', localDir, this.at(prefix), checksum ? '--checksum' : '--copy-links'];
     if (options.dryRun) args.push('--dry-run');
     if (options.cacheControl) args.push('--header-upload', `Cache-Control: ${options.cacheControl}`);
     if (options.progress) args.push('--stats', '10s', '--stats-one-line');

@@ -57,7 +57,7 @@ export function deletionBatches(paths: readonly string[]): string[][] {
       continue;
     }
     const answer = parseAnswerPath(path);
-    if (!answer || answer.kind === 'shapes') {
+    if (!answer) {
       rest.push(path);
       continue;
     }
