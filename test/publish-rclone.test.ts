@@ -133,9 +133,9 @@ describe('bootcfg publish through rclone', { skip }, () => {
           const result = await bootMachine(`${host.url}/boot.ipxe`, machine.settings, fetch);
           stats.walks++;
           if (!('booted' in result)) {
-            // Two things may leave a client without an answer, never with a wrong one: the entry
-            // point read while rclone rewrites it in place (a local remote; object stores replace
-            // it whole), and a revision pruned under a slow walk (its chain is deleted first).
+            // One thing may leave a client without an answer, never with a wrong one: a revision
+            // pruned under a slow walk (its chain is deleted first). The entry point is replaced
+            // whole (uploaded beside it, then moved over it), so it is never read half-written.
             const dir = result.fetched.map((url) => /\/revs\/([^/]+)\//.exec(url)?.[1]).find(Boolean);
             if (dir === undefined) stats.entry++;
             else assert.ok(!existsSync(join(www(), 'revs', dir, 'boot.ipxe')), `${machine.name}: no answer from ${dir}, which is not being pruned: ${result.failed}`);
@@ -182,6 +182,7 @@ describe('bootcfg publish through rclone', { skip }, () => {
       if (failures.length > 0) throw failures[0];
       for (const [dir, gen] of seen) assert.equal(genOfDir.get(dir), gen, `${dir} was published as generation ${gen}`);
       assert.equal(stats.revisions.size, 6, `clients saw ${stats.revisions.size} revisions over ${stats.walks} walks`);
+      assert.equal(stats.entry, 0, 'no client found the entry point half-written (rclone writes local files in place; publish moves a whole one over it)');
       process.stderr.write(`# ${stats.walks} walks over ${stats.revisions.size} revisions, ${stats.failed} without an answer (${stats.entry} at the entry point)\n`);
     });
   });

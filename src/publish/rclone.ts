@@ -75,13 +75,16 @@ export class RcloneDestination implements Destination {
   }
 
   /**
-   * One upload. An object store (S3, GCS, Azure, R2) replaces an object whole; rclone 1.60 writes
-   * a local or SFTP file in place, so a reader at that instant may find it short or empty (and
-   * fail that boot, never boot another revision): docs/static.md says so.
+   * One small file replaced whole: uploaded under a temporary name beside it, then moved over it.
+   * rclone 1.60 writes a local or SFTP file in place (a reader at that instant would find it short
+   * or empty); its move is a rename there, and a server-side copy on an object store, which
+   * replaces an object whole either way.
    */
   async writeFile(path: string, content: Buffer, cacheControl?: string): Promise<void> {
     const headers = cacheControl ? ['--header-upload', `Cache-Control: ${cacheControl}`] : [];
-    this.check(await this.rclone(['rcat', ...headers, this.at(path)], SMALL_TIMEOUT_MS, content), `write ${this.at(path)}`);
+    const temporary = `${path}.bootcfg-${process.pid}-${Date.now().toString(36)}.tmp`;
+    this.check(await this.rclone(['rcat', ...headers, this.at(temporary)], SMALL_TIMEOUT_MS, content), `write ${this.at(temporary)}`);
+    this.check(await this.rclone(['moveto', this.at(temporary), this.at(path)], SMALL_TIMEOUT_MS), `move ${this.at(temporary)} to ${this.at(path)}`);
   }
 
   async readFile(path: string): Promise<Buffer | undefined> {
