@@ -33,6 +33,8 @@ test('serve --watch never publishes a half-written file', async () => {
 
   const partial = [...seen].filter((body) => body !== before && body !== whole);
   assert.deepEqual(partial, [], 'answers that were neither the old file nor the whole new one');
+  // The build's log line may trail the answer it made live (the server follows REVISION itself).
+  await eventually(async () => builds(server.stderr()) > buildsBefore, 'the build in the log');
   assert.equal(builds(server.stderr()) - buildsBefore, 1, `one build for one settled change; log:\n${server.stderr()}`);
 });
 

@@ -78,13 +78,16 @@ export class RcloneDestination implements Destination {
    * One small file replaced whole: uploaded under a temporary name beside it, then moved over it.
    * rclone 1.60 writes a local or SFTP file in place (a reader at that instant would find it short
    * or empty); its move is a rename there, and a server-side copy on an object store, which
-   * replaces an object whole either way.
+   * replaces an object whole either way. On rclone's local and SFTP backends the move deletes
+   * the old file first, so a reader at that instant finds none (a 404, never a wrong answer).
+   * --ignore-times: without it rclone skips the move when the size and modification time match
+   * (every entry point has one size; SFTP keeps whole seconds) and deletes the new file instead.
    */
   async writeFile(path: string, content: Buffer, cacheControl?: string): Promise<void> {
     const headers = cacheControl ? ['--header-upload', `Cache-Control: ${cacheControl}`] : [];
     const temporary = `${path}.bootcfg-${process.pid}-${Date.now().toString(36)}.tmp`;
     this.check(await this.rclone(['rcat', ...headers, this.at(temporary)], SMALL_TIMEOUT_MS, content), `write ${this.at(temporary)}`);
-    this.check(await this.rclone(['moveto', this.at(temporary), this.at(path)], SMALL_TIMEOUT_MS), `move ${this.at(temporary)} to ${this.at(path)}`);
+    this.check(await this.rclone(['moveto', '--ignore-times', this.at(temporary), this.at(path)], SMALL_TIMEOUT_MS), `move ${this.at(temporary)} to ${this.at(path)}`);
   }
 
   async readFile(path: string): Promise<Buffer | undefined> {
