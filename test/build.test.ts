@@ -1,6 +1,7 @@
 // build through the real CLI and the library: snapshots, manifests, incremental writes,
 // stale removal, failed builds writing nothing.
 
+import { distFile } from '../src/compile/shapes.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdir, readFile, readlink, rm, stat, writeFile } from 'node:fs/promises';
@@ -31,14 +32,14 @@ test('build writes a snapshot with canonical names, a manifest and the revision'
     'ipxe/default', `ipxe/mac/${MAC}`, `ipxe/uuid/${UUID}`, 'pixiecore/default', `pixiecore/mac/${MAC}`, 'shapes.json', marker,
   ]);
   assert.equal(await readFile(join(current, 'shapes.json'), 'utf8'), '{"shapes":[["uuid"],["mac"],[]]}\n');
-  for (const [path, hash] of Object.entries(manifest.files)) assert.equal(sha256(await readFile(join(current, path))), hash, path);
+  for (const [path, hash] of Object.entries(manifest.files)) assert.equal(sha256(await readFile(join(current, distFile(path)))), hash, path);
   assert.equal(await readFile(join(current, 'REVISION'), 'utf8'), `${manifest.revision}\n`);
   assert.equal(manifest.source, data);
-  assert.equal(await readFile(join(current, `ipxe/uuid/${UUID}`), 'utf8'),
+  assert.equal(await readFile(join(current, distFile(`ipxe/uuid/${UUID}`)), 'utf8'),
     '#!ipxe\nkernel /images/by-uuid/vmlinuz initrd=vmlinuz.initrd console=ttyS0 quiet\ninitrd /images/by-uuid/vmlinuz.initrd\nboot\n');
-  assert.deepEqual(JSON.parse(await readFile(join(current, `pixiecore/mac/${MAC}`), 'utf8')),
+  assert.deepEqual(JSON.parse(await readFile(join(current, distFile(`pixiecore/mac/${MAC}`)), 'utf8')),
     { kernel: '/images/by-mac/vmlinuz', initrd: ['/images/by-mac/vmlinuz.initrd'], cmdline: 'console=ttyS0 quiet' });
-  assert.equal(await readFile(join(current, `cloud/mac/${MAC}`), 'utf8'), '#cloud-config\nhostname: by-mac\n');
+  assert.equal(await readFile(join(current, distFile(`cloud/mac/${MAC}`)), 'utf8'), '#cloud-config\nhostname: by-mac\n');
   assert.match(await readFile(join(current, 'boot.ipxe'), 'utf8'), /^#!ipxe\nchain ipxe\?uuid=\$\{uuid\}&mac=\$\{net0\/mac:hexhyp\}/);
 });
 
@@ -55,11 +56,11 @@ test('a rebuild writes only what changed, hard-links the rest, and removes stale
   const next = await build({ dataPath: data, distPath: dist });
   assert.notEqual(next.revision, first.revision);
   assert.deepEqual([next.written, next.unchanged, next.removed], [3, 10, 1]); // ipxe, grub and pixiecore by mac; cloud by mac gone
-  await assert.rejects(stat(join(next.dir, `cloud/mac/${MAC}`)), { code: 'ENOENT' });
+  await assert.rejects(stat(join(next.dir, distFile(`cloud/mac/${MAC}`))), { code: 'ENOENT' });
   const [before, after] = await Promise.all([stat(join(first.dir, 'ipxe/default')), stat(join(next.dir, 'ipxe/default'))]);
   assert.equal(after.ino, before.ino, 'an unchanged file is a hard link to the previous snapshot');
-  assert.match(await readFile(join(dist, 'current', `ipxe/mac/${MAC}`), 'utf8'), /\/images\/new\/vmlinuz/);
-  assert.match(await readFile(join(first.dir, `ipxe/mac/${MAC}`), 'utf8'), /\/images\/by-mac\/vmlinuz/, 'the old snapshot is untouched');
+  assert.match(await readFile(join(dist, 'current', distFile(`ipxe/mac/${MAC}`)), 'utf8'), /\/images\/new\/vmlinuz/);
+  assert.match(await readFile(join(first.dir, distFile(`ipxe/mac/${MAC}`)), 'utf8'), /\/images\/by-mac\/vmlinuz/, 'the old snapshot is untouched');
 });
 
 test('a failed build writes nothing and the last good tree stays live', async () => {
@@ -110,7 +111,7 @@ test('each initrd is named on the kernel line for UEFI, unless the config names 
   });
   const result = await build({ dataPath: data, distPath: dist });
   assert.match(await readFile(join(result.dir, 'ipxe/default'), 'utf8'), /^kernel \/images\/k initrd=initramfs\.img initrd=extra\.cpio\.gz$/m);
-  assert.match(await readFile(join(result.dir, `ipxe/mac/${MAC}`), 'utf8'), /^kernel \/images\/k initrd=flatcar\.cpio\.gz console=ttyS0$/m);
+  assert.match(await readFile(join(result.dir, distFile(`ipxe/mac/${MAC}`)), 'utf8'), /^kernel \/images\/k initrd=flatcar\.cpio\.gz console=ttyS0$/m);
   assert.equal(JSON.parse(await readFile(join(result.dir, 'pixiecore/default'), 'utf8')).cmdline, '', 'Pixiecore names initrds itself');
 });
 

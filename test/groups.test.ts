@@ -2,6 +2,7 @@
 // kind, list selectors, the template context, metadata in both forms, shapes.json), the seed
 // layout beside them, and every rule validate and build enforce, each with its file and line.
 
+import { distFile } from '../src/compile/shapes.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile, readdir } from 'node:fs/promises';
@@ -21,7 +22,7 @@ async function buildData(files: Record<string, string>, extra: string[] = []) {
   const data = await writeFiles(join(root, 'data'), files);
   const dist = join(root, 'dist');
   const result = await runCli(['build', '--data-path', data, '--dist-path', dist, ...extra]);
-  const read = (path: string) => readFile(join(dist, 'current', path), 'utf8');
+  const read = (path: string) => readFile(join(dist, 'current', distFile(path)), 'utf8');
   return { ...result, data, dist, read };
 }
 
@@ -64,7 +65,8 @@ test('groups compile to one answer per selector value, in every kind, with shape
   assert.equal(code, 0, stderr);
   assert.deepEqual(JSON.parse(await read('shapes.json')), { shapes: [['mac', 'os'], ['mac'], ['os'], []] });
   const snapshot = join(dist, 'current');
-  assert.deepEqual((await readdir(join(snapshot, 'ipxe/mac'))).sort(), ['52-54-00-00-00-01', '52-54-00-00-00-02']);
+  assert.deepEqual((await readdir(join(snapshot, 'ipxe/mac'))).sort(), ['01', '02'], 'one shard per last two hex digits');
+  assert.deepEqual(await readdir(join(snapshot, 'ipxe/mac/01')), ['52-54-00-00-00-01']);
   assert.match(await read('ipxe/mac/52-54-00-00-00-01'), /^kernel \/images\/control-plane\/vmlinuz initrd=initrd\.img console=ttyS0$/m);
   assert.match(await read('ipxe/mac.os/52-54-00-00-00-02/installed'), /^kernel \/images\/worker\/vmlinuz /m);
   assert.match(await read('ipxe/os/installed'), /^kernel \/images\/worker\/vmlinuz /m);

@@ -109,7 +109,7 @@ test('nginx writes the bootcfg log format and bootcfg machines reads it as serve
   }
   const first = JSON.parse((await readFile(log, 'utf8')).split('\n')[1]!) as Record<string, unknown>;
   assert.equal(first.server, 'nginx');
-  assert.equal(first.file, '/ipxe/mac/52-54-00-12-34-56'); // the answer try_files sent
+  assert.equal(first.file, '/ipxe/mac/56/52-54-00-12-34-56'); // the file try_files sent (its shard dir included)
   assertFlags(await machines(['--dist-path', distPath, '--access-log', log]), revision);
 });
 

@@ -26,7 +26,7 @@ test('try_files, root, alias and sub_filter only ever see validated variables, n
     assert.ok(lines.length >= 6);
     for (const line of lines) {
       const variables = line.match(/\$\w+/g) ?? [];
-      for (const variable of variables) assert.match(variable, /^\$bootcfg_(uuid|mac|path_mac|snapshot|dollar|metadata|[qx]_[a-z][a-z0-9_]*)$/, line);
+      for (const variable of variables) assert.match(variable, /^\$(?:bootcfg_(uuid|mac|path_mac|snapshot|dollar|metadata|[qx]_[a-z][a-z0-9_]*)|bcs[ump])$/, line);
     }
   }
 });
@@ -43,9 +43,9 @@ test('each label value map admits only the contract values; pass-on pieces come 
 test('try_files candidates follow the try order of the shapes, per kind', () => {
   const text = nginxConfig({ ...OPTIONS, shapes: GROUP_SHAPES });
   const ipxe = /try_files (\/ipxe\/[^;]*);/.exec(text)?.[1];
-  assert.equal(ipxe, '/ipxe/hostname.serial.rack/$bootcfg_q_hostname/$bootcfg_q_serial/$bootcfg_q_rack /ipxe/mac.os/$bootcfg_mac/$bootcfg_q_os /ipxe/arch.os/$bootcfg_q_arch/$bootcfg_q_os /ipxe/uuid/$bootcfg_uuid /ipxe/mac/$bootcfg_mac /ipxe/default @bootcfg_ipxe_none');
+  assert.equal(ipxe, '/ipxe/hostname.serial.rack/$bootcfg_q_hostname/$bootcfg_q_serial/$bootcfg_q_rack /ipxe/mac.os/$bcsm/$bootcfg_mac/$bootcfg_q_os /ipxe/arch.os/$bootcfg_q_arch/$bootcfg_q_os /ipxe/uuid/$bcsu/$bootcfg_uuid /ipxe/mac/$bcsm/$bootcfg_mac /ipxe/default @bootcfg_ipxe_none');
   const pixiecore = /try_files (\/pixiecore\/[^;]*);/.exec(text)?.[1];
-  assert.equal(pixiecore, '/pixiecore/mac/$bootcfg_path_mac /pixiecore/default @bootcfg_pixiecore_none');
+  assert.equal(pixiecore, '/pixiecore/mac/$bcsp/$bootcfg_path_mac /pixiecore/default @bootcfg_pixiecore_none');
 });
 
 test('every location that looks files up does so inside the snapshot resolved once per request', () => {

@@ -10,11 +10,11 @@ function files(url: string): string[] | string {
 }
 
 test('candidates come in selection order: uuid, mac, default', () => {
-  assert.deepEqual(files(`/ipxe?uuid=${U}&mac=52:54:00:12:34:56`), [`ipxe/uuid/${U}`, 'ipxe/mac/52-54-00-12-34-56', 'ipxe/default']);
-  assert.deepEqual(files(`/cloud?mac=52-54-00-12-34-56&uuid=${U.toUpperCase()}`), [`cloud/uuid/${U}`, 'cloud/mac/52-54-00-12-34-56', 'cloud/default']);
+  assert.deepEqual(files(`/ipxe?uuid=${U}&mac=52:54:00:12:34:56`), [`ipxe/uuid/${U.slice(-2)}/${U}`, 'ipxe/mac/56/52-54-00-12-34-56', 'ipxe/default']);
+  assert.deepEqual(files(`/cloud?mac=52-54-00-12-34-56&uuid=${U.toUpperCase()}`), [`cloud/uuid/${U.slice(-2)}/${U}`, 'cloud/mac/56/52-54-00-12-34-56', 'cloud/default']);
   assert.deepEqual(files('/ipxe'), ['ipxe/default']);
   assert.deepEqual(files('/ipxe?uuid=&mac=&hostname=node1&serial=x&arch=x86_64'), ['ipxe/default']);
-  assert.deepEqual(files('/pixiecore/v1/boot/52:54:00:12:34:56'), ['pixiecore/mac/52-54-00-12-34-56', 'pixiecore/default']);
+  assert.deepEqual(files('/pixiecore/v1/boot/52:54:00:12:34:56'), ['pixiecore/mac/56/52-54-00-12-34-56', 'pixiecore/default']);
   assert.deepEqual(files('/boot.ipxe'), ['boot.ipxe']);
   assert.deepEqual(files('/boot.ipxe.0'), ['boot.ipxe']);
 });
@@ -27,7 +27,7 @@ test('query parameters read as nginx reads $arg_: any-case names, first occurren
 });
 
 test('iPXE percent-encoded colons are accepted; every other escape is a 400', () => {
-  assert.deepEqual(files('/ipxe?mac=52%3A54%3a00%3A12%3A34%3A56'), ['ipxe/mac/52-54-00-12-34-56', 'ipxe/default']);
+  assert.deepEqual(files('/ipxe?mac=52%3A54%3a00%3A12%3A34%3A56'), ['ipxe/mac/56/52-54-00-12-34-56', 'ipxe/default']);
   for (const bad of ['/ipxe?mac=52%2D54%2D00%2D12%2D34%2D56', '/ipxe?mac=..%2F..%2Fetc', '/ipxe?uuid=%2e%2e%2fREVISION', '/ipxe?mac=52:54:00:12:34:56%00', '/ipxe?uuid=a+b', '/ipxe?mac=%253A']) {
     assert.match(String(files(bad)), /^400 invalid (mac|uuid)/, bad);
   }

@@ -13,7 +13,7 @@ const UUID = '1cff2cd8-f00a-42c8-9426-f55e6a1847f6';
 
 function files(url: string): string[] | string {
   const r = route('GET', url, SHAPES);
-  return r.type === 'file' ? r.candidates.map((c) => c.path) : r.type === 'error' ? `${r.status} ${r.message}` : `image ${r.path}`;
+  return r.type === 'file' ? r.candidates.map((c) => c.answer) : r.type === 'error' ? `${r.status} ${r.message}` : `image ${r.path}`;
 }
 
 test('keys: the fixed five and labels; format, ip and domain never', () => {

@@ -13,6 +13,7 @@ import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { BootcfgError, SourceError } from '../compile/errors.js';
 import { MANIFEST_FILE, REVISION_FILE } from '../compile/outputs.js';
+import { distFile, shardKey } from '../compile/shapes.js';
 import { forEachYielding, mapLimit } from './pool.js';
 import type { Progress } from './build.js';
 
@@ -267,11 +268,23 @@ interface GroupPlan {
   reused: boolean;
 }
 
-/** `ipxe/uuid` for `ipxe/uuid/<uuid>` (and `ipxe/mac.os` for `ipxe/mac.os/<mac>/<os>`); undefined for a loose file. */
-function groupOf(path: string): string | undefined {
-  const first = path.indexOf('/');
-  const second = first < 0 ? -1 : path.indexOf('/', first + 1);
-  return second < 0 ? undefined : path.slice(0, second);
+/**
+ * The store dir group of a dist file: its shard `ipxe/uuid/<xx>` for `ipxe/uuid/<xx>/<uuid>`
+ * (`ipxe/mac.os/<xx>` for `ipxe/mac.os/<xx>/<mac>/<os>`), its shape `ipxe/os` for a shape
+ * without uuid or mac; undefined for a loose file (`ipxe/default`, `boot.ipxe`).
+ */
+function groupOf(disk: string): string | undefined {
+  const first = disk.indexOf('/');
+  const second = first < 0 ? -1 : disk.indexOf('/', first + 1);
+  if (second < 0) return undefined;
+  if (shardKey(disk.slice(first + 1, second).split('.')) === undefined) return disk.slice(0, second);
+  const third = disk.indexOf('/', second + 1);
+  return third < 0 ? undefined : disk.slice(0, third);
+}
+
+/** The group of an answer path's file (see groupOf). */
+function groupOfAnswer(path: string): string | undefined {
+  return groupOf(distFile(path));
 }
 
 /** The snapshot's link to a store dir: relative, so dist/ can move as a whole. */
@@ -284,26 +297,21 @@ async function planStore(all: ReadonlyMap<string, Buffer>, hashes: ReadonlyMap<s
   const groups = new Map<string, GroupPlan>();
   const loose: string[] = [];
   const changed = new Set<string>();
-  let group: string | undefined;
-  let plan: GroupPlan | undefined;
   for (const path of all.keys()) {
-    // Paths come sorted, so one group's files come together: most need no new string.
-    if (group === undefined || !path.startsWith(group) || path.charCodeAt(group.length) !== 47 /* / */) {
-      group = groupOf(path);
-      if (group === undefined) {
-        loose.push(path);
-        continue;
-      }
-      plan = groups.get(group);
-      if (!plan) groups.set(group, (plan = { name: '', files: [], reused: false }));
+    const group = groupOfAnswer(path);
+    if (group === undefined) {
+      loose.push(path);
+      continue;
     }
-    plan!.files.push(path);
+    let plan = groups.get(group);
+    if (!plan) groups.set(group, (plan = { name: '', files: [], reused: false }));
+    plan.files.push(path);
     if (!previous?.changed && (!previous || previous.hashOf(path) !== hashes.get(path))) changed.add(group);
   }
   if (previous?.changed) {
-    for (const path of previous.changed) changed.add(groupOf(path) ?? '');
+    for (const path of previous.changed) changed.add(groupOfAnswer(path) ?? '');
   } else if (previous) {
-    for (const path of previous.paths()) if (!all.has(path)) changed.add(groupOf(path) ?? '');
+    for (const path of previous.paths()) if (!all.has(path)) changed.add(groupOfAnswer(path) ?? '');
   }
   for (const [group, plan] of groups) {
     const before = changed.has(group) || !previous ? undefined : await previousStoreDir(previous.dir, group);
@@ -325,12 +333,12 @@ async function previousStoreDir(snapshot: string, group: string): Promise<string
 async function fillStoreDir(store: string, name: string, group: string, files: readonly string[], all: ReadonlyMap<string, Buffer>, hashes: ReadonlyMap<string, string>, previous: Live | undefined, tick: () => void): Promise<void> {
   const staging = join(store, `.staging-${stagingOwner()}-${randomBytes(6).toString('hex')}`);
   try {
-    const parents = [...new Set(files.map((path) => dirname(join(staging, path.slice(group.length + 1)))))];
+    const parents = [...new Set(files.map((path) => dirname(join(staging, distFile(path).slice(group.length + 1)))))];
     await mapLimit(parents, 16, (parent) => mkdir(parent, { recursive: true }));
     const written: string[] = [];
     await forEachYielding(files, (path) => {
       tick();
-      const inside = path.slice(group.length + 1);
+      const inside = distFile(path).slice(group.length + 1);
       if (linkOrWrite(path, join(staging, inside), all.get(path)!, hashes.get(path), previous)) written.push(inside);
     });
     await syncTree(staging, written, parents);
@@ -345,7 +353,7 @@ async function fillStoreDir(store: string, name: string, group: string, files: r
 /** Hard-links the previous snapshot's copy when it has these contents, else writes; true when written. */
 function linkOrWrite(path: string, to: string, content: Buffer, hash: string | undefined, previous: Live | undefined): boolean {
   const reusable = previous && hash !== undefined && previous.hashOf(path) === hash;
-  if (reusable && tryLink(join(previous.dir, path), to)) return false;
+  if (reusable && tryLink(join(previous.dir, distFile(path)), to)) return false;
   writeFileSync(to, content);
   return true;
 }
@@ -361,24 +369,28 @@ async function repairStore(dir: string, all: ReadonlyMap<string, Buffer>, hashes
   if (missing.size === 0) return;
   const files = new Map<string, string[]>();
   for (const path of all.keys()) {
-    const group = groupOf(path);
+    const group = groupOfAnswer(path);
     if (group !== undefined && missing.has(group)) (files.get(group) ?? files.set(group, []).get(group)!).push(path);
   }
   for (const [group, name] of missing) await fillStoreDir(store, name, group, files.get(group) ?? [], all, hashes, undefined, () => {});
 }
 
-/** A snapshot's links into the store: each group (`ipxe/uuid`) and the store dir it names. */
+/**
+ * A snapshot's links into the store: each group (`ipxe/os`, or a shard `ipxe/uuid/<xx>` one
+ * level down in a sharded shape's real directory) and the store dir it names.
+ */
 async function storeLinks(snapshot: string): Promise<{ group: string; name: string }[]> {
   const links: { group: string; name: string }[] = [];
-  for (const kind of await readdir(snapshot, { withFileTypes: true }).catch(() => [])) {
-    if (!kind.isDirectory()) continue;
-    for (const entry of await readdir(join(snapshot, kind.name), { withFileTypes: true }).catch(() => [])) {
+  const visit = async (dir: string, depth: number): Promise<void> => {
+    for (const entry of await readdir(join(snapshot, dir), { withFileTypes: true }).catch(() => [])) {
+      const group = `${dir}/${entry.name}`;
+      if (entry.isDirectory() && depth === 1 && shardKey(entry.name.split('.')) !== undefined) await visit(group, 2);
       if (!entry.isSymbolicLink()) continue;
-      const group = `${kind.name}/${entry.name}`;
       const name = await readlink(join(snapshot, group)).then((target) => /^(?:\.\.\/)+dirs\/([^/.][^/]*)$/.exec(target)?.[1], () => undefined);
       if (name !== undefined) links.push({ group, name });
     }
-  }
+  };
+  for (const kind of await readdir(snapshot, { withFileTypes: true }).catch(() => [])) if (kind.isDirectory()) await visit(kind.name, 1);
   return links;
 }
 

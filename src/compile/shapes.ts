@@ -112,6 +112,52 @@ export function answerPath(kindDir: string, shape: ShapeKeys, values: Readonly<R
   return parts.join('/');
 }
 
+/** Hex digits of a uuid or mac value that name its answer's shard directory under dist/. */
+export const SHARD_DIGITS = 2;
+
+/** The key whose value shards a shape's answers in dist/: its first uuid or mac key, if any. */
+export function shardKey(shape: ShapeKeys): string | undefined {
+  return shape.find((key) => key === 'uuid' || key === 'mac');
+}
+
+/** A canonical uuid or mac value's shard: its last hex digits (`56` for `52-54-00-12-34-56`). */
+export function shardOf(value: string): string {
+  return value.slice(-SHARD_DIGITS);
+}
+
+/**
+ * Where an answer path's file lives under a dist snapshot: `ipxe/uuid/<xx>/<uuid>` for
+ * `ipxe/uuid/<uuid>`, the shard inserted after the shape directory of every shape with a uuid
+ * or mac key, so that one machine's edit rewrites a directory of ~1/256 of the fleet (docs/dist-layout.md).
+ * Other paths (defaults, label-only shapes, fixed files) are where the answer path says.
+ * `shard` stands in for shardOf where the value is not known here (nginx's variables).
+ */
+export function distFile(path: string, shard: (key: string, value: string) => string = (_, value) => shardOf(value)): string {
+  const first = path.indexOf('/');
+  const second = first < 0 ? -1 : path.indexOf('/', first + 1);
+  if (second < 0) return path;
+  const shape = path.slice(first + 1, second).split('.');
+  const key = shardKey(shape);
+  if (key === undefined) return path;
+  const value = path.slice(second + 1).split('/')[shape.indexOf(key)] ?? '';
+  return `${path.slice(0, second)}/${shard(key, value)}${path.slice(second)}`;
+}
+
+/**
+ * The answer path of a dist file (the inverse of distFile); any other path, an answer path
+ * included (an access log from before shards), is returned unchanged.
+ */
+export function answerOfDistFile(path: string): string {
+  const parts = path.split('/');
+  if (parts.length < 3) return path;
+  const shape = parts[1]!.split('.');
+  const key = shardKey(shape);
+  if (key === undefined || parts.length !== shape.length + 3) return path;
+  const rest = parts.slice(3);
+  if (parts[2] !== shardOf(rest[shape.indexOf(key)]!)) return path;
+  return [parts[0], parts[1], ...rest].join('/');
+}
+
 /**
  * The request parameters a build reads and validates, in canonical order: every key some shape
  * uses, and always uuid and mac (as before groups, so a build's set of seed shapes never

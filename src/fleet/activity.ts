@@ -162,8 +162,8 @@ export class Activity {
     if (logged) return logged.key;
     const target = route('GET', hit.path, this.build.shapes);
     if (target.type !== 'file') return undefined;
-    const found = target.candidates.find((candidate) => this.build.paths.has(candidate.path));
-    return found ? parseAnswerPath(found.path)?.key : undefined;
+    const found = target.candidates.find((candidate) => this.build.paths.has(candidate.answer));
+    return found ? parseAnswerPath(found.answer)?.key : undefined;
   }
 
   /** The build's answer of each kind for a boot request's query, as the servers would choose it. */
@@ -173,8 +173,8 @@ export class Activity {
     const targets = { ipxe: `/ipxe?${state.bootQuery}`, grub: `/grub?${state.bootQuery}`, pixiecore: state.mac ? `/pixiecore/v1/boot/${state.mac}` : undefined, cloud: `/cloud?${state.bootQuery}`, ignition: `/ignition?${state.bootQuery}`, generic: `/generic?${state.bootQuery}`, metadata: `/metadata?${state.bootQuery}` };
     for (const [kind, path] of Object.entries(targets)) {
       const target = path === undefined ? undefined : route('GET', path, this.build.shapes);
-      const found = target?.type === 'file' ? target.candidates.find((candidate) => this.build.paths.has(candidate.path)) : undefined;
-      if (found) answers[kind] = found.path;
+      const found = target?.type === 'file' ? target.candidates.find((candidate) => this.build.paths.has(candidate.answer)) : undefined;
+      if (found) answers[kind] = found.answer;
     }
     return answers;
   }

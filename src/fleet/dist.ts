@@ -6,7 +6,7 @@
 import { lstatSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SourceError } from '../compile/errors.js';
-import { SHAPES_FILE } from '../compile/shapes.js';
+import { SHAPES_FILE, distFile } from '../compile/shapes.js';
 import { readLiveManifest, type Manifest } from '../build/write.js';
 import { isBookkeeping, shapesOf, type BuildView, type GroupInfo } from './build-view.js';
 
@@ -20,7 +20,7 @@ export async function viewOfDist(distPath: string): Promise<BuildView> {
   if (!live) throw new SourceError(`no build in ${distPath} yet`, { hint: 'run `bootcfg build --dist-path …` first, or give --data-path or --repo' });
   const listed = Object.keys(live.manifest.files ?? {}).filter(isSafePath);
   const paths = new Set(listed.filter((path) => !isBookkeeping(path)));
-  const read = (path: string): Buffer | undefined => (paths.has(path) || path === SHAPES_FILE ? readSmallFile(join(live.dir, path)) : undefined);
+  const read = (path: string): Buffer | undefined => (paths.has(path) || path === SHAPES_FILE ? readSmallFile(join(live.dir, distFile(path))) : undefined);
   let shapes;
   try {
     shapes = shapesOf(listed.includes(SHAPES_FILE) ? read(SHAPES_FILE)?.toString('utf8') : undefined);

@@ -5,6 +5,7 @@
 // Lines are split here with a bound, so one hostile or corrupt line cannot hold the whole log.
 
 import { StringDecoder } from 'node:string_decoder';
+import { answerOfDistFile } from '../compile/shapes.js';
 
 export interface Hit {
   /** Milliseconds since the epoch. */
@@ -51,7 +52,8 @@ export function parseLine(line: string): Hit | undefined {
 /** bootcfg logs `ipxe/mac/…` (or "-"); nginx's $uri is `/ipxe/mac/…`, or the request's own path when nothing matched. */
 function answerFile(file: unknown): string | undefined {
   if (typeof file !== 'string' || file === '-' || file === '') return undefined;
-  return file.startsWith('/') ? file.slice(1) : file;
+  // nginx logs the file it sent (`ipxe/uuid/<xx>/<uuid>`): the fleet view goes by answer paths.
+  return answerOfDistFile(file.startsWith('/') ? file.slice(1) : file);
 }
 
 /**

@@ -17,7 +17,7 @@
 
 import { UsageError } from '../compile/errors.js';
 import { CHAIN_FILE, REVISION_FILE, TEXT } from '../compile/outputs.js';
-import { LEGACY_SHAPES, SHAPES_FILE, answerPath, invalidValueMessage, isLabel, keysOf, servedShapes, shapesMarker, type ShapeKeys } from '../compile/shapes.js';
+import { LEGACY_SHAPES, SHAPES_FILE, SHARD_DIGITS, answerPath, distFile, invalidValueMessage, isLabel, keysOf, servedShapes, shapesMarker, type ShapeKeys } from '../compile/shapes.js';
 import { ANSWER_KINDS, INVALID_FORMAT, METADATA_JSON, PASS_ON_PLACEHOLDER, PIXIECORE_PREFIX, QUERY_ROUTES, type AnswerKind } from './answers.js';
 
 export interface NginxOptions {
@@ -48,6 +48,20 @@ type KeysFrom = 'query' | 'path';
 function keyVar(key: string, from: KeysFrom): string {
   if (from === 'path') return `$bootcfg_path_${key}`;
   return key === 'uuid' || key === 'mac' ? `$bootcfg_${key}` : `$bootcfg_q_${key}`;
+}
+
+/** The variable holding a uuid or mac key's shard (docs/dist-layout.md); "" when absent or invalid. */
+function shardVar(key: string, from: KeysFrom): string {
+  return `$bcs${from === 'path' ? 'p' : key === 'uuid' ? 'u' : 'm'}`;
+}
+
+/**
+ * The shard of a canonical uuid or mac: its last SHARD_DIGITS hex digits, as shardOf takes
+ * them. A named capture (not $1) so no other regex's captures are touched.
+ */
+function shardMap(key: 'uuid' | 'mac', from: KeysFrom): string {
+  const name = shardVar(key, from).slice(1);
+  return `map ${keyVar(key, from)} $${name} {\n    "~(?<${name}x>[0-9a-f]{${SHARD_DIGITS}})$" $${name}x;\n    default "";\n}\n`;
 }
 
 /** The whole generated text: maps (http level) then the server block. */
@@ -86,6 +100,9 @@ function maps(shapes: readonly ShapeKeys[]): string {
     lowercaseMaps(DIGITS.uuid, 32),
     lowercaseMaps(DIGITS.mac, 12),
     lowercaseMaps(DIGITS.pathMac, 12),
+    shardMap('uuid', 'query'),
+    shardMap('mac', 'query'),
+    shardMap('mac', 'path'),
     ...others.map(valueMap),
     ...others.filter(isLabel).map(passOnMap),
     requestMaps(),
@@ -489,7 +506,8 @@ ${indented(before, '        ')}        root $bootcfg_snapshot;
  * is skipped as the contract says (a try_files entry without a trailing "/" is a file test).
  */
 function candidate(kind: AnswerKind, shape: ShapeKeys, from: KeysFrom): string {
-  return `/${answerPath(kind.dir, shape, Object.fromEntries(shape.map((key) => [key, keyVar(key, from)])))}`;
+  const path = answerPath(kind.dir, shape, Object.fromEntries(shape.map((key) => [key, keyVar(key, from)])))!;
+  return `/${distFile(path, (key) => shardVar(key, from))}`;
 }
 
 // ---------------------------------------------------------------- options

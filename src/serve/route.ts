@@ -4,12 +4,14 @@
 // contract; the generated nginx block implements the same rules.
 
 import { CHAIN_FILE, REVISION_FILE, TEXT } from '../compile/outputs.js';
-import { LEGACY_SHAPES, answerPath, invalidValueMessage, isLabel, keysOf, parseSelectorValue, shapeDir, type ShapeKeys } from '../compile/shapes.js';
+import { LEGACY_SHAPES, answerPath, distFile, invalidValueMessage, isLabel, keysOf, parseSelectorValue, shapeDir, type ShapeKeys } from '../compile/shapes.js';
 import { INVALID_FORMAT, METADATA_JSON, PIXIECORE_PREFIX, QUERY_ROUTES, ANSWER_KINDS, type AnswerKind } from './answers.js';
 
 export interface Candidate {
-  /** dist-relative file path. */
+  /** dist-relative file path (`ipxe/uuid/<xx>/<uuid>`: distFile). */
   path: string;
+  /** The answer path it holds, as the manifest and access log name it (`ipxe/uuid/<uuid>`). */
+  answer: string;
   /** Which selector shape it is: "uuid", "mac.os", "default"… (for the access log). */
   shape: string;
 }
@@ -51,7 +53,7 @@ export function route(method: string, target: string, shapes: readonly ShapeKeys
   if (bodyLength > MAX_BODY && !badPixiecoreMac) return { type: 'error', status: 413, message: 'request body too large' };
   if (path === '/boot.ipxe' || path === '/boot.ipxe.0') return chain(query, shapes);
   if (path === '/-/revision') {
-    return { type: 'file', candidates: [{ path: REVISION_FILE, shape: 'revision' }], contentType: TEXT, notFound: 'not found' };
+    return { type: 'file', candidates: [{ path: REVISION_FILE, answer: REVISION_FILE, shape: 'revision' }], contentType: TEXT, notFound: 'not found' };
   }
   if (Object.hasOwn(QUERY_ROUTES, path)) return select(QUERY_ROUTES[path as keyof typeof QUERY_ROUTES], query, shapes);
   if (path.startsWith(PIXIECORE_PREFIX)) return pixiecore(path.slice(PIXIECORE_PREFIX.length), shapes);
@@ -138,7 +140,7 @@ function chain(query: string, shapes: readonly ShapeKeys[]): Route {
   const values = readKeys(query, requestKeys(shapes).labels);
   if (typeof values === 'string') return { type: 'error', status: 400, message: values };
   const passOn = Object.entries(values).map(([key, value]) => `&${key}=${value}`).join('');
-  return { type: 'file', candidates: [{ path: CHAIN_FILE, shape: 'chain' }], contentType: TEXT, notFound: 'not found', passOn };
+  return { type: 'file', candidates: [{ path: CHAIN_FILE, answer: CHAIN_FILE, shape: 'chain' }], contentType: TEXT, notFound: 'not found', passOn };
 }
 
 function select(kind: AnswerKind, query: string, shapes: readonly ShapeKeys[]): Route {
@@ -191,7 +193,7 @@ function fileRoute(kind: AnswerKind, shapes: readonly ShapeKeys[], values: Reado
   for (const shape of shapes) {
     if (!kind.accepts(shape)) continue;
     const path = answerPath(kind.dir, shape, values);
-    if (path !== undefined) candidates.push({ path, shape: shapeDir(shape) });
+    if (path !== undefined) candidates.push({ path: distFile(path), answer: path, shape: shapeDir(shape) });
   }
   return { type: 'file', candidates, contentType: kind.contentType, notFound: kind.notFound };
 }

@@ -205,7 +205,7 @@ function answer(req: IncomingMessage, res: ServerResponse, snapshot: Snapshot | 
   const found = serveFirst(req, res, snapshot, target.candidates, target.passOn);
   if (found) {
     record.answer = found.shape;
-    record.file = found.path;
+    record.file = found.answer;
   } else sendText(res, 404, target.notFound);
 }
 

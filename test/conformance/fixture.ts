@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, rename, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { distFile } from '../../src/compile/shapes.js';
 
 /** dist-relative path → contents, REVISION and manifest.json excluded (publish adds them). */
 export type Tree = ReadonlyMap<string, string | Buffer>;
@@ -48,8 +49,10 @@ export async function publish(distPath: string, revision: string, tree: Tree): P
   await rename(link, join(distPath, 'current'));
 }
 
+/** Each answer path's file where dist keeps it (`ipxe/uuid/<xx>/<uuid>`: distFile). */
 async function writeTree(root: string, tree: Tree): Promise<void> {
-  for (const [path, content] of tree) {
+  for (const [answer, content] of tree) {
+    const path = distFile(answer);
     await mkdir(dirname(join(root, path)), { recursive: true });
     if (path.endsWith('/')) continue; // a directory on its own
     await writeFile(join(root, path), content);
