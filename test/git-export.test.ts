@@ -3,6 +3,7 @@
 // pointers and submodules where bootcfg reads configs are refused by name. Real repos, the
 // real CLI.
 
+import { distFile } from '../src/compile/shapes.js';
 import assert from 'node:assert/strict';
 import { readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -37,7 +38,7 @@ test('--repo serves the committed bytes whatever .gitattributes and a global cor
   assert.equal(result.code, 0, result.stderr);
   for (const path of ['cloud/default', 'cloud/mac/52-54-00-00-00-01']) {
     assert.equal(git(repo.work, 'cat-file', 'blob', `HEAD:${path}`) + '\n', cloud, 'the blob itself is plain');
-    assert.equal(readFileSync(join(repo.root, 'dist/current', path), 'utf8'), cloud, path);
+    assert.equal(readFileSync(join(repo.root, 'dist/current', distFile(path)), 'utf8'), cloud, path);
   }
 });
 

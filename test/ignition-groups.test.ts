@@ -3,6 +3,7 @@
 // under ignition/<shape>/<values…>, and served by `bootcfg serve` with Ignition's content type.
 // Every compiled answer passes ignition-validate; errors name the template, line and group.
 
+import { distFile } from '../src/compile/shapes.js';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -55,7 +56,7 @@ test('a profile\'s Butane and Ignition templates compile per group, pass ignitio
   const dist = join(root, 'dist');
   const built = await runCli(['build', '--data-path', data, '--dist-path', dist]);
   assert.equal(built.code, 0, built.stderr);
-  const read = (path: string) => readFile(join(dist, 'current', path), 'utf8');
+  const read = (path: string) => readFile(join(dist, 'current', distFile(path)), 'utf8');
   const node1 = JSON.parse(await read('ignition/mac/52-54-00-00-00-11'));
   assert.equal(node1.ignition.version, '3.3.0');
   assert.deepEqual(node1.storage.files[0], { path: '/etc/hostname', mode: 420, contents: { source: 'data:,worker-52:54:00:00:00:11', compression: '' } });

@@ -232,13 +232,9 @@ async function fillSnapshot(dir: string, all: ReadonlyMap<string, Buffer>, hashe
     const tick = () => {
       if (++done % 1000 === 0) progress?.('write', done, all.size);
     };
-    for (const [group, plan] of groups) {
-      if (plan.reused) {
-        done += plan.files.length;
-        continue;
-      }
-      await fillStoreDir(store, plan.name, group, plan.files, all, hashes, previous, tick);
-    }
+    const fresh = [...groups].filter(([, plan]) => !plan.reused);
+    for (const [, plan] of groups) if (plan.reused) done += plan.files.length;
+    await fillStoreDirs(store, fresh.map(([group, plan]) => ({ group, name: plan.name, files: plan.files })), all, hashes, previous, tick);
     await forEachYielding(loose, (path) => {
       tick();
       if (linkOrWrite(path, join(staging, path), all.get(path)!, hashes.get(path), previous)) written.push(path);
@@ -329,24 +325,32 @@ async function previousStoreDir(snapshot: string, group: string): Promise<string
   return name;
 }
 
-/** One store dir: staged, filled (linked from the previous snapshot where unchanged), synced, renamed. */
-async function fillStoreDir(store: string, name: string, group: string, files: readonly string[], all: ReadonlyMap<string, Buffer>, hashes: ReadonlyMap<string, string>, previous: Live | undefined, tick: () => void): Promise<void> {
-  const staging = join(store, `.staging-${stagingOwner()}-${randomBytes(6).toString('hex')}`);
+/**
+ * New store dirs: each staged and filled (linked from the previous snapshot where unchanged),
+ * then all synced at once, then each renamed to its name. One sync for all: a first build has
+ * ~1,500 shard dirs of ~200 files, and a syncTree per dir would fsync each of 250k files.
+ */
+async function fillStoreDirs(store: string, dirs: readonly { group: string; name: string; files: readonly string[] }[], all: ReadonlyMap<string, Buffer>, hashes: ReadonlyMap<string, string>, previous: Live | undefined, tick: () => void): Promise<void> {
+  if (dirs.length === 0) return;
+  const root = join(store, `.staging-${stagingOwner()}-${randomBytes(6).toString('hex')}`);
   try {
-    const parents = [...new Set(files.map((path) => dirname(join(staging, distFile(path).slice(group.length + 1)))))];
-    await mapLimit(parents, 16, (parent) => mkdir(parent, { recursive: true }));
     const written: string[] = [];
-    await forEachYielding(files, (path) => {
-      tick();
-      const inside = distFile(path).slice(group.length + 1);
-      if (linkOrWrite(path, join(staging, inside), all.get(path)!, hashes.get(path), previous)) written.push(inside);
-    });
-    await syncTree(staging, written, parents);
-    await rename(staging, join(store, name));
+    const parents = new Set<string>();
+    for (const [i, { group, files }] of dirs.entries()) {
+      const inside = (path: string) => `${i}/${distFile(path).slice(group.length + 1)}`;
+      const mine = [...new Set([String(i), ...files.map((path) => dirname(inside(path)))])];
+      await mapLimit(mine, 16, (parent) => mkdir(join(root, parent), { recursive: true }));
+      for (const parent of mine) parents.add(parent);
+      await forEachYielding(files, (path) => {
+        tick();
+        if (linkOrWrite(path, join(root, inside(path)), all.get(path)!, hashes.get(path), previous)) written.push(inside(path));
+      });
+    }
+    await syncTree(root, written, [...parents].map((parent) => join(root, parent)));
+    for (const [i, { name }] of dirs.entries()) await rename(join(root, String(i)), join(store, name));
     await syncDirectory(store);
-  } catch (error) {
-    await rm(staging, { recursive: true, force: true });
-    throw error;
+  } finally {
+    await rm(root, { recursive: true, force: true });
   }
 }
 
@@ -372,7 +376,7 @@ async function repairStore(dir: string, all: ReadonlyMap<string, Buffer>, hashes
     const group = groupOfAnswer(path);
     if (group !== undefined && missing.has(group)) (files.get(group) ?? files.set(group, []).get(group)!).push(path);
   }
-  for (const [group, name] of missing) await fillStoreDir(store, name, group, files.get(group) ?? [], all, hashes, undefined, () => {});
+  await fillStoreDirs(store, [...missing].map(([group, name]) => ({ group, name, files: files.get(group) ?? [] })), all, hashes, undefined, () => {});
 }
 
 /**
