@@ -1,11 +1,12 @@
 // Incremental builds for a process that builds the same data directory again and again (serve
-// --watch): the last whole compile is kept, and a change to seed files (boot/ and cloud/ by
-// uuid, mac or default, the bulk of a large fleet) re-reads, re-loads and re-renders only those
-// files, then writes a snapshot hard-linking everything else. Whatever this cannot decide from
-// the changed files alone — a template, profile or group changed, an answer path taken by
-// another file, a selector shape appearing or going, selectors that could tie, a directory
-// moved — is a full build, as is the first. test/incremental.test.ts checks that every
-// incremental snapshot is byte for byte the one a full build of the same data writes.
+// --watch, and serve --repo's one kept tree): the last whole compile is kept, and a change to
+// seed files (boot/ and cloud/ by uuid, mac or default, the bulk of a large fleet) re-reads,
+// re-loads and re-renders only those files, then writes a snapshot hard-linking everything
+// else. Whatever this cannot decide from the changed files alone — a template, profile or
+// group changed, an answer path taken by another file, a selector shape appearing or going,
+// selectors that could tie, a directory moved — is a full build, as is the first.
+// test/incremental.test.ts checks that every incremental snapshot is byte for byte the one a
+// full build of the same data writes.
 
 import { relative, sep } from 'node:path';
 import { ErrorList, type BootcfgError } from '../compile/errors.js';
@@ -54,7 +55,7 @@ export class IncrementalBuilder {
   /** The changed paths (data-relative) the last build was asked to take in. */
   lastChanged: readonly string[] = [];
 
-  constructor(private readonly options: BuildOptions) {}
+  constructor(private options: BuildOptions) {}
 
   /**
    * Notes changed paths under the data directory (absolute, as a watcher reports them), or an
@@ -72,9 +73,13 @@ export class IncrementalBuilder {
     }
   }
 
-  /** One build: incremental when the changes allow it, else full. A failure leaves the last good state. */
-  async build(): Promise<BuildResult> {
+  /**
+   * One build: incremental when the changes allow it, else full. A failure leaves the last good
+   * state. `revision` names this build (serve --repo: the commit) instead of the options' one.
+   */
+  async build(revision?: string): Promise<BuildResult> {
     const started = performance.now();
+    if (revision !== undefined) this.options = { ...this.options, revision };
     const everything = this.everything;
     const dirty = [...this.dirty];
     this.lastChanged = dirty;
@@ -132,7 +137,7 @@ export class IncrementalBuilder {
 
   /** The build for changes to seed files only; undefined when a full build must decide. */
   private async incremental(state: State, dirty: string[], started: number): Promise<BuildResult | undefined> {
-    if (state.ties || this.options.revision !== undefined || this.options.imagesPath !== undefined) return undefined;
+    if (state.ties || this.options.imagesPath !== undefined) return undefined;
     dirty = dirty.filter((file) => (SOURCE_ROOTS as readonly string[]).includes(file.split('/')[0]!)); // the build reads nothing else
     if (!dirty.every((file) => isSeedFile(file) && !state.dirs.has(file))) return undefined;
     const read = await readChanged(this.options.dataPath, dirty, { signal: this.options.signal }).catch((error: unknown) => {
@@ -175,7 +180,7 @@ export class IncrementalBuilder {
     // The live snapshot's hashes: today's, but for the paths this change touches.
     const before = new Map([...removed, ...added.keys()].map((path) => [path, state.hashes.get(path)]));
     this.state = undefined; // apply() changes the state in place: until the write succeeds, none
-    const next = apply(state, read, plans, removed, added, rendered.files, counts, bytes);
+    const next = apply(state, read, plans, removed, added, rendered.files, counts, bytes, this.options.revision);
     const now = next.hashes;
     const previous: PreviousSnapshot = {
       id: state.snapshot,
@@ -201,7 +206,7 @@ type Planned = Plan extends Map<string, infer P> ? P : never;
  * write leaves them describing the data, which the next build writes). Paths added or removed
  * re-sort the plan, so the output (and its manifest) is in the order a full build gives.
  */
-function apply(state: State, read: Map<string, Buffer | null>, plans: Map<string, Plan>, removed: Set<string>, added: Map<string, Planned>, files: OutputFiles, counts: Map<string, number>, bytes: number): State {
+function apply(state: State, read: Map<string, Buffer | null>, plans: Map<string, Plan>, removed: Set<string>, added: Map<string, Planned>, files: OutputFiles, counts: Map<string, number>, bytes: number, revision: string | undefined): State {
   let reorder = false;
   for (const path of removed) {
     if (added.has(path)) continue;
@@ -237,7 +242,7 @@ function apply(state: State, read: Map<string, Buffer | null>, plans: Map<string
     state.outputs = sortedMap(state.outputs);
     state.hashes = sortedMap(state.hashes);
   }
-  const compiled: Compiled = { ...state.compiled, revision: state.sum.revision(), files: state.outputs, inputs, origins: state.origins };
+  const compiled: Compiled = { ...state.compiled, revision: revision ?? state.sum.revision(), files: state.outputs, inputs, origins: state.origins };
   return { ...state, bytes, compiled };
 }
 

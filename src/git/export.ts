@@ -12,7 +12,7 @@
 // CI files) LFS pointers and submodules are left alone.
 
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
-import { mkdir, open, symlink, writeFile, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, rmdir, symlink, unlink, writeFile, type FileHandle } from 'node:fs/promises';
 import { dirname, join, posix } from 'node:path';
 import { ErrorList, SourceError } from '../compile/errors.js';
 
@@ -43,8 +43,11 @@ interface Blobs {
   pointers: string[];
 }
 
-/** Export `commit` into the empty directory `dir`; `roots` are the directories bootcfg compiles. */
-export async function exportTree(git: GitSpawn, commit: string, dir: string, roots: readonly string[]): Promise<void> {
+/**
+ * Export `commit` into the empty directory `dir`; `roots` are the directories bootcfg compiles.
+ * Returns how many symlinks the tree holds (an update in place, applyChanges, needs none).
+ */
+export async function exportTree(git: GitSpawn, commit: string, dir: string, roots: readonly string[]): Promise<{ links: number }> {
   const entries = parseListing(await listing(git, commit), commit);
   const blobs = await writeBlobs(git, entries.filter((e) => e.type === 'blob'), dir, commit);
   const compiled = compiledPrefixes(blobs.links, roots);
@@ -61,6 +64,70 @@ export async function exportTree(git: GitSpawn, commit: string, dir: string, roo
       await symlink(target, join(dir, path));
     });
   }
+  return { links: blobs.links.size };
+}
+
+/** One path that differs between two commits: its modes ('000000' when absent) and new blob. */
+export interface TreeChange {
+  path: string;
+  oldMode: string;
+  mode: string;
+  sha: string;
+}
+
+/** The modes applyChanges writes: plain and executable files (and '000000', absent). */
+export const REGULAR_MODES: ReadonlySet<string> = new Set(['100644', '100755', '000000']);
+
+/**
+ * The paths that differ between two commits (`git diff-tree -r -z --no-renames`: a rename is a
+ * delete and an add), or undefined when more than `max` changed: a full export is then cheaper.
+ */
+export async function treeChanges(git: GitSpawn, from: string, to: string, max: number): Promise<TreeChange[] | undefined> {
+  // A record is ~100 bytes plus its path (at most 4096): the cap stops reading well before `max` long ones.
+  const text = await readOutput(git, ['diff-tree', '-r', '-z', '--no-renames', '--no-commit-id', '--raw', from, to, '--'], max * 400, `cannot compare commits ${from} and ${to}`);
+  if (text === undefined) return undefined;
+  const fields = splitNul(text);
+  if (fields.length / 2 > max) return undefined;
+  const changes: TreeChange[] = [];
+  for (let i = 0; i + 1 < fields.length; i += 2) {
+    const match = /^:(\d{6}) (\d{6}) [0-9a-f]{40,64} ([0-9a-f]{40,64}) [ADMT]$/.exec(fields[i]!.toString('latin1'));
+    if (!match) throw new SourceError(`cannot read the changes between commits ${from} and ${to}: git said ${JSON.stringify(fields[i]!.toString('latin1').slice(0, 200))}`);
+    changes.push({ path: decodePath(fields[i + 1]!, to), oldMode: match[1]!, mode: match[2]!, sha: match[3]! });
+  }
+  if (fields.length % 2 !== 0) throw new SourceError(`cannot read the changes between commits ${from} and ${to}`);
+  return changes;
+}
+
+/**
+ * Bring `dir`, an export of the commit the changes start from that holds no symlink, to
+ * `commit`: removed and changed files are deleted (and directories left empty), then changed
+ * and added ones written as exportTree writes them, with its refusals. Only REGULAR_MODES:
+ * a symlink or submodule on either side is the caller's to send to a full export.
+ */
+export async function applyChanges(git: GitSpawn, changes: readonly TreeChange[], commit: string, dir: string, roots: readonly string[]): Promise<void> {
+  for (const change of changes) {
+    checkPath(change.path, commit);
+    if (!REGULAR_MODES.has(change.mode) || !REGULAR_MODES.has(change.oldMode)) throw new Error(`bug: ${change.path} is not a regular file in a change applied in place`);
+  }
+  for (const change of changes) {
+    if (change.oldMode !== '000000') await writing(change.path, commit, () => unlink(join(dir, change.path)));
+  }
+  for (const change of changes) if (change.mode === '000000') await removeEmptyParents(dir, change.path);
+  const entries = changes.filter((change) => change.mode !== '000000').map(({ path, mode, sha }) => ({ path, mode, sha, type: 'blob' }));
+  const blobs = await writeBlobs(git, entries, dir, commit);
+  const problems = blobs.pointers.filter((path) => under(path, new Set(roots))).map((path) => lfsPointer(path, commit));
+  if (problems.length > 0) throw problems.length === 1 ? problems[0]! : new ErrorList(problems);
+}
+
+/** A checkout leaves no empty directory behind a deleted file; a full export has none either. */
+async function removeEmptyParents(dir: string, path: string): Promise<void> {
+  for (let at = path.lastIndexOf('/'); at > 0; at = path.lastIndexOf('/', at - 1)) {
+    try {
+      await rmdir(join(dir, path.slice(0, at)));
+    } catch {
+      return; // not empty (or already gone): the directories above are not empty either
+    }
+  }
 }
 
 /** A file-system failure while writing a path of the tree, as a SourceError naming it. */
@@ -75,44 +142,64 @@ async function writing<T>(path: string, commit: string, write: () => Promise<T>)
 
 /** `git ls-tree -r -z` of the commit, as bytes (paths need not be valid in any encoding). */
 async function listing(git: GitSpawn, commit: string): Promise<Buffer> {
-  const child = git(['ls-tree', '-r', '-z', '--full-tree', commit, '--']);
+  const text = await readOutput(git, ['ls-tree', '-r', '-z', '--full-tree', commit, '--'], MAX_LISTING_BYTES, `cannot list commit ${commit}`);
+  if (text === undefined) {
+    throw new SourceError(`commit ${commit.slice(0, 12)} lists more than ${MAX_LISTING_BYTES / 1024 / 1024} MiB of files`, { hint: 'a config repo this large is not supported; keep boot configs in a repo of their own' });
+  }
+  return text;
+}
+
+/** All of `git <args>`'s output, or undefined (git killed) once it passes `cap` bytes. */
+async function readOutput(git: GitSpawn, args: string[], cap: number, failure: string): Promise<Buffer | undefined> {
+  const child = git(args);
   child.stdin.end();
   const chunks: Buffer[] = [];
   let size = 0;
   const stderr = collectStderr(child);
   for await (const chunk of child.stdout as AsyncIterable<Buffer>) {
     size += chunk.length;
-    if (size > MAX_LISTING_BYTES) {
+    if (size > cap) {
       child.kill('SIGKILL');
-      throw new SourceError(`commit ${commit.slice(0, 12)} lists more than ${MAX_LISTING_BYTES / 1024 / 1024} MiB of files`, { hint: 'a config repo this large is not supported; keep boot configs in a repo of their own' });
+      return undefined;
     }
     chunks.push(chunk);
   }
-  await exited(child, `cannot list commit ${commit}`, stderr);
+  await exited(child, failure, stderr);
   return Buffer.concat(chunks);
+}
+
+/** NUL-terminated records (a trailing NUL or none). */
+function splitNul(text: Buffer): Buffer[] {
+  const fields: Buffer[] = [];
+  for (let start = 0; start < text.length;) {
+    const end = text.indexOf(0, start);
+    fields.push(text.subarray(start, end < 0 ? text.length : end));
+    start = end < 0 ? text.length : end + 1;
+  }
+  return fields;
 }
 
 function parseListing(text: Buffer, commit: string): Entry[] {
   const entries: Entry[] = [];
-  const decoder = new TextDecoder('utf-8', { fatal: true });
-  let start = 0;
-  while (start < text.length) {
-    const end = text.indexOf(0, start);
-    const raw = text.subarray(start, end < 0 ? text.length : end);
-    start = end < 0 ? text.length : end + 1;
+  for (const raw of splitNul(text)) {
     const tab = raw.indexOf(9);
     const [mode = '', type = '', sha = ''] = raw.subarray(0, tab).toString('latin1').split(' ');
-    let path: string;
-    try {
-      path = decoder.decode(raw.subarray(tab + 1));
-    } catch {
-      throw new SourceError(`a path in commit ${commit.slice(0, 12)} is not valid UTF-8: ${JSON.stringify(raw.subarray(tab + 1).toString('latin1'))}`, { hint: 'rename the file' });
-    }
     if (tab < 0 || !/^[0-9a-f]{40,64}$/.test(sha)) throw new SourceError(`cannot read the listing of commit ${commit}`);
+    const path = decodePath(raw.subarray(tab + 1), commit);
     checkPath(path, commit);
     entries.push({ mode, type, sha, path });
   }
   return entries;
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+function decodePath(raw: Buffer, commit: string): string {
+  try {
+    return utf8.decode(raw);
+  } catch {
+    throw new SourceError(`a path in commit ${commit.slice(0, 12)} is not valid UTF-8: ${JSON.stringify(raw.toString('latin1'))}`, { hint: 'rename the file' });
+  }
 }
 
 /** Git refuses such paths when it checks out; a crafted tree object may still hold them. */

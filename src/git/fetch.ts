@@ -71,12 +71,31 @@ const SAFE_CONFIG = [
 
 /** Mirror the repo, fetch, resolve the ref and export that commit's tree. */
 export async function fetchRevision(options: FetchOptions): Promise<Revision> {
+  const fetched = await fetchCommit(options);
+  return exportRevision(fetched.git, fetched.sha, join(fetched.home, 'trees'), fetched);
+}
+
+/** A commit fetched into the mirror and not exported: serve --repo brings its one tree to it (kept.ts). */
+export interface FetchedCommit {
+  sha: string;
+  time: string;
+  subject: string;
+  /** git in the mirror, with pipes (export.ts). */
+  spawn: GitSpawn;
+  /** The repo's directory in the cache (mirror, trees). */
+  home: string;
+  git: SimpleGit;
+}
+
+/** Mirror the repo, fetch and resolve the ref. */
+export async function fetchCommit(options: FetchOptions): Promise<FetchedCommit> {
   const url = checkRepo(options.repo);
   const ref = checkRef(options.ref ?? 'HEAD');
   const home = repoCacheDir(url, options.cachePath);
   const git = await mirror(url, join(home, 'git'), ref === 'HEAD', options.signal);
   const sha = await resolveRef(git, ref, url);
-  return exportRevision(git, sha, join(home, 'trees'));
+  const { time, subject } = await commitMeta(git, sha);
+  return { sha, time, subject, home, git, spawn: spawnGit(await gitDirOf(git)) };
 }
 
 /**
@@ -250,9 +269,8 @@ async function resolveRef(git: SimpleGit, ref: string, url: string): Promise<str
 }
 
 /** Export a commit's tree into `<trees>/<sha>` (once; the directory is immutable afterwards). */
-async function exportRevision(git: SimpleGit, sha: string, trees: string): Promise<Revision> {
-  const meta = await run(git, ['show', '-s', '--format=%cI%n%s', sha, '--'], `cannot read commit ${sha}`);
-  const [time = '', subject = ''] = meta.split('\n');
+async function exportRevision(git: SimpleGit, sha: string, trees: string, meta?: { time: string; subject: string }): Promise<Revision> {
+  const { time, subject } = meta ?? (await commitMeta(git, sha));
   const dataPath = join(trees, sha);
   if (existsSync(dataPath)) {
     await touch(dataPath);
@@ -261,6 +279,13 @@ async function exportRevision(git: SimpleGit, sha: string, trees: string): Promi
     await pruneTrees(trees, dataPath);
   }
   return { sha, time, subject, dataPath };
+}
+
+/** Committer time (ISO 8601) and subject of a commit. */
+async function commitMeta(git: SimpleGit, sha: string): Promise<{ time: string; subject: string }> {
+  const meta = await run(git, ['show', '-s', '--format=%cI%n%s', sha, '--'], `cannot read commit ${sha}`);
+  const [time = '', subject = ''] = meta.split('\n');
+  return { time, subject };
 }
 
 /** Write the commit's files (exactly as committed: export.ts) beside, then rename the directory into place. */

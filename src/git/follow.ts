@@ -1,12 +1,17 @@
 // serve --repo: keep the served tree at the tip of a ref. A poll timer and the push webhook both
 // ask one Rebuilder for a sync (one at a time; asks during a sync queue exactly one more); a
 // sync fetches, and builds only when the ref points at a commit that is neither live nor known
-// to fail. Every failure — unreachable remote, deleted ref, invalid config at the new commit —
+// to fail. The build is incremental: one kept tree is brought to the new commit by writing the
+// paths git says changed (kept.ts) and the incremental builder re-renders only what they touch;
+// anything else is a full export and build, and the log line says which and why. Every failure — unreachable remote, deleted ref, invalid config at the new commit —
 // leaves the last good revision live and shows up in the log and in /-/status.
 
-import { build, formatBuild } from '../build/build.js';
+import { join } from 'node:path';
+import { formatBuild } from '../build/build.js';
+import { IncrementalBuilder } from '../build/incremental.js';
 import { BootcfgError, ErrorList, LoadError, TemplateError } from '../compile/errors.js';
-import { fetchRevision, redactUrl, relocateError, type Revision } from './fetch.js';
+import { fetchCommit, redactUrl, relocateError, type Revision } from './fetch.js';
+import { KeptTree, keptTreePath, type TreeUpdate } from './kept.js';
 import { FollowStatus, STATUS_PATH } from './status.js';
 import { Rebuilder } from '../build/watch.js';
 import { HOOK_PATH, webhookHandler, webhookOffHandler } from './webhook.js';
@@ -43,6 +48,8 @@ export class Follower {
   private failedCommit: string | undefined;
   private timer: NodeJS.Timeout | undefined;
   private readonly stopping = new AbortController();
+  /** The one data directory and the builder reading it, made on the first fetch (the cache's place is known then). */
+  private kept: { tree: KeptTree; builder: IncrementalBuilder } | undefined;
 
   constructor(private readonly options: FollowOptions) {
     const ref = options.ref ?? 'HEAD';
@@ -93,30 +100,51 @@ export class Follower {
   /** One fetch, and a build when the ref moved to a commit not yet tried. Never throws unless `rethrow`. */
   private async sync(rethrow = false): Promise<SyncOutcome> {
     let revision: Revision;
+    let how: string;
+    const started = performance.now();
+    let fetchMs = 0;
     try {
       if (this.stopping.signal.aborted) return { kind: 'unchanged', revision: this.status.liveRevision ?? '' };
-      revision = await fetchRevision({ repo: this.options.repo, ref: this.options.ref, cachePath: this.options.cachePath, signal: this.stopping.signal });
+      const fetched = await fetchCommit({ repo: this.options.repo, ref: this.options.ref, cachePath: this.options.cachePath, signal: this.stopping.signal });
+      fetchMs = performance.now() - started;
+      const kept = this.keptIn(fetched.home);
+      revision = { sha: fetched.sha, time: fetched.time, subject: fetched.subject, dataPath: kept.tree.dir };
+      // A commit that already failed to build stays a failure until the ref moves on.
+      const knownBad = revision.sha === this.failedCommit;
+      this.status.fetched(revision.sha, !knownBad);
+      if (revision.sha === this.status.liveRevision) return { kind: 'unchanged', revision: revision.sha };
+      if (knownBad) return { kind: 'known-bad', revision: revision.sha };
+      const treeStarted = performance.now();
+      const update = await kept.tree.bringTo(fetched.spawn, revision.sha);
+      how = `${describeUpdate(update)}; fetch ${Math.round(fetchMs)} ms, tree ${Math.round(performance.now() - treeStarted)} ms`;
+      kept.builder.changed(update.kind === 'full' ? undefined : update.paths.map((path) => join(kept.tree.dir, path)));
     } catch (error) {
       this.log(`fetch failed, keeping ${this.status.liveRevision ?? 'the current tree'} live: ${this.status.failed(error).message}`);
       if (rethrow) throw error;
       return { kind: 'known-bad', revision: this.status.liveRevision ?? '' };
     }
-    // A commit that already failed to build stays a failure until the ref moves on.
-    const knownBad = revision.sha === this.failedCommit;
-    this.status.fetched(revision.sha, !knownBad);
-    if (revision.sha === this.status.liveRevision) return { kind: 'unchanged', revision: revision.sha };
-    if (knownBad) return { kind: 'known-bad', revision: revision.sha };
-    return this.buildRevision(revision, rethrow);
+    return this.buildRevision(revision, how, rethrow);
   }
 
-  private async buildRevision(revision: Revision, rethrow: boolean): Promise<SyncOutcome> {
-    try {
+  private keptIn(home: string): { tree: KeptTree; builder: IncrementalBuilder } {
+    if (!this.kept) {
+      const tree = new KeptTree(keptTreePath(home, this.options.ref ?? 'HEAD'));
       // Stopping (SIGTERM) ends a build in flight too: it fails, and the last good one stays live.
-      const result = await build({ dataPath: revision.dataPath, distPath: this.options.distPath, revision: revision.sha, source: this.source, signal: this.stopping.signal });
+      const builder = new IncrementalBuilder({ dataPath: tree.dir, distPath: this.options.distPath, source: this.source, signal: this.stopping.signal, pruneLater: true });
+      this.kept = { tree, builder };
+    }
+    return this.kept;
+  }
+
+  /** Build the tree (at `revision`); `how` says how it got there, for the log line. */
+  private async buildRevision(revision: Revision, how: string, rethrow: boolean): Promise<SyncOutcome> {
+    try {
+      // A failed build keeps the changes it was told (the tree holds this commit): the next diff starts here.
+      const result = await this.kept!.builder.build(revision.sha);
       await this.onBuilt(revision);
       this.status.wentLive(revision);
       this.failedCommit = undefined;
-      this.log(`${formatBuild(result)} (${this.source}, ${JSON.stringify(revision.subject)})`);
+      this.log(`${formatBuild(result)} (${this.source}, ${JSON.stringify(revision.subject)}; ${how})`);
       return { kind: 'built', revision };
     } catch (error) {
       // Bad config fails the same way every time; a disk or write error may not, so retry it.
@@ -128,6 +156,12 @@ export class Follower {
       return { kind: 'known-bad', revision: revision.sha };
     }
   }
+}
+
+/** How the tree reached the commit, for the build's log line. */
+function describeUpdate(update: TreeUpdate): string {
+  if (update.kind === 'full') return `full export: ${update.reason}`;
+  return `${update.paths.length} path${update.paths.length === 1 ? '' : 's'} changed since ${update.from.slice(0, 12)}`;
 }
 
 /** A problem in the commit's files (data, templates): only a new commit can fix it. */
