@@ -20,6 +20,7 @@ import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, totalmem, release } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { readLiveManifest } from '../src/build/write.js';
 import { bootConfig, dataFile, defaultBoot, machine, writeFleet } from './fleet.js';
 import { benchRepo, currentRssKb, type RepoResult } from './repo-phase.js';
 import { benchServePhase, type ServeResult } from './serve-phase.js';
@@ -136,14 +137,13 @@ async function benchBuild(n: number, base: string, data: string, result: SizeRes
     const dist = join(base, `build-${run}`);
     await syncDisk();
     const built = await timed(process.execPath, bootcfgArgs(['build', '--data-path', data, '--dist-path', dist]));
-    const snapshot = join(dist, 'revs', (await readdir(join(dist, 'revs'))).find((name) => !name.startsWith('.'))!);
     await syncDisk();
     // The whole dist: a snapshot's answer directories are links into dist/dirs/ (docs/dist-layout.md).
     const copied = await timed('cp', ['-a', dist, join(base, `copy-${run}`)]);
     result.buildMs.push(built.ms);
     result.cpMs.push(copied.ms);
     if (built.maxRssKb) result.buildRssKb.push(built.maxRssKb);
-    result.outputFiles = Object.keys(JSON.parse(await readFile(join(snapshot, 'manifest.json'), 'utf8')).files).length;
+    result.outputFiles = Object.keys((await readLiveManifest(dist))?.manifest.files ?? {}).length;
     say(`n=${n} run ${run}: build ${built.ms.toFixed(0)} ms (rss ${built.maxRssKb} KB), cp -a ${copied.ms.toFixed(0)} ms`);
     await removeAll(base, run > 1 ? new RegExp(`^(build|copy)-${run}$`) : /^copy-1$/); // outside the timings
   }

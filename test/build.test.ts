@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { readdir, readFile, readlink, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { build } from '../src/build/build.js';
-import { sha256 } from '../src/build/write.js';
+import { readLiveManifest, sha256 } from '../src/build/write.js';
 import { spawnSync } from 'node:child_process';
 import { BIN, bootConfig, runCli, sampleData, tempDir, writeFiles, MAC, UUID } from './helpers.js';
 
@@ -24,7 +24,17 @@ test('build writes a snapshot with canonical names, a manifest and the revision'
   assert.match(stderr, /^built revision [0-9a-f]{12}: 6 configs → written 14, unchanged 0, removed 0 in \d+ ms$/m);
   const current = join(dist, 'current');
   assert.match(await readlink(current), /^revs\/[0-9a-f]{12}\.[0-9a-f]{16}$/);
-  const manifest = JSON.parse(await readFile(join(current, 'manifest.json'), 'utf8')) as { revision: string; source: string; files: Record<string, string> };
+  const manifest = (await readLiveManifest(dist))!.manifest;
+  // On disk: the loose files in manifest.json, each store dir's files in its own piece, named by hash.
+  const top = JSON.parse(await readFile(join(current, 'manifest.json'), 'utf8')) as { revision: string; files: Record<string, string>; dirs: Record<string, string> };
+  assert.equal(top.revision, manifest.revision);
+  assert.deepEqual(Object.keys(top.files).sort(), ['boot.ipxe', 'cloud/default', 'grub/default', 'ipxe/default', 'pixiecore/default', 'shapes.json', Object.keys(top.files).find((path) => path.startsWith('shapes/'))]);
+  assert.equal(Object.keys(top.dirs).length, 7, 'ipxe, grub and cloud by uuid and by mac, pixiecore by mac: a shard dir each');
+  for (const [group, hash] of Object.entries(top.dirs)) {
+    const piece = await readFile(join(current, group, '.manifest.json'));
+    assert.equal(sha256(piece), hash, group);
+    for (const path of Object.keys((JSON.parse(piece.toString()) as { files: Record<string, string> }).files)) assert.equal(distFile(path).startsWith(`${group}/`), true, `${path} is in ${group}`);
+  }
   const marker = Object.keys(manifest.files).find((path) => path.startsWith('shapes/'));
   assert.match(marker ?? '', /^shapes\/[0-9a-f]{16}$/);
   assert.deepEqual(Object.keys(manifest.files).sort(), [

@@ -6,9 +6,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { watch } from 'node:fs';
-import { readdir, readlink, stat, utimes, writeFile } from 'node:fs/promises';
+import { readdir, readFile, readlink, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { build } from '../src/build/build.js';
+import { readLiveManifest } from '../src/build/write.js';
 import { BIN, bootConfig, runCli, sampleData, tempDir, writeFiles } from './helpers.js';
 
 async function fixture(files = sampleData()) {
@@ -55,6 +56,38 @@ test('an empty or corrupt manifest.json in the live snapshot means a full write,
     assert.equal(code, 0, `manifest ${JSON.stringify(corrupt)}: ${stderr}`);
     assert.match(stderr, /: 6 configs → written \d+, unchanged 0, removed 0 in /); // all written, none linked
   }
+});
+
+test('a store dir\'s manifest piece that is missing, corrupt or not the one named means a full write, not a failure', async () => {
+  const { data, dist } = await fixture();
+  const damage: Array<(piece: string) => Promise<void>> = [
+    (piece) => writeFile(piece, '{"files": '),
+    (piece) => writeFile(piece, '{"files": {}, "origins": {}}\n'), // parses, but is not the piece the manifest names
+    (piece) => rm(piece),
+  ];
+  for (const [i, harm] of damage.entries()) {
+    await build({ dataPath: data, distPath: dist });
+    const live = join(dist, await readlink(join(dist, 'current')));
+    const { dirs } = JSON.parse(await readFile(join(live, 'manifest.json'), 'utf8')) as { dirs: Record<string, string> };
+    await harm(join(live, Object.keys(dirs)[0]!, '.manifest.json'));
+    await writeFile(join(data, 'cloud/default'), `#cloud-config\n# after damage ${i}\n`);
+    const { code, stderr } = await runCli(['build', '--data-path', data, '--dist-path', dist]);
+    assert.equal(code, 0, `damage ${i}: ${stderr}`);
+    assert.match(stderr, /: 6 configs → written \d+, unchanged 0, removed 0 in /, `damage ${i}`); // all written, none linked
+    assert.ok((await readLiveManifest(dist))?.manifest.files['ipxe/default'], 'the new build\'s manifest reads whole');
+  }
+});
+
+test('a manifest from before store dir pieces (every file listed in it) still serves as the previous build', async () => {
+  const { data, dist } = await fixture();
+  await build({ dataPath: data, distPath: dist });
+  const live = join(dist, await readlink(join(dist, 'current')));
+  const whole = (await readLiveManifest(dist))!.manifest;
+  await writeFile(join(live, 'manifest.json'), `${JSON.stringify({ revision: whole.revision, source: whole.source, files: whole.files }, null, 1)}\n`);
+  await writeFile(join(data, 'cloud/default'), '#cloud-config\n# old manifest\n');
+  const { code, stderr } = await runCli(['build', '--data-path', data, '--dist-path', dist]);
+  assert.equal(code, 0, stderr);
+  assert.match(stderr, /: 6 configs → written 1, unchanged 13, removed 0 in /);
 });
 
 /** A fleet big enough that writing its snapshot takes a while. */

@@ -153,12 +153,12 @@ export async function writeCompiled(options: BuildOptions, compiled: Compiled, h
 }
 
 /**
- * What the manifest keeps for `bootcfg machines --dist-path` and /-/machines: where each iPXE
- * answer came from (one per machine or group, not one per file, so the manifest grows little)
+ * What the manifest keeps for `bootcfg machines --dist-path` and /-/machines: where each answer
+ * came from (write.ts records the iPXE answers': one per machine or group, not one per file)
  * and each group's profile.
  */
 function describeFleet(compiled: Compiled): Pick<SnapshotMeta, 'origins' | 'groups'> {
-  return { origins: Object.fromEntries([...compiled.origins].filter(([path]) => path.startsWith('ipxe/'))), groups: compiled.groups };
+  return { origins: compiled.origins, groups: compiled.groups };
 }
 
 function withOverrides(builtins: Map<TemplateName, TemplateSource>, overrides: ReadonlyMap<string, TemplateSource>): Map<TemplateName, TemplateSource> {

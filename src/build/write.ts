@@ -7,7 +7,7 @@
 
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { linkSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { constants, linkSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { mkdir, open, readdir, readFile, readlink, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -29,8 +29,14 @@ export interface Manifest {
   groups?: { file: string; id: string; name: string; profile: string }[];
 }
 
-/** What a snapshot's manifest says besides its files. */
-export type SnapshotMeta = Omit<Manifest, 'files'>;
+/** What a snapshot's manifest says besides its files, as a build hands it over. */
+export interface SnapshotMeta {
+  revision: string;
+  source: string;
+  /** Answer path → the data file it came from; the manifest records the iPXE answers' (the fleet view reads them). */
+  origins?: ReadonlyMap<string, string>;
+  groups?: Manifest['groups'];
+}
 
 export interface WriteResult {
   /** Absolute path of the snapshot now live. */
@@ -68,6 +74,8 @@ export interface PreviousSnapshot {
 interface Live {
   dir: string;
   hashOf(path: string): string | undefined;
+  /** An iPXE answer's data file, as the snapshot records it (read from disk only: a caller's snapshot says what changed). */
+  originOf?(path: string): string | undefined;
   paths(): Iterable<string>;
   changed?: ReadonlySet<string>;
 }
@@ -95,12 +103,17 @@ export async function writeSnapshot(distPath: string, files: ReadonlyMap<string,
   const previousId = await liveId(distPath);
   const previous = await liveSnapshot(distPath, previousId, options.previous);
   const hashes = options.hashes ?? new Map([...files].map(([path, content]) => [path, sha256(content)]));
+  const origins = meta.origins ?? new Map<string, string>();
+  const plan = await planStore(files, hashes, origins, previous);
+  const pieces = await pieceHashes(plan, hashes, origins, previous);
   const all = new Map(files);
   all.set(REVISION_FILE, Buffer.from(`${meta.revision}\n`));
-  all.set(MANIFEST_FILE, Buffer.from(manifestText(meta, hashes)));
+  all.set(MANIFEST_FILE, Buffer.from(manifestText(meta, plan, hashes, origins, pieces)));
+  plan.loose.push(REVISION_FILE, MANIFEST_FILE);
 
   // `<revision>.<hash of the whole tree>`: the revision leads so nginx can name it in a header;
   // the hash tells apart two builds of one commit with different templates or bootcfg versions.
+  // The manifest names each store dir's piece by its hash, so it hashes the whole tree.
   if (!/^[0-9A-Za-z_-]+$/.test(meta.revision)) throw new Error(`bug: revision ${JSON.stringify(meta.revision)} is not a safe directory name`);
   const id = `${meta.revision}.${sha256(all.get(MANIFEST_FILE)!).slice(0, 16)}`;
   const dir = join(distPath, SNAPSHOTS, id);
@@ -108,13 +121,23 @@ export async function writeSnapshot(distPath: string, files: ReadonlyMap<string,
   try {
     // Ordered before it exists: a concurrent build pruning meanwhile counts it among the newest.
     await markBuilt(distPath, id);
-    if (await exists(dir)) counts.written = 0; // the same tree was built before: reuse it
-    else await fillSnapshot(dir, all, hashes, previous, progress);
+    const reused = await exists(dir);
+    if (reused) counts.written = 0; // the same tree was built before: reuse it
+    else await fillSnapshot(dir, plan, all, hashes, origins, pieces, previous, progress);
     await pointCurrentAt(distPath, id);
     // A concurrent prune may have taken the reused snapshot, or a store dir it links, just before the switch: rebuild it.
-    if (!(await exists(dir))) await fillSnapshot(dir, all, hashes, undefined, progress);
-    else await repairStore(dir, all, hashes);
+    if (!(await exists(dir))) {
+      const fresh = await planStore(files, hashes, origins, undefined);
+      fresh.loose.push(REVISION_FILE, MANIFEST_FILE);
+      await fillSnapshot(dir, fresh, all, hashes, origins, pieces, undefined, progress);
+      forget();
+    } else {
+      await repairStore(dir, plan, all, hashes, origins, pieces);
+      if (reused) forget(); // its links are the earlier build's, not this plan's
+      else remember(dir, plan, pieces);
+    }
   } catch (error) {
+    forget();
     throw writeError(distPath, error);
   }
   const prune = () => pruneSnapshots(distPath, id, previousId).catch(() => {}); // see pruneSnapshots: best effort
@@ -133,22 +156,53 @@ async function liveSnapshot(distPath: string, id: string | undefined, held: Prev
   }
   const read = await readLiveManifest(distPath);
   if (!read) return undefined;
-  const files = read.manifest.files;
-  return { dir: read.dir, hashOf: (path) => (Object.hasOwn(files, path) ? files[path] : undefined), paths: () => Object.keys(files) };
+  const { files, origins = {} } = read.manifest;
+  return {
+    dir: read.dir,
+    hashOf: (path) => (Object.hasOwn(files, path) ? files[path] : undefined),
+    originOf: (path) => (Object.hasOwn(origins, path) ? origins[path] : undefined),
+    paths: () => Object.keys(files),
+  };
 }
 
 /**
- * The live snapshot's manifest and directory, if dist holds a build. A manifest that cannot be
- * read or parsed (a power cut, a hand edit) counts as none: the next build writes everything.
+ * The live snapshot's manifest and directory, if dist holds a build, with every store dir's
+ * piece read back into one list of files and origins. A manifest or piece that cannot be read,
+ * parsed or does not match its hash (a power cut, a hand edit) counts as none: the next build
+ * writes everything.
  */
 export async function readLiveManifest(distPath: string): Promise<{ dir: string; manifest: Manifest } | undefined> {
   const id = await liveId(distPath);
   if (id === undefined) return undefined;
   const dir = join(distPath, SNAPSHOTS, id);
-  const text = await readFile(join(dir, MANIFEST_FILE), 'utf8').catch(() => undefined);
-  const manifest = text === undefined ? undefined : parseManifest(text);
-  return manifest && { dir, manifest };
+  const text = await readBounded(join(dir, MANIFEST_FILE), MAX_PIECE_BYTES);
+  const top = text === undefined ? undefined : parseManifest(text.toString('utf8'));
+  if (!top) return undefined;
+  const { dirs, ...manifest } = top;
+  const files: Record<string, string> = { ...manifest.files };
+  const origins: Record<string, string> | undefined = manifest.origins ? { ...manifest.origins } : undefined;
+  const groups = Object.entries(dirs ?? {});
+  if (groups.length > MAX_ENTRIES_LISTED) return undefined;
+  const pieces = await mapLimit(groups, 16, async ([group, hash]) => {
+    if (!isStoreGroup(group)) return undefined;
+    const piece = await readBounded(join(dir, group, PIECE_FILE), MAX_PIECE_BYTES);
+    return piece !== undefined && sha256(piece) === hash ? parsePiece(piece.toString('utf8')) : undefined;
+  });
+  for (const piece of pieces) {
+    if (!piece) return undefined;
+    Object.assign(files, piece.files);
+    if (origins && piece.origins) Object.assign(origins, piece.origins);
+  }
+  return { dir, manifest: { ...manifest, files, ...(origins && { origins }) } };
 }
+
+/** Store groups a manifest may name: `<kind>/<shape>` or `<kind>/<shape>/<shard>`, nothing that leaves the snapshot. */
+function isStoreGroup(group: string): boolean {
+  return /^[a-z][a-z0-9-]*\/[a-z][a-z0-9_.]*(\/[0-9a-f]{1,8})?$/.test(group) && !group.includes('..');
+}
+
+/** Store dirs a manifest may name (at 100k machines: ~1,800). */
+const MAX_ENTRIES_LISTED = 100_000;
 
 /** The live snapshot's name: `current` → `revs/<id>`; anything else (absolute, `..`) is not a snapshot. */
 async function liveId(distPath: string): Promise<string | undefined> {
@@ -156,32 +210,137 @@ async function liveId(distPath: string): Promise<string | undefined> {
   return target === undefined ? undefined : /^revs\/([^/.][^/]*)$/.exec(target)?.[1];
 }
 
-function parseManifest(text: string): Manifest | undefined {
+/** The manifest as written, with `dirs` (store dir → its piece's hash) when the build had store dirs. */
+function parseManifest(text: string): (Manifest & { dirs?: Record<string, string> }) | undefined {
   try {
-    const value = JSON.parse(text) as Partial<Manifest> | null;
-    const files = value?.files;
-    if (typeof value?.revision !== 'string' || typeof value.source !== 'string' || typeof files !== 'object' || files === null || Array.isArray(files)) return undefined;
-    if (!Object.values(files).every((hash) => typeof hash === 'string')) return undefined;
-    return value as Manifest;
+    const value = JSON.parse(text) as Partial<Manifest> & { dirs?: unknown } | null;
+    if (typeof value?.revision !== 'string' || typeof value.source !== 'string' || !isStringMap(value.files)) return undefined;
+    if (value.dirs !== undefined && !isStringMap(value.dirs)) return undefined;
+    if (value.origins !== undefined && !isStringMap(value.origins)) return undefined;
+    return value as Manifest & { dirs?: Record<string, string> };
   } catch {
     return undefined;
   }
 }
 
+function parsePiece(text: string): { files: Record<string, string>; origins?: Record<string, string> } | undefined {
+  try {
+    const value = JSON.parse(text) as { files?: unknown; origins?: unknown } | null;
+    if (!isStringMap(value?.files) || (value.origins !== undefined && !isStringMap(value.origins))) return undefined;
+    return value as { files: Record<string, string>; origins?: Record<string, string> };
+  } catch {
+    return undefined;
+  }
+}
+
+function isStringMap(value: unknown): value is Record<string, string> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && Object.values(value).every((item) => typeof item === 'string');
+}
+
+/** `"key": "value"` lines of a JSON object, one per entry, as `JSON.stringify(…, null, 1)` nests them. */
+function objectLines(entries: Iterable<[string, string]>): string {
+  const out: string[] = [];
+  for (const [key, value] of entries) out.push(`  ${JSON.stringify(key)}: ${JSON.stringify(value)}`);
+  return out.length === 0 ? '{}' : `{\n${out.join(',\n')}\n }`;
+}
+
+/** The iPXE answers' origins among `paths` (the manifest records only those). */
+function* ipxeOrigins(paths: Iterable<string>, origins: ReadonlyMap<string, string>): Generator<[string, string]> {
+  for (const path of paths) {
+    const origin = path.startsWith('ipxe/') ? origins.get(path) : undefined;
+    if (origin !== undefined) yield [path, origin];
+  }
+}
+
 /**
- * The manifest as `JSON.stringify(manifest, null, 1)` writes it, with its two big maps (a line
- * per file, a line per iPXE answer) written line by line: no object of 250k keys is built.
+ * The snapshot's manifest: its loose files (defaults, boot.ipxe, shapes.json) with their
+ * hashes and origins, and for each store dir it links, the hash of that dir's piece (PIECE_FILE:
+ * the same for the files in the dir). A build writes pieces only for the store dirs it makes,
+ * so a one-machine edit writes a few KB of manifest, not a line per file of the fleet.
  */
-function manifestText(meta: SnapshotMeta, hashes: ReadonlyMap<string, string>): string {
-  const lines = (entries: Iterable<[string, string]>) => {
-    const out: string[] = [];
-    for (const [key, value] of entries) out.push(`  ${JSON.stringify(key)}: ${JSON.stringify(value)}`);
-    return out.length === 0 ? '{}' : `{\n${out.join(',\n')}\n }`;
-  };
-  let text = `{\n "revision": ${JSON.stringify(meta.revision)},\n "source": ${JSON.stringify(meta.source)},\n "files": ${lines(hashes)}`;
-  if (meta.origins !== undefined) text += `,\n "origins": ${lines(Object.entries(meta.origins))}`;
+function manifestText(meta: SnapshotMeta, plan: StorePlan, hashes: ReadonlyMap<string, string>, origins: ReadonlyMap<string, string>, pieces: ReadonlyMap<string, Piece>): string {
+  const loose = plan.loose.filter((path) => hashes.has(path));
+  const dirs = [...plan.groups.keys()].sort().map((group): [string, string] => [group, pieces.get(group)!.hash]);
+  let text = `{\n "revision": ${JSON.stringify(meta.revision)},\n "source": ${JSON.stringify(meta.source)},\n "files": ${objectLines(loose.map((path) => [path, hashes.get(path)!]))}`;
+  text += `,\n "dirs": ${objectLines(dirs)}`;
+  if (meta.origins !== undefined) text += `,\n "origins": ${objectLines(ipxeOrigins(loose, origins))}`;
   if (meta.groups !== undefined) text += `,\n "groups": ${JSON.stringify(meta.groups, null, 1).replaceAll('\n', '\n ')}`;
   return `${text}\n}\n`;
+}
+
+/** A store dir's own manifest, inside it: its files' hashes and the iPXE answers' origins. */
+export const PIECE_FILE = '.manifest.json';
+/** No piece of a store dir comes near this (~200 files at 100k machines: ~30 KB). */
+const MAX_PIECE_BYTES = 64 * 1024 ** 2;
+
+/** A store dir's piece: its hash (what the manifest names), and its text when this build writes it. */
+interface Piece {
+  hash: string;
+  text?: string;
+}
+
+function pieceText(files: readonly string[], hashes: ReadonlyMap<string, string>, origins: ReadonlyMap<string, string>): string {
+  return `{\n "files": ${objectLines(files.map((path) => [path, hashes.get(path)!]))},\n "origins": ${objectLines(ipxeOrigins(files, origins))}\n}\n`;
+}
+
+/**
+ * Each store dir's piece: made for the dirs this build writes, and for a reused dir the hash
+ * of the piece it holds (remembered from the build that wrote or last reused it, else read).
+ * A reused dir without a readable piece (written by an older bootcfg) is written anew.
+ */
+async function pieceHashes(plan: StorePlan, hashes: ReadonlyMap<string, string>, origins: ReadonlyMap<string, string>, previous: Live | undefined): Promise<Map<string, Piece>> {
+  const pieces = new Map<string, Piece>();
+  await mapLimit([...plan.groups], 16, async ([group, dir]) => {
+    const known = dir.reused ? knownPieces.get(dir.name) ?? (await readPieceHash(join(previous!.dir, group))) : undefined;
+    if (known !== undefined) {
+      pieces.set(group, { hash: known });
+      return;
+    }
+    if (dir.reused) dir = Object.assign(dir, { reused: false, name: storeName(group) });
+    const text = pieceText(dir.files, hashes, origins);
+    pieces.set(group, { hash: sha256(text), text });
+  });
+  return pieces;
+}
+
+async function readPieceHash(storeDir: string): Promise<string | undefined> {
+  const text = await readBounded(join(storeDir, PIECE_FILE), MAX_PIECE_BYTES);
+  return text === undefined ? undefined : sha256(text);
+}
+
+/** A regular file's contents, if it is one and no bigger than `max`. */
+async function readBounded(path: string, max: number): Promise<Buffer | undefined> {
+  const handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW).catch(() => undefined);
+  if (!handle) return undefined;
+  try {
+    const info = await handle.stat();
+    if (!info.isFile() || info.size > max) return undefined;
+    return await handle.readFile();
+  } catch {
+    return undefined;
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Piece hashes of the store dirs the last snapshot written in this process links: a reused dir's piece is not read again. */
+const knownPieces = new Map<string, string>();
+/** The last snapshot this process wrote and its links (group → store dir name): the next build's plan reads no links. */
+let lastLinks: { dir: string; links: Map<string, string> } | undefined;
+
+function remember(dir: string, plan: StorePlan, pieces: ReadonlyMap<string, Piece>): void {
+  knownPieces.clear();
+  const links = new Map<string, string>();
+  for (const [group, store] of plan.groups) {
+    links.set(group, store.name);
+    knownPieces.set(store.name, pieces.get(group)!.hash);
+  }
+  lastLinks = { dir, links };
+}
+
+function forget(): void {
+  knownPieces.clear();
+  lastLinks = undefined;
 }
 
 function diffCounts(next: ReadonlyMap<string, string>, prev: Live | undefined, changed: ReadonlySet<string> | undefined): { written: number; unchanged: number; removed: number } {
@@ -215,26 +374,26 @@ function diffCounts(next: ReadonlyMap<string, string>, prev: Live | undefined, c
  * the fleet's, and a default's edit none. Store directories are written the same way
  * (staging, synced, renamed) and never change once named.
  */
-async function fillSnapshot(dir: string, all: ReadonlyMap<string, Buffer>, hashes: ReadonlyMap<string, string>, previous: Live | undefined, progress?: Progress): Promise<void> {
+async function fillSnapshot(dir: string, plan: StorePlan, all: ReadonlyMap<string, Buffer>, hashes: ReadonlyMap<string, string>, origins: ReadonlyMap<string, string>, pieces: ReadonlyMap<string, Piece>, previous: Live | undefined, progress?: Progress): Promise<void> {
   const revs = dirname(dir);
   const store = join(dirname(revs), STORE);
   const staging = join(revs, `.staging-${stagingOwner()}-${randomBytes(6).toString('hex')}`);
+  const { groups, loose } = plan;
   try {
-    const { groups, loose } = await planStore(all, hashes, previous);
     await mkdir(store, { recursive: true });
     // The snapshot's links are made before the store dirs they name, so a concurrent prune that
     // reads every snapshot's links (staging ones included) never removes one in use.
     const parents = [...new Set([...loose.map((path) => dirname(join(staging, path))), ...[...groups.keys()].map((group) => dirname(join(staging, group)))])];
     await mapLimit(parents, 16, (parent) => mkdir(parent, { recursive: true }));
-    for (const [group, plan] of groups) await symlink(storeLink(group, plan.name), join(staging, group));
+    await mapLimit([...groups], 16, ([group, dir]) => symlink(storeLink(group, dir.name), join(staging, group)));
     const written: string[] = [];
     let done = 0;
     const tick = () => {
       if (++done % 1000 === 0) progress?.('write', done, all.size);
     };
-    const fresh = [...groups].filter(([, plan]) => !plan.reused);
-    for (const [, plan] of groups) if (plan.reused) done += plan.files.length;
-    await fillStoreDirs(store, fresh.map(([group, plan]) => ({ group, name: plan.name, files: plan.files })), all, hashes, previous, tick);
+    const fresh = [...groups].filter(([, dir]) => !dir.reused);
+    for (const [, dir] of groups) if (dir.reused) done += dir.files.length;
+    await fillStoreDirs(store, fresh.map(([group, dir]) => ({ group, name: dir.name, files: dir.files, piece: pieceOf(pieces, group, dir.files, hashes, origins) })), all, hashes, previous, tick);
     await forEachYielding(loose, (path) => {
       tick();
       if (linkOrWrite(path, join(staging, path), all.get(path)!, hashes.get(path), previous)) written.push(path);
@@ -252,6 +411,11 @@ async function fillSnapshot(dir: string, all: ReadonlyMap<string, Buffer>, hashe
   }
 }
 
+/** A fresh store dir's piece: the text this build made, or (a reused dir written again after a prune) made again. */
+function pieceOf(pieces: ReadonlyMap<string, Piece>, group: string, files: readonly string[], hashes: ReadonlyMap<string, string>, origins: ReadonlyMap<string, string>): string {
+  return pieces.get(group)?.text ?? pieceText(files, hashes, origins);
+}
+
 /** Where the shared answer directories live, beside revs/. */
 export const STORE = 'dirs';
 
@@ -262,6 +426,17 @@ interface GroupPlan {
   files: string[];
   /** The previous snapshot's directory serves as is. */
   reused: boolean;
+}
+
+/** Which answers go in which store dir (by group: `ipxe/uuid/<xx>`), and the loose files. */
+interface StorePlan {
+  groups: Map<string, GroupPlan>;
+  loose: string[];
+}
+
+/** A new store dir's name: the group's path, and random bytes (never the name of one before it). */
+function storeName(group: string): string {
+  return `${group.replace(/\//g, '_')}.${randomBytes(8).toString('hex')}`;
 }
 
 /**
@@ -288,12 +463,16 @@ function storeLink(group: string, name: string): string {
   return `${'../'.repeat(group.split('/').length + 1)}${STORE}/${name}`;
 }
 
-/** Which files go in which store dir, and which store dirs the previous snapshot already has right. */
-async function planStore(all: ReadonlyMap<string, Buffer>, hashes: ReadonlyMap<string, string>, previous: Live | undefined): Promise<{ groups: Map<string, GroupPlan>; loose: string[] }> {
+/**
+ * Which files go in which store dir, and which store dirs the previous snapshot already has
+ * right: the same files with the same hashes and (the piece records them) iPXE origins.
+ */
+async function planStore(files: ReadonlyMap<string, Buffer>, hashes: ReadonlyMap<string, string>, origins: ReadonlyMap<string, string>, previous: Live | undefined): Promise<StorePlan> {
   const groups = new Map<string, GroupPlan>();
   const loose: string[] = [];
   const changed = new Set<string>();
-  for (const path of all.keys()) {
+  const differs = (path: string) => !previous || previous.hashOf(path) !== hashes.get(path) || (path.startsWith('ipxe/') && previous.originOf?.(path) !== origins.get(path));
+  for (const path of files.keys()) {
     const group = groupOfAnswer(path);
     if (group === undefined) {
       loose.push(path);
@@ -302,18 +481,19 @@ async function planStore(all: ReadonlyMap<string, Buffer>, hashes: ReadonlyMap<s
     let plan = groups.get(group);
     if (!plan) groups.set(group, (plan = { name: '', files: [], reused: false }));
     plan.files.push(path);
-    if (!previous?.changed && (!previous || previous.hashOf(path) !== hashes.get(path))) changed.add(group);
+    if (!previous?.changed && differs(path)) changed.add(group);
   }
   if (previous?.changed) {
     for (const path of previous.changed) changed.add(groupOfAnswer(path) ?? '');
   } else if (previous) {
-    for (const path of previous.paths()) if (!all.has(path)) changed.add(groupOfAnswer(path) ?? '');
+    for (const path of previous.paths()) if (!files.has(path)) changed.add(groupOfAnswer(path) ?? '');
   }
-  for (const [group, plan] of groups) {
-    const before = changed.has(group) || !previous ? undefined : await previousStoreDir(previous.dir, group);
+  const links = previous && lastLinks?.dir === previous.dir ? lastLinks.links : undefined;
+  await mapLimit([...groups], 16, async ([group, plan]) => {
+    const before = changed.has(group) || !previous ? undefined : links ? links.get(group) : await previousStoreDir(previous.dir, group);
     plan.reused = before !== undefined;
-    plan.name = before ?? `${group.replace(/\//g, '_')}.${randomBytes(8).toString('hex')}`;
-  }
+    plan.name = before ?? storeName(group);
+  });
   return { groups, loose };
 }
 
@@ -330,13 +510,13 @@ async function previousStoreDir(snapshot: string, group: string): Promise<string
  * then all synced at once, then each renamed to its name. One sync for all: a first build has
  * ~1,500 shard dirs of ~200 files, and a syncTree per dir would fsync each of 250k files.
  */
-async function fillStoreDirs(store: string, dirs: readonly { group: string; name: string; files: readonly string[] }[], all: ReadonlyMap<string, Buffer>, hashes: ReadonlyMap<string, string>, previous: Live | undefined, tick: () => void): Promise<void> {
+async function fillStoreDirs(store: string, dirs: readonly { group: string; name: string; files: readonly string[]; piece: string }[], all: ReadonlyMap<string, Buffer>, hashes: ReadonlyMap<string, string>, previous: Live | undefined, tick: () => void): Promise<void> {
   if (dirs.length === 0) return;
   const root = join(store, `.staging-${stagingOwner()}-${randomBytes(6).toString('hex')}`);
   try {
     const written: string[] = [];
     const parents = new Set<string>();
-    for (const [i, { group, files }] of dirs.entries()) {
+    for (const [i, { group, files, piece }] of dirs.entries()) {
       const inside = (path: string) => `${i}/${distFile(path).slice(group.length + 1)}`;
       const mine = [...new Set([String(i), ...files.map((path) => dirname(inside(path)))])];
       await mapLimit(mine, 16, (parent) => mkdir(join(root, parent), { recursive: true }));
@@ -345,6 +525,8 @@ async function fillStoreDirs(store: string, dirs: readonly { group: string; name
         tick();
         if (linkOrWrite(path, join(root, inside(path)), all.get(path)!, hashes.get(path), previous)) written.push(inside(path));
       });
+      writeFileSync(join(root, String(i), PIECE_FILE), piece);
+      written.push(`${i}/${PIECE_FILE}`);
     }
     await syncTree(root, written, [...parents].map((parent) => join(root, parent)));
     for (const [i, { name }] of dirs.entries()) await rename(join(root, String(i)), join(store, name));
@@ -366,17 +548,13 @@ function linkOrWrite(path: string, to: string, content: Buffer, hash: string | u
  * After the switch: a store dir the live snapshot links to that a concurrent prune removed
  * (it could not yet see the link) is written again from memory under the same name.
  */
-async function repairStore(dir: string, all: ReadonlyMap<string, Buffer>, hashes: ReadonlyMap<string, string>): Promise<void> {
+async function repairStore(dir: string, plan: StorePlan, all: ReadonlyMap<string, Buffer>, hashes: ReadonlyMap<string, string>, origins: ReadonlyMap<string, string>, pieces: ReadonlyMap<string, Piece>): Promise<void> {
   const store = join(dirname(dirname(dir)), STORE);
   const missing = new Map<string, string>();
   for (const { group, name } of await storeLinks(dir)) if (!(await exists(join(store, name)))) missing.set(group, name);
   if (missing.size === 0) return;
-  const files = new Map<string, string[]>();
-  for (const path of all.keys()) {
-    const group = groupOfAnswer(path);
-    if (group !== undefined && missing.has(group)) (files.get(group) ?? files.set(group, []).get(group)!).push(path);
-  }
-  await fillStoreDirs(store, [...missing].map(([group, name]) => ({ group, name, files: files.get(group) ?? [] })), all, hashes, undefined, () => {});
+  const files = (group: string) => plan.groups.get(group)?.files ?? [];
+  await fillStoreDirs(store, [...missing].map(([group, name]) => ({ group, name, files: files(group), piece: pieceOf(pieces, group, files(group), hashes, origins) })), all, hashes, undefined, () => {});
 }
 
 /**
