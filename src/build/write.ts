@@ -106,16 +106,16 @@ export async function writeSnapshot(distPath: string, files: ReadonlyMap<string,
   const origins = meta.origins ?? new Map<string, string>();
   const plan = await planStore(files, hashes, origins, previous);
   const pieces = await pieceHashes(plan, hashes, origins, previous);
-  const all = new Map(files);
-  all.set(REVISION_FILE, Buffer.from(`${meta.revision}\n`));
-  all.set(MANIFEST_FILE, Buffer.from(manifestText(meta, plan, hashes, origins, pieces)));
-  plan.loose.push(REVISION_FILE, MANIFEST_FILE);
+  // The build's files and the two this write adds, without copying a fleet's worth of entries.
+  const own = new Map([[REVISION_FILE, Buffer.from(`${meta.revision}\n`)], [MANIFEST_FILE, Buffer.from(manifestText(meta, plan, hashes, origins, pieces))]]);
+  const all: Contents = { get: (path) => own.get(path) ?? files.get(path), size: files.size + own.size };
+  plan.loose.push(...own.keys());
 
   // `<revision>.<hash of the whole tree>`: the revision leads so nginx can name it in a header;
   // the hash tells apart two builds of one commit with different templates or bootcfg versions.
   // The manifest names each store dir's piece by its hash, so it hashes the whole tree.
   if (!/^[0-9A-Za-z_-]+$/.test(meta.revision)) throw new Error(`bug: revision ${JSON.stringify(meta.revision)} is not a safe directory name`);
-  const id = `${meta.revision}.${sha256(all.get(MANIFEST_FILE)!).slice(0, 16)}`;
+  const id = `${meta.revision}.${sha256(own.get(MANIFEST_FILE)!).slice(0, 16)}`;
   const dir = join(distPath, SNAPSHOTS, id);
   const counts = diffCounts(hashes, previous, options.previous?.changed);
   try {
@@ -128,16 +128,16 @@ export async function writeSnapshot(distPath: string, files: ReadonlyMap<string,
     // A concurrent prune may have taken the reused snapshot, or a store dir it links, just before the switch: rebuild it.
     if (!(await exists(dir))) {
       const fresh = await planStore(files, hashes, origins, undefined);
-      fresh.loose.push(REVISION_FILE, MANIFEST_FILE);
+      fresh.loose.push(...own.keys());
       await fillSnapshot(dir, fresh, all, hashes, origins, pieces, undefined, progress);
-      forget();
+      forget(dir);
     } else {
       await repairStore(dir, plan, all, hashes, origins, pieces);
-      if (reused) forget(); // its links are the earlier build's, not this plan's
+      if (reused) forget(dir); // its links are the earlier build's, not this plan's
       else remember(dir, plan, pieces);
     }
   } catch (error) {
-    forget();
+    forget(dir);
     throw writeError(distPath, error);
   }
   const prune = () => pruneSnapshots(distPath, id, previousId).catch(() => {}); // see pruneSnapshots: best effort
@@ -290,10 +290,11 @@ function pieceText(files: readonly string[], hashes: ReadonlyMap<string, string>
  */
 async function pieceHashes(plan: StorePlan, hashes: ReadonlyMap<string, string>, origins: ReadonlyMap<string, string>, previous: Live | undefined): Promise<Map<string, Piece>> {
   const pieces = new Map<string, Piece>();
+  const known = lastWriteOf(previous)?.pieces;
   await mapLimit([...plan.groups], 16, async ([group, dir]) => {
-    const known = dir.reused ? knownPieces.get(dir.name) ?? (await readPieceHash(join(previous!.dir, group))) : undefined;
-    if (known !== undefined) {
-      pieces.set(group, { hash: known });
+    const hash = dir.reused ? known?.get(dir.name) ?? (await readPieceHash(join(previous!.dir, group))) : undefined;
+    if (hash !== undefined) {
+      pieces.set(group, { hash });
       return;
     }
     if (dir.reused) dir = Object.assign(dir, { reused: false, name: storeName(group) });
@@ -323,24 +324,30 @@ async function readBounded(path: string, max: number): Promise<Buffer | undefine
   }
 }
 
-/** Piece hashes of the store dirs the last snapshot written in this process links: a reused dir's piece is not read again. */
-const knownPieces = new Map<string, string>();
-/** The last snapshot this process wrote and its links (group → store dir name): the next build's plan reads no links. */
-let lastLinks: { dir: string; links: Map<string, string> } | undefined;
+/**
+ * Per dist directory, the last snapshot this process wrote: its plan, so the next build plans
+ * only what changed (replan), and its store dirs' piece hashes, so a reused dir's piece is not
+ * read again. Bounded: a process writes one or two dist directories (tests a few more).
+ */
+const lastWrites = new Map<string, { dir: string; plan: StorePlan; pieces: Map<string, string> }>();
+const MAX_REMEMBERED = 16;
 
-function remember(dir: string, plan: StorePlan, pieces: ReadonlyMap<string, Piece>): void {
-  knownPieces.clear();
-  const links = new Map<string, string>();
-  for (const [group, store] of plan.groups) {
-    links.set(group, store.name);
-    knownPieces.set(store.name, pieces.get(group)!.hash);
-  }
-  lastLinks = { dir, links };
+function lastWriteOf(previous: Live | undefined): { plan: StorePlan; pieces: Map<string, string> } | undefined {
+  const last = previous && lastWrites.get(dirname(dirname(previous.dir)));
+  return last?.dir === previous?.dir ? last : undefined;
 }
 
-function forget(): void {
-  knownPieces.clear();
-  lastLinks = undefined;
+function remember(dir: string, plan: StorePlan, pieces: ReadonlyMap<string, Piece>): void {
+  const distPath = dirname(dirname(dir));
+  const hashes = new Map<string, string>();
+  for (const [group, store] of plan.groups) hashes.set(store.name, pieces.get(group)!.hash);
+  lastWrites.delete(distPath);
+  if (lastWrites.size >= MAX_REMEMBERED) lastWrites.delete(lastWrites.keys().next().value!);
+  lastWrites.set(distPath, { dir, plan: { groups: plan.groups, loose: plan.loose.filter((path) => path !== REVISION_FILE && path !== MANIFEST_FILE) }, pieces: hashes });
+}
+
+function forget(dir: string): void {
+  lastWrites.delete(dirname(dirname(dir)));
 }
 
 function diffCounts(next: ReadonlyMap<string, string>, prev: Live | undefined, changed: ReadonlySet<string> | undefined): { written: number; unchanged: number; removed: number } {
@@ -374,7 +381,7 @@ function diffCounts(next: ReadonlyMap<string, string>, prev: Live | undefined, c
  * the fleet's, and a default's edit none. Store directories are written the same way
  * (staging, synced, renamed) and never change once named.
  */
-async function fillSnapshot(dir: string, plan: StorePlan, all: ReadonlyMap<string, Buffer>, hashes: ReadonlyMap<string, string>, origins: ReadonlyMap<string, string>, pieces: ReadonlyMap<string, Piece>, previous: Live | undefined, progress?: Progress): Promise<void> {
+async function fillSnapshot(dir: string, plan: StorePlan, all: Contents, hashes: ReadonlyMap<string, string>, origins: ReadonlyMap<string, string>, pieces: ReadonlyMap<string, Piece>, previous: Live | undefined, progress?: Progress): Promise<void> {
   const revs = dirname(dir);
   const store = join(dirname(revs), STORE);
   const staging = join(revs, `.staging-${stagingOwner()}-${randomBytes(6).toString('hex')}`);
@@ -428,6 +435,12 @@ interface GroupPlan {
   reused: boolean;
 }
 
+/** A build's files by path: what the write reads them through. */
+interface Contents {
+  get(path: string): Buffer | undefined;
+  readonly size: number;
+}
+
 /** Which answers go in which store dir (by group: `ipxe/uuid/<xx>`), and the loose files. */
 interface StorePlan {
   groups: Map<string, GroupPlan>;
@@ -468,6 +481,8 @@ function storeLink(group: string, name: string): string {
  * right: the same files with the same hashes and (the piece records them) iPXE origins.
  */
 async function planStore(files: ReadonlyMap<string, Buffer>, hashes: ReadonlyMap<string, string>, origins: ReadonlyMap<string, string>, previous: Live | undefined): Promise<StorePlan> {
+  const last = lastWriteOf(previous);
+  if (previous?.changed && last) return replan(last.plan, files, previous.changed);
   const groups = new Map<string, GroupPlan>();
   const loose: string[] = [];
   const changed = new Set<string>();
@@ -488,13 +503,46 @@ async function planStore(files: ReadonlyMap<string, Buffer>, hashes: ReadonlyMap
   } else if (previous) {
     for (const path of previous.paths()) if (!files.has(path)) changed.add(groupOfAnswer(path) ?? '');
   }
-  const links = previous && lastLinks?.dir === previous.dir ? lastLinks.links : undefined;
   await mapLimit([...groups], 16, async ([group, plan]) => {
-    const before = changed.has(group) || !previous ? undefined : links ? links.get(group) : await previousStoreDir(previous.dir, group);
+    const before = changed.has(group) || !previous ? undefined : await previousStoreDir(previous.dir, group);
     plan.reused = before !== undefined;
     plan.name = before ?? storeName(group);
   });
   return { groups, loose };
+}
+
+/**
+ * The plan of a build that changes only `changed` since the snapshot this process last wrote
+ * (`last`): that plan with the groups those paths are in planned again, every other group
+ * reusing its store dir. Nothing is done per file of the fleet: a one-machine edit plans one
+ * group per kind. Paths keep the order of a full plan (sorted, as the builds hand them over).
+ */
+function replan(last: StorePlan, files: ReadonlyMap<string, Buffer>, changed: ReadonlySet<string>): StorePlan {
+  const touched = new Map<string | undefined, string[]>();
+  for (const path of changed) {
+    const group = groupOfAnswer(path);
+    const list = touched.get(group);
+    if (list) list.push(path);
+    else touched.set(group, [path]);
+  }
+  const merged = (before: readonly string[], paths: readonly string[]) => {
+    const gone = new Set(paths);
+    return [...before.filter((path) => !gone.has(path)), ...paths.filter((path) => files.has(path))].sort(byCodeUnits);
+  };
+  const groups = new Map<string, GroupPlan>();
+  for (const [group, plan] of last.groups) {
+    const paths = touched.get(group);
+    groups.set(group, paths ? { name: storeName(group), files: merged(plan.files, paths), reused: false } : { ...plan, reused: true });
+  }
+  for (const [group, paths] of touched) {
+    if (group !== undefined && !groups.has(group)) groups.set(group, { name: storeName(group), files: merged([], paths), reused: false });
+  }
+  for (const [group, plan] of groups) if (plan.files.length === 0) groups.delete(group);
+  return { groups, loose: merged(last.loose, touched.get(undefined) ?? []) };
+}
+
+function byCodeUnits(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /** The store dir the previous snapshot links `group` to, if it links it (and it is still there). */
@@ -510,7 +558,7 @@ async function previousStoreDir(snapshot: string, group: string): Promise<string
  * then all synced at once, then each renamed to its name. One sync for all: a first build has
  * ~1,500 shard dirs of ~200 files, and a syncTree per dir would fsync each of 250k files.
  */
-async function fillStoreDirs(store: string, dirs: readonly { group: string; name: string; files: readonly string[]; piece: string }[], all: ReadonlyMap<string, Buffer>, hashes: ReadonlyMap<string, string>, previous: Live | undefined, tick: () => void): Promise<void> {
+async function fillStoreDirs(store: string, dirs: readonly { group: string; name: string; files: readonly string[]; piece: string }[], all: Contents, hashes: ReadonlyMap<string, string>, previous: Live | undefined, tick: () => void): Promise<void> {
   if (dirs.length === 0) return;
   const root = join(store, `.staging-${stagingOwner()}-${randomBytes(6).toString('hex')}`);
   try {
@@ -548,7 +596,7 @@ function linkOrWrite(path: string, to: string, content: Buffer, hash: string | u
  * After the switch: a store dir the live snapshot links to that a concurrent prune removed
  * (it could not yet see the link) is written again from memory under the same name.
  */
-async function repairStore(dir: string, plan: StorePlan, all: ReadonlyMap<string, Buffer>, hashes: ReadonlyMap<string, string>, origins: ReadonlyMap<string, string>, pieces: ReadonlyMap<string, Piece>): Promise<void> {
+async function repairStore(dir: string, plan: StorePlan, all: Contents, hashes: ReadonlyMap<string, string>, origins: ReadonlyMap<string, string>, pieces: ReadonlyMap<string, Piece>): Promise<void> {
   const store = join(dirname(dirname(dir)), STORE);
   const missing = new Map<string, string>();
   for (const { group, name } of await storeLinks(dir)) if (!(await exists(join(store, name)))) missing.set(group, name);
