@@ -7,8 +7,8 @@
 
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { constants, linkSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
-import { mkdir, open, readdir, readFile, readlink, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { constants, existsSync, linkSync, lstatSync, mkdirSync, readFileSync, readlinkSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdir, open, readdir, readlink, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { BootcfgError, SourceError } from '../compile/errors.js';
@@ -132,7 +132,7 @@ export async function writeSnapshot(distPath: string, files: ReadonlyMap<string,
       await fillSnapshot(dir, fresh, all, hashes, origins, pieces, undefined, progress);
       forget(dir);
     } else {
-      await repairStore(dir, plan, all, hashes, origins, pieces);
+      await repairStore(dir, reused ? undefined : plan, all, hashes, origins, pieces, files);
       if (reused) forget(dir); // its links are the earlier build's, not this plan's
       else remember(dir, plan, pieces);
     }
@@ -391,8 +391,8 @@ async function fillSnapshot(dir: string, plan: StorePlan, all: Contents, hashes:
     // The snapshot's links are made before the store dirs they name, so a concurrent prune that
     // reads every snapshot's links (staging ones included) never removes one in use.
     const parents = [...new Set([...loose.map((path) => dirname(join(staging, path))), ...[...groups.keys()].map((group) => dirname(join(staging, group)))])];
-    await mapLimit(parents, 16, (parent) => mkdir(parent, { recursive: true }));
-    await mapLimit([...groups], 16, ([group, dir]) => symlink(storeLink(group, dir.name), join(staging, group)));
+    for (const parent of parents) mkdirSync(parent, { recursive: true });
+    await forEachYielding(groups, ([group, dir]) => symlinkSync(storeLink(group, dir.name), join(staging, group)));
     const written: string[] = [];
     let done = 0;
     const tick = () => {
@@ -567,7 +567,7 @@ async function fillStoreDirs(store: string, dirs: readonly { group: string; name
     for (const [i, { group, files, piece }] of dirs.entries()) {
       const inside = (path: string) => `${i}/${distFile(path).slice(group.length + 1)}`;
       const mine = [...new Set([String(i), ...files.map((path) => dirname(inside(path)))])];
-      await mapLimit(mine, 16, (parent) => mkdir(join(root, parent), { recursive: true }));
+      for (const parent of mine) mkdirSync(join(root, parent), { recursive: true });
       for (const parent of mine) parents.add(parent);
       await forEachYielding(files, (path) => {
         tick();
@@ -596,13 +596,18 @@ function linkOrWrite(path: string, to: string, content: Buffer, hash: string | u
  * After the switch: a store dir the live snapshot links to that a concurrent prune removed
  * (it could not yet see the link) is written again from memory under the same name.
  */
-async function repairStore(dir: string, plan: StorePlan, all: Contents, hashes: ReadonlyMap<string, string>, origins: ReadonlyMap<string, string>, pieces: ReadonlyMap<string, Piece>): Promise<void> {
+async function repairStore(dir: string, plan: StorePlan | undefined, all: Contents, hashes: ReadonlyMap<string, string>, origins: ReadonlyMap<string, string>, pieces: ReadonlyMap<string, Piece>, files: ReadonlyMap<string, Buffer>): Promise<void> {
   const store = join(dirname(dirname(dir)), STORE);
+  // The snapshot this build made links what its plan says; only the dirs it reused could be gone.
+  const links = plan ? [...plan.groups].filter(([, group]) => group.reused).map(([group, { name }]) => ({ group, name })) : await storeLinks(dir);
   const missing = new Map<string, string>();
-  for (const { group, name } of await storeLinks(dir)) if (!(await exists(join(store, name)))) missing.set(group, name);
+  await forEachYielding(links, ({ group, name }) => {
+    if (!existsSync(join(store, name))) missing.set(group, name);
+  });
   if (missing.size === 0) return;
-  const files = (group: string) => plan.groups.get(group)?.files ?? [];
-  await fillStoreDirs(store, [...missing].map(([group, name]) => ({ group, name, files: files(group), piece: pieceOf(pieces, group, files(group), hashes, origins) })), all, hashes, undefined, () => {});
+  const grouped = plan ?? (await planStore(files, hashes, origins, undefined));
+  const paths = (group: string) => grouped.groups.get(group)?.files ?? [];
+  await fillStoreDirs(store, [...missing].map(([group, name]) => ({ group, name, files: paths(group), piece: pieceOf(pieces, group, paths(group), hashes, origins) })), all, hashes, undefined, () => {});
 }
 
 /**
@@ -707,13 +712,14 @@ export async function syncDirectory(dir: string): Promise<void> {
 /** Atomically repoints dist/current: a new symlink renamed over the old one. */
 async function pointCurrentAt(distPath: string, id: string): Promise<void> {
   const current = join(distPath, CURRENT);
-  const info = await stat(current).catch(() => undefined);
-  if (info && !(await readlink(current).then(() => true, () => false))) {
+  // Synchronous: four calls, and this is the moment the build goes live.
+  const info = lstatSync(current, { throwIfNoEntry: false });
+  if (info && !info.isSymbolicLink()) {
     throw new SourceError(`${current} exists and is not a symlink`, { hint: 'point --dist-path at a directory bootcfg owns, or remove it' });
   }
   const temp = join(distPath, `.current-${randomBytes(6).toString('hex')}`);
-  await symlink(join(SNAPSHOTS, id), temp);
-  await rename(temp, current);
+  symlinkSync(join(SNAPSHOTS, id), temp);
+  renameSync(temp, current);
   await syncDirectory(distPath);
 }
 
