@@ -5,9 +5,9 @@ import { distFile } from '../src/compile/shapes.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdir, readFile, readlink, rm, stat, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { build } from '../src/build/build.js';
-import { readLiveManifest, sha256 } from '../src/build/write.js';
+import { pieceName, readLiveManifest, sha256 } from '../src/build/write.js';
 import { spawnSync } from 'node:child_process';
 import { BIN, bootConfig, runCli, sampleData, tempDir, writeFiles, MAC, UUID } from './helpers.js';
 
@@ -31,7 +31,7 @@ test('build writes a snapshot with canonical names, a manifest and the revision'
   assert.deepEqual(Object.keys(top.files).sort(), ['boot.ipxe', 'cloud/default', 'grub/default', 'ipxe/default', 'pixiecore/default', 'shapes.json', Object.keys(top.files).find((path) => path.startsWith('shapes/'))]);
   assert.equal(Object.keys(top.dirs).length, 7, 'ipxe, grub and cloud by uuid and by mac, pixiecore by mac: a shard dir each');
   for (const [group, hash] of Object.entries(top.dirs)) {
-    const piece = await readFile(join(current, group, '.manifest.json'));
+    const piece = await readFile(join(dist, 'dirs', pieceName(basename(await readlink(join(current, group))))));
     assert.equal(sha256(piece), hash, group);
     for (const path of Object.keys((JSON.parse(piece.toString()) as { files: Record<string, string> }).files)) assert.equal(distFile(path).startsWith(`${group}/`), true, `${path} is in ${group}`);
   }

@@ -7,9 +7,9 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { watch } from 'node:fs';
 import { readdir, readFile, readlink, rm, stat, utimes, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { build } from '../src/build/build.js';
-import { readLiveManifest } from '../src/build/write.js';
+import { pieceName, readLiveManifest } from '../src/build/write.js';
 import { BIN, bootConfig, runCli, sampleData, tempDir, writeFiles } from './helpers.js';
 
 async function fixture(files = sampleData()) {
@@ -69,7 +69,7 @@ test('a store dir\'s manifest piece that is missing, corrupt or not the one name
     await build({ dataPath: data, distPath: dist });
     const live = join(dist, await readlink(join(dist, 'current')));
     const { dirs } = JSON.parse(await readFile(join(live, 'manifest.json'), 'utf8')) as { dirs: Record<string, string> };
-    await harm(join(live, Object.keys(dirs)[0]!, '.manifest.json'));
+    await harm(join(dist, 'dirs', pieceName(basename(await readlink(join(live, Object.keys(dirs)[0]!))))));
     await writeFile(join(data, 'cloud/default'), `#cloud-config\n# after damage ${i}\n`);
     const { code, stderr } = await runCli(['build', '--data-path', data, '--dist-path', dist]);
     assert.equal(code, 0, `damage ${i}: ${stderr}`);

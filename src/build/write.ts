@@ -184,8 +184,8 @@ export async function readLiveManifest(distPath: string): Promise<{ dir: string;
   const groups = Object.entries(dirs ?? {});
   if (groups.length > MAX_ENTRIES_LISTED) return undefined;
   const pieces = await mapLimit(groups, 16, async ([group, hash]) => {
-    if (!isStoreGroup(group)) return undefined;
-    const piece = await readBounded(join(dir, group, PIECE_FILE), MAX_PIECE_BYTES);
+    const name = isStoreGroup(group) ? await storeDirOf(join(dir, group)) : undefined;
+    const piece = name === undefined ? undefined : await readBounded(join(distPath, STORE, pieceName(name)), MAX_PIECE_BYTES);
     return piece !== undefined && sha256(piece) === hash ? parsePiece(piece.toString('utf8')) : undefined;
   });
   for (const piece of pieces) {
@@ -194,6 +194,12 @@ export async function readLiveManifest(distPath: string): Promise<{ dir: string;
     if (origins && piece.origins) Object.assign(origins, piece.origins);
   }
   return { dir, manifest: { ...manifest, files, ...(origins && { origins }) } };
+}
+
+/** The name of the store dir a snapshot's link leads to (`../../dirs/<name>`), if it is one. */
+async function storeDirOf(link: string): Promise<string | undefined> {
+  const target = await readlink(link).catch(() => undefined);
+  return target === undefined ? undefined : /^(?:\.\.\/)+dirs\/([^/.][^/]*)$/.exec(target)?.[1];
 }
 
 /** Store groups a manifest may name: `<kind>/<shape>` or `<kind>/<shape>/<shard>`, nothing that leaves the snapshot. */
@@ -254,7 +260,7 @@ function* ipxeOrigins(paths: Iterable<string>, origins: ReadonlyMap<string, stri
 
 /**
  * The snapshot's manifest: its loose files (defaults, boot.ipxe, shapes.json) with their
- * hashes and origins, and for each store dir it links, the hash of that dir's piece (PIECE_FILE:
+ * hashes and origins, and for each store dir it links, the hash of that dir's piece (pieceName:
  * the same for the files in the dir). A build writes pieces only for the store dirs it makes,
  * so a one-machine edit writes a few KB of manifest, not a line per file of the fleet.
  */
@@ -268,8 +274,15 @@ function manifestText(meta: SnapshotMeta, plan: StorePlan, hashes: ReadonlyMap<s
   return `${text}\n}\n`;
 }
 
-/** A store dir's own manifest, inside it: its files' hashes and the iPXE answers' origins. */
-export const PIECE_FILE = '.manifest.json';
+/**
+ * A store dir's own manifest, beside it in dist/dirs/ (`<name>.manifest.json`): its files'
+ * hashes and the iPXE answers' origins. Not inside it: everything under a snapshot's kind
+ * directories is an answer (tools validate them so), and a piece is not one.
+ */
+export function pieceName(storeDir: string): string {
+  return `${storeDir}${PIECE_SUFFIX}`;
+}
+const PIECE_SUFFIX = '.manifest.json';
 /** No piece of a store dir comes near this (~200 files at 100k machines: ~30 KB). */
 const MAX_PIECE_BYTES = 64 * 1024 ** 2;
 
@@ -292,7 +305,7 @@ async function pieceHashes(plan: StorePlan, hashes: ReadonlyMap<string, string>,
   const pieces = new Map<string, Piece>();
   const known = lastWriteOf(previous)?.pieces;
   await mapLimit([...plan.groups], 16, async ([group, dir]) => {
-    const hash = dir.reused ? known?.get(dir.name) ?? (await readPieceHash(join(previous!.dir, group))) : undefined;
+    const hash = dir.reused ? known?.get(dir.name) ?? (await readPieceHash(join(dirname(dirname(previous!.dir)), STORE, pieceName(dir.name)))) : undefined;
     if (hash !== undefined) {
       pieces.set(group, { hash });
       return;
@@ -304,8 +317,8 @@ async function pieceHashes(plan: StorePlan, hashes: ReadonlyMap<string, string>,
   return pieces;
 }
 
-async function readPieceHash(storeDir: string): Promise<string | undefined> {
-  const text = await readBounded(join(storeDir, PIECE_FILE), MAX_PIECE_BYTES);
+async function readPieceHash(path: string): Promise<string | undefined> {
+  const text = await readBounded(path, MAX_PIECE_BYTES);
   return text === undefined ? undefined : sha256(text);
 }
 
@@ -573,11 +586,15 @@ async function fillStoreDirs(store: string, dirs: readonly { group: string; name
         tick();
         if (linkOrWrite(path, join(root, inside(path)), all.get(path)!, hashes.get(path), previous)) written.push(inside(path));
       });
-      writeFileSync(join(root, String(i), PIECE_FILE), piece);
-      written.push(`${i}/${PIECE_FILE}`);
+      writeFileSync(join(root, `${i}${PIECE_SUFFIX}`), piece);
+      written.push(`${i}${PIECE_SUFFIX}`);
     }
     await syncTree(root, written, [...parents].map((parent) => join(root, parent)));
-    for (const [i, { name }] of dirs.entries()) await rename(join(root, String(i)), join(store, name));
+    // The piece first: a store dir under its name always has its piece beside it.
+    for (const [i, { name }] of dirs.entries()) {
+      await rename(join(root, `${i}${PIECE_SUFFIX}`), join(store, pieceName(name)));
+      await rename(join(root, String(i)), join(store, name));
+    }
     await syncDirectory(store);
   } finally {
     await rm(root, { recursive: true, force: true });
@@ -659,7 +676,9 @@ async function pruneStore(distPath: string): Promise<void> {
     if (snapshot === ORDER || snapshot.startsWith('.trash-')) continue;
     for (const { name } of await storeLinks(join(revs, snapshot))) used.add(name);
   }
-  for (const name of names.filter((name) => !name.startsWith('.') && !used.has(name))) {
+  // A store dir, then its piece (a piece whose dir is gone goes too).
+  const unused = (name: string) => !name.startsWith('.') && !used.has(name.endsWith(PIECE_SUFFIX) ? name.slice(0, -PIECE_SUFFIX.length) : name);
+  for (const name of names.filter(unused).sort((a, b) => Number(a.endsWith(PIECE_SUFFIX)) - Number(b.endsWith(PIECE_SUFFIX)))) {
     const trash = join(store, `.trash-${randomBytes(6).toString('hex')}`);
     await rename(join(store, name), trash);
     await rm(trash, { recursive: true, force: true });
