@@ -204,6 +204,8 @@ async function benchWatch(n: number, base: string, data: string, images: string,
     }
     result.watch.rssKb = peakRssKb(serve.pid);
   } finally {
+    // How long each snapshot's answer pack took to fill (it competes with the next edit's build).
+    for (const line of serve.log().match(/^packed revision .*$/gm) ?? []) say(`n=${n} serve: ${line}`);
     await serve.stop();
     for (const i of new Set(edited)) await writeFile(join(data, dataFile('boot', machine(i))), bootConfig(machine(i)));
     await writeFile(join(data, 'boot/default'), defaultBoot());

@@ -1,6 +1,7 @@
 // Stage: serve. The answer pack's index (pack.ts) in typed arrays: an open-addressing hash
 // table of 32-bit path hashes, and per answer where its record is in the pack, how long its key
-// is, and the file's size and mtime. ~34 bytes an answer, where a Map of path strings to
+// is, the file's size and mtime, and which store link it lies under (its group, for carrying it
+// over to the next snapshot's pack). ~36 bytes an answer, where a Map of path strings to
 // objects measured ~240 (250k answers at 100k machines: 59 MB of heap, over serve's RSS
 // budget on its own). The paths themselves are not kept here: each record in the pack starts
 // with its path, and the pack compares it on every hit, so a hash collision costs a second
@@ -17,13 +18,15 @@ export class PackIndex {
   /** slot + 1 per table position; 0 is empty. Kept at most half full. */
   private table = new Int32Array(1024);
   private count = 0;
-  private hashes = new Uint32Array(512);
+  hashes = new Uint32Array(512);
   /** Where the answer's record (its path, then its bytes) starts in the pack. */
   offsets = new Uint32Array(512);
   keyLengths = new Uint16Array(512);
   sizes = new Float64Array(512);
   /** Whole seconds, as nginx keeps them. */
   mtimes = new Float64Array(512);
+  /** The store link (pack-links.ts group id) the file lies under; 0 for none or not known. */
+  groups = new Uint16Array(512);
 
   get size(): number {
     return this.count;
@@ -39,7 +42,7 @@ export class PackIndex {
     }
   }
 
-  add(hash: number, offset: number, keyLength: number, size: number, mtime: number): number {
+  add(hash: number, offset: number, keyLength: number, size: number, mtime: number, group: number): number {
     if (this.count === this.hashes.length) this.growSlots();
     if (2 * (this.count + 1) > this.table.length) this.growTable();
     const slot = this.count++;
@@ -48,6 +51,7 @@ export class PackIndex {
     this.keyLengths[slot] = keyLength;
     this.sizes[slot] = size;
     this.mtimes[slot] = mtime;
+    this.groups[slot] = group;
     this.place(hash, slot);
     return slot;
   }
@@ -70,6 +74,7 @@ export class PackIndex {
     this.keyLengths = grow(this.keyLengths);
     this.sizes = grow(this.sizes);
     this.mtimes = grow(this.mtimes);
+    this.groups = grow(this.groups);
   }
 
   private growTable(): void {

@@ -9,32 +9,51 @@
 // pack. Whether the snapshot still exists at all is the caller's question (server.ts checks the
 // snapshot's REVISION inode once per event-loop turn).
 //
-// Filled two ways: on demand, as requests name files, and by fill(), which walks the whole
-// snapshot in the background (yielding to requests between batches) as soon as it is live. A
-// boot storm asks for every machine once, so without the walk each first answer would still
-// pay the stat/open/read/close; with it, once the walk is done, the index is the snapshot, and
-// a path not in it is a miss without asking the disk at all.
+// Filled three ways: carried over from the previous snapshot's pack, on demand as requests
+// name files, and by fill(), which walks the snapshot in the background (yielding to requests
+// between batches) as soon as it is live. A boot storm asks for every machine once, so without
+// the walk each first answer would still pay the stat/open/read/close; with it, once the walk
+// is done, the index is the snapshot, and a path not in it is a miss without asking the disk.
+//
+// Carried over: most answers live in store dirs (write.ts), shared by snapshots through links
+// and never changed once named, and a one-machine edit at 100k machines gives a snapshot that
+// links all but one or two of the old one's ~1,500 store dirs. Reading all ~350k files again
+// took ~5 s of CPU after every build, competing with the next edit's build under serve
+// --watch. So each index entry keeps the store link it was read under (its group:
+// pack-links.ts), and a new pack takes over, by offset in the same file, every entry whose link
+// the new snapshot has too with the same target (read from the new snapshot) and the same store
+// dir; fill() skips those links when the old pack had them whole, and reads only the rest
+// (changed groups, loose files such as ipxe/default and shapes.json). Misses and completeness
+// are never carried: each pack learns its own.
 //
 // Why a file and not memory: at 100k machines the answers are ~90 MB, over the RSS budget of a
-// serve (150 MB at rest). The file is created with O_EXCL in the temp directory and unlinked at
-// once: nobody else can open it, nothing is left behind, and its pages are the kernel's page
-// cache, not the process's RSS. Only the index (pack-index.ts: ~34 bytes an answer) is in
-// memory, and it is bounded: answers by what the snapshot holds and MAX_ENTRIES, misses by
-// MAX_MISSES until the walk is done, and none after.
+// serve (150 MB at rest). The file (pack-file.ts) is private, unlinked, and its pages are the
+// kernel's page cache. It is shared by the packs that carried from it and append to it; when
+// more of it is garbage (records no entry of the new pack uses) than live (MIN_GARBAGE aside), the
+// new pack starts a fresh file and reads everything, so the file stays under twice what it serves. Only the
+// index (pack-index.ts: ~36 bytes an answer) is in memory, and it is bounded: answers by what
+// the snapshot holds and MAX_ENTRIES, misses by MAX_MISSES until the walk is done, and none after.
 
-import { closeSync, constants, fstatSync, opendirSync, openSync, readSync, statSync, unlinkSync, writeSync, type Dir, type Dirent } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { closeSync, constants, fstatSync, opendirSync, openSync, statSync, type Dir, type Dirent } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { forEachYielding } from '../build/pool.js';
 import { PackIndex, hashOf } from './pack-index.js';
+import { PackFile, readExactly } from './pack-file.js';
+import { StoreLinks, readStoreLinks } from './pack-links.js';
+
+export { readExactly };
 
 /** Answers up to this size are packed (and read in one call); larger ones are streamed from the snapshot. */
 export const SMALL_ANSWER = 64 * 1024;
-/** Bounds of one pack: answers kept, bytes kept, and misses remembered (then forgotten all at once). */
+/** Bounds of one pack: answers kept, and misses remembered (then forgotten all at once); bytes: pack-file.ts. */
 const MAX_ENTRIES = 1_000_000;
-const MAX_BYTES = 1024 ** 3;
 const MAX_MISSES = 100_000;
+/**
+ * A new pack shares the old one's file unless more of it would be garbage than live, and more
+ * than this: the file stays under twice what a pack serves (plus this), at the price of one
+ * full read of the snapshot when it starts afresh (after some hundreds of one-machine edits at 100k).
+ */
+const MIN_GARBAGE = 16 * 1024 * 1024;
 /** How deep fill() walks (a snapshot is a few levels: kind/shape/id, maybe a shard). */
 const MAX_DEPTH = 8;
 /** Files fill() reads between two yields to the event loop. */
@@ -52,17 +71,37 @@ export interface PackedFile {
 /** An answer as found: its file's size and mtime, and its bytes. */
 export type Found = { file: PackedFile; read: (start: number, length: number) => Buffer };
 
+/** What a pack holds: answers in all, how many carried over and how many read from the snapshot. */
+export interface PackStats {
+  answers: number;
+  carried: number;
+  read: number;
+  /** Every file of the snapshot is in the index. */
+  complete: boolean;
+}
+
 export class AnswerPack {
-  private fd: number | undefined;
-  private end = 0;
+  private file: PackFile | undefined;
   private readonly index = new PackIndex();
+  /** The snapshot's store links (the groups of index entries), listed on first need. */
+  private linksRead: StoreLinks | undefined;
+  /** By group id: every file under that link is in the index (carried whole), so fill() skips it. */
+  private whole = new Uint8Array(0);
   private misses = new Set<string>();
   /** Every file of the snapshot is in the index (fill() walked it all): anything else is missing. */
   private complete = false;
   private closed = false;
+  private carried = 0;
+  private read = 0;
 
-  /** `dir` is the snapshot's directory; the pack file is made on the first answer. */
-  constructor(private readonly dir: string) {}
+  /**
+   * `dir` is the snapshot's directory; the pack file is made on the first answer. With
+   * `previous` (the pack of the snapshot this one replaces), its entries under store links this
+   * snapshot shares are carried over at once.
+   */
+  constructor(private readonly dir: string, previous?: AnswerPack) {
+    if (previous) this.carryFrom(previous);
+  }
 
   /**
    * The snapshot's regular file at `path` (dist-relative, validated by route.ts) if it is
@@ -72,7 +111,7 @@ export class AnswerPack {
   find(path: string): Found | 'missing' | 'large' {
     const hash = hashOf(path);
     const known = this.lookup(path, hash);
-    if (known) return known;
+    if (known) return known.found;
     if (this.complete || this.misses.has(path)) return 'missing';
     const found = readSmall(join(this.dir, path));
     if (found === 'missing') {
@@ -81,26 +120,33 @@ export class AnswerPack {
       return 'missing';
     }
     if (found === 'large') return 'large';
-    this.keep(path, hash, found.body, found.size, found.mtime);
+    this.keep(path, hash, found.body, found.size, found.mtime, 0); // its group is set if the walk meets it
     const { body } = found;
     return { file: found, read: (start, length) => body.subarray(start, start + length) };
   }
 
   /**
-   * Reads every file of the snapshot into the pack, a batch at a time between requests. The
-   * index becomes complete only if every file made it in: a snapshot that vanishes or changes
-   * under the walk, a full pack or temp disk, or too many files leave it to on-demand reads.
+   * Reads every file of the snapshot not carried over into the pack, a batch at a time between
+   * requests. The index becomes complete only if every file made it in: a snapshot that
+   * vanishes or changes under the walk, a full pack or temp disk, or too many files leave it to
+   * on-demand reads.
    */
   async fill(): Promise<void> {
     let whole = true;
     const stop = new Error('stop');
-    await forEachYielding(walk(this.dir, () => { whole = false; }), (path) => {
+    const links = this.links();
+    const skip = (group: number) => this.whole[group] === 1;
+    await forEachYielding(walk(this.dir, links, skip, () => { whole = false; }), ({ path, group }) => {
       if (this.closed) throw stop;
       const hash = hashOf(path);
-      if (this.lookup(path, hash)) return;
+      const known = this.lookup(path, hash);
+      if (known) {
+        this.index.groups[known.slot] = group; // read on demand before the walk came by
+        return;
+      }
       const found = readSmall(join(this.dir, path), true);
       if (found === 'missing') throw stop; // listed a moment ago: the snapshot is going away
-      const kept = found === 'large' ? this.keepLarge(path, hash) : this.keep(path, hash, found.body, found.size, found.mtime);
+      const kept = found === 'large' ? this.keepLarge(path, hash, group) : this.keep(path, hash, found.body, found.size, found.mtime, group);
       if (!kept) whole = false;
     }, FILL_BATCH).catch((error: unknown) => {
       whole = false;
@@ -112,73 +158,111 @@ export class AnswerPack {
     }
   }
 
-  /** How many files the index holds, and whether it is the whole snapshot (for tests and the bench). */
-  stats(): { answers: number; complete: boolean } {
-    return { answers: this.index.size, complete: this.complete };
+  /** What the index holds, and whether it is the whole snapshot (for the log, tests and the bench). */
+  stats(): PackStats {
+    return { answers: this.index.size, carried: this.carried, read: this.read, complete: this.complete };
   }
 
-  /** Closes the pack file; the snapshot is no longer served. */
+  /** Lets go of the pack file (closed when no other pack carried from it); the snapshot is no longer served. */
   close(): void {
+    if (this.closed) return;
     this.closed = true;
-    if (this.fd !== undefined) closeSync(this.fd);
-    this.fd = undefined;
+    this.file?.release();
+    this.file = undefined;
     this.misses.clear();
   }
 
-  /** The packed answer at `path`: one pread of its record (path, then bytes), the path compared. */
-  private lookup(path: string, hash: number): Found | 'large' | undefined {
-    if (this.fd === undefined) return undefined;
-    const { index } = this;
+  private links(): StoreLinks {
+    return (this.linksRead ??= readStoreLinks(this.dir));
+  }
+
+  /**
+   * Takes over `previous`'s entries under every store link this snapshot has too, with the same
+   * target and store dir (both read now, from this snapshot): same files, so same bytes, size
+   * and mtime, and the records stay where they are in the shared file. Nothing is carried when
+   * the old file is mostly garbage or holds nothing carried: this pack then starts afresh.
+   */
+  private carryFrom(previous: AnswerPack): void {
+    const file = previous.file;
+    const before = previous.linksRead;
+    if (previous.closed || !file || !before || dirname(previous.dir) !== dirname(this.dir)) return;
+    const links = this.links();
+    const to = new Uint16Array(before.count + 1); // old group id -> new, 0 when not carried
+    for (let group = 1; group <= before.count; group++) {
+      const id = links.idOf(before.paths[group]!);
+      if (id !== undefined && links.signatures[id] === before.signatures[group]) to[group] = id;
+    }
+    const old = previous.index;
+    let bytes = 0;
+    for (let slot = 0; slot < old.size; slot++) if (to[old.groups[slot]!]! > 0) bytes += recordLength(old, slot);
+    if (bytes === 0 || file.end - bytes > Math.max(bytes, MIN_GARBAGE)) return;
+    this.file = file.retain();
+    for (let slot = 0; slot < old.size; slot++) {
+      const group = to[old.groups[slot]!]!;
+      if (group > 0) this.index.add(old.hashes[slot]!, old.offsets[slot]!, old.keyLengths[slot]!, old.sizes[slot]!, old.mtimes[slot]!, group);
+    }
+    this.carried = this.index.size;
+    // Only a complete pack had every file of its groups: from an incomplete one the walk still looks.
+    this.whole = new Uint8Array(links.count + 1);
+    if (previous.complete) for (const group of to) if (group > 0) this.whole[group] = 1;
+  }
+
+  /** The packed answer at `path` and its slot: one pread of its record (path, then bytes), the path compared. */
+  private lookup(path: string, hash: number): { found: Found | 'large'; slot: number } | undefined {
+    const { file, index } = this;
+    if (file === undefined) return undefined;
     let record: Buffer | undefined;
     const slot = index.find(hash, (candidate) => {
       const keyLength = index.keyLengths[candidate]!;
-      const size = index.sizes[candidate]!;
-      const read = readExactly(this.fd!, index.offsets[candidate]!, keyLength + (size > SMALL_ANSWER ? 0 : size));
+      const read = file.read(index.offsets[candidate]!, recordLength(index, candidate));
       if (read.toString('utf8', 0, keyLength) !== path) return false;
       record = read;
       return true;
     });
     if (slot === -1) return undefined;
     const size = index.sizes[slot]!;
-    if (size > SMALL_ANSWER) return 'large';
+    if (size > SMALL_ANSWER) return { found: 'large', slot };
     const body = record!.subarray(index.keyLengths[slot]!);
-    return { file: { size, mtime: index.mtimes[slot]! }, read: (start, length) => body.subarray(start, start + length) };
+    return { found: { file: { size, mtime: index.mtimes[slot]! }, read: (start, length) => body.subarray(start, start + length) }, slot };
   }
 
   /** Appends an answer's record to the pack and indexes it; false when the pack is full or cannot be made. */
-  private keep(path: string, hash: number, body: Buffer, size: number, mtime: number): boolean {
+  private keep(path: string, hash: number, body: Buffer, size: number, mtime: number, group: number): boolean {
     const key = Buffer.from(path);
-    if (key.length > MAX_KEY || this.index.size >= MAX_ENTRIES || this.end + key.length + body.length > MAX_BYTES) return false;
-    const record = body.length === 0 ? key : Buffer.concat([key, body]);
-    try {
-      this.fd ??= openPackFile();
-      let written = 0;
-      while (written < record.length) written += writeSync(this.fd, record, written, record.length - written, this.end + written);
-    } catch {
-      return false; // a full temp disk: keep serving from the snapshot
-    }
-    this.index.add(hash, this.end, key.length, size, mtime);
-    this.end += record.length;
+    if (key.length > MAX_KEY || this.index.size >= MAX_ENTRIES || this.closed) return false;
+    this.file ??= PackFile.create();
+    const offset = this.file?.append(body.length === 0 ? key : Buffer.concat([key, body]));
+    if (offset === undefined) return false;
+    this.index.add(hash, offset, key.length, size, mtime, group);
+    this.read++;
     return true;
   }
 
   /** Indexes a large file (its path only: it is streamed from the snapshot). */
-  private keepLarge(path: string, hash: number): boolean {
+  private keepLarge(path: string, hash: number, group: number): boolean {
     const stats = statSync(join(this.dir, path), { throwIfNoEntry: false });
-    return stats !== undefined && this.keep(path, hash, Buffer.alloc(0), stats.size, Math.floor(stats.mtimeMs / 1000));
+    return stats !== undefined && this.keep(path, hash, Buffer.alloc(0), stats.size, Math.floor(stats.mtimeMs / 1000), group);
   }
 }
 
+/** Bytes of an entry's record in the pack file: its path, then its bytes unless it is large. */
+function recordLength(index: PackIndex, slot: number): number {
+  const size = index.sizes[slot]!;
+  return index.keyLengths[slot]! + (size > SMALL_ANSWER ? 0 : size);
+}
+
 /**
- * The snapshot's files, dist-relative with '/', depth first; directories (and symlinks to
- * them: a build may share directories between snapshots) up to MAX_DEPTH levels. Anything it
- * cannot list, or deeper, or more than MAX_ENTRIES files, calls `partial`.
+ * The snapshot's files not under a link `skip`s, dist-relative with '/', depth first, each with
+ * its group: the store link (listed in `links`) it lies under, 0 for loose files and for
+ * anything under a link or file symlink that is not a listed store link. Directories (and
+ * symlinks to them: store dirs) up to MAX_DEPTH levels. Anything it cannot list, or deeper, or
+ * more than MAX_ENTRIES files, calls `partial`.
  */
-function* walk(root: string, partial: () => void): Generator<string> {
-  const pending: Array<{ rel: string; depth: number }> = [{ rel: '', depth: 0 }];
+function* walk(root: string, links: StoreLinks, skip: (group: number) => boolean, partial: () => void): Generator<{ path: string; group: number }> {
+  const pending: Array<{ rel: string; depth: number; group: number }> = [{ rel: '', depth: 0, group: 0 }];
   let count = 0;
   while (pending.length > 0) {
-    const { rel, depth } = pending.pop()!;
+    const { rel, depth, group: parent } = pending.pop()!;
     let dir;
     try {
       dir = opendirSync(rel === '' ? root : join(root, rel), { bufferSize: 256 }); // not readdir: 50k entries at once is a 50k-object burst of RSS
@@ -189,11 +273,14 @@ function* walk(root: string, partial: () => void): Generator<string> {
     try {
       for (let entry = readEntry(dir, partial); entry !== null; entry = readEntry(dir, partial)) {
         const path = rel === '' ? entry.name : `${rel}/${entry.name}`;
+        // A symlink starts a group only where write.ts puts store links: outside any group.
+        const group = !entry.isSymbolicLink() ? parent : parent === 0 ? (links.idOf(path) ?? 0) : 0;
+        if (group !== parent && skip(group)) continue; // carried over whole: not even a stat
         const kind = kindOf(entry, join(root, path));
-        if (kind === 'directory' && depth + 1 < MAX_DEPTH) pending.push({ rel: path, depth: depth + 1 });
+        if (kind === 'directory' && depth + 1 < MAX_DEPTH) pending.push({ rel: path, depth: depth + 1, group });
         else if (kind === 'directory') partial();
         else if (kind === 'file' && ++count > MAX_ENTRIES) return partial();
-        else if (kind === 'file') yield path;
+        else if (kind === 'file') yield { path, group };
       }
     } finally {
       dir.closeSync();
@@ -224,14 +311,6 @@ function readEntry(dir: Dir, partial: () => void): Dirent | null {
   }
 }
 
-/** A private temp file: created exclusively, unlinked at once, open for read and write. */
-function openPackFile(): number {
-  const path = join(tmpdir(), `bootcfg-answers-${process.pid}-${randomBytes(8).toString('hex')}`);
-  const fd = openSync(path, constants.O_RDWR | constants.O_CREAT | constants.O_EXCL, 0o600);
-  unlinkSync(path);
-  return fd;
-}
-
 /**
  * A small regular file read whole with one synchronous stat/open/fstat/read/close (no stat
  * when the walk has just `listed` it: the fstat still checks it is a regular file). Most
@@ -257,15 +336,4 @@ export function readSmall(path: string | Buffer, listed = false): { body: Buffer
   } finally {
     closeSync(fd);
   }
-}
-
-export function readExactly(fd: number, position: number, length: number): Buffer {
-  const body = Buffer.allocUnsafe(length);
-  let read = 0;
-  while (read < length) {
-    const n = readSync(fd, body, read, length - read, position + read);
-    if (n === 0) throw new Error('file shrank while it was read');
-    read += n;
-  }
-  return body;
 }

@@ -301,7 +301,9 @@ function openSnapshot(distPath: string, notice: (line: string) => void, previous
     closeSync(opened.fd);
     throw error;
   }
-  return snapshotOf(dir, opened.revision, shapes, opened.fd, notice);
+  // The snapshot it replaces, if still served, lends its pack's answers of shared store dirs.
+  const lender = previous?.alive() ? previous.pack : undefined;
+  return snapshotOf(dir, opened.revision, shapes, opened.fd, notice, lender);
 }
 
 /** REVISION opened and read (a few bytes); undefined when it is not a small regular file. */
@@ -335,14 +337,15 @@ function sameFile(snapshot: Snapshot, fd: number): boolean {
  * tells. It is asked at most once per event-loop turn: every request in a turn arrived after
  * the turn began, so an answer never outlives a removal that finished before it was asked for.
  */
-function snapshotOf(dir: string, revision: string, shapes: readonly ShapeKeys[], revisionFd: number, notice: (line: string) => void): Snapshot {
+function snapshotOf(dir: string, revision: string, shapes: readonly ShapeKeys[], revisionFd: number, notice: (line: string) => void, previous?: AnswerPack): Snapshot {
+  const started = performance.now();
   let closed = false;
   let known: boolean | undefined;
   const snapshot: Snapshot = {
     revision,
     dir,
     shapes,
-    pack: new AnswerPack(dir),
+    pack: new AnswerPack(dir, previous),
     alive: () => {
       if (closed) return false;
       if (known === undefined) {
@@ -363,11 +366,11 @@ function snapshotOf(dir: string, revision: string, shapes: readonly ShapeKeys[],
     },
   };
   identities.set(snapshot, identity(revisionFd));
-  // In the background; until it is done, answers are read on demand.
-  const started = performance.now();
+  // In the background; until it is done, answers not carried over are read on demand.
   void snapshot.pack.fill().then(() => {
-    const { answers, complete } = snapshot.pack.stats();
-    if (complete) notice(`packed revision ${revision}: ${answers} answers in ${Math.round(performance.now() - started)} ms`);
+    const { answers, carried, read, complete } = snapshot.pack.stats();
+    const ms = Math.round(performance.now() - started);
+    if (complete) notice(`packed revision ${revision}: ${answers} answers (${carried} carried over, ${read} read) in ${ms} ms`);
   }, () => {});
   return snapshot;
 }

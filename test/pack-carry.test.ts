@@ -1,0 +1,159 @@
+// Issue 11: a new snapshot's answer pack carries over the old pack's answers under every store
+// link the two snapshots share (same link, same store dir), and reads only the rest. These
+// tests build a real fleet with the CLI, edit it, build again, and hold the carried pack to the
+// new snapshot's files: the answers read are exactly the changed groups' files and the loose
+// files, and every answer is the new snapshot's bytes, size and mtime.
+
+import assert from 'node:assert/strict';
+import { cp, lstat, readFile, readlink, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { AnswerPack, type Found } from '../src/serve/pack.js';
+import { bootConfig, filesUnder, get, runCli, startServe, tempDir, writeFiles, eventually } from './helpers.js';
+
+/** A uuid whose last two hex digits (its shard) are `i`'s: 24 machines over 24 shards. */
+const uuid = (i: number) => `0b00c0f6-0000-4000-8000-${i.toString(16).padStart(12, '0')}`;
+const MACHINES = 24;
+
+function fleet(): Record<string, string> {
+  const files: Record<string, string> = { 'boot/default': bootConfig('/images/default/vmlinuz'), 'cloud/default': '#cloud-config\nhostname: default\n' };
+  for (let i = 0; i < MACHINES; i++) {
+    files[`boot/uuid/${uuid(i)}`] = bootConfig(`/images/m${i}/vmlinuz`);
+    files[`cloud/uuid/${uuid(i)}`] = `#cloud-config\nhostname: m${i}\n`;
+  }
+  return files;
+}
+
+async function build(data: string, dist: string): Promise<string> {
+  const result = await runCli(['build', '--data-path', data, '--dist-path', dist]);
+  assert.equal(result.code, 0, result.stderr);
+  return realpath(join(dist, 'current'));
+}
+
+/** A fleet built once, its pack filled: the old snapshot and pack. */
+async function firstBuild(): Promise<{ data: string; dist: string; old: string; pack: AnswerPack }> {
+  const root = await tempDir();
+  const data = await writeFiles(join(root, 'data'), fleet());
+  const dist = join(root, 'dist');
+  const old = await build(data, dist);
+  const pack = new AnswerPack(old);
+  await pack.fill();
+  assert.equal(pack.stats().complete, true);
+  assert.equal(pack.stats().carried, 0);
+  return { data, dist, old, pack };
+}
+
+/** The store link a snapshot file lies under (its target), or undefined for a loose file. */
+async function linkOf(snapshot: string, path: string): Promise<{ link: string; target: string } | undefined> {
+  const parts = path.split('/');
+  for (let i = 1; i < parts.length; i++) {
+    const link = parts.slice(0, i).join('/');
+    if ((await lstat(join(snapshot, link))).isSymbolicLink()) return { link, target: await readlink(join(snapshot, link)) };
+  }
+  return undefined;
+}
+
+/** Files of `next` under a link `old` has with the same target, and the rest, from the two snapshots themselves. */
+async function split(old: string, next: string): Promise<{ shared: string[]; rest: string[] }> {
+  const shared: string[] = [];
+  const rest: string[] = [];
+  for (const path of await filesUnder(next)) {
+    const mine = await linkOf(next, path);
+    const theirs = mine && (await readlink(join(old, mine.link)).catch(() => undefined));
+    (mine && theirs === mine.target ? shared : rest).push(path);
+  }
+  return { shared, rest };
+}
+
+/** Every file of the snapshot is answered from the pack with its bytes, size and mtime. */
+async function answersMatch(pack: AnswerPack, snapshot: string): Promise<void> {
+  for (const path of await filesUnder(snapshot)) {
+    const found = pack.find(path);
+    assert.ok(typeof found === 'object', `${path} is packed`);
+    const { file, read } = found as Found;
+    const bytes = await readFile(join(snapshot, path));
+    const stats = await stat(join(snapshot, path));
+    assert.deepEqual(read(0, file.size), bytes, path);
+    assert.deepEqual(file, { size: stats.size, mtime: Math.floor(stats.mtimeMs / 1000) }, path);
+  }
+}
+
+test('a new pack carries over the answers of unchanged store dirs and reads only the changed groups and loose files', async () => {
+  const { data, dist, old, pack } = await firstBuild();
+  await writeFile(join(data, `boot/uuid/${uuid(3)}`), bootConfig('/images/edited/vmlinuz'));
+  await rm(join(data, `boot/uuid/${uuid(5)}`));
+  await rm(join(data, `cloud/uuid/${uuid(5)}`));
+  const next = await build(data, dist);
+  const { shared, rest } = await split(old, next);
+  assert.ok(rest.some((path) => path.includes(uuid(3))), 'the edited machine is in a changed group');
+
+  const carried = new AnswerPack(next, pack);
+  pack.close(); // the old snapshot is no longer served: the shared pack file stays open for the new pack
+  await carried.fill();
+  const stats = carried.stats();
+  assert.ok(stats.carried > 0, 'answers carried over');
+  assert.equal(stats.carried, shared.length, 'carried: the files under store links both snapshots share');
+  assert.equal(stats.read, rest.length, 'read: the changed groups\' files and the loose files');
+  assert.equal(stats.answers, shared.length + rest.length);
+  assert.equal(stats.complete, true);
+  await answersMatch(carried, next);
+  const removed = (await filesUnder(old)).filter((path) => path.includes(uuid(5)));
+  assert.ok(removed.length > 0);
+  for (const path of removed) assert.equal(carried.find(path), 'missing', `${path} is only in the old snapshot`);
+  carried.close();
+});
+
+test('a store dir written again under the same name is read afresh, not carried', async () => {
+  const { data, dist, old, pack } = await firstBuild();
+  await writeFile(join(data, `boot/uuid/${uuid(3)}`), bootConfig('/images/edited/vmlinuz'));
+  const next = await build(data, dist);
+  // A shared group's store dir replaced under its name (as write.ts repairStore does), its file changed.
+  const path = `ipxe/uuid/07/${uuid(7)}`;
+  const shared = await linkOf(next, path);
+  assert.equal(shared?.target, await readlink(join(old, shared!.link)), 'shard 07 is shared');
+  const store = join(dist, 'dirs', shared!.target.split('/').at(-1)!);
+  await rename(store, `${store}.old`);
+  await cp(`${store}.old`, store, { recursive: true });
+  await writeFile(join(store, uuid(7)), '#!ipxe\necho repaired\n');
+  const { shared: unchanged, rest } = await split(old, next);
+  const groupFiles = unchanged.filter((file) => file.startsWith(`${shared!.link}/`)).length;
+  assert.ok(groupFiles > 0);
+
+  const carried = new AnswerPack(next, pack);
+  await carried.fill();
+  assert.equal(carried.stats().carried, unchanged.length - groupFiles);
+  assert.equal(carried.stats().read, rest.length + groupFiles);
+  const found = carried.find(path) as Found;
+  assert.equal(found.read(0, found.file.size).toString(), '#!ipxe\necho repaired\n');
+  await answersMatch(carried, next);
+});
+
+test('an incomplete old pack lends what it has and the walk reads the rest', async () => {
+  const root = await tempDir();
+  const data = await writeFiles(join(root, 'data'), fleet());
+  const dist = join(root, 'dist');
+  const old = await build(data, dist);
+  const pack = new AnswerPack(old);
+  void pack.fill(); // one batch (64 files) in before it is replaced
+  assert.equal(pack.stats().complete, false);
+  await writeFile(join(data, `boot/uuid/${uuid(3)}`), bootConfig('/images/edited/vmlinuz'));
+  const next = await build(data, dist);
+  const carried = new AnswerPack(next, pack);
+  pack.close();
+  await carried.fill();
+  assert.ok(carried.stats().carried > 0);
+  assert.equal(carried.stats().complete, true);
+  assert.equal(carried.stats().answers, (await filesUnder(next)).length);
+  await answersMatch(carried, next);
+});
+
+test('serve --watch serves an edit and says how many answers it carried over', async () => {
+  const root = await tempDir();
+  const data = await writeFiles(join(root, 'data'), fleet());
+  const server = await startServe(['--watch', '--data-path', data, '--dist-path', join(root, 'dist'), '--images-path', join(root, 'images')]);
+  await eventually(async () => /^packed revision \S+: \d+ answers \(0 carried over, \d+ read\) in \d+ ms$/m.test(server.stderr()), `the first pack; log:\n${server.stderr()}`);
+  await writeFile(join(data, `boot/uuid/${uuid(3)}`), bootConfig('/images/edited/vmlinuz'));
+  await eventually(async () => /kernel \/images\/edited\/vmlinuz/.test((await get(server.url, `/ipxe?uuid=${uuid(3)}`)).body), 'the edit served');
+  await eventually(async () => /^packed revision \S+: (\d+) answers \([1-9]\d* carried over, [1-9]\d* read\) in \d+ ms$/m.test(server.stderr()), `a carried pack; log:\n${server.stderr()}`);
+  assert.match((await get(server.url, `/ipxe?uuid=${uuid(4)}`)).body, /kernel \/images\/m4\/vmlinuz/, 'a carried answer');
+});
