@@ -4,6 +4,7 @@
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -112,5 +113,20 @@ export function withChildren(pid: number): number[] {
     return [pid, ...children];
   } catch {
     return [pid];
+  }
+}
+
+/**
+ * Waits (up to 2 minutes) until serve has read the live build into its answer pack ("packed
+ * revision R" after the last "built revision R"): an edit is measured from a server at rest, as
+ * an operator's edit meets it, not while it still reads the build before (docs/BENCHMARKS.md).
+ */
+export async function atRest(serve: RunningServe): Promise<void> {
+  for (let i = 0; i < 1200; i++) {
+    const log = serve.log();
+    const built = [...log.matchAll(/^built revision ([^\s:]+)/gm)].at(-1);
+    // The pack may be done before the builder's line (it follows dist/current, not the log).
+    if (built && log.includes(`packed revision ${built[1]}:`)) return;
+    await sleep(100);
   }
 }

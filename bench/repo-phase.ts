@@ -11,7 +11,7 @@ import { cp, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { bootConfig, dataFile, defaultBoot, machine } from './fleet.js';
-import { peakRssKb, startServe, type RunningServe } from './proc.js';
+import { atRest, peakRssKb, startServe, type RunningServe } from './proc.js';
 
 export interface RepoResult {
   editMs: number[];
@@ -106,6 +106,7 @@ export async function benchRepo(n: number, base: string, data: string, images: s
 /** Runs `push`, then sends the signed webhook and polls `path` every 5 ms until it shows `tag` (bounded). */
 async function servedAfterPush(serve: RunningServe, secret: string, path: string, tag: string, push: () => Promise<void>): Promise<{ ms: number; buildMs: number }> {
   await sleep(200);
+  await atRest(serve);
   const mark = serve.log().length;
   await push();
   const started = performance.now();

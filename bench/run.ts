@@ -24,7 +24,7 @@ import { readLiveManifest } from '../src/build/write.js';
 import { bootConfig, dataFile, defaultBoot, machine, writeFleet } from './fleet.js';
 import { benchRepo, currentRssKb, type RepoResult } from './repo-phase.js';
 import { benchServePhase, type ServeResult } from './serve-phase.js';
-import { bootcfgArgs, peakRssKb, ROOT, startServe, timed, type RunningServe } from './proc.js';
+import { atRest, bootcfgArgs, peakRssKb, ROOT, startServe, timed, type RunningServe } from './proc.js';
 
 export interface SizeResult {
   machines: number;
@@ -234,20 +234,6 @@ async function timeUntilServed(serve: RunningServe, path: string, tag: string, c
     await sleep(5);
   }
   throw new Error(`${path} never showed ${tag}`);
-}
-
-/**
- * Waits (up to 2 minutes) until serve has read the live build into its answer pack ("packed
- * revision R" after the last "built revision R"): an edit is measured from a server at rest, as
- * an operator's edit meets it, not while it still reads the build before (docs/BENCHMARKS.md).
- */
-async function atRest(serve: RunningServe): Promise<void> {
-  for (let i = 0; i < 1200; i++) {
-    const log = serve.log();
-    const built = [...log.matchAll(/^built revision (\S+)/gm)].at(-1);
-    if (built && log.indexOf(`packed revision ${built[1]}:`, built.index) !== -1) return;
-    await sleep(100);
-  }
 }
 
 async function removeAll(dir: string, pattern: RegExp): Promise<void> {
