@@ -31,7 +31,7 @@
 // kernel's page cache. It is shared by the packs that carried from it and append to it; when
 // more of it is garbage (records no entry of the new pack uses) than live (MIN_GARBAGE aside), the
 // new pack starts a fresh file and reads everything, so the file stays under twice what it serves. Only the
-// index (pack-index.ts: ~36 bytes an answer) is in memory, and it is bounded: answers by what
+// index (pack-index.ts: ~37 bytes an answer) is in memory, and it is bounded: answers by what
 // the snapshot holds and MAX_ENTRIES, misses by MAX_MISSES until the walk is done, and none after.
 
 import { closeSync, constants, fstatSync, opendirSync, openSync, statSync, type Dir, type Dirent } from 'node:fs';
@@ -82,7 +82,7 @@ export interface PackStats {
 
 export class AnswerPack {
   private file: PackFile | undefined;
-  private readonly index = new PackIndex();
+  private index = new PackIndex();
   /** The snapshot's store links (the groups of index entries), listed on first need. */
   private linksRead: StoreLinks | undefined;
   /** By group id: every file under that link is in the index (carried whole), so fill() skips it. */
@@ -160,7 +160,7 @@ export class AnswerPack {
 
   /** What the index holds, and whether it is the whole snapshot (for the log, tests and the bench). */
   stats(): PackStats {
-    return { answers: this.index.size, carried: this.carried, read: this.read, complete: this.complete };
+    return { answers: this.index.live, carried: this.carried, read: this.read, complete: this.complete };
   }
 
   /** Lets go of the pack file (closed when no other pack carried from it); the snapshot is no longer served. */
@@ -192,16 +192,13 @@ export class AnswerPack {
       const id = links.idOf(before.paths[group]!);
       if (id !== undefined && links.signatures[id] === before.signatures[group]) to[group] = id;
     }
-    const old = previous.index;
+    const index = PackIndex.carry(previous.index, to);
     let bytes = 0;
-    for (let slot = 0; slot < old.size; slot++) if (to[old.groups[slot]!]! > 0) bytes += recordLength(old, slot);
+    for (let slot = 0; slot < index.size; slot++) if (index.groups[slot]! > 0) bytes += recordLength(index, slot);
     if (bytes === 0 || file.end - bytes > Math.max(bytes, MIN_GARBAGE)) return;
     this.file = file.retain();
-    for (let slot = 0; slot < old.size; slot++) {
-      const group = to[old.groups[slot]!]!;
-      if (group > 0) this.index.add(old.hashes[slot]!, old.offsets[slot]!, old.keyLengths[slot]!, old.sizes[slot]!, old.mtimes[slot]!, group);
-    }
-    this.carried = this.index.size;
+    this.index = index;
+    this.carried = this.index.live;
     // Only a complete pack had every file of its groups: from an incomplete one the walk still looks.
     this.whole = new Uint8Array(links.count + 1);
     if (previous.complete) for (const group of to) if (group > 0) this.whole[group] = 1;
