@@ -103,7 +103,7 @@ export async function serveRepo(args: ServeRepoArgs, admin?: AdminView): Promise
   }
   const routes = admin ? admin.routes(follower.routes()) : follower.routes();
   const log = accessLog(process.stdout);
-  const server = await startServer({ distPath, imagesPath: args['images-path'], address: args.address, routes, log: admin ? admin.tap(log) : log });
+  const server = await startServer({ distPath, imagesPath: args['images-path'], address: args.address, routes, log: admin ? admin.tap(log) : log, notice: say });
   follower.onBuilt = () => server.reload();
   say(`following ${redactUrl(args.repo)}@${args.ref ?? 'HEAD'}${args['pull-interval'] > 0 ? `, fetching every ${args['pull-interval']} s` : ''}; webhook ${secret ? 'on at POST /-/hooks/git' : 'off (no BOOTCFG_WEBHOOK_SECRET)'}`);
   follower.start();
