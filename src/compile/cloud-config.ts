@@ -5,7 +5,7 @@
 // the build instead of going live. Other formats (scripts, #include, MIME) pass unchecked.
 // Pure: text in, problems out.
 
-import { isMap, LineCounter, parseDocument } from 'yaml';
+import { isMap, LineCounter, parseDocument, visit } from 'yaml';
 import { LoadError } from './errors.js';
 
 const HEADER = '#cloud-config';
@@ -21,6 +21,17 @@ export function checkCloudConfig(file: string, content: Buffer): LoadError[] {
     const { line, col } = lines.linePos(error.pos[0]);
     return new LoadError(`invalid cloud-config YAML: ${firstSentence(error.message)}`, { file, line, column: col, hint });
   });
+  // An alias to an anchor not defined before it: yaml reports it only when converting to
+  // objects, PyYAML refuses the file ("found undefined alias"). Only a file with a `*` can hold one.
+  if (errors.length === 0 && content.includes(0x2a /* * */)) {
+    visit(doc, {
+      Alias(_, alias) {
+        if (alias.resolve(doc) !== undefined) return;
+        const { line, col } = lines.linePos(alias.range?.[0] ?? 0);
+        errors.push(new LoadError(`invalid cloud-config YAML: undefined alias *${alias.source}`, { file, line, column: col, hint: 'an alias (*name) must follow an anchor (&name) in the same file; cloud-init ignores the file otherwise' }));
+      },
+    });
+  }
   if (errors.length === 0 && doc.contents !== null && !isMap(doc.contents)) {
     const { line, col } = lines.linePos(doc.contents.range?.[0] ?? 0);
     errors.push(new LoadError('a cloud-config must be a mapping of keys (users:, hostname: …)', { file, line, column: col, hint: 'cloud-init ignores a cloud-config that is a list or a single value' }));
