@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { queryOf, type AccessLog } from './access-log.js';
 import { cloudConfig, dataName, hexhyp, initrdPath, kernelPath, type Machine } from './machines.js';
 import { isUefi, type Firmware, type VmResult } from './qemu.js';
+import { distFile } from '../src/compile/shapes.js';
 
 export interface Boot {
   machine: Machine;
@@ -103,6 +104,14 @@ export function checkVm(b: Pick<Boot, 'vm' | 'firmware'>, check: Check): void {
   for (const p of firmwareProblems(b)) check(false, p);
 }
 
+/**
+ * Whether a logged file is the answer at `path`: bootcfg serve logs the answer path, nginx the
+ * file it sent, in its shard dir for a uuid or mac (`ipxe/uuid/f6/<uuid>`, docs/dist-layout.md).
+ */
+export function servedFrom(file: string, path: string): boolean {
+  return file.endsWith(path) || file.endsWith(distFile(path));
+}
+
 /** Every answer a 200 from the build dist/current points at. */
 async function checkAnswers(b: Boot, check: Check): Promise<void> {
   const revision = (await readFile(join(b.distPath, 'current', 'REVISION'), 'utf8').catch(() => '')).trim();
@@ -125,9 +134,9 @@ async function checkChain(b: Boot, check: Check): Promise<string | undefined> {
     const mac = q.get('mac')?.replaceAll('%3A', ':').replaceAll(':', '-').toLowerCase();
     check(mac === hexhyp(m.mac), `chain URL did not carry mac ${m.mac}: ${chain.url}`);
     const want = `ipxe/${keyOf(m, 'ipxe')}`;
-    if (chain.file !== undefined) check(chain.file.endsWith(want), `/ipxe answered from ${chain.file}, not ${want}`);
+    if (chain.file !== undefined) check(servedFrom(chain.file, want), `/ipxe answered from ${chain.file}, not ${want}`);
   }
-  const script = await readFile(join(b.distPath, 'current', 'ipxe', keyOf(m, 'ipxe')), 'utf8').catch(() => undefined);
+  const script = await readFile(join(b.distPath, 'current', distFile(`ipxe/${keyOf(m, 'ipxe')}`)), 'utf8').catch(() => undefined);
   check(script !== undefined, `dist has no ipxe/${keyOf(m, 'ipxe')}`);
   return script;
 }
@@ -140,7 +149,7 @@ function checkPixiecore(b: Boot, check: Check): string | undefined {
   check(once, `Pixiecore did not ask /pixiecore/v1/boot/${m.mac} ${b.realPixiecore ? 'at all' : 'exactly once'}`);
   const want = `pixiecore/${keyOf(m, 'pixiecore')}`;
   const file = asked[0]?.file;
-  if (file !== undefined) check(file.endsWith(want), `the Pixiecore answer came from ${file}, not ${want}`);
+  if (file !== undefined) check(servedFrom(file, want), `the Pixiecore answer came from ${file}, not ${want}`);
   check(b.pixiecoreScript !== undefined, 'the Pixiecore stand-in sent no script');
   return b.pixiecoreScript;
 }
@@ -169,7 +178,7 @@ function checkCloud(b: Boot, check: Check): void {
     const q = queryOf(cloud.url);
     check(q.get('uuid') === m.uuid && q.get('mac') === hexhyp(m.mac), `the cloud config URL did not carry this machine: ${cloud.url}`);
     const want = `cloud/${keyOf(m, 'cloud')}`;
-    if (cloud.file !== undefined) check(cloud.file.endsWith(want), `/cloud answered from ${cloud.file}, not ${want}`);
+    if (cloud.file !== undefined) check(servedFrom(cloud.file, want), `/cloud answered from ${cloud.file}, not ${want}`);
   }
   const body = cloudBody(b.vm.serial);
   check(body?.trimEnd() === cloudConfig(m).trimEnd(), `the guest got the wrong cloud config:\n${body ?? '(none)'}`);

@@ -220,7 +220,8 @@ export function expectedListing(spec: IgnSpec): string[] {
     if (u.mask) entries.set(at, `link 777 0 0 ${at} -> /dev/null`);
     if (u.enabled !== undefined) presets.push(`${u.enabled ? 'enable' : 'disable'} ${u.name}\n`);
   }
-  if (presets.length) file('/etc/systemd/system-preset/20-ignition.preset', 0o644, presets.join(''));
+  // Sorted: Ignition writes the lines in Go map order, and the guest hashes them sorted (ignition-init).
+  if (presets.length) file('/etc/systemd/system-preset/20-ignition.preset', 0o644, presets.sort().join(''));
   file('/etc/selinux/config', 0o644, selinuxConfig);
   entries.set(resultFile, `file 600 0 0 ${resultFile} (varies) links=1`);
   for (const path of [...entries.keys()]) {

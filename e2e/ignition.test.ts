@@ -12,13 +12,14 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { queryOf } from './access-log.js';
 import { guestHosts, ignitionInitrdFile, jobs, missingPrerequisites } from './config.js';
-import { bootProblems, keyOf, report, type Boot } from './expect.js';
+import { bootProblems, keyOf, report, servedFrom, type Boot } from './expect.js';
 import { expectedListing, ignitionFixture, ignitionSpec, resultFile } from './ignition-fleet.js';
 import { hexhyp, machines, type Machine } from './machines.js';
 import { nginxSkip } from './nginx.js';
 import { bootVm } from './qemu.js';
 import { bootcfgBuild, startServer, type ServerKind } from './servers.js';
 import { ignitionValidate, tool } from '../test/butane-peer.js';
+import { distFile } from '../src/compile/shapes.js';
 
 const servers: ServerKind[] = ['bootcfg', 'nginx'];
 
@@ -83,7 +84,7 @@ async function ignitionProblems(b: Boot): Promise<string[]> {
     const q = queryOf(fetch.url);
     if (q.get('uuid') !== m.uuid || q.get('mac') !== hexhyp(m.mac)) out.push(`the Ignition URL did not carry this machine: ${fetch.url}`);
     const want = `ignition/${keyOf(m, 'ignition')}`;
-    if (fetch.file !== undefined && !fetch.file.endsWith(want)) out.push(`/ignition answered from ${fetch.file}, not ${want}`);
+    if (fetch.file !== undefined && !servedFrom(fetch.file, want)) out.push(`/ignition answered from ${fetch.file}, not ${want}`);
   }
   const got = listing(b.vm.serial);
   const want = expectedListing(ignitionSpec(m));
@@ -118,7 +119,7 @@ describe('Ignition in a QEMU guest writes its own machine\'s config, fetched fro
     const validator = tool('ignition-validate');
     if (validator.missing) return t.skip(validator.missing);
     for (const m of machines) {
-      const file = join(distPath, 'current', 'ignition', keyOf(m, 'ignition'));
+      const file = join(distPath, 'current', distFile(`ignition/${keyOf(m, 'ignition')}`));
       assert.equal(await ignitionValidate(validator.path!, await readFile(file, 'utf8')), '', file);
     }
   });

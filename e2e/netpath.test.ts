@@ -21,6 +21,7 @@ import { bootVm, type Firmware } from './qemu.js';
 import { dnsmasqConfig, pixiecoreArgs, readmeRecipe, type Recipe } from './readme.js';
 import { nginxSkipReason } from './nginx.js';
 import { bootcfgBuild, startServer, type RunningServer, type ServerKind } from './servers.js';
+import { distFile } from '../src/compile/shapes.js';
 
 /** The real Pixiecore, beside the repository as CI lays it out (shared/peers/README.md). */
 const pixiecoreBinary = join(repoRoot, '..', 'shared', 'peers', 'pixiecore');
@@ -243,7 +244,7 @@ async function tftpRoot(dir: string): Promise<string> {
 
 /** The script Pixiecore must have sent, as its source builds it (pixiecore.ts) from bootcfg's answer. */
 async function pixiecoreExpected(dist: string, m: Machine): Promise<string | undefined> {
-  const answer = await readFile(join(dist, 'current', 'pixiecore', 'mac', hexhyp(m.mac)), 'utf8').catch(() => undefined);
+  const answer = await readFile(join(dist, 'current', distFile(`pixiecore/mac/${hexhyp(m.mac)}`)), 'utf8').catch(() => undefined);
   if (answer === undefined) return undefined;
   return ipxeScript(bootSpec(`http://${bootcfgAddress}/pixiecore`, JSON.parse(answer), segment.bridge), m.mac, segment.bridge);
 }
