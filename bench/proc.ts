@@ -117,9 +117,9 @@ export function withChildren(pid: number): number[] {
 }
 
 /**
- * Waits (up to 2 minutes) until serve has read the live build into its answer pack ("packed
- * revision R" after the last "built revision R"): an edit is measured from a server at rest, as
- * an operator's edit meets it, not while it still reads the build before (docs/BENCHMARKS.md).
+ * Waits (up to 2 minutes) until serve has read the live build into its answer pack (a "packed
+ * revision R" line for the last "built revision R"): an edit is measured from a server at rest,
+ * as an operator's edit meets it, not while it still reads the build before (docs/BENCHMARKS.md).
  */
 export async function atRest(serve: RunningServe): Promise<void> {
   for (let i = 0; i < 1200; i++) {

@@ -184,7 +184,7 @@ export async function readLiveManifest(distPath: string): Promise<{ dir: string;
   const groups = Object.entries(dirs ?? {});
   if (groups.length > MAX_ENTRIES_LISTED) return undefined;
   const pieces = await mapLimit(groups, 16, async ([group, hash]) => {
-    const name = isStoreGroup(group) ? await storeDirOf(join(dir, group)) : undefined;
+    const name = isStoreGroup(group) ? await storeDirOf(dir, group) : undefined;
     const piece = name === undefined ? undefined : await readBounded(join(distPath, STORE, pieceName(name)), MAX_PIECE_BYTES);
     return piece !== undefined && sha256(piece) === hash ? parsePiece(piece.toString('utf8')) : undefined;
   });
@@ -196,10 +196,10 @@ export async function readLiveManifest(distPath: string): Promise<{ dir: string;
   return { dir, manifest: { ...manifest, files, ...(origins && { origins }) } };
 }
 
-/** The name of the store dir a snapshot's link leads to (`../../dirs/<name>`), if it is one. */
-async function storeDirOf(link: string): Promise<string | undefined> {
-  const target = await readlink(link).catch(() => undefined);
-  return target === undefined ? undefined : /^(?:\.\.\/)+dirs\/([^/.][^/]*)$/.exec(target)?.[1];
+/** The name of the store dir the snapshot's link at `group` leads to, if it is a store link. */
+async function storeDirOf(snapshot: string, group: string): Promise<string | undefined> {
+  const target = await readlink(join(snapshot, group)).catch(() => undefined);
+  return target === undefined ? undefined : storeNameOf(group, target);
 }
 
 /** Store groups a manifest may name: `<kind>/<shape>` or `<kind>/<shape>/<shard>`, nothing that leaves the snapshot. */
@@ -310,7 +310,7 @@ async function pieceHashes(plan: StorePlan, hashes: ReadonlyMap<string, string>,
       pieces.set(group, { hash });
       return;
     }
-    if (dir.reused) dir = Object.assign(dir, { reused: false, name: storeName(group) });
+    if (dir.reused) Object.assign(dir, { reused: false, name: storeName(group) });
     const text = pieceText(dir.files, hashes, origins);
     pieces.set(group, { hash: sha256(text), text });
   });
@@ -490,6 +490,16 @@ function storeLink(group: string, name: string): string {
 }
 
 /**
+ * The store dir a link at `group` names, if `target` is exactly what storeLink makes for it
+ * (the one rule every reader of a snapshot's links goes by, the server's pack included).
+ */
+export function storeNameOf(group: string, target: string): string | undefined {
+  const prefix = storeLink(group, '');
+  const name = target.startsWith(prefix) ? target.slice(prefix.length) : '';
+  return /^[^/.][^/]*$/.test(name) ? name : undefined;
+}
+
+/**
  * Which files go in which store dir, and which store dirs the previous snapshot already has
  * right: the same files with the same hashes and (the piece records them) iPXE origins.
  */
@@ -560,10 +570,8 @@ function byCodeUnits(a: string, b: string): number {
 
 /** The store dir the previous snapshot links `group` to, if it links it (and it is still there). */
 async function previousStoreDir(snapshot: string, group: string): Promise<string | undefined> {
-  const target = await readlink(join(snapshot, group)).catch(() => undefined);
-  const name = target === undefined ? undefined : /^(?:\.\.\/)+dirs\/([^/.][^/]*)$/.exec(target)?.[1];
-  if (name === undefined || !(await exists(join(snapshot, group, '.')))) return undefined;
-  return name;
+  const name = await storeDirOf(snapshot, group);
+  return name !== undefined && (await exists(join(snapshot, group, '.'))) ? name : undefined;
 }
 
 /**
@@ -644,7 +652,7 @@ async function storeLinks(snapshot: string): Promise<{ group: string; name: stri
   };
   const target = (group: string) => {
     try {
-      return /^(?:\.\.\/)+dirs\/([^/.][^/]*)$/.exec(readlinkSync(join(snapshot, group)))?.[1];
+      return storeNameOf(group, readlinkSync(join(snapshot, group)));
     } catch {
       return undefined;
     }

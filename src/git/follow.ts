@@ -3,8 +3,9 @@
 // sync fetches, and builds only when the ref points at a commit that is neither live nor known
 // to fail. The build is incremental: one kept tree is brought to the new commit by writing the
 // paths git says changed (kept.ts) and the incremental builder re-renders only what they touch;
-// anything else is a full export and build, and the log line says which and why. Every failure — unreachable remote, deleted ref, invalid config at the new commit —
-// leaves the last good revision live and shows up in the log and in /-/status.
+// anything else is a full export and build, and the log line says which and why. Every
+// failure — unreachable remote, deleted ref, invalid config at the new commit — leaves the last
+// good revision live and shows up in the log and in /-/status.
 
 import { join } from 'node:path';
 import { formatBuild } from '../build/build.js';

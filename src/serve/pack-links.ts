@@ -13,7 +13,7 @@
 
 import { opendirSync, readlinkSync, statSync, type Dir } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { STORE } from '../build/write.js';
+import { STORE, storeNameOf } from '../build/write.js';
 
 /** Links sit at `kind/shape` or `kind/shape/<shard>`. */
 const LINK_DEPTH = 3;
@@ -61,7 +61,7 @@ export function readStoreLinks(dir: string): StoreLinks {
         const path = rel === '' ? entry.name : `${rel}/${entry.name}`;
         if (entry.isDirectory() && depth + 1 < LINK_DEPTH) pending.push({ rel: path, depth: depth + 1 });
         if (!entry.isSymbolicLink() || depth === 0 || links.count >= MAX_GROUPS) continue;
-        const signature = signatureOf(dir, store, path, depth + 1);
+        const signature = signatureOf(dir, store, path);
         if (signature !== undefined) links.add(path, signature);
       }
     } finally {
@@ -71,17 +71,16 @@ export function readStoreLinks(dir: string): StoreLinks {
   return links;
 }
 
-/** The link at `path` (`depth` levels down) as target and store identity, if write.ts made it. */
-function signatureOf(dir: string, store: string, path: string, depth: number): string | undefined {
+/** The link at `path` as target and store identity, if it is a store link write.ts made. */
+function signatureOf(dir: string, store: string, path: string): string | undefined {
   let target: string;
   try {
     target = readlinkSync(join(dir, path));
   } catch {
     return undefined;
   }
-  const prefix = `${'../'.repeat(depth + 1)}${STORE}/`;
-  const name = target.startsWith(prefix) ? target.slice(prefix.length) : '';
-  if (!/^[^/.][^/]*$/.test(name)) return undefined;
+  const name = storeNameOf(path, target);
+  if (name === undefined) return undefined;
   try {
     const stats = statSync(join(store, name), { bigint: true, throwIfNoEntry: false });
     return stats?.isDirectory() ? `${target}\n${stats.dev}:${stats.ino}:${stats.ctimeNs}` : undefined;

@@ -41,7 +41,6 @@ import { PackIndex, hashOf } from './pack-index.js';
 import { PackFile, readExactly } from './pack-file.js';
 import { StoreLinks, readStoreLinks } from './pack-links.js';
 
-export { readExactly };
 
 /** Answers up to this size are packed (and read in one call); larger ones are streamed from the snapshot. */
 export const SMALL_ANSWER = 64 * 1024;

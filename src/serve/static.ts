@@ -9,7 +9,8 @@
 
 import { closeSync, constants, createReadStream, fstatSync, openSync, statSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { SMALL_ANSWER, readExactly } from './pack.js';
+import { readExactly } from './pack-file.js';
+import { SMALL_ANSWER } from './pack.js';
 
 export interface FileStat {
   size: number;
