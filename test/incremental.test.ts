@@ -217,3 +217,44 @@ test('incremental builds of a groups layout equal full builds, byte for byte, th
   });
   assert.ok(series.failed >= 1, 'no invalid edit was tried');
 });
+
+test('an incremental build reads unchanged answers back from its last snapshot when another build went live since, and builds in full when they are gone', async () => {
+  const root = await tempDir();
+  const [data, other, dist] = [join(root, 'data'), join(root, 'other'), join(root, 'dist')];
+  const fleet = (name: string) => {
+    const files: Record<string, string> = { 'boot/default': bootConfig(`/images/${name}/vmlinuz`) };
+    for (let i = 0; i < 12; i++) {
+      files[i % 2 ? `boot/mac/${mac(i)}` : `boot/uuid/${uuid(i)}`] = bootConfig(`/images/${name}-${i}/vmlinuz`);
+      files[`cloud/uuid/${uuid(i)}`] = `#cloud-config\nhostname: ${name}-${i}\n`;
+    }
+    return files;
+  };
+  await writeFiles(data, fleet('ours'));
+  await writeFiles(other, fleet('theirs'));
+  const builder = new IncrementalBuilder({ dataPath: data, distPath: dist });
+  await builder.build();
+  const matchesFull = async (step: string) => {
+    const fresh = join(root, `full-${step}`);
+    await build({ dataPath: data, distPath: fresh });
+    assert.equal(await live(dist), await live(fresh), `${step}: snapshot names differ`);
+    assert.deepEqual(await tree(join(dist, 'current/')), await tree(join(fresh, 'current/')), step);
+  };
+
+  // Another build of other data goes live: none of our answers can be linked from it.
+  await build({ dataPath: other, distPath: dist });
+  await writeFile(join(data, `boot/uuid/${uuid(4)}`), bootConfig('/images/edited/vmlinuz'));
+  builder.changed([join(data, `boot/uuid/${uuid(4)}`)]);
+  await builder.build();
+  assert.equal(builder.lastKind, 'incremental');
+  await matchesFull('read back');
+
+  // And again, with our last snapshot removed: its answers cannot be read back, so a full build.
+  const ours = await live(dist);
+  await build({ dataPath: other, distPath: dist });
+  await rm(join(dist, ours), { recursive: true });
+  await writeFile(join(data, `boot/uuid/${uuid(6)}`), bootConfig('/images/edited-again/vmlinuz'));
+  builder.changed([join(data, `boot/uuid/${uuid(6)}`)]);
+  await builder.build();
+  assert.equal(builder.lastKind, 'full');
+  await matchesFull('gone');
+});

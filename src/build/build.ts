@@ -9,7 +9,7 @@ import { resolve, type Plan } from '../compile/resolve.js';
 import { buildStopped, readSource } from './source.js';
 import { readBuiltinTemplates } from './builtin-templates.js';
 import { TEMPLATE_NAMES, type TemplateName, type TemplateSource } from '../compile/templates.js';
-import { sha256, writeSnapshot, type PreviousSnapshot, type SnapshotMeta, type WriteResult } from './write.js';
+import { sha256, writeSnapshot, type Answers, type PreviousSnapshot, type SnapshotMeta, type WriteResult } from './write.js';
 import { checkImages } from './images-check.js';
 
 /** Reports a long build's progress: `done` of `total` items of a stage (total 0: not known yet). */
@@ -146,7 +146,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
 }
 
 /** Writes a compiled build as the live snapshot; `previous` is the live manifest's files when the caller holds them. */
-export async function writeCompiled(options: BuildOptions, compiled: Compiled, hashes: ReadonlyMap<string, string>, started: number, previous?: PreviousSnapshot): Promise<BuildResult> {
+export async function writeCompiled(options: BuildOptions, compiled: Omit<Compiled, 'files'> & { files: Answers }, hashes: ReadonlyMap<string, string>, started: number, previous?: PreviousSnapshot): Promise<BuildResult> {
   if (options.signal?.aborted) throw buildStopped();
   const written = await writeSnapshot(options.distPath, compiled.files, { revision: compiled.revision, source: options.source ?? options.dataPath, ...describeFleet(compiled) }, { progress: options.progress, hashes, previous, pruneLater: options.pruneLater });
   return { revision: compiled.revision, inputs: compiled.inputs, warnings: compiled.warnings, ...written, ms: Math.round(performance.now() - started) };
@@ -157,7 +157,7 @@ export async function writeCompiled(options: BuildOptions, compiled: Compiled, h
  * came from (write.ts records the iPXE answers': one per machine or group, not one per file)
  * and each group's profile.
  */
-function describeFleet(compiled: Compiled): Pick<SnapshotMeta, 'origins' | 'groups'> {
+function describeFleet(compiled: Omit<Compiled, 'files'>): Pick<SnapshotMeta, 'origins' | 'groups'> {
   return { origins: compiled.origins, groups: compiled.groups };
 }
 
@@ -185,6 +185,17 @@ export class RevisionSum {
 
   revision(): string {
     return sha256(this.sum.toString(16)).slice(0, 12);
+  }
+
+  /** The sum as hex, to carry it to another process (src/build/child.ts). */
+  toHex(): string {
+    return this.sum.toString(16);
+  }
+
+  static fromHex(hex: string): RevisionSum {
+    const sum = new RevisionSum();
+    sum.sum = BigInt(`0x${hex}`) & SUM_MASK;
+    return sum;
   }
 }
 

@@ -38,6 +38,18 @@ export interface SnapshotMeta {
   groups?: Manifest['groups'];
 }
 
+/**
+ * A build's answers as the write reads them: every path, and a path's contents only when the
+ * write must write it (a link to the previous snapshot's copy is the usual case). A compile's
+ * Map is one; serve --watch's kept build is another, holding hashes only (src/build/incremental.ts).
+ */
+export interface Answers {
+  readonly size: number;
+  has(path: string): boolean;
+  keys(): IterableIterator<string>;
+  get(path: string): Buffer | undefined;
+}
+
 export interface WriteResult {
   /** Absolute path of the snapshot now live. */
   dir: string;
@@ -97,12 +109,12 @@ export interface WriteOptions {
 /** The prune running or queued per dist directory (pruneLater). */
 const pruning = new Map<string, Promise<void>>();
 
-export async function writeSnapshot(distPath: string, files: ReadonlyMap<string, Buffer>, meta: SnapshotMeta, options: WriteOptions = {}): Promise<WriteResult> {
+export async function writeSnapshot(distPath: string, files: Answers, meta: SnapshotMeta, options: WriteOptions = {}): Promise<WriteResult> {
   const { progress } = options;
   progress?.('write', 0, files.size);
   const previousId = await liveId(distPath);
   const previous = await liveSnapshot(distPath, previousId, options.previous);
-  const hashes = options.hashes ?? new Map([...files].map(([path, content]) => [path, sha256(content)]));
+  const hashes = options.hashes ?? new Map([...files.keys()].map((path) => [path, sha256(files.get(path)!)]));
   const origins = meta.origins ?? new Map<string, string>();
   const plan = await planStore(files, hashes, origins, previous);
   const pieces = await pieceHashes(plan, hashes, origins, previous);
@@ -359,6 +371,51 @@ function remember(dir: string, plan: StorePlan, pieces: ReadonlyMap<string, Piec
   lastWrites.set(distPath, { dir, plan: { groups: plan.groups, loose: plan.loose.filter((path) => path !== REVISION_FILE && path !== MANIFEST_FILE) }, pieces: hashes });
 }
 
+/**
+ * What this process remembers of the snapshot it last wrote (lastWrites), in a form another
+ * process can take over: serve builds in full in a child process (src/build/child.ts) and
+ * plans its next incremental build from this, as if it had written the snapshot itself.
+ */
+export interface WrittenStore {
+  dir: string;
+  /** Each group's store dir: `[group, name]`. */
+  names: [string, string][];
+  /** Each store dir's piece hash: `[name, sha256]`. */
+  pieces: [string, string][];
+}
+
+export function writtenStore(dir: string): WrittenStore | undefined {
+  const last = lastWrites.get(dirname(dirname(dir)));
+  if (last?.dir !== dir) return undefined;
+  return { dir, names: [...last.plan.groups].map(([group, plan]) => [group, plan.name]), pieces: [...last.pieces] };
+}
+
+/** Takes over another process's memory of the snapshot it wrote, whose answers are `paths` (sorted). */
+export function adoptWrittenStore(written: WrittenStore, paths: Iterable<string>): void {
+  const names = new Map(written.names);
+  const groups = new Map<string, GroupPlan>();
+  const loose: string[] = [];
+  for (const path of paths) {
+    const group = groupOfAnswer(path);
+    if (group === undefined) {
+      loose.push(path);
+      continue;
+    }
+    let plan = groups.get(group);
+    if (!plan) {
+      const name = names.get(group);
+      if (name === undefined) return forget(written.dir); // not the plan that wrote it: plan the next build from disk
+      groups.set(group, (plan = { name, files: [], reused: true }));
+    }
+    plan.files.push(path);
+  }
+  if (groups.size !== names.size) return forget(written.dir);
+  const distPath = dirname(dirname(written.dir));
+  lastWrites.delete(distPath);
+  if (lastWrites.size >= MAX_REMEMBERED) lastWrites.delete(lastWrites.keys().next().value!);
+  lastWrites.set(distPath, { dir: written.dir, plan: { groups, loose }, pieces: new Map(written.pieces) });
+}
+
 function forget(dir: string): void {
   lastWrites.delete(dirname(dirname(dir)));
 }
@@ -416,7 +473,7 @@ async function fillSnapshot(dir: string, plan: StorePlan, all: Contents, hashes:
     await fillStoreDirs(store, fresh.map(([group, dir]) => ({ group, name: dir.name, files: dir.files, piece: pieceOf(pieces, group, dir.files, hashes, origins) })), all, hashes, previous, tick);
     await forEachYielding(loose, (path) => {
       tick();
-      if (linkOrWrite(path, join(staging, path), all.get(path)!, hashes.get(path), previous)) written.push(path);
+      if (linkOrWrite(path, join(staging, path), all, hashes.get(path), previous)) written.push(path);
     });
     await syncTree(staging, written, parents);
     await rename(staging, dir).catch(async (error: NodeJS.ErrnoException) => {
@@ -503,7 +560,7 @@ export function storeNameOf(group: string, target: string): string | undefined {
  * Which files go in which store dir, and which store dirs the previous snapshot already has
  * right: the same files with the same hashes and (the piece records them) iPXE origins.
  */
-async function planStore(files: ReadonlyMap<string, Buffer>, hashes: ReadonlyMap<string, string>, origins: ReadonlyMap<string, string>, previous: Live | undefined): Promise<StorePlan> {
+async function planStore(files: Answers, hashes: ReadonlyMap<string, string>, origins: ReadonlyMap<string, string>, previous: Live | undefined): Promise<StorePlan> {
   const last = lastWriteOf(previous);
   if (previous?.changed && last) return replan(last.plan, files, previous.changed);
   const groups = new Map<string, GroupPlan>();
@@ -540,7 +597,7 @@ async function planStore(files: ReadonlyMap<string, Buffer>, hashes: ReadonlyMap
  * reusing its store dir. Nothing is done per file of the fleet: a one-machine edit plans one
  * group per kind. Paths keep the order of a full plan (sorted, as the builds hand them over).
  */
-function replan(last: StorePlan, files: ReadonlyMap<string, Buffer>, changed: ReadonlySet<string>): StorePlan {
+function replan(last: StorePlan, files: Answers, changed: ReadonlySet<string>): StorePlan {
   const touched = new Map<string | undefined, string[]>();
   for (const path of changed) {
     const group = groupOfAnswer(path);
@@ -592,7 +649,7 @@ async function fillStoreDirs(store: string, dirs: readonly { group: string; name
       for (const parent of mine) parents.add(parent);
       await forEachYielding(files, (path) => {
         tick();
-        if (linkOrWrite(path, join(root, inside(path)), all.get(path)!, hashes.get(path), previous)) written.push(inside(path));
+        if (linkOrWrite(path, join(root, inside(path)), all, hashes.get(path), previous)) written.push(inside(path));
       });
       writeFileSync(join(root, `${i}${PIECE_SUFFIX}`), piece);
       written.push(`${i}${PIECE_SUFFIX}`);
@@ -610,10 +667,10 @@ async function fillStoreDirs(store: string, dirs: readonly { group: string; name
 }
 
 /** Hard-links the previous snapshot's copy when it has these contents, else writes; true when written. */
-function linkOrWrite(path: string, to: string, content: Buffer, hash: string | undefined, previous: Live | undefined): boolean {
+function linkOrWrite(path: string, to: string, all: Contents, hash: string | undefined, previous: Live | undefined): boolean {
   const reusable = previous && hash !== undefined && previous.hashOf(path) === hash;
   if (reusable && tryLink(join(previous.dir, distFile(path)), to)) return false;
-  writeFileSync(to, content);
+  writeFileSync(to, all.get(path)!);
   return true;
 }
 
@@ -621,7 +678,7 @@ function linkOrWrite(path: string, to: string, content: Buffer, hash: string | u
  * After the switch: a store dir the live snapshot links to that a concurrent prune removed
  * (it could not yet see the link) is written again from memory under the same name.
  */
-async function repairStore(dir: string, plan: StorePlan | undefined, all: Contents, hashes: ReadonlyMap<string, string>, origins: ReadonlyMap<string, string>, pieces: ReadonlyMap<string, Piece>, files: ReadonlyMap<string, Buffer>): Promise<void> {
+async function repairStore(dir: string, plan: StorePlan | undefined, all: Contents, hashes: ReadonlyMap<string, string>, origins: ReadonlyMap<string, string>, pieces: ReadonlyMap<string, Piece>, files: Answers): Promise<void> {
   const store = join(dirname(dirname(dir)), STORE);
   // The snapshot this build made links what its plan says; only the dirs it reused could be gone.
   const links = plan ? [...plan.groups].filter(([, group]) => group.reused).map(([group, { name }]) => ({ group, name })) : await storeLinks(dir);

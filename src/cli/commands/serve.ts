@@ -5,7 +5,8 @@
 // in serveAsWorker.
 
 import type { CommandModule } from 'yargs';
-import { build, formatBuild, type BuildResult } from '../../build/build.js';
+import { formatBuild, type BuildResult } from '../../build/build.js';
+import { buildOnceInChild } from '../../build/child.js';
 import { address, distPath, imagesPath } from '../options.js';
 import { accessLog, formatError } from '../report.js';
 import { parseAddress, startServer, type RunningServer } from '../../serve/server.js';
@@ -98,7 +99,7 @@ async function serveData(args: Args, admin: AdminView): Promise<void> {
     void builds.request();
   }, { settleMs, notice: say }) : undefined;
   try {
-    if (builds && !args.watch) say(formatBuild(await build({ dataPath: dataPath!, distPath }))); // a failure ends serve
+    if (builds && !args.watch) say(formatBuild(await buildOnceInChild({ dataPath: dataPath!, distPath }))); // in a child: serve never holds the fleet; a failure ends serve
     if (builds && args.watch) await builds.request(); // a failure is logged; the last good tree serves
     server = args.workers > 1
       ? await startWorkers(args.workers, say)

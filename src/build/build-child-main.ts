@@ -1,0 +1,5 @@
+// The entry of a full build's child process (src/build/child.ts forks it).
+
+import { runChild } from './child.js';
+
+runChild();
