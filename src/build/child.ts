@@ -32,9 +32,13 @@ export interface KeptBuild {
   /** Every answer path, sorted as a full build hands them over, and its sha256 (32 bytes each). */
   paths: string[];
   hashes: Uint8Array;
-  /** For each answer, the index in `sources` of the data file it came from, or -1. */
+  /**
+   * For each answer, the data file it came from: an index in `files`, or past them in
+   * `otherSources` (a file the compile names that it did not read), or -1 for none. By index, so
+   * that the receiver keeps one string per data file (structured clone copies every string).
+   */
   origins: Int32Array;
-  sources: string[];
+  otherSources: string[];
   /** The content revision's running sum (RevisionSum), in hex. */
   sum: string;
   templates: [TemplateName, TemplateSource][];
@@ -133,7 +137,7 @@ async function buildKept(options: BuildOptions, keep: boolean): Promise<{ build:
 
 function keptOf(all: FullCompile, dir: string): KeptBuild {
   const files = [...all.sources.keys()];
-  const sources = [...files];
+  const otherSources: string[] = [];
   const index = new Map(files.map((file, i) => [file, i]));
   const paths = [...all.hashes.keys()];
   const hashes = new Uint8Array(paths.length * 32);
@@ -142,13 +146,13 @@ function keptOf(all: FullCompile, dir: string): KeptBuild {
     hashes.set(Buffer.from(all.hashes.get(path)!, 'hex'), i * 32);
     const source = all.compiled.origins.get(path);
     let at = source === undefined ? -1 : index.get(source);
-    if (at === undefined) index.set(source!, (at = sources.push(source!) - 1));
+    if (at === undefined) index.set(source!, (at = files.length + otherSources.push(source!) - 1));
     origins[i] = at;
   }
   const { files: _answers, origins: _origins, ...compiled } = all.compiled;
   return {
     compiled: { ...compiled, warnings: [] },
-    files, paths, hashes, origins, sources,
+    files, paths, hashes, origins, otherSources,
     sizes: files.map((file) => all.sources.get(file)!.length),
     sum: all.sum.toHex(),
     templates: [...all.templates],

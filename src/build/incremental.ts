@@ -29,7 +29,10 @@ interface State {
   bytes: number;
   /** Every directory holding a data file (data-relative): a change naming one is a move. */
   dirs: Set<string>;
-  /** Answer path → the data file it came from (the plan's sources, kept without the plan). */
+  /**
+   * iPXE answer path → the data file it came from: the manifest records those (write.ts), and
+   * only those, so the others are not kept (owned says which answers a file has).
+   */
   origins: Map<string, string>;
   /** Every answer's sha256; their contents are not kept (KeptAnswers reads one back if it must). */
   hashes: Map<string, string>;
@@ -195,13 +198,15 @@ function stateOf(kept: KeptBuild, snapshot: string): State {
   for (const [i, path] of kept.paths.entries()) {
     hashes.set(path, digests.toString('hex', i * 32, i * 32 + 32));
     shapeCounts.set(shapeKey(path), (shapeCounts.get(shapeKey(path)) ?? 0) + 1);
-    const source = kept.origins[i]! < 0 ? undefined : kept.sources[kept.origins[i]!];
+    const at = kept.origins[i]!;
+    const source = at < 0 ? undefined : at < kept.files.length ? kept.files[at] : kept.otherSources[at - kept.files.length];
     if (source === undefined) continue;
-    origins.set(path, source);
+    if (path.startsWith('ipxe/')) origins.set(path, source);
     const list = owned.get(source);
     if (list) list.push(path);
     else owned.set(source, [path]);
   }
+  for (const [file, list] of owned) if (list.length > 1) owned.set(file, list.slice()); // exact size: push left room for 16 more
   return {
     sizes, bytes, dirs, owned, shapeCounts, origins, hashes,
     sum: RevisionSum.fromHex(kept.sum),
@@ -238,7 +243,7 @@ function apply(state: State, read: Map<string, Buffer | null>, plans: Map<string
     if (old !== undefined) state.sum.remove(path, old);
     else reorder = true;
     state.sum.add(path, hash);
-    if ('source' in planned && planned.source) state.origins.set(path, planned.source);
+    if ('source' in planned && planned.source && path.startsWith('ipxe/')) state.origins.set(path, planned.source);
     state.hashes.set(path, hash);
   }
   let inputs = state.compiled.inputs;
