@@ -109,22 +109,28 @@ function ask(options: ChildOptions, keep: boolean): Promise<ChildBuild> {
   });
 }
 
-/** The child's side: one build as asked, one reply, then exit once its prune is done. */
+/**
+ * The child's side: one build as asked, one reply, then exit once its prune is done. A stop is
+ * SIGTERM's default, at once: the writer keeps a build that dies at any point from going live
+ * half-made (write.ts), and compiling is synchronous, so an abort flag would be seen only once
+ * the compile is done. A parent that goes away before the reply ends the child the same way.
+ */
 export function runChild(): void {
-  const controller = new AbortController();
-  process.once('SIGTERM', () => controller.abort());
-  process.once('disconnect', () => controller.abort()); // the parent went away (or this child is done)
+  let replied = false;
+  process.once('disconnect', () => {
+    if (!replied) process.kill(process.pid, 'SIGTERM');
+  });
   process.once('message', ({ keep, ...options }: Asked) => {
-    void buildKept({ ...options, signal: controller.signal }, keep).then(
+    void buildKept(options, keep).then(
       ({ build, warnings }) => reply({ ok: true, build, warnings }),
       (error: unknown) => reply({ ok: false, error: toSent(error) }),
     );
   });
-}
-
-function reply(message: Reply): void {
-  // Disconnect once sent: the parent is done with this child, which exits when its work is.
-  process.send!(message, () => process.disconnect());
+  function reply(message: Reply): void {
+    replied = true;
+    // Disconnect once sent: the parent is done with this child, which exits when its work is.
+    process.send!(message, () => process.disconnect());
+  }
 }
 
 async function buildKept(options: BuildOptions, keep: boolean): Promise<{ build: ChildBuild; warnings: SentError[] }> {
