@@ -11,6 +11,7 @@
 // second, so a crash loop cannot spin); SIGTERM to the primary stops every worker before it exits.
 
 import cluster, { type Worker } from 'node:cluster';
+import { fileURLToPath } from 'node:url';
 import { UsageError } from '../compile/errors.js';
 import type { RunningServer } from './server.js';
 
@@ -39,9 +40,14 @@ export interface WorkerPool {
   pids(): number[];
 }
 
-export function isWorker(): boolean {
-  return cluster.isWorker;
+/** What a worker serves: the primary's serve options (worker-main.ts is the worker's entry). */
+export interface WorkerOptions {
+  distPath: string;
+  imagesPath: string;
+  address: string;
 }
+
+const WORKER_MAIN = fileURLToPath(new URL('./worker-main.js', import.meta.url));
 
 export function checkWorkers(count: number): number {
   if (!Number.isInteger(count) || count < 1 || count > MAX_WORKERS) {
@@ -51,10 +57,11 @@ export function checkWorkers(count: number): number {
 }
 
 /**
- * Forks `count` workers running this same command line (the CLI sees isWorker() and only
- * serves) and resolves once every one listens; rejects if one exits first.
+ * Forks `count` workers, each running worker-main.ts with `options` (the serving modules
+ * only, not the CLI), and resolves once every one listens; rejects if one exits first.
  */
-export async function startWorkers(count: number, say: (line: string) => void): Promise<WorkerPool> {
+export async function startWorkers(count: number, options: WorkerOptions, say: (line: string) => void): Promise<WorkerPool> {
+  cluster.setupPrimary({ exec: WORKER_MAIN, args: [JSON.stringify(options)] });
   let closing = false;
   let revision = '-';
   let url = '';

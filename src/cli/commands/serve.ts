@@ -1,8 +1,7 @@
 // `bootcfg serve`: answer the URL contract from dist/. With --data-path it builds first (the
 // seed's one-command use); with --watch it rebuilds on every change and swaps the new tree in,
 // keeping the last good one live when a build fails. With --workers N, N processes answer
-// (src/serve/workers.ts) and this one only builds: a worker runs this same command and lands
-// in serveAsWorker.
+// (src/serve/workers.ts, each running src/serve/worker-main.ts) and this one only builds.
 
 import type { CommandModule } from 'yargs';
 import { formatBuild, type BuildResult } from '../../build/build.js';
@@ -19,7 +18,7 @@ import { activityOptions, checkActivity } from './machines.js';
 import { LiveFleet } from '../../fleet/live.js';
 import { adminRoutes, startAdmin, MACHINES_PATH } from '../../serve/admin.js';
 import type { AccessLogEntry, Handler } from '../../serve/server.js';
-import { checkWorkers, isWorker, runWorker, startWorkers } from '../../serve/workers.js';
+import { checkWorkers, startWorkers } from '../../serve/workers.js';
 
 interface Args extends RepoArgs {
   'pull-interval': number;
@@ -60,7 +59,6 @@ const command: CommandModule<object, Args> = {
     .example('$0 serve --dist-path /srv/bootcfg --workers 2', 'answer from two processes (two cores)')
     .example('$0 -address=0.0.0.0:8080 -data-path=/data', 'the 2015 command line: serve --watch with those flags'),
   handler: async (args) => {
-    if (isWorker()) return serveAsWorker(args);
     checkWorkerOptions(args);
     const admin = await startAdminView(args);
     try {
@@ -102,7 +100,7 @@ async function serveData(args: Args, admin: AdminView): Promise<void> {
     if (builds && !args.watch) say(formatBuild(await buildOnceInChild({ dataPath: dataPath!, distPath }))); // in a child: serve never holds the fleet; a failure ends serve
     if (builds && args.watch) await builds.request(); // a failure is logged; the last good tree serves
     server = args.workers > 1
-      ? await startWorkers(args.workers, say)
+      ? await startWorkers(args.workers, { distPath, imagesPath: args['images-path'], address: args.address }, say)
       : await startServer({ distPath, imagesPath: args['images-path'], address: args.address, routes: admin.routes(new Map()), log: admin.tap(accessLog(process.stdout)), notice: say });
   } catch (error) {
     await watcher?.close(); // an open watch would keep a failed serve from exiting
@@ -138,12 +136,6 @@ function halfWritten(error: unknown, dataPath: string, changed: readonly string[
 
 /** What the primary serves through: its own server, or its workers. */
 type Serving = Pick<RunningServer, 'url' | 'revision' | 'reload' | 'close'>;
-
-/** A worker: serve dist/ as it is (the primary builds), until the primary stops it. */
-async function serveAsWorker(args: Args): Promise<void> {
-  const say = (line: string) => process.stderr.write(`worker ${process.pid}: ${line}\n`);
-  await runWorker(await startServer({ distPath: args['dist-path'], imagesPath: args['images-path'], address: args.address, log: accessLog(process.stdout), notice: say }));
-}
 
 /**
  * --workers: the webhook, /-/status and the fleet view live in one process's memory, so for
