@@ -72,11 +72,25 @@ export function terminalProgress(out: Out): { progress: Progress | undefined; cl
  */
 const LOG_WRITE = 2048;
 
+/**
+ * What JSON.stringify(entry) gives, and a line: its fields in the same order, a string quoted
+ * as is when it holds nothing JSON escapes (the usual case), else by JSON.stringify. Twice as
+ * fast as JSON.stringify of the object, which was a few per cent of a boot storm's time.
+ */
+function jsonLine(e: AccessLogEntry): string {
+  return `{"time":${str(e.time)},"client":${str(e.client)},"method":${str(e.method)},"path":${str(e.path)},"status":${e.status},"answer":${str(e.answer)},"file":${str(e.file)},"revision":${str(e.revision)},"ms":${e.ms}}\n`;
+}
+
+const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
+function str(value: string): string {
+  return NEEDS_ESCAPE.test(value) ? JSON.stringify(value) : `"${value}"`;
+}
+
 /** One line per request: JSON for machines, a readable line on a terminal. */
 export function accessLog(out: Out): (entry: AccessLogEntry) => void {
   const line = out.isTTY
     ? (e: AccessLogEntry) => `${e.time} ${e.client} ${e.method} ${e.path} ${e.status} ${e.answer} ${e.file} rev=${e.revision} ${e.ms}ms\n`
-    : (e: AccessLogEntry) => `${JSON.stringify(e)}\n`;
+    : jsonLine;
   // Lines of one event-loop turn go out together: under a boot storm, a write per request
   // cost 13% of serve's throughput (make bench). Each write is whole lines within LOG_WRITE
   // (unless one line is longer), so the lines of serve's worker processes, which share stdout,
