@@ -70,8 +70,13 @@ export const SETTLE_MS = 300;
 export const FAST_SETTLE_MS = 20;
 /** A file still changing after this many settle periods is built anyway: the wait is bounded. */
 const MAX_WAIT_PERIODS = 10;
-/** Changed files whose size and mtime are compared; past this (a checkout of the whole tree) the events alone decide. */
-const MAX_TRACKED = 1000;
+/**
+ * Changed files whose size and mtime are compared and which the build is told of; past this
+ * (a checkout of the whole tree) the events alone decide, and the build is a full one. As many
+ * as serve --repo takes from one diff (src/git/kept.ts): a rack's or a few racks' edit stays
+ * incremental (at 1,000, 1% of a 100k fleet sat on the edge of a full build).
+ */
+const MAX_TRACKED = 20_000;
 /** How often the data directory's identity is checked: a watch cannot see it replaced. */
 const IDENTITY_CHECK_MS = 1000;
 
@@ -191,6 +196,8 @@ class Settler {
   private firstAt: number | undefined;
   /** Changed file → its size and mtime as last seen; undefined until the first look returns. */
   private readonly pending = new Map<string, string | undefined>();
+  /** How many pending files are not JSON data: kept as they come, so an event costs O(1), not O(pending). */
+  private notJson = 0;
   /** A change whose paths are not all known (the directory replaced, too many files): build everything. */
   private unknown = false;
   private closed = false;
@@ -202,7 +209,7 @@ class Settler {
 
   /** This change's quiet period: short for JSON data files only, doubled on each retry. */
   private window(): number {
-    const fast = !this.unknown && this.pending.size > 0 && [...this.pending.keys()].every(this.isJson);
+    const fast = !this.unknown && this.pending.size > 0 && this.notJson === 0;
     return fast ? Math.min(this.options.settleMs, FAST_SETTLE_MS * 2 ** this.retries) : this.options.settleMs;
   }
 
@@ -210,7 +217,7 @@ class Settler {
     if (this.closed || Date.now() - this.lastEventAt >= this.options.settleMs || ![...paths].every(this.isJson)) return false;
     this.retries++;
     this.firstAt ??= Date.now();
-    for (const path of paths) if (!this.pending.has(path)) this.pending.set(path, undefined);
+    for (const path of paths) if (!this.pending.has(path)) this.track(path);
     if (!this.timer) this.timer = setTimeout(() => void this.quiet(), this.window());
     return true;
   }
@@ -222,7 +229,7 @@ class Settler {
     this.retries = 0;
     if (path === undefined || (!this.pending.has(path) && this.pending.size >= MAX_TRACKED)) this.unknown = true;
     if (path !== undefined && !this.pending.has(path) && this.pending.size < MAX_TRACKED) {
-      this.pending.set(path, undefined);
+      this.track(path);
       void signature(path).then((seen) => { if (this.pending.has(path) && this.pending.get(path) === undefined) this.pending.set(path, seen); });
     }
     clearTimeout(this.timer);
@@ -232,6 +239,11 @@ class Settler {
   close(): void {
     this.closed = true;
     clearTimeout(this.timer);
+  }
+
+  private track(path: string): void {
+    this.pending.set(path, undefined);
+    if (!this.isJson(path)) this.notJson++;
   }
 
   /** A quiet period passed: report the change if every changed file has stayed the same. */
@@ -259,6 +271,7 @@ class Settler {
     this.timer = undefined;
     const paths = this.unknown ? undefined : new Set(this.pending.keys());
     this.pending.clear();
+    this.notJson = 0;
     this.unknown = false;
     this.firstAt = undefined;
     this.changed(paths);
