@@ -43,30 +43,35 @@ export class PackIndex {
 
   /**
    * The index of a new pack that takes `old`'s answers over, each under its group in the new
-   * pack (`groups[old group]`; 0: not taken over). A copy of the old arrays, not a rebuild of
-   * the table (at 100k machines ~8 ms against ~30 ms for 350k inserts, on the way from the
-   * switch to the first answer): entries not taken over stay in the table, dead, and find()
-   * passes over them. They go with the pack file (pack.ts starts afresh when most of it is garbage).
+   * pack (`groups[old group]`; 0: not taken over). It takes `old`'s arrays themselves, which
+   * leaves `old` empty: the pack it belongs to is closed as the new one goes live, in the same
+   * synchronous step (server.ts), and never asked again. No copy of ~20 MB of arrays per edit
+   * at 100k machines, and no full garbage collection that such a copy set off after each edit
+   * (~1 ms against ~8 ms). Entries not taken over stay in the table, dead, and find() passes
+   * over them. They go with the pack file (pack.ts starts afresh when most of it is garbage).
    */
   static carry(old: PackIndex, groups: Uint16Array): PackIndex {
     const next = new PackIndex();
-    next.table = old.table.slice();
+    next.table = old.table;
     next.count = old.count;
-    next.hashes = old.hashes.slice();
-    next.offsets = old.offsets.slice();
-    next.keyLengths = old.keyLengths.slice();
-    next.sizes = old.sizes.slice();
-    next.mtimes = old.mtimes.slice();
-    next.groups = new Uint16Array(old.groups.length);
-    next.dead = new Uint8Array(old.dead.length);
-    for (let slot = 0; slot < old.count; slot++) {
-      const group = old.dead[slot] ? 0 : groups[old.groups[slot]!]!;
+    next.hashes = old.hashes;
+    next.offsets = old.offsets;
+    next.keyLengths = old.keyLengths;
+    next.sizes = old.sizes;
+    next.mtimes = old.mtimes;
+    next.groups = old.groups;
+    next.dead = old.dead;
+    next.deadCount = old.deadCount;
+    for (let slot = 0; slot < next.count; slot++) {
+      if (next.dead[slot]) continue;
+      const group = groups[next.groups[slot]!]!;
       next.groups[slot] = group;
       if (group === 0) {
         next.dead[slot] = 1;
         next.deadCount++;
       }
     }
+    Object.assign(old, new PackIndex()); // empty: it finds nothing
     return next;
   }
 
