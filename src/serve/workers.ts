@@ -11,7 +11,6 @@
 // second, so a crash loop cannot spin); SIGTERM to the primary stops every worker before it exits.
 
 import cluster, { type Worker } from 'node:cluster';
-import { fileURLToPath } from 'node:url';
 import { UsageError } from '../compile/errors.js';
 import type { RunningServer } from './server.js';
 
@@ -40,14 +39,12 @@ export interface WorkerPool {
   pids(): number[];
 }
 
-/** What a worker serves: the primary's serve options (worker-main.ts is the worker's entry). */
+/** What a worker serves: the primary's serve options (src/cli/worker-main.ts is the worker's entry). */
 export interface WorkerOptions {
   distPath: string;
   imagesPath: string;
   address: string;
 }
-
-const WORKER_MAIN = fileURLToPath(new URL('./worker-main.js', import.meta.url));
 
 export function checkWorkers(count: number): number {
   if (!Number.isInteger(count) || count < 1 || count > MAX_WORKERS) {
@@ -57,11 +54,12 @@ export function checkWorkers(count: number): number {
 }
 
 /**
- * Forks `count` workers, each running worker-main.ts with `options` (the serving modules
- * only, not the CLI), and resolves once every one listens; rejects if one exits first.
+ * Forks `count` workers, each running the module `entry` (src/cli/worker-main.ts: the serving
+ * modules only, not the CLI) with `options`, and resolves once every one listens; rejects if
+ * one exits first.
  */
-export async function startWorkers(count: number, options: WorkerOptions, say: (line: string) => void): Promise<WorkerPool> {
-  cluster.setupPrimary({ exec: WORKER_MAIN, args: [JSON.stringify(options)] });
+export async function startWorkers(count: number, entry: string, options: WorkerOptions, say: (line: string) => void): Promise<WorkerPool> {
+  cluster.setupPrimary({ exec: entry, args: [JSON.stringify(options)] });
   let closing = false;
   let revision = '-';
   let url = '';

@@ -1,8 +1,9 @@
 // `bootcfg serve`: answer the URL contract from dist/. With --data-path it builds first (the
 // seed's one-command use); with --watch it rebuilds on every change and swaps the new tree in,
 // keeping the last good one live when a build fails. With --workers N, N processes answer
-// (src/serve/workers.ts, each running src/serve/worker-main.ts) and this one only builds.
+// (src/serve/workers.ts, each running src/cli/worker-main.ts) and this one only builds.
 
+import { fileURLToPath } from 'node:url';
 import type { CommandModule } from 'yargs';
 import { formatBuild, type BuildResult } from '../../build/build.js';
 import { buildOnceInChild } from '../../build/child.js';
@@ -70,6 +71,9 @@ const command: CommandModule<object, Args> = {
 };
 export default command;
 
+/** A worker process's entry: the serving modules only (src/cli/worker-main.ts). */
+const WORKER_MAIN = fileURLToPath(new URL('../worker-main.js', import.meta.url));
+
 async function serveData(args: Args, admin: AdminView): Promise<void> {
   if (args.repo) return serveRepo({ ...args, repo: args.repo }, admin);
   const dataPath = args['data-path'] ?? (args.watch ? './data' : undefined);
@@ -100,7 +104,7 @@ async function serveData(args: Args, admin: AdminView): Promise<void> {
     if (builds && !args.watch) say(formatBuild(await buildOnceInChild({ dataPath: dataPath!, distPath }))); // in a child: serve never holds the fleet; a failure ends serve
     if (builds && args.watch) await builds.request(); // a failure is logged; the last good tree serves
     server = args.workers > 1
-      ? await startWorkers(args.workers, { distPath, imagesPath: args['images-path'], address: args.address }, say)
+      ? await startWorkers(args.workers, WORKER_MAIN, { distPath, imagesPath: args['images-path'], address: args.address }, say)
       : await startServer({ distPath, imagesPath: args['images-path'], address: args.address, routes: admin.routes(new Map()), log: admin.tap(accessLog(process.stdout)), notice: say });
   } catch (error) {
     await watcher?.close(); // an open watch would keep a failed serve from exiting
