@@ -8,7 +8,7 @@
 // test/incremental.test.ts checks that every incremental snapshot is byte for byte the one a
 // full build of the same data writes.
 
-import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readFileSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import { ErrorList, type BootcfgError } from '../compile/errors.js';
 import { isSeedFile, planSeedFiles } from '../compile/incremental.js';
@@ -310,10 +310,8 @@ function readAnswer(file: string, hash: string): Buffer | undefined {
   try {
     const info = fstatSync(fd);
     if (!info.isFile() || info.size > MAX_ANSWER_BYTES) return undefined;
-    const content = Buffer.alloc(info.size);
-    let at = 0;
-    for (let n: number; at < content.length && (n = readSync(fd, content, at, content.length - at, at)) > 0; ) at += n;
-    return at === content.length && sha256(content) === hash ? content : undefined;
+    const content = readFileSync(fd);
+    return sha256(content) === hash ? content : undefined;
   } finally {
     closeSync(fd);
   }

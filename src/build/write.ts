@@ -393,23 +393,13 @@ export function writtenStore(dir: string): WrittenStore | undefined {
 /** Takes over another process's memory of the snapshot it wrote, whose answers are `paths` (sorted). */
 export function adoptWrittenStore(written: WrittenStore, paths: Iterable<string>): void {
   const names = new Map(written.names);
-  const groups = new Map<string, GroupPlan>();
-  const loose: string[] = [];
-  for (const path of paths) {
-    const group = groupOfAnswer(path);
-    if (group === undefined) {
-      loose.push(path);
-      continue;
-    }
-    let plan = groups.get(group);
-    if (!plan) {
-      const name = names.get(group);
-      if (name === undefined) return forget(written.dir); // not the plan that wrote it: plan the next build from disk
-      groups.set(group, (plan = { name, files: [], reused: true }));
-    }
-    plan.files.push(path);
-  }
+  const { groups, loose } = groupAnswers(paths);
   if (groups.size !== names.size) return forget(written.dir);
+  for (const [group, plan] of groups) {
+    const name = names.get(group);
+    if (name === undefined) return forget(written.dir); // not the plan that wrote it: plan the next build from disk
+    Object.assign(plan, { name, reused: true });
+  }
   const distPath = dirname(dirname(written.dir));
   lastWrites.delete(distPath);
   if (lastWrites.size >= MAX_REMEMBERED) lastWrites.delete(lastWrites.keys().next().value!);
@@ -563,21 +553,10 @@ export function storeNameOf(group: string, target: string): string | undefined {
 async function planStore(files: Answers, hashes: ReadonlyMap<string, string>, origins: ReadonlyMap<string, string>, previous: Live | undefined): Promise<StorePlan> {
   const last = lastWriteOf(previous);
   if (previous?.changed && last) return replan(last.plan, files, previous.changed);
-  const groups = new Map<string, GroupPlan>();
-  const loose: string[] = [];
+  const { groups, loose } = groupAnswers(files.keys());
   const changed = new Set<string>();
   const differs = (path: string) => !previous || previous.hashOf(path) !== hashes.get(path) || (path.startsWith('ipxe/') && previous.originOf?.(path) !== origins.get(path));
-  for (const path of files.keys()) {
-    const group = groupOfAnswer(path);
-    if (group === undefined) {
-      loose.push(path);
-      continue;
-    }
-    let plan = groups.get(group);
-    if (!plan) groups.set(group, (plan = { name: '', files: [], reused: false }));
-    plan.files.push(path);
-    if (!previous?.changed && differs(path)) changed.add(group);
-  }
+  if (!previous?.changed) for (const [group, plan] of groups) if (plan.files.some(differs)) changed.add(group);
   if (previous?.changed) {
     for (const path of previous.changed) changed.add(groupOfAnswer(path) ?? '');
   } else if (previous) {
@@ -588,6 +567,23 @@ async function planStore(files: Answers, hashes: ReadonlyMap<string, string>, or
     plan.reused = before !== undefined;
     plan.name = before ?? storeName(group);
   });
+  return { groups, loose };
+}
+
+/** Answer paths (in order) by store dir group, and the loose ones; every group not yet named. */
+function groupAnswers(paths: Iterable<string>): StorePlan {
+  const groups = new Map<string, GroupPlan>();
+  const loose: string[] = [];
+  for (const path of paths) {
+    const group = groupOfAnswer(path);
+    if (group === undefined) {
+      loose.push(path);
+      continue;
+    }
+    let plan = groups.get(group);
+    if (!plan) groups.set(group, (plan = { name: '', files: [], reused: false }));
+    plan.files.push(path);
+  }
   return { groups, loose };
 }
 

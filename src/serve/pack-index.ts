@@ -36,6 +36,11 @@ export class PackIndex {
     return this.count;
   }
 
+  /** Whether the answer at `slot` is served (not one a carry left dead). */
+  isLive(slot: number): boolean {
+    return slot < this.count && this.dead[slot] === 0;
+  }
+
   /** Answers this index serves. */
   get live(): number {
     return this.count - this.deadCount;
@@ -47,7 +52,7 @@ export class PackIndex {
    * leaves `old` empty: the pack it belongs to is closed as the new one goes live, in the same
    * synchronous step (server.ts), and never asked again. No copy of ~20 MB of arrays per edit
    * at 100k machines, and no full garbage collection that such a copy set off after each edit
-   * (~1 ms against ~8 ms). Entries not taken over stay in the table, dead, and find() passes
+   * (`--trace-gc`, docs/BENCHMARKS.md). Entries not taken over stay in the table, dead, and find() passes
    * over them. They go with the pack file (pack.ts starts afresh when most of it is garbage).
    */
   static carry(old: PackIndex, groups: Uint16Array): PackIndex {

@@ -191,12 +191,12 @@ export class AnswerPack {
       const id = links.idOf(before.paths[group]!);
       if (id !== undefined && links.signatures[id] === before.signatures[group]) to[group] = id;
     }
-    const index = PackIndex.carry(previous.index, to);
+    const old = previous.index;
     let bytes = 0;
-    for (let slot = 0; slot < index.size; slot++) if (index.groups[slot]! > 0) bytes += recordLength(index, slot);
+    for (let slot = 0; slot < old.size; slot++) if (old.isLive(slot) && to[old.groups[slot]!]! > 0) bytes += recordLength(old, slot);
     if (bytes === 0 || file.end - bytes > Math.max(bytes, MIN_GARBAGE)) return;
     this.file = file.retain();
-    this.index = index;
+    this.index = PackIndex.carry(old, to); // takes the old index's arrays: only once the carry is sure
     this.carried = this.index.live;
     // Only a complete pack had every file of its groups: from an incomplete one the walk still looks.
     this.whole = new Uint8Array(links.count + 1);
