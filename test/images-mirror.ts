@@ -4,7 +4,7 @@
 // key to sign release files with, so the tests never need Flatcar's private key.
 
 import { createReadStream } from 'node:fs';
-import { mkdir, mkdtemp, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -45,7 +45,11 @@ export async function startMirror(): Promise<Mirror> {
       await mkdir(dirname(file), { recursive: true });
       await writeFile(file, data);
     },
-    close: () => new Promise((done) => server.close(() => done())),
+    // The temp tree goes with the server: a test run must not leave a mirror per test in /tmp.
+    close: async () => {
+      await new Promise<void>((done) => server.close(() => done()));
+      await rm(root, { recursive: true, force: true });
+    },
   };
   const server: Server = createServer((req, res) => {
     const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
