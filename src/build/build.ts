@@ -11,6 +11,7 @@ import { readBuiltinTemplates } from './builtin-templates.js';
 import { TEMPLATE_NAMES, type TemplateName, type TemplateSource } from '../compile/templates.js';
 import { sha256, writeSnapshot, type Answers, type PreviousSnapshot, type SnapshotMeta, type WriteResult } from './write.js';
 import { checkImages } from './images-check.js';
+import { checkCloudConfigs } from './cloud-checks.js';
 
 /** Reports a long build's progress: `done` of `total` items of a stage (total 0: not known yet). */
 export type Progress = (stage: string, done: number, total: number) => void;
@@ -74,9 +75,15 @@ export interface FullCompile {
   hashes: Map<string, string>;
   /** The content revision's running sum (a plain directory's revision). */
   sum: RevisionSum;
+  /**
+   * Resolves once the cloud configs are checked, rejects with the build's errors if one is bad.
+   * Already settled unless the compile was asked to `deferChecks`; then whoever makes the build
+   * live waits for it first (writeCompiled's `ready`).
+   */
+  checked: Promise<void>;
 }
 
-export async function compileAll(dataPath: string, options: CompileOptions = {}): Promise<FullCompile> {
+export async function compileAll(dataPath: string, options: CompileOptions & { deferChecks?: boolean } = {}): Promise<FullCompile> {
   const progress = options.progress ?? (() => {});
   progress('read', 0, 0);
   const [files, builtins] = await Promise.all([
@@ -86,10 +93,30 @@ export async function compileAll(dataPath: string, options: CompileOptions = {})
     readBuiltinTemplates(),
   ]);
   progress('load', 0, files.size);
-  const loaded = load(files, TEMPLATE_NAMES);
+  // The seed cloud configs are collected here and checked as YAML beside the rest (cloud-checks.ts).
+  const asked: [string, Buffer][] = [];
+  const loaded = load(files, TEMPLATE_NAMES, (file, content) => {
+    asked.push([file, content]);
+    return [];
+  });
+  const checking = checkCloudConfigs(asked, options.signal);
+  checking.catch(() => {}); // awaited below, or by the caller through `checked`
   const resolved = resolve(loaded.model);
-  const errors: BootcfgError[] = [...loaded.errors, ...resolved.errors];
-  if (options.imagesPath !== undefined) errors.push(...(await checkImages(loaded.model, options.imagesPath)));
+  const imageErrors = options.imagesPath !== undefined ? await checkImages(loaded.model, options.imagesPath) : [];
+  const errors: BootcfgError[] = [...loaded.errors, ...resolved.errors, ...imageErrors];
+  const resolveWarnings = resolved.warnings.map((warning) => locate(warning, dataPath));
+  // The cloud configs' problems, listed as a compile that checked them in line lists its
+  // errors: in file order among the load errors, and then no layout and no render.
+  const cloudFailure = async (): Promise<ErrorList | undefined> => {
+    const problems = await checking;
+    if (problems.size === 0) return undefined;
+    const again = load(files, TEMPLATE_NAMES, (file) => problems.get(file) ?? []);
+    return new ErrorList([...again.errors, ...resolved.errors, ...imageErrors].map((error) => locate(error, dataPath)), resolveWarnings);
+  };
+  if (errors.length > 0 || !options.deferChecks) {
+    const failed = await cloudFailure();
+    if (failed) throw failed;
+  }
   let output: OutputFiles = new Map();
   const templates = withOverrides(builtins, loaded.model.templates);
   let plan = resolved.plan;
@@ -106,8 +133,12 @@ export async function compileAll(dataPath: string, options: CompileOptions = {})
     errors.push(...rendered.errors);
     output = rendered.files;
   }
-  const warnings = [...resolved.warnings, ...layoutWarnings].map((warning) => locate(warning, dataPath));
-  if (errors.length > 0) throw new ErrorList(errors.map((error) => locate(error, dataPath)), warnings);
+  const warnings = [...resolveWarnings, ...layoutWarnings.map((warning) => locate(warning, dataPath))];
+  if (errors.length > 0) throw (await cloudFailure()) ?? new ErrorList(errors.map((error) => locate(error, dataPath)), warnings);
+  const checked = cloudFailure().then((failed) => {
+    if (failed) throw failed;
+  });
+  checked.catch(() => {}); // the caller awaits it before the build goes live
   const { model } = loaded;
   const hashes = new Map<string, string>();
   const sum = new RevisionSum();
@@ -124,7 +155,7 @@ export async function compileAll(dataPath: string, options: CompileOptions = {})
     origins: originsOf(resolved.plan),
     groups: model.groups.map(({ file, id, name, profile }) => ({ file, id, name, profile })),
   };
-  return { compiled, sources: files, model, plan, templates, hashes, sum };
+  return { compiled, sources: files, model, plan, templates, hashes, sum, checked };
 }
 
 /** A read or compile failure with its paths made ones the user can open. */
@@ -141,14 +172,17 @@ function originsOf(plan: Plan): Map<string, string> {
 
 export async function build(options: BuildOptions): Promise<BuildResult> {
   const started = performance.now();
-  const { compiled, hashes } = await compileAll(options.dataPath, options);
-  return writeCompiled(options, compiled, hashes, started);
+  const { compiled, hashes, checked } = await compileAll(options.dataPath, { ...options, deferChecks: true });
+  return writeCompiled(options, compiled, hashes, started, undefined, checked);
 }
 
-/** Writes a compiled build as the live snapshot; `previous` is the live manifest's files when the caller holds them. */
-export async function writeCompiled(options: BuildOptions, compiled: Omit<Compiled, 'files'> & { files: Answers }, hashes: ReadonlyMap<string, string>, started: number, previous?: PreviousSnapshot): Promise<BuildResult> {
+/**
+ * Writes a compiled build as the live snapshot; `previous` is the live manifest's files when the
+ * caller holds them; `ready` is awaited before the snapshot goes live (a compile's deferred checks).
+ */
+export async function writeCompiled(options: BuildOptions, compiled: Omit<Compiled, 'files'> & { files: Answers }, hashes: ReadonlyMap<string, string>, started: number, previous?: PreviousSnapshot, ready?: Promise<void>): Promise<BuildResult> {
   if (options.signal?.aborted) throw buildStopped();
-  const written = await writeSnapshot(options.distPath, compiled.files, { revision: compiled.revision, source: options.source ?? options.dataPath, ...describeFleet(compiled) }, { progress: options.progress, hashes, previous, pruneLater: options.pruneLater });
+  const written = await writeSnapshot(options.distPath, compiled.files, { revision: compiled.revision, source: options.source ?? options.dataPath, ...describeFleet(compiled) }, { progress: options.progress, hashes, previous, pruneLater: options.pruneLater, ready });
   return { revision: compiled.revision, inputs: compiled.inputs, warnings: compiled.warnings, ...written, ms: Math.round(performance.now() - started) };
 }
 

@@ -135,8 +135,8 @@ export function runChild(): void {
 
 async function buildKept(options: BuildOptions, keep: boolean): Promise<{ build: ChildBuild; warnings: SentError[] }> {
   const started = performance.now();
-  const all = await compileAll(options.dataPath, options);
-  const result = await writeCompiled(options, all.compiled, all.hashes, started);
+  const all = await compileAll(options.dataPath, { ...options, deferChecks: true });
+  const result = await writeCompiled(options, all.compiled, all.hashes, started, undefined, all.checked);
   const warnings = result.warnings.map(toSent);
   return { build: { result: { ...result, warnings: [] }, kept: keep ? keptOf(all, result.dir) : undefined }, warnings };
 }

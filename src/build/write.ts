@@ -104,6 +104,11 @@ export interface WriteOptions {
    * an edit to its answer. Prunes of one dist run one after another.
    */
   pruneLater?: boolean;
+  /**
+   * Awaited before the snapshot goes live (build.ts: a compile's deferred cloud-config checks):
+   * if it rejects, the snapshot is dropped, the error is the write's, and the live one stays.
+   */
+  ready?: Promise<void>;
 }
 
 /** The prune running or queued per dist directory (pruneLater). */
@@ -135,7 +140,8 @@ export async function writeSnapshot(distPath: string, files: Answers, meta: Snap
     await markBuilt(distPath, id);
     const reused = await exists(dir);
     if (reused) counts.written = 0; // the same tree was built before: reuse it
-    else await fillSnapshot(dir, plan, all, hashes, origins, pieces, previous, progress);
+    else await fillSnapshot(dir, plan, all, hashes, origins, pieces, previous, progress, options.ready);
+    await options.ready;
     await pointCurrentAt(distPath, id);
     // A concurrent prune may have taken the reused snapshot, or a store dir it links, just before the switch: rebuild it.
     if (!(await exists(dir))) {
@@ -441,7 +447,7 @@ function diffCounts(next: ReadonlyMap<string, string>, prev: Live | undefined, c
  * the fleet's, and a default's edit none. Store directories are written the same way
  * (staging, synced, renamed) and never change once named.
  */
-async function fillSnapshot(dir: string, plan: StorePlan, all: Contents, hashes: ReadonlyMap<string, string>, origins: ReadonlyMap<string, string>, pieces: ReadonlyMap<string, Piece>, previous: Live | undefined, progress?: Progress): Promise<void> {
+async function fillSnapshot(dir: string, plan: StorePlan, all: Contents, hashes: ReadonlyMap<string, string>, origins: ReadonlyMap<string, string>, pieces: ReadonlyMap<string, Piece>, previous: Live | undefined, progress?: Progress, ready?: Promise<void>): Promise<void> {
   const revs = dirname(dir);
   const store = join(dirname(revs), STORE);
   const staging = join(revs, `.staging-${stagingOwner()}-${randomBytes(6).toString('hex')}`);
@@ -466,6 +472,7 @@ async function fillSnapshot(dir: string, plan: StorePlan, all: Contents, hashes:
       if (linkOrWrite(path, join(staging, path), all, hashes.get(path), previous)) written.push(path);
     });
     await syncTree(staging, written, parents);
+    await ready; // no snapshot of a build that fails its checks: staging goes below
     await rename(staging, dir).catch(async (error: NodeJS.ErrnoException) => {
       // Another build of the same contents finished first: its snapshot is this one.
       if (error.code !== 'EEXIST' && error.code !== 'ENOTEMPTY') throw error;

@@ -64,7 +64,10 @@ const LAYOUT_HINT = 'files live at <boot|cloud>/default, <boot|cloud>/uuid/<uuid
 /** Data-directory-relative POSIX path → file contents: what build/source.ts read. */
 export type SourceFiles = ReadonlyMap<string, Buffer>;
 
-export function load(files: SourceFiles, templateNames: readonly string[]): LoadResult {
+/** Checks one seed cloud config (cloud-config.ts); a full build may check them apart, in another thread. */
+export type CloudCheck = (file: string, content: Buffer) => LoadError[];
+
+export function load(files: SourceFiles, templateNames: readonly string[], checkCloud: CloudCheck = checkCloudConfig): LoadResult {
   const model: Model = { boot: [], cloud: [], templates: new Map(), profiles: new Map(), groups: [], dataTemplates: new Map(), localFiles: new Map() };
   const errors: LoadError[] = [];
   for (const [file, content] of files) {
@@ -88,10 +91,10 @@ export function load(files: SourceFiles, templateNames: readonly string[]): Load
         break;
       case 'cloud':
         if (!(SEED_NAMES as readonly string[]).includes(rest[0]!)) model.dataTemplates.set(file, { file, text: content.toString('utf8') });
-        else loadSeed(file, root, rest, content, model, errors);
+        else loadSeed(file, root, rest, content, model, errors, checkCloud);
         break;
       default:
-        loadSeed(file, root!, rest, content, model, errors);
+        loadSeed(file, root!, rest, content, model, errors, checkCloud);
     }
   }
   if (files.size === 0) {
@@ -100,11 +103,11 @@ export function load(files: SourceFiles, templateNames: readonly string[]): Load
   return { model, errors };
 }
 
-function loadSeed(file: string, root: string, rest: string[], content: Buffer, model: Model, errors: LoadError[]): void {
+function loadSeed(file: string, root: string, rest: string[], content: Buffer, model: Model, errors: LoadError[], checkCloud: CloudCheck): void {
   const selector = parseSelectorPath(file, rest, errors);
   if (!selector) return;
   if (root === 'cloud') {
-    errors.push(...checkCloudConfig(file, content));
+    errors.push(...checkCloud(file, content));
     model.cloud.push({ file, selector, value: content });
   } else {
     const config = parseBootConfig(file, content.toString('utf8'), errors);
