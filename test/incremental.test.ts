@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { build } from '../src/build/build.js';
 import { IncrementalBuilder } from '../src/build/incremental.js';
+import { writtenStore } from '../src/build/write.js';
 import { bootConfig, filesUnder, ROOT, tempDir, writeFiles } from './helpers.js';
 
 /** A small deterministic PRNG (mulberry32): a failure replays from its seed. */
@@ -257,4 +258,38 @@ test('an incremental build reads unchanged answers back from its last snapshot w
   await builder.build();
   assert.equal(builder.lastKind, 'full');
   await matchesFull('gone');
+});
+
+test('an edit undone reuses the earlier snapshot, and the builder still plans the next edit from memory, not from disk', async () => {
+  const root = await tempDir();
+  const [data, dist] = [join(root, 'data'), join(root, 'dist')];
+  const files: Record<string, string> = { 'boot/default': bootConfig('/images/default/vmlinuz') };
+  for (let i = 0; i < 40; i++) files[`boot/uuid/${uuid(i)}`] = bootConfig(`/images/m-${i}/vmlinuz`);
+  await writeFiles(data, files);
+  const builder = new IncrementalBuilder({ dataPath: data, distPath: dist });
+  await builder.build();
+  const edit = async (i: number, kernel: string) => {
+    await writeFile(join(data, `boot/uuid/${uuid(i)}`), bootConfig(kernel));
+    builder.changed([join(data, `boot/uuid/${uuid(i)}`)]);
+    return builder.build();
+  };
+  const first = await live(dist);
+  await edit(3, '/images/edited/vmlinuz');
+  const undone = await edit(3, '/images/m-3/vmlinuz');
+  assert.equal(await live(dist), first, 'the undo is the first tree again');
+  assert.equal(undone.written, 0);
+
+  // What the writer remembers is the reused snapshot's own links, every one of them.
+  const remembered = writtenStore(undone.dir);
+  assert.ok(remembered, 'a reused snapshot is remembered');
+  assert.ok(remembered.names.length > 1);
+  for (const [group, name] of remembered.names) assert.ok((await readlink(join(undone.dir, group))).endsWith(`/${name}`), `${group} links ${name}`);
+
+  // And the next edit, planned from that memory, is the full build's tree.
+  await edit(17, '/images/next/vmlinuz');
+  assert.equal(builder.lastKind, 'incremental');
+  const fresh = join(root, 'full');
+  await build({ dataPath: data, distPath: fresh });
+  assert.equal(await live(dist), await live(fresh));
+  assert.deepEqual(await tree(join(dist, 'current/')), await tree(join(fresh, 'current/')));
 });

@@ -151,7 +151,7 @@ export async function writeSnapshot(distPath: string, files: Answers, meta: Snap
       forget(dir);
     } else {
       await repairStore(dir, reused ? undefined : plan, all, hashes, origins, pieces, files);
-      if (reused) forget(dir); // its links are the earlier build's, not this plan's
+      if (reused) await rememberReused(dir, plan, pieces);
       else remember(dir, plan, pieces);
     }
   } catch (error) {
@@ -375,6 +375,24 @@ function remember(dir: string, plan: StorePlan, pieces: ReadonlyMap<string, Piec
   lastWrites.delete(distPath);
   if (lastWrites.size >= MAX_REMEMBERED) lastWrites.delete(lastWrites.keys().next().value!);
   lastWrites.set(distPath, { dir, plan: { groups: plan.groups, loose: plan.loose.filter((path) => path !== REVISION_FILE && path !== MANIFEST_FILE) }, pieces: hashes });
+}
+
+/**
+ * Remembers a snapshot this build reused (the same tree built before: an edit undone, a revert)
+ * as if it had written it. Its links are the earlier build's, not this plan's fresh names, so
+ * they are read from it (~1,800 at 100k machines). Without this the next edit would plan every
+ * answer again from disk: ~0.4 s at 100k instead of ~0.08.
+ */
+async function rememberReused(dir: string, plan: StorePlan, pieces: ReadonlyMap<string, Piece>): Promise<void> {
+  const names = new Map((await storeLinks(dir)).map(({ group, name }) => [group, name]));
+  if (names.size !== plan.groups.size) return forget(dir);
+  const groups = new Map<string, GroupPlan>();
+  for (const [group, { files }] of plan.groups) {
+    const name = names.get(group);
+    if (name === undefined) return forget(dir); // not this plan's tree after all: plan the next build from disk
+    groups.set(group, { name, files, reused: true });
+  }
+  remember(dir, { groups, loose: plan.loose }, pieces);
 }
 
 /**
