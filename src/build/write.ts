@@ -7,13 +7,14 @@
 
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { constants, existsSync, linkSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
+import { constants, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
 import { mkdir, open, readdir, readlink, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { BootcfgError, SourceError } from '../compile/errors.js';
 import { MANIFEST_FILE, REVISION_FILE } from '../compile/outputs.js';
 import { distFile, shardKey } from '../compile/shapes.js';
+import { linkAll, tryLink, type LinkBatch } from './links.js';
 import { forEachYielding, mapLimit } from './pool.js';
 import type { Progress } from './build.js';
 
@@ -663,18 +664,39 @@ async function fillStoreDirs(store: string, dirs: readonly { group: string; name
   try {
     const written: string[] = [];
     const parents = new Set<string>();
+    // Unchanged answers are linked from the previous snapshot, all at once (links.ts: on two
+    // threads when many); the rest, and any that cannot be linked, are written from memory.
+    const batches: LinkBatch[] = [];
+    const linked: { dir: number; paths: string[] }[] = [];
+    const write = (i: number, path: string, rest: string) => {
+      writeFileSync(join(root, String(i), rest), all.get(path)!);
+      written.push(`${i}/${rest}`);
+    };
     for (const [i, { group, files, piece }] of dirs.entries()) {
-      const inside = (path: string) => `${i}/${distFile(path).slice(group.length + 1)}`;
-      const mine = [...new Set([String(i), ...files.map((path) => dirname(inside(path)))])];
+      const rest = (path: string) => distFile(path).slice(group.length + 1);
+      const mine = [...new Set([String(i), ...files.map((path) => dirname(`${i}/${rest(path)}`))])];
       for (const parent of mine) mkdirSync(join(root, parent), { recursive: true });
       for (const parent of mine) parents.add(parent);
+      const batch: LinkBatch = { from: join(previous?.dir ?? '', group), to: join(root, String(i)), names: [] };
+      const paths: string[] = [];
       await forEachYielding(files, (path) => {
+        const hash = hashes.get(path);
+        if (previous && hash !== undefined && previous.hashOf(path) === hash) {
+          batch.names.push(rest(path));
+          paths.push(path);
+          return;
+        }
         tick();
-        if (linkOrWrite(path, join(root, inside(path)), all, hashes.get(path), previous)) written.push(inside(path));
+        write(i, path, rest(path));
       });
+      if (paths.length > 0) {
+        batches.push(batch);
+        linked.push({ dir: i, paths });
+      }
       writeFileSync(join(root, `${i}${PIECE_SUFFIX}`), piece);
       written.push(`${i}${PIECE_SUFFIX}`);
     }
+    for (const [b, i] of await linkAll(batches, tick)) write(linked[b]!.dir, linked[b]!.paths[i]!, batches[b]!.names[i]!); // the previous snapshot lost it
     await syncTree(root, written, [...parents].map((parent) => join(root, parent)));
     // The piece first: a store dir under its name always has its piece beside it.
     for (const [i, { name }] of dirs.entries()) {
@@ -780,15 +802,6 @@ function writeError(distPath: string, error: unknown): BootcfgError {
     hint: 'check that --dist-path is writable and the disk has space; the previous build is still live',
     cause: error,
   });
-}
-
-function tryLink(from: string, to: string): boolean {
-  try {
-    linkSync(from, to);
-    return true;
-  } catch {
-    return false; // the previous snapshot lost the file (pruned, edited by hand): write it
-  }
 }
 
 /**
