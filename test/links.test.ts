@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { build } from '../src/build/build.js';
 import { IncrementalBuilder } from '../src/build/incremental.js';
-import { LINK_THREAD_MIN, linkAll, type LinkBatch } from '../src/build/links.js';
+import { LINK_THREAD_MIN, linkAll, type LinkBatch, type LinkSource } from '../src/build/links.js';
 import { bootConfig, filesUnder, tempDir, writeFiles } from './helpers.js';
 
 test('links on two threads: every one made is a hard link, and every one that failed is reported', async () => {
@@ -27,7 +27,8 @@ test('links on two threads: every one made is a hard link, and every one that fa
   // Sources lost in the first batch (linked in this thread) and the last (linked by the worker).
   const last = batches.length - 1;
   for (const [b, i] of [[0, 3], [0, 499], [last, 0], [last, 250]] as const) await rm(join(batches[b]!.from, batches[b]!.names[i]!));
-  const failed = await linkAll(batches);
+  const sources = batches.map(({ from, to, names }): LinkSource => ({ from, to, count: names.length, name: (i) => names[i]! }));
+  const failed = await linkAll(sources);
   assert.deepEqual(failed.sort((x, y) => x[0] - y[0] || x[1] - y[1]), [[0, 3], [0, 499], [last, 0], [last, 250]]);
   for (const b of [0, 1, last - 1, last]) {
     for (const [i, name] of batches[b]!.names.entries()) {

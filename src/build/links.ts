@@ -26,42 +26,70 @@ export interface LinkBatch {
   names: string[];
 }
 
+/**
+ * A batch as the caller holds it: its names made one at a time when needed, so a build with
+ * 250k links does not hold 250k name strings at once (only the worker's half is made up front).
+ */
+export interface LinkSource {
+  from: string;
+  to: string;
+  count: number;
+  name(i: number): string;
+}
+
+/** Links sent to the worker in one message. */
+const LINK_CHUNK = 8192;
+
 /** A link by its batch and its name's index there. */
 export type LinkRef = [batch: number, name: number];
 
 const WORKER = fileURLToPath(new URL('./link-worker.js', import.meta.url));
 
-/** Makes every link of `batches`; resolves to those that could not be made. */
-export async function linkAll(batches: readonly LinkBatch[], tick: () => void = () => {}): Promise<LinkRef[]> {
-  const total = batches.reduce((sum, batch) => sum + batch.names.length, 0);
-  if (total < LINK_THREAD_MIN) return linkHere(batches, 0, tick);
+/** Makes every link of `sources`; resolves to those that could not be made. */
+export async function linkAll(sources: readonly LinkSource[], tick: () => void = () => {}): Promise<LinkRef[]> {
+  const total = sources.reduce((sum, source) => sum + source.count, 0);
+  if (total < LINK_THREAD_MIN) return linkHere(sources, 0, tick);
   // Split by batches (whole directories), about half the links each.
   let split = 0;
-  for (let count = 0; split < batches.length && count < total / 2; split++) count += batches[split]!.names.length;
-  const theirs = linkApart(batches.slice(split));
-  const mine = await linkHere(batches.slice(0, split), 0, tick);
+  for (let count = 0; split < sources.length && count < total / 2; split++) count += sources[split]!.count;
+  const theirs = linkApart(sources.slice(split));
+  const mine = await linkHere(sources.slice(0, split), 0, tick);
   const failed = await theirs;
-  for (const batch of batches.slice(split)) for (let i = 0; i < batch.names.length; i++) tick();
-  if (failed === 'died') return [...mine, ...(await linkHere(batches.slice(split), split, () => {}, true))];
+  for (const source of sources.slice(split)) for (let i = 0; i < source.count; i++) tick();
+  if (failed === 'died') return [...mine, ...(await linkHere(sources.slice(split), split, () => {}, true))];
   return [...mine, ...failed.map(([batch, name]): LinkRef => [batch + split, name])];
 }
 
 /** Makes the links in this thread, yielding between some; with `resume`, one already there counts as made. */
-async function linkHere(batches: readonly LinkBatch[], offset: number, tick: () => void, resume = false): Promise<LinkRef[]> {
+async function linkHere(sources: readonly LinkSource[], offset: number, tick: () => void, resume = false): Promise<LinkRef[]> {
   const failed: LinkRef[] = [];
-  for (const [b, { from, to, names }] of batches.entries()) {
-    await forEachYielding(names.keys(), (i) => {
+  for (const [b, { from, to, count, name }] of sources.entries()) {
+    await forEachYielding(upTo(count), (i) => {
       tick();
-      const target = join(to, names[i]!);
+      const target = join(to, name(i));
       if (resume && existsSync(target)) return;
-      if (!tryLink(join(from, names[i]!), target)) failed.push([b + offset, i]);
+      if (!tryLink(join(from, name(i)), target)) failed.push([b + offset, i]);
     });
   }
   return failed;
 }
 
-/** The links on a worker thread: those that failed, or 'died' when it did not answer. */
-function linkApart(batches: LinkBatch[]): Promise<LinkRef[] | 'died'> {
+function* upTo(count: number): Generator<number> {
+  for (let i = 0; i < count; i++) yield i;
+}
+
+/**
+ * The links on a worker thread: those that failed, or 'died' when it did not answer. Sent a
+ * chunk at a time, the next when the last is done, so that neither thread holds the names of
+ * more than two chunks (the worker's half of a 1% edit at 100k is ~125k links).
+ */
+function linkApart(sources: readonly LinkSource[]): Promise<LinkRef[] | 'died'> {
+  const chunks: number[][] = []; // source indexes, whole dirs, ~LINK_CHUNK links each
+  for (const [b, { count }] of sources.entries()) {
+    const last = chunks.at(-1);
+    if (last && last.reduce((sum, i) => sum + sources[i]!.count, 0) + count <= LINK_CHUNK) last.push(b);
+    else chunks.push([b]);
+  }
   let worker: Worker;
   try {
     worker = new Worker(WORKER);
@@ -69,6 +97,8 @@ function linkApart(batches: LinkBatch[]): Promise<LinkRef[] | 'died'> {
     return Promise.resolve('died');
   }
   return new Promise((resolve) => {
+    const failed: LinkRef[] = [];
+    let next = 0;
     let settled = false;
     const settle = (result: LinkRef[] | 'died') => {
       if (settled) return;
@@ -76,10 +106,22 @@ function linkApart(batches: LinkBatch[]): Promise<LinkRef[] | 'died'> {
       void worker.terminate();
       resolve(result);
     };
-    worker.once('message', (failed: LinkRef[]) => settle(failed));
+    const send = () => {
+      if (next === chunks.length) return settle(failed);
+      const chunk = chunks[next++]!;
+      const batches = chunk.map((b): LinkBatch => {
+        const { from, to, count, name } = sources[b]!;
+        return { from, to, names: Array.from({ length: count }, (_, i) => name(i)) };
+      });
+      worker.once('message', (refs: LinkRef[]) => {
+        for (const [batch, name] of refs) failed.push([chunk[batch]!, name]);
+        send();
+      });
+      worker.postMessage(batches);
+    };
     worker.once('error', () => settle('died'));
     worker.once('exit', () => settle('died'));
-    worker.postMessage(batches);
+    send();
   });
 }
 

@@ -14,7 +14,7 @@ import { dirname, join } from 'node:path';
 import { BootcfgError, SourceError } from '../compile/errors.js';
 import { MANIFEST_FILE, REVISION_FILE } from '../compile/outputs.js';
 import { distFile, shardKey } from '../compile/shapes.js';
-import { linkAll, tryLink, type LinkBatch } from './links.js';
+import { linkAll, tryLink, type LinkSource } from './links.js';
 import { forEachYielding, mapLimit } from './pool.js';
 import type { Progress } from './build.js';
 
@@ -666,8 +666,8 @@ async function fillStoreDirs(store: string, dirs: readonly { group: string; name
     const parents = new Set<string>();
     // Unchanged answers are linked from the previous snapshot, all at once (links.ts: on two
     // threads when many); the rest, and any that cannot be linked, are written from memory.
-    const batches: LinkBatch[] = [];
-    const linked: { dir: number; paths: string[] }[] = [];
+    const sources: LinkSource[] = [];
+    const linked: { dir: number; paths: readonly string[]; picks: number[] }[] = [];
     const write = (i: number, path: string, rest: string) => {
       writeFileSync(join(root, String(i), rest), all.get(path)!);
       written.push(`${i}/${rest}`);
@@ -677,26 +677,28 @@ async function fillStoreDirs(store: string, dirs: readonly { group: string; name
       const mine = [...new Set([String(i), ...files.map((path) => dirname(`${i}/${rest(path)}`))])];
       for (const parent of mine) mkdirSync(join(root, parent), { recursive: true });
       for (const parent of mine) parents.add(parent);
-      const batch: LinkBatch = { from: join(previous?.dir ?? '', group), to: join(root, String(i)), names: [] };
-      const paths: string[] = [];
-      await forEachYielding(files, (path) => {
+      const picks: number[] = [];
+      await forEachYielding(files.keys(), (k) => {
+        const path = files[k]!;
         const hash = hashes.get(path);
         if (previous && hash !== undefined && previous.hashOf(path) === hash) {
-          batch.names.push(rest(path));
-          paths.push(path);
+          picks.push(k);
           return;
         }
         tick();
         write(i, path, rest(path));
       });
-      if (paths.length > 0) {
-        batches.push(batch);
-        linked.push({ dir: i, paths });
+      if (picks.length > 0) {
+        sources.push({ from: join(previous?.dir ?? '', group), to: join(root, String(i)), count: picks.length, name: (k) => rest(files[picks[k]!]!) });
+        linked.push({ dir: i, paths: files, picks });
       }
       writeFileSync(join(root, `${i}${PIECE_SUFFIX}`), piece);
       written.push(`${i}${PIECE_SUFFIX}`);
     }
-    for (const [b, i] of await linkAll(batches, tick)) write(linked[b]!.dir, linked[b]!.paths[i]!, batches[b]!.names[i]!); // the previous snapshot lost it
+    for (const [b, k] of await linkAll(sources, tick)) {
+      const { dir, paths, picks } = linked[b]!;
+      write(dir, paths[picks[k]!]!, sources[b]!.name(k)); // the previous snapshot lost it
+    }
     await syncTree(root, written, [...parents].map((parent) => join(root, parent)));
     // The piece first: a store dir under its name always has its piece beside it.
     for (const [i, { name }] of dirs.entries()) {
