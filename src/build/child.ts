@@ -57,7 +57,7 @@ type Asked = Omit<ChildOptions, 'signal'> & { keep: boolean };
 /** The child's one message. Warnings (in the result and the kept compile) cross as SentErrors. */
 type Reply = { ok: true; build: ChildBuild; warnings: SentError[] } | { ok: false; error: SentError };
 
-interface SentError {
+export interface SentError {
   kind: string;
   message: string;
   file?: string;
@@ -179,7 +179,7 @@ function received(build: ChildBuild, sent: SentError[]): ChildBuild {
 
 const KINDS: Record<string, new (message: string, where: ConstructorParameters<typeof BootcfgError>[1]) => BootcfgError> = { BootcfgError, LoadError, TemplateError, SourceError, UsageError };
 
-function toSent(error: unknown): SentError {
+export function toSent(error: unknown): SentError {
   if (error instanceof ErrorList) return { ...fields(error), kind: 'ErrorList', errors: error.errors.map(toSent), warnings: error.warnings.map(toSent) };
   if (error instanceof BootcfgError) return { ...fields(error), kind: error.constructor.name };
   const plain = error instanceof Error ? error : new Error(String(error));

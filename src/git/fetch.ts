@@ -82,6 +82,8 @@ export interface FetchedCommit {
   subject: string;
   /** git in the mirror, with pipes (export.ts). */
   spawn: GitSpawn;
+  /** The mirror's git directory: what a child process needs to run git there (export-child.ts). */
+  gitDir: string;
   /** The repo's directory in the cache (mirror, trees). */
   home: string;
   git: SimpleGit;
@@ -95,7 +97,8 @@ export async function fetchCommit(options: FetchOptions): Promise<FetchedCommit>
   const git = await mirror(url, join(home, 'git'), ref === 'HEAD', options.signal);
   const sha = await resolveRef(git, ref, url);
   const { time, subject } = await commitMeta(git, sha);
-  return { sha, time, subject, home, git, spawn: spawnGit(await gitDirOf(git)) };
+  const gitDir = await gitDirOf(git);
+  return { sha, time, subject, home, git, spawn: spawnGit(gitDir), gitDir };
 }
 
 /**
@@ -305,7 +308,7 @@ async function writeTree(git: SimpleGit, sha: string, trees: string, dataPath: s
 }
 
 /** git with the same config and environment as gitIn(), as a process with pipes: for byte streams. */
-function spawnGit(gitDir: string): GitSpawn {
+export function spawnGit(gitDir: string): GitSpawn {
   const config = SAFE_CONFIG.flatMap((setting) => ['-c', setting]);
   const env = { ...inheritedEnv(), GIT_TERMINAL_PROMPT: '0', GIT_DIR: gitDir };
   return (args) => spawn('git', [...config, ...args], { cwd: gitDir, env, stdio: 'pipe', timeout: SILENT_FETCH_MS, killSignal: 'SIGKILL' });

@@ -13,6 +13,8 @@ import { IncrementalBuilder } from '../build/incremental.js';
 import { BootcfgError, ErrorList, LoadError, TemplateError } from '../compile/errors.js';
 import { fetchCommit, redactUrl, relocateError, type Revision } from './fetch.js';
 import { KeptTree, keptTreePath, type TreeUpdate } from './kept.js';
+import { exportTreeInChild } from './export-child.js';
+import { SOURCE_ROOTS } from '../build/source.js';
 import { FollowStatus, STATUS_PATH } from './status.js';
 import { Rebuilder } from '../build/watch.js';
 import { HOOK_PATH, webhookHandler, webhookOffHandler } from './webhook.js';
@@ -116,7 +118,8 @@ export class Follower {
       if (revision.sha === this.status.liveRevision) return { kind: 'unchanged', revision: revision.sha };
       if (knownBad) return { kind: 'known-bad', revision: revision.sha };
       const treeStarted = performance.now();
-      const update = await kept.tree.bringTo(fetched.spawn, revision.sha);
+      // A full export in a child process: listing and streaming 200k files grows a heap that serve would keep.
+      const update = await kept.tree.bringTo(fetched.spawn, revision.sha, (dir) => exportTreeInChild(fetched.gitDir, revision.sha, dir, SOURCE_ROOTS, this.stopping.signal));
       how = `${describeUpdate(update)}; fetch ${Math.round(fetchMs)} ms, tree ${Math.round(performance.now() - treeStarted)} ms`;
       kept.builder.changed(update.kind === 'full' ? undefined : update.paths.map((path) => join(kept.tree.dir, path)));
     } catch (error) {

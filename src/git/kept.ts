@@ -8,13 +8,17 @@
 // unknown until a full export succeeds, so a diff is only ever taken from what the tree holds.
 
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, readdir, rename, rm } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { mkdir, readdir, rename } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { SOURCE_ROOTS } from '../build/source.js';
 import { applyChanges, exportTree, REGULAR_MODES, treeChanges, type GitSpawn } from './export.js';
 
 /** More changed paths than this are a full export: past it, a fresh tree costs about the same. */
 export const MAX_CHANGED_PATHS = 20_000;
+
+/** Writes the commit's whole tree into an empty directory (export.ts: exportTree); how many symlinks it holds. */
+export type WholeExport = (dir: string) => Promise<{ links: number }>;
 
 /** How the tree reached a commit. */
 export type TreeUpdate =
@@ -30,13 +34,16 @@ export class KeptTree {
   /** @param dir the data directory the builder reads (replaced whole by a full export) */
   constructor(readonly dir: string) {}
 
-  /** Make the tree hold `sha`: in place from the commit it holds when that is safe, else in full. */
-  async bringTo(git: GitSpawn, sha: string): Promise<TreeUpdate> {
+  /**
+   * Make the tree hold `sha`: in place from the commit it holds when that is safe, else in full,
+   * by `exportWhole` (serve runs it in a child process: export-child.ts) or else in this one.
+   */
+  async bringTo(git: GitSpawn, sha: string, exportWhole: WholeExport = (dir) => exportTree(git, sha, dir, SOURCE_ROOTS)): Promise<TreeUpdate> {
     const from = this.commit;
     if (from === sha) return { kind: 'changes', from, paths: [] };
     const update = await this.update(git, from, sha);
     if (typeof update !== 'string') return { kind: 'changes', from: from!, paths: update };
-    await this.exportFull(git, sha);
+    await this.exportFull(sha, exportWhole);
     return { kind: 'full', reason: update };
   }
 
@@ -60,7 +67,7 @@ export class KeptTree {
   }
 
   /** Export `sha` beside the tree and swap it in; the tree's commit is unknown if this throws. */
-  private async exportFull(git: GitSpawn, sha: string): Promise<void> {
+  private async exportFull(sha: string, exportWhole: WholeExport): Promise<void> {
     this.commit = undefined;
     const scratch = `${this.dir}.tmp-${randomBytes(6).toString('hex')}`;
     const old = `${this.dir}.old-${randomBytes(6).toString('hex')}`;
@@ -68,7 +75,7 @@ export class KeptTree {
     await this.removeLeftovers();
     try {
       await mkdir(scratch);
-      const { links } = await exportTree(git, sha, scratch, SOURCE_ROOTS);
+      const { links } = await exportWhole(scratch);
       await rename(this.dir, old).catch((error: NodeJS.ErrnoException) => {
         if (error.code !== 'ENOENT') throw error;
       });
@@ -76,7 +83,8 @@ export class KeptTree {
       this.links = links;
       this.commit = sha;
     } finally {
-      await Promise.all([rm(scratch, { recursive: true, force: true }), rm(old, { recursive: true, force: true })]);
+      // Best effort: what is left has this tree's prefix, and the next full export removes it first.
+      await removeApart([scratch, old]).catch(() => {});
     }
   }
 
@@ -84,8 +92,29 @@ export class KeptTree {
   private async removeLeftovers(): Promise<void> {
     const prefix = `${basename(this.dir)}.`;
     const names = (await readdir(dirname(this.dir))).filter((name) => name.startsWith(prefix));
-    for (const name of names) await rm(join(dirname(this.dir), name), { recursive: true, force: true });
+    if (names.length > 0) await removeApart(names.map((name) => join(dirname(this.dir), name)));
   }
+}
+
+/**
+ * Removes directory trees (each may be absent) in a throwaway Node process. fs.rm of a tree of
+ * 200k files grew the heap of the process running it by ~450 MB, which serve then kept: serve
+ * --repo sat at ~540 MB after a first sync that replaced an old tree, ~80 MB before it.
+ */
+function removeApart(paths: readonly string[]): Promise<void> {
+  const script = 'for (const path of process.argv.slice(1)) require("node:fs").rmSync(path, { recursive: true, force: true })';
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['-e', script, ...paths], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let said = '';
+    child.stderr.on('data', (chunk: Buffer) => {
+      if (said.length < 4096) said += chunk.toString('utf8');
+    });
+    child.once('error', reject);
+    child.once('close', (code, signal) => {
+      if (code === 0) resolve();
+      else reject(new Error(`could not remove ${paths.join(', ')} (${signal ?? `exit ${code}`}): ${said.trim().split('\n')[0] ?? ''}`));
+    });
+  });
 }
 
 /** Where serve --repo keeps its tree for one ref: beside the mirror, one per ref followed. */
