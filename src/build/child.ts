@@ -5,15 +5,15 @@
 // incremental.ts: the answers' paths and hashes, where each came from, the data files' sizes,
 // the templates) in a compact form, and exits. The parent never holds the fleet's contents.
 //
-// The child is this module, forked (build-child-main.ts). It answers with one message, and
-// errors cross as their fields and are made again as the same BootcfgError kinds, so serve
-// reports a failed build exactly as it would an in-process one.
+// The child is this module, forked (build-child-main.ts) through ask-child.ts: it answers with
+// one message, and errors cross as the same BootcfgError kinds, so serve reports a failed build
+// exactly as it would an in-process one.
 
-import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { BootcfgError, ErrorList, LoadError, SourceError, TemplateError, UsageError } from '../compile/errors.js';
+import type { BootcfgError } from '../compile/errors.js';
 import type { TemplateName, TemplateSource } from '../compile/templates.js';
 import { compileAll, writeCompiled, type BuildOptions, type BuildResult, type Compiled, type FullCompile } from './build.js';
+import { answerParent, askChild, fromSent, toSent, type SentError } from './ask-child.js';
 import { buildStopped } from './source.js';
 import { writtenStore, type WrittenStore } from './write.js';
 
@@ -54,20 +54,12 @@ export type ChildOptions = Pick<BuildOptions, 'dataPath' | 'distPath' | 'source'
 /** What is sent to the child: the options, and whether to hand back the state for incremental builds. */
 type Asked = Omit<ChildOptions, 'signal'> & { keep: boolean };
 
-/** The child's one message. Warnings (in the result and the kept compile) cross as SentErrors. */
-type Reply = { ok: true; build: ChildBuild; warnings: SentError[] } | { ok: false; error: SentError };
-
-export interface SentError {
-  kind: string;
-  message: string;
-  file?: string;
-  line?: number;
-  column?: number;
-  hint?: string;
-  stack?: string;
-  errors?: SentError[];
-  warnings?: SentError[];
+/** The child's answer. Warnings (in the result and the kept compile) cross as SentErrors. */
+interface Built {
+  build: ChildBuild;
+  warnings: SentError[];
 }
+
 
 const MAIN = fileURLToPath(new URL('./build-child-main.js', import.meta.url));
 
@@ -84,29 +76,12 @@ export async function buildOnceInChild(options: ChildOptions): Promise<BuildResu
   return (await ask(options, false)).result;
 }
 
-function ask(options: ChildOptions, keep: boolean): Promise<ChildBuild> {
-  if (options.signal?.aborted) return Promise.reject(buildStopped());
+async function ask(options: ChildOptions, keep: boolean): Promise<ChildBuild> {
   const { signal, ...rest } = options;
   const sent: Asked = { ...rest, keep };
-  return new Promise((resolve, reject) => {
-    const child = fork(MAIN, [], { serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-    let reply: Reply | undefined;
-    const stop = () => child.kill('SIGTERM');
-    signal?.addEventListener('abort', stop, { once: true });
-    child.once('message', (message) => {
-      reply = message as Reply;
-      // The child prunes old snapshots after answering (pruneLater); the parent goes on.
-      if (reply.ok) resolve(received(reply.build, reply.warnings));
-      else reject(fromSent(reply.error));
-    });
-    child.once('error', (error) => reject(error));
-    child.once('exit', (code, by) => {
-      signal?.removeEventListener('abort', stop);
-      if (reply) return;
-      reject(signal?.aborted ? buildStopped() : new SourceError(`the build process ended (${by ?? `exit ${code}`}) before it answered`, { hint: 'see its output above; the last good build is still live' }));
-    });
-    child.send(sent);
-  });
+  // The child prunes old snapshots after answering (pruneLater); the parent goes on.
+  const { build, warnings } = await askChild<Built>(MAIN, sent, { serialization: 'advanced', signal, what: 'build', stopped: buildStopped });
+  return received(build, warnings);
 }
 
 /**
@@ -116,24 +91,10 @@ function ask(options: ChildOptions, keep: boolean): Promise<ChildBuild> {
  * the compile is done. A parent that goes away before the reply ends the child the same way.
  */
 export function runChild(): void {
-  let replied = false;
-  process.once('disconnect', () => {
-    if (!replied) process.kill(process.pid, 'SIGTERM');
-  });
-  process.once('message', ({ keep, ...options }: Asked) => {
-    void buildKept(options, keep).then(
-      ({ build, warnings }) => reply({ ok: true, build, warnings }),
-      (error: unknown) => reply({ ok: false, error: toSent(error) }),
-    );
-  });
-  function reply(message: Reply): void {
-    replied = true;
-    // Disconnect once sent: the parent is done with this child, which exits when its work is.
-    process.send!(message, () => process.disconnect());
-  }
+  answerParent(({ keep, ...options }: Asked) => buildKept(options, keep));
 }
 
-async function buildKept(options: BuildOptions, keep: boolean): Promise<{ build: ChildBuild; warnings: SentError[] }> {
+async function buildKept(options: BuildOptions, keep: boolean): Promise<Built> {
   const started = performance.now();
   const all = await compileAll(options.dataPath, { ...options, deferChecks: true });
   const result = await writeCompiled(options, all.compiled, all.hashes, started, undefined, all.checked);
@@ -175,27 +136,4 @@ function received(build: ChildBuild, sent: SentError[]): ChildBuild {
   if (!build.kept) return { result };
   const localFiles = build.kept.localFiles.map(([name, bytes]): [string, Uint8Array] => [name, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)]);
   return { result, kept: { ...build.kept, compiled: { ...build.kept.compiled, warnings }, localFiles } };
-}
-
-const KINDS: Record<string, new (message: string, where: ConstructorParameters<typeof BootcfgError>[1]) => BootcfgError> = { BootcfgError, LoadError, TemplateError, SourceError, UsageError };
-
-export function toSent(error: unknown): SentError {
-  if (error instanceof ErrorList) return { ...fields(error), kind: 'ErrorList', errors: error.errors.map(toSent), warnings: error.warnings.map(toSent) };
-  if (error instanceof BootcfgError) return { ...fields(error), kind: error.constructor.name };
-  const plain = error instanceof Error ? error : new Error(String(error));
-  return { kind: 'Error', message: plain.message, stack: plain.stack };
-}
-
-function fields(error: BootcfgError): SentError {
-  return { kind: '', message: error.message, file: error.file, line: error.line, column: error.column, hint: error.hint };
-}
-
-/** The child's error made again in this process, of the same kind. */
-export function fromSent(sent: SentError): Error {
-  if (sent.kind === 'ErrorList') return new ErrorList((sent.errors ?? []).map((e) => fromSent(e) as BootcfgError), (sent.warnings ?? []).map((e) => fromSent(e) as BootcfgError));
-  const Kind = KINDS[sent.kind];
-  if (Kind) return new Kind(sent.message, { file: sent.file, line: sent.line, column: sent.column, hint: sent.hint });
-  const error = new Error(sent.message);
-  if (sent.stack) error.stack = sent.stack;
-  return error;
 }

@@ -28,7 +28,7 @@ export interface LinkBatch {
 
 /**
  * A batch as the caller holds it: its names made one at a time when needed, so a build with
- * 250k links does not hold 250k name strings at once (only the worker's half is made up front).
+ * 250k links does not hold 250k name strings at once (the worker's are made a chunk at a time).
  */
 export interface LinkSource {
   from: string;
@@ -66,9 +66,10 @@ async function linkHere(sources: readonly LinkSource[], offset: number, tick: ()
   for (const [b, { from, to, count, name }] of sources.entries()) {
     await forEachYielding(upTo(count), (i) => {
       tick();
-      const target = join(to, name(i));
+      const file = name(i);
+      const target = join(to, file);
       if (resume && existsSync(target)) return;
-      if (!tryLink(join(from, name(i)), target)) failed.push([b + offset, i]);
+      if (!tryLink(join(from, file), target)) failed.push([b + offset, i]);
     });
   }
   return failed;

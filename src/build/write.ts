@@ -151,8 +151,10 @@ export async function writeSnapshot(distPath: string, files: Answers, meta: Snap
       await fillSnapshot(dir, fresh, all, hashes, origins, pieces, undefined, progress);
       forget(dir);
     } else {
-      await repairStore(dir, reused ? undefined : plan, all, hashes, origins, pieces, files);
-      if (reused) await rememberReused(dir, plan, pieces);
+      // A reused snapshot's links are the earlier build's: read once, for the repair and the memory.
+      const links = reused ? await storeLinks(dir) : undefined;
+      await repairStore(dir, plan, links, all, hashes, origins, pieces);
+      if (links) rememberReused(dir, plan, links, pieces);
       else remember(dir, plan, pieces);
     }
   } catch (error) {
@@ -381,11 +383,11 @@ function remember(dir: string, plan: StorePlan, pieces: ReadonlyMap<string, Piec
 /**
  * Remembers a snapshot this build reused (the same tree built before: an edit undone, a revert)
  * as if it had written it. Its links are the earlier build's, not this plan's fresh names, so
- * they are read from it (~1,800 at 100k machines). Without this the next edit would plan every
+ * the caller reads them from it (~1,800 at 100k machines). Without this the next edit would plan every
  * answer again from disk: ~0.4 s at 100k instead of ~0.08.
  */
-async function rememberReused(dir: string, plan: StorePlan, pieces: ReadonlyMap<string, Piece>): Promise<void> {
-  const names = new Map((await storeLinks(dir)).map(({ group, name }) => [group, name]));
+function rememberReused(dir: string, plan: StorePlan, links: readonly { group: string; name: string }[], pieces: ReadonlyMap<string, Piece>): void {
+  const names = new Map(links.map(({ group, name }) => [group, name]));
   if (names.size !== plan.groups.size) return forget(dir);
   const groups = new Map<string, GroupPlan>();
   for (const [group, { files }] of plan.groups) {
@@ -723,17 +725,17 @@ function linkOrWrite(path: string, to: string, all: Contents, hash: string | und
  * After the switch: a store dir the live snapshot links to that a concurrent prune removed
  * (it could not yet see the link) is written again from memory under the same name.
  */
-async function repairStore(dir: string, plan: StorePlan | undefined, all: Contents, hashes: ReadonlyMap<string, string>, origins: ReadonlyMap<string, string>, pieces: ReadonlyMap<string, Piece>, files: Answers): Promise<void> {
+async function repairStore(dir: string, plan: StorePlan, reusedLinks: readonly { group: string; name: string }[] | undefined, all: Contents, hashes: ReadonlyMap<string, string>, origins: ReadonlyMap<string, string>, pieces: ReadonlyMap<string, Piece>): Promise<void> {
   const store = join(dirname(dirname(dir)), STORE);
-  // The snapshot this build made links what its plan says; only the dirs it reused could be gone.
-  const links = plan ? [...plan.groups].filter(([, group]) => group.reused).map(([group, { name }]) => ({ group, name })) : await storeLinks(dir);
+  // The snapshot this build made links what its plan says; only the dirs it reused could be
+  // gone. A snapshot reused whole links what `reusedLinks` says (the same tree, so the plan's groups).
+  const links = reusedLinks ?? [...plan.groups].filter(([, group]) => group.reused).map(([group, { name }]) => ({ group, name }));
   const missing = new Map<string, string>();
   await forEachYielding(links, ({ group, name }) => {
     if (!existsSync(join(store, name))) missing.set(group, name);
   });
   if (missing.size === 0) return;
-  const grouped = plan ?? (await planStore(files, hashes, origins, undefined));
-  const paths = (group: string) => grouped.groups.get(group)?.files ?? [];
+  const paths = (group: string) => plan.groups.get(group)?.files ?? [];
   await fillStoreDirs(store, [...missing].map(([group, name]) => ({ group, name, files: paths(group), piece: pieceOf(pieces, group, paths(group), hashes, origins) })), all, hashes, undefined, () => {});
 }
 
