@@ -14,7 +14,7 @@ import { dirname, join } from 'node:path';
 import { BootcfgError, SourceError } from '../compile/errors.js';
 import { MANIFEST_FILE, REVISION_FILE } from '../compile/outputs.js';
 import { distFile, shardKey } from '../compile/shapes.js';
-import { linkAll, tryLink, type LinkSource } from './links.js';
+import { fillAll, tryLink, type DirFill } from './fill.js';
 import { forEachYielding, mapLimit } from './pool.js';
 import type { Progress } from './build.js';
 
@@ -666,40 +666,47 @@ async function fillStoreDirs(store: string, dirs: readonly { group: string; name
   try {
     const written: string[] = [];
     const parents = new Set<string>();
-    // Unchanged answers are linked from the previous snapshot, all at once (links.ts: on two
-    // threads when many); the rest, and any that cannot be linked, are written from memory.
-    const sources: LinkSource[] = [];
-    const linked: { dir: number; paths: readonly string[]; picks: number[] }[] = [];
-    const write = (i: number, path: string, rest: string) => {
-      writeFileSync(join(root, String(i), rest), all.get(path)!);
-      written.push(`${i}/${rest}`);
-    };
+    // Unchanged answers are linked from the previous snapshot, the rest written from memory,
+    // all at once (fill.ts: on two threads when many); an answer that cannot be linked is written.
+    const fills: (DirFill & { paths: readonly string[]; picks: readonly number[] })[] = [];
     for (const [i, { group, files, piece }] of dirs.entries()) {
       const rest = (path: string) => distFile(path).slice(group.length + 1);
-      const mine = [...new Set([String(i), ...files.map((path) => dirname(`${i}/${rest(path)}`))])];
+      const prefix = `${i}/`;
+      const names = files.map((path) => prefix + rest(path)); // this dir's only, while it is planned
+      const mine = [...new Set([String(i), ...names.map((name) => dirname(name))])];
       for (const parent of mine) mkdirSync(join(root, parent), { recursive: true });
       for (const parent of mine) parents.add(parent);
       const picks: number[] = [];
+      const fresh: number[] = [];
+      const first = written.length; // this dir's writes are listed from here on, in order
       await forEachYielding(files.keys(), (k) => {
         const path = files[k]!;
         const hash = hashes.get(path);
-        if (previous && hash !== undefined && previous.hashOf(path) === hash) {
-          picks.push(k);
-          return;
+        if (previous && hash !== undefined && previous.hashOf(path) === hash) picks.push(k);
+        else {
+          fresh.push(k);
+          written.push(names[k]!);
         }
-        tick();
-        write(i, path, rest(path));
       });
-      if (picks.length > 0) {
-        sources.push({ from: join(previous?.dir ?? '', group), to: join(root, String(i)), count: picks.length, name: (k) => rest(files[picks[k]!]!) });
-        linked.push({ dir: i, paths: files, picks });
-      }
+      fills.push({
+        from: join(previous?.dir ?? '', group),
+        to: join(root, String(i)),
+        links: picks.length,
+        linkName: (k) => rest(files[picks[k]!]!),
+        writes: fresh.length,
+        writeName: (k) => written[first + k]!.slice(prefix.length),
+        content: (k) => all.get(files[fresh[k]!]!)!,
+        paths: files,
+        picks,
+      });
       writeFileSync(join(root, `${i}${PIECE_SUFFIX}`), piece);
       written.push(`${i}${PIECE_SUFFIX}`);
     }
-    for (const [b, k] of await linkAll(sources, tick)) {
-      const { dir, paths, picks } = linked[b]!;
-      write(dir, paths[picks[k]!]!, sources[b]!.name(k)); // the previous snapshot lost it
+    for (const [d, k] of await fillAll(fills, tick)) {
+      // The previous snapshot lost it.
+      const { paths, picks, linkName } = fills[d]!;
+      writeFileSync(join(root, String(d), linkName(k)), all.get(paths[picks[k]!]!)!);
+      written.push(`${d}/${linkName(k)}`);
     }
     await syncTree(root, written, [...parents].map((parent) => join(root, parent)));
     // The piece first: a store dir under its name always has its piece beside it.
