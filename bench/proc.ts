@@ -130,3 +130,26 @@ export async function atRest(serve: RunningServe): Promise<void> {
     await sleep(100);
   }
 }
+
+/**
+ * Polls `path` on serve every 5 ms until its body holds `tag` (bounded to 10 minutes), and
+ * returns the ms since `started` and the own time of the build that made it live (from serve's
+ * log after `mark`). Fails at once, with serve's words, when serve says a build or fetch failed
+ * after `mark` or exits: a build that cannot finish (a full disk) is not waited for.
+ */
+export async function untilServed(serve: RunningServe, path: string, tag: string, mark: number, started: number): Promise<{ ms: number; buildMs: number }> {
+  while (performance.now() - started < 600_000) {
+    const body = await fetch(serve.url + path).then((response) => response.text(), () => '');
+    if (body.includes(tag)) {
+      const ms = performance.now() - started;
+      const builds = () => [...serve.log().slice(mark).matchAll(/^built revision .* in (\d+) ms/gm)].map((m) => Number(m[1]));
+      for (let i = 0; i < 100 && builds().length === 0; i++) await sleep(10); // the log line may trail the answer
+      return { ms, buildMs: builds().at(-1) ?? Number.NaN }; // the build that made it live (an earlier one may have caught half the writes)
+    }
+    const failed = /^(build|fetch) failed[\s\S]*/m.exec(serve.log().slice(mark));
+    if (failed) throw new Error(`${path} never showed ${tag}: serve said\n${failed[0].slice(0, 2000)}`);
+    if (serve.child.exitCode !== null || serve.child.signalCode !== null) throw new Error(`${path} never showed ${tag}: serve exited\n${serve.log().slice(-2000)}`);
+    await sleep(5);
+  }
+  throw new Error(`${path} never showed ${tag} within 10 minutes`);
+}

@@ -11,7 +11,7 @@ import { cp, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { bootConfig, dataFile, defaultBoot, machine } from './fleet.js';
-import { atRest, peakRssKb, startServe, type RunningServe } from './proc.js';
+import { atRest, peakRssKb, startServe, untilServed, type RunningServe } from './proc.js';
 
 export interface RepoResult {
   editMs: number[];
@@ -103,7 +103,7 @@ export async function benchRepo(n: number, base: string, data: string, images: s
   return result;
 }
 
-/** Runs `push`, then sends the signed webhook and polls `path` every 5 ms until it shows `tag` (bounded). */
+/** Runs `push`, then sends the signed webhook and polls `path` until it shows `tag` (proc.ts's untilServed). */
 async function servedAfterPush(serve: RunningServe, secret: string, path: string, tag: string, push: () => Promise<void>): Promise<{ ms: number; buildMs: number }> {
   await sleep(200);
   await atRest(serve);
@@ -116,17 +116,7 @@ async function servedAfterPush(serve: RunningServe, secret: string, path: string
   const send = () => fetch(`${serve.url}/-/hooks/git`, { method: 'POST', body, headers: { 'content-type': 'application/json', 'x-hub-signature-256': `sha256=${signature}` } });
   const hook = await send().catch(() => send());
   if (hook.status !== 202) throw new Error(`the webhook was answered ${hook.status}: ${await hook.text()}`);
-  while (performance.now() - started < 600_000) {
-    const text = await fetch(serve.url + path).then((response) => response.text(), () => '');
-    if (text.includes(tag)) {
-      const ms = performance.now() - started;
-      const builds = () => [...serve.log().slice(mark).matchAll(/^built revision .* in (\d+) ms/gm)].map((m) => Number(m[1]));
-      for (let i = 0; i < 100 && builds().length === 0; i++) await sleep(10);
-      return { ms, buildMs: builds().at(-1) ?? Number.NaN };
-    }
-    await sleep(5);
-  }
-  throw new Error(`${path} never showed ${tag}`);
+  return untilServed(serve, path, tag, mark, started);
 }
 
 /** Current RSS (VmRSS) of a process in KB. */

@@ -24,7 +24,7 @@ import { readLiveManifest } from '../src/build/write.js';
 import { bootConfig, dataFile, defaultBoot, machine, writeFleet } from './fleet.js';
 import { benchRepo, currentRssKb, type RepoResult } from './repo-phase.js';
 import { benchServePhase, type ServeResult } from './serve-phase.js';
-import { atRest, bootcfgArgs, peakRssKb, ROOT, startServe, timed, type RunningServe } from './proc.js';
+import { atRest, bootcfgArgs, peakRssKb, ROOT, startServe, timed, untilServed, type RunningServe } from './proc.js';
 
 export interface SizeResult {
   machines: number;
@@ -150,18 +150,6 @@ async function benchBuild(n: number, base: string, data: string, result: SizeRes
   return join(base, 'build-1');
 }
 
-async function get(url: string): Promise<{ status: number; body: string }> {
-  // A kept-alive connection the server closed meanwhile (a long rebuild) is tried once more.
-  for (let attempt = 1; ; attempt++) {
-    try {
-      const response = await fetch(url);
-      return { status: response.status, body: await response.text() };
-    } catch (error) {
-      if (attempt >= 3) throw error;
-    }
-  }
-}
-
 /** serve --watch: ms from a write under data/ until the new answer is served. */
 async function benchWatch(n: number, base: string, data: string, images: string, result: SizeResult): Promise<void> {
   const dist = join(base, 'watch-dist');
@@ -214,26 +202,17 @@ async function benchWatch(n: number, base: string, data: string, images: string,
 }
 
 /**
- * Runs `change`, then polls `path` every 5 ms until its body holds `tag` (bounded to 10 minutes).
- * Also returns the rebuilds' own time from serve's log, to split detection from building.
+ * Runs `change`, then polls `path` until its body holds `tag` (proc.ts's untilServed: bounded,
+ * and failing at once when serve says the build failed). Also returns the rebuild's own time
+ * from serve's log, to split detection from building.
  */
-async function timeUntilServed(serve: RunningServe, path: string, tag: string, change: () => Promise<unknown>): Promise<{ ms: number; buildMs: number }> {
+export async function timeUntilServed(serve: RunningServe, path: string, tag: string, change: () => Promise<unknown>): Promise<{ ms: number; buildMs: number }> {
   await sleep(200); // let the watcher settle from the previous change
   await atRest(serve);
   const mark = serve.log().length;
   const started = performance.now();
   await change();
-  while (performance.now() - started < 600_000) {
-    const { body } = await get(serve.url + path);
-    if (body.includes(tag)) {
-      const ms = performance.now() - started;
-      const builds = () => [...serve.log().slice(mark).matchAll(/^built revision .* in (\d+) ms$/gm)].map((m) => Number(m[1]));
-      for (let i = 0; i < 100 && builds().length === 0; i++) await sleep(10); // the log line may trail the answer
-      return { ms, buildMs: builds().at(-1) ?? Number.NaN }; // the build that made it live (an earlier one may have caught half the writes)
-    }
-    await sleep(5);
-  }
-  throw new Error(`${path} never showed ${tag}`);
+  return untilServed(serve, path, tag, mark, started);
 }
 
 async function removeAll(dir: string, pattern: RegExp): Promise<void> {

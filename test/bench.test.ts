@@ -4,11 +4,14 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { build } from '../src/build/build.js';
 import { startServer } from '../src/serve/server.js';
-import { writeFleet } from '../bench/fleet.js';
+import { bootConfig, dataFile, machine, writeFleet } from '../bench/fleet.js';
+import { startServe } from '../bench/proc.js';
+import { timeUntilServed } from '../bench/run.js';
 import { URL_KINDS, urlFor, urlMix } from '../bench/load.js';
 import { median } from '../bench/stats.js';
 import { stormPath } from '../bench/storm.js';
@@ -68,4 +71,24 @@ test('median of an odd and an even number of runs', () => {
   assert.equal(median([3, 1, 2]), 2);
   assert.equal(median([4, 1, 3, 2]), 2.5);
   assert.ok(Number.isNaN(median([])));
+});
+
+test('an edit that fails to build fails the bench at once with serve\'s words, not after 10 minutes of polling', async () => {
+  const root = await tempDir();
+  const data = join(root, 'data');
+  await writeFleet(data, 4);
+  const serve = await startServe(['--data-path', data, '--dist-path', join(root, 'dist'), '--address', '127.0.0.1:0', '--watch']);
+  try {
+    const m = machine(1);
+    const url = `/ipxe?uuid=${m.uuid}&mac=${m.mac}`;
+    const good = await timeUntilServed(serve, url, 'tag-good', () => writeFile(join(data, dataFile('boot', m)), bootConfig(m, 'tag-good')));
+    assert.ok(good.ms > 0 && Number.isFinite(good.buildMs), `served after ${good.ms} ms, rebuilt in ${good.buildMs} ms`);
+    // Whole JSON, but a kernel that is not a string: a settled build failure, said in serve's log.
+    await assert.rejects(
+      timeUntilServed(serve, url, 'tag-bad', () => writeFile(join(data, dataFile('boot', m)), JSON.stringify({ kernel: 5, cmdline: { tag: 'tag-bad' } }))),
+      /never showed tag-bad: serve said\nbuild failed/,
+    );
+  } finally {
+    await serve.stop();
+  }
 });

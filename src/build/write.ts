@@ -671,7 +671,8 @@ async function fillStoreDirs(store: string, dirs: readonly { group: string; name
     const fills: (DirFill & { paths: readonly string[]; picks: readonly number[] })[] = [];
     for (const [i, { group, files, piece }] of dirs.entries()) {
       // A shape of one key (`ipxe/uuid/<xx>`, `ipxe/os`) holds its files directly: the name is
-      // the answer path's last part. Others (`ipxe/mac.os/<xx>/<mac>/<os>`) go by distFile.
+      // the answer path's last part (a selector value never holds a `/`: shapes.ts's VALUE).
+      // Others (`ipxe/mac.os/<xx>/<mac>/<os>`) go by distFile.
       const flat = !group.slice(group.indexOf('/') + 1).split('/')[0]!.includes('.');
       const rest = flat ? (path: string) => path.slice(path.lastIndexOf('/') + 1) : (path: string) => distFile(path).slice(group.length + 1);
       const prefix = `${i}/`;
