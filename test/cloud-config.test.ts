@@ -5,6 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
+import { checkCloudConfig } from '../src/compile/cloud-config.js';
 import { runCli, sampleData, tempDir, writeFiles, UUID } from './helpers.js';
 
 async function validate(files: Record<string, string>) {
@@ -33,4 +34,15 @@ test('a #cloud-config must be a mapping; scripts and other formats are not check
     [`cloud/uuid/${UUID.toUpperCase()}`]: '#cloud-config\nhostname: a\nhostname: b\n', // PyYAML takes the last
   });
   assert.equal(others.code, 0, others.stderr);
+});
+
+test('what cloud-init\'s PyYAML reads and the yaml package alone refused is accepted: a flow list continued at column 0, a lone ---', () => {
+  // Both are read by PyYAML's safe_load (cloud-init's loader; checked by hand with python3-yaml 6.0).
+  for (const text of ['#cloud-config\npackages: [git,\nvim]\n', '#cloud-config\n---\n']) {
+    assert.deepEqual(checkCloudConfig('cloud/default', Buffer.from(text)).map(String), [], text);
+  }
+  // And what it refuses stays refused, at the yaml package's position: a list, a flow left open.
+  const where = (text: string) => checkCloudConfig('cloud/default', Buffer.from(text)).map(({ line, column, message }) => `${line}:${column}: ${message}`);
+  assert.match(where('#cloud-config\n- a\n').join('\n'), /^2:1: a cloud-config must be a mapping/);
+  assert.match(where('#cloud-config\nx: [a, b\n').join('\n'), /^3:1: invalid cloud-config YAML/);
 });
