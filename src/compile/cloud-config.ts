@@ -45,11 +45,12 @@ export function checkCloudConfig(file: string, content: Buffer): LoadError[] {
 /**
  * The fast path: js-yaml reads the file as a mapping (or as nothing), duplicate keys allowed
  * (`json`: the last wins, as in PyYAML). It parses a typical cloud config ~6× faster than the
- * check below (14-20 µs against 93-146 µs here; at 100k machines ~8 s of a full build's CPU),
- * and on a corpus of 103 odd documents judged by PyYAML it refused 10 that PyYAML refuses and
- * yaml accepts, and accepted 2 that PyYAML accepts and yaml refuses. A file it refuses gets
- * the check below, which keeps the messages and positions of test/compile-errors-pinned.test.ts
- * (and accepts what it accepted before: nothing that built before fails now).
+ * check below (14-20 µs against 93-146 µs here; at 100k machines ~8 s of a full build's CPU).
+ * A file it refuses gets the check below, which keeps the messages and positions of
+ * test/compile-errors-pinned.test.ts and accepts what it accepted before: nothing that built
+ * before fails now. On 103 odd documents judged by PyYAML, js-yaml accepted 10 that PyYAML
+ * refuses (yaml alone: 20); the two together now also accept 2 that PyYAML reads and yaml
+ * refused (a flow list continued at column 0, a lone `---`), and 1 PyYAML refuses (a lone `...`).
  */
 function readsAsMapping(text: string): boolean {
   try {
