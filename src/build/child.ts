@@ -60,7 +60,6 @@ interface Built {
   warnings: SentError[];
 }
 
-
 const MAIN = fileURLToPath(new URL('./build-child-main.js', import.meta.url));
 
 /**

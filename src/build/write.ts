@@ -676,8 +676,7 @@ async function fillStoreDirs(store: string, dirs: readonly { group: string; name
       const flat = !group.slice(group.indexOf('/') + 1).split('/')[0]!.includes('.');
       const rest = flat ? (path: string) => path.slice(path.lastIndexOf('/') + 1) : (path: string) => distFile(path).slice(group.length + 1);
       const prefix = `${i}/`;
-      const names = files.map((path) => prefix + rest(path)); // this dir's only, while it is planned
-      const mine = flat ? [String(i)] : [...new Set([String(i), ...names.map((name) => dirname(name))])];
+      const mine = flat ? [String(i)] : [...new Set([String(i), ...files.map((path) => dirname(prefix + rest(path)))])];
       for (const parent of mine) mkdirSync(join(root, parent), { recursive: true });
       for (const parent of mine) parents.add(parent);
       const picks: number[] = [];
@@ -689,7 +688,7 @@ async function fillStoreDirs(store: string, dirs: readonly { group: string; name
         if (previous && hash !== undefined && previous.hashOf(path) === hash) picks.push(k);
         else {
           fresh.push(k);
-          written.push(names[k]!);
+          written.push(prefix + rest(path));
         }
       });
       fills.push({
