@@ -60,8 +60,10 @@ async function compareSeries(data: string, steps: number, pick: () => Promise<St
     builder.changed(step.paths.map((path) => join(data, path)));
     const before = await live(dist);
     const fresh = join(root, `full-${i}`);
-    const full = await build({ dataPath: data, distPath: fresh }).then(() => undefined, (error: Error) => error);
-    const ours = await builder.build().then(() => undefined, (error: Error) => error);
+    const warned: string[][] = [];
+    const said = (result: { warnings: { file?: string; message: string }[] }) => void warned.push(result.warnings.map((w) => `${w.file}: ${w.message}`).sort());
+    const full = await build({ dataPath: data, distPath: fresh }).then(said, (error: Error) => error);
+    const ours = await builder.build().then(said, (error: Error) => error);
     if (full) {
       assert.ok(ours, `step ${i} (${step.what}): the full build failed (${full.message}) but the incremental one did not`);
       assert.equal(await live(dist), before, `step ${i} (${step.what}): a failed build changed what is live`);
@@ -69,6 +71,7 @@ async function compareSeries(data: string, steps: number, pick: () => Promise<St
       continue;
     }
     assert.equal(ours, undefined, `step ${i} (${step.what}): the incremental build failed: ${ours?.message}`);
+    assert.deepEqual(warned[1], warned[0], `step ${i} (${step.what}, ${builder.lastKind}): warnings differ`);
     if (builder.lastKind === 'incremental') incremental++;
     assert.equal(await live(dist), await live(fresh), `step ${i} (${step.what}): snapshot names differ`);
     const [got, want] = [await tree(join(dist, 'current/')), await tree(join(fresh, 'current/'))];
@@ -217,6 +220,106 @@ test('incremental builds of a groups layout equal full builds, byte for byte, th
     return { what: 'generic template', paths: ['generic/etcd.env'] };
   });
   assert.ok(series.failed >= 1, 'no invalid edit was tried');
+});
+
+test('incremental builds of a fleet of groups (one a machine, as matchbox keeps them) equal full builds, byte for byte', async () => {
+  const data = await tempDir();
+  // An odd tag puts the kernel where GRUB cannot fetch it: a warning about the profile itself.
+  const kernel = (id: string, tag: number) => (tag % 2 ? `https://mirror.example/${id}/vmlinuz` : `/images/${id}/vmlinuz`);
+  const profile = (id: string, tag = 0) => JSON.stringify({ id, boot: { kernel: kernel(id, tag), initrd: [`/images/${id}/initrd`], args: ['console=ttyS0'], cmdline: { tag: String(tag) } }, cloud_id: id === 'gpu' ? 'gpu.yaml' : 'node.yaml', generic_id: 'node.env' });
+  const group = (i: number, role: string, metadata: object = {}) => JSON.stringify({ id: `node-${i}`, profile: role, selector: i % 2 ? { mac: mac(i) } : { uuid: uuid(i) }, metadata: { hostname: `node-${i}`, rack: `r${i >> 3}`, ...metadata } });
+  const roles = ['compute', 'storage', 'gpu'];
+  const files: Record<string, string> = {
+    'cloud/node.yaml': '#cloud-config\nhostname: {{hostname}}\nfqdn: {{hostname}}.{{rack}}.example\n',
+    'cloud/gpu.yaml': '#cloud-config\nhostname: {{hostname}}\n',
+    'generic/node.env': 'HOST={{hostname}}\nROLE={{bootcfg.profile.id}}\n',
+    'groups/default.json': JSON.stringify({ id: 'default', profile: 'default', metadata: { hostname: 'unknown', rack: 'none' } }),
+    'profiles/default.json': profile('default'),
+    'profiles/spare.json': profile('spare'), // no group names it: a warning, until one does
+  };
+  for (const role of roles) files[`profiles/${role}.json`] = profile(role);
+  for (let i = 0; i < 40; i++) files[`groups/node-${i}.json`] = group(i, roles[i % 3]!);
+  await writeFiles(data, files);
+  const rand = random(5);
+  const any = () => Math.floor(rand() * 50); // beyond 40: machines that do not exist yet
+  let bad: string | undefined;
+  let tag = 0;
+  let motd = false;
+  let extra = false;
+  const series = await compareSeries(data, 40, async () => {
+    if (bad) {
+      const path = bad;
+      bad = undefined;
+      await rm(join(data, path), { force: true });
+      return { what: `remove ${path}`, paths: [path] };
+    }
+    const roll = rand();
+    if (roll < 0.1) {
+      motd = !motd; // one group's warning comes and goes
+      await writeFile(join(data, 'groups/node-1.json'), group(1, 'compute', motd ? { motd: 'two\nlines' } : {}));
+      return { what: `groups/node-1.json ${motd ? 'with' : 'without'} a warning`, paths: ['groups/node-1.json'] };
+    }
+    if (roll < 0.4) {
+      const paths = Array.from({ length: 1 + Math.floor(rand() * 3) }, () => any()).map((i) => `groups/node-${i}.json`);
+      for (const path of paths) {
+        const i = Number(/node-(\d+)/.exec(path)![1]);
+        const metadata = rand() < 0.15 ? { motd: 'two\nlines' } : { tag: `t${++tag}` }; // a line break: a warning
+        await writeFile(join(data, path), group(i, roles[Math.floor(rand() * 3)]!, metadata));
+      }
+      return { what: `edit or add ${paths.join(', ')}`, paths };
+    }
+    if (roll < 0.5) {
+      const path = `groups/node-${any()}.json`;
+      await rm(join(data, path), { force: true });
+      return { what: `delete ${path}`, paths: [path] };
+    }
+    if (roll < 0.6) {
+      // The same machine by uuid instead of mac (or back): another existing shape.
+      const i = 1 + 2 * Math.floor(rand() * 20);
+      const path = `groups/node-${i}.json`;
+      await writeFile(join(data, path), JSON.stringify({ id: `node-${i}`, profile: 'compute', selector: { uuid: uuid(i) }, metadata: { hostname: `n${i}`, rack: 'moved' } }));
+      return { what: `${path} by uuid`, paths: [path] };
+    }
+    if (roll < 0.66) {
+      const path = `groups/node-${any()}.json`;
+      await writeFile(join(data, path), group(Number(/node-(\d+)/.exec(path)![1]), 'spare'));
+      return { what: `${path} on the unused profile`, paths: [path] };
+    }
+    if (roll < 0.7) {
+      await writeFile(join(data, 'profiles/gpu.json'), profile('gpu', ++tag));
+      return { what: `a shared profile${tag % 2 ? ', GRUB cannot fetch its kernel' : ''}`, paths: ['profiles/gpu.json'] };
+    }
+    if (roll < 0.74) {
+      await writeFile(join(data, 'cloud/gpu.yaml'), `#cloud-config\nhostname: {{hostname}}\n# ${++tag}\n`);
+      return { what: 'the template of one profile', paths: ['cloud/gpu.yaml'] };
+    }
+    if (roll < 0.77) {
+      extra = !extra; // a template no profile names: a warning, while it is there
+      if (extra) await writeFile(join(data, 'generic/extra.env'), 'X={{hostname}}\n');
+      else await rm(join(data, 'generic/extra.env'));
+      return { what: `generic/extra.env ${extra ? 'added' : 'removed'}`, paths: ['generic/extra.env'] };
+    }
+    if (roll < 0.8) {
+      bad = 'groups/twice.json'; // a second group for node 3's MAC
+      await writeFile(join(data, bad), JSON.stringify({ id: 'twice', profile: 'compute', selector: { mac: mac(3) }, metadata: { hostname: 'x', rack: 'y' } }));
+      return { what: 'a MAC in two groups', paths: [bad] };
+    }
+    if (roll < 0.86) {
+      bad = 'groups/typo.json';
+      await writeFile(join(data, bad), JSON.stringify({ id: 'typo', profile: 'compte', selector: { mac: mac(200) }, metadata: { hostname: 'x', rack: 'y' } }));
+      return { what: 'a group naming no profile', paths: [bad] };
+    }
+    if (roll < 0.92) {
+      bad = 'groups/half.json';
+      await writeFile(join(data, bad), '{"id": "half", "prof');
+      return { what: 'a half-written group', paths: [bad] };
+    }
+    bad = 'groups/nohost.json'; // the template reads a name this group does not define
+    await writeFile(join(data, bad), JSON.stringify({ id: 'nohost', profile: 'storage', selector: { mac: mac(201) }, metadata: { rack: 'y' } }));
+    return { what: 'a group the template cannot render', paths: [bad] };
+  });
+  assert.ok(series.incremental >= 15, `only ${series.incremental} of 40 builds were incremental`);
+  assert.ok(series.failed >= 3, `only ${series.failed} invalid edits were tried`);
 });
 
 test('an incremental build reads unchanged answers back from its last snapshot when another build went live since, and builds in full when they are gone', async () => {

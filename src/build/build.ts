@@ -153,7 +153,8 @@ export async function compileAll(dataPath: string, options: CompileOptions & { d
     inputs: model.boot.length + model.cloud.length + model.profiles.size + model.groups.length + model.dataTemplates.size,
     warnings,
     origins: originsOf(resolved.plan),
-    groups: model.groups.map(({ file, id, name, profile }) => ({ file, id, name, profile })),
+    // By file, not in the order the walk met them: an incremental build puts a changed group back in its place.
+    groups: model.groups.map(({ file, id, name, profile }) => ({ file, id, name, profile })).sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0)),
   };
   return { compiled, sources: files, model, plan, templates, hashes, sum, checked };
 }

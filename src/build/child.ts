@@ -44,6 +44,8 @@ export interface KeptBuild {
   templates: [TemplateName, TemplateSource][];
   dataTemplates: [string, TemplateSource][];
   localFiles: [string, Uint8Array][];
+  /** The profiles' sources (profiles/…): a changed group is compiled against them (compile/incremental.ts). */
+  profiles: [string, Uint8Array][];
   /** The writer's memory of the snapshot (write.ts), so the next build plans only what changed. */
   written: WrittenStore | undefined;
 }
@@ -124,6 +126,7 @@ function keptOf(all: FullCompile, dir: string): KeptBuild {
     templates: [...all.templates],
     dataTemplates: [...all.model.dataTemplates],
     localFiles: [...all.model.localFiles],
+    profiles: [...all.sources].filter(([file]) => file.startsWith('profiles/')),
     written: writtenStore(dir),
   };
 }
@@ -133,6 +136,6 @@ function received(build: ChildBuild, sent: SentError[]): ChildBuild {
   const warnings = sent.map((warning) => fromSent(warning) as BootcfgError);
   const result = { ...build.result, warnings };
   if (!build.kept) return { result };
-  const localFiles = build.kept.localFiles.map(([name, bytes]): [string, Uint8Array] => [name, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)]);
-  return { result, kept: { ...build.kept, compiled: { ...build.kept.compiled, warnings }, localFiles } };
+  const buffers = (files: [string, Uint8Array][]) => files.map(([name, bytes]): [string, Uint8Array] => [name, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)]);
+  return { result, kept: { ...build.kept, compiled: { ...build.kept.compiled, warnings }, localFiles: buffers(build.kept.localFiles), profiles: buffers(build.kept.profiles) } };
 }

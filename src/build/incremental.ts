@@ -1,17 +1,22 @@
 // Incremental builds for a process that builds the same data directory again and again (serve
 // --watch, and serve --repo's one kept tree): the last whole compile is kept, and a change to
-// seed files (boot/ and cloud/ by uuid, mac or default, the bulk of a large fleet) re-reads,
-// re-loads and re-renders only those files, then writes a snapshot hard-linking everything
-// else. Whatever this cannot decide from the changed files alone — a template, profile or
-// group changed, an answer path taken by another file, a selector shape appearing or going,
-// selectors that could tie, a directory moved — is a full build, as is the first.
+// seed files (boot/ and cloud/ by uuid, mac or default) or groups (groups/<id>.json) — the bulk
+// of a large fleet, in either layout — re-reads, re-loads and re-renders only those files, then
+// writes a snapshot hard-linking everything else. A changed profile or data template (cloud/,
+// generic/, ignition/) is built as a change to every group it reaches, so it costs in proportion
+// to them. Whatever this cannot decide from the changed files alone — an iPXE template or files/
+// changed, a profile appearing or going, a change reaching more than half of the groups, an
+// answer path taken by another file, a selector shape appearing or going, selectors that could
+// tie, a profile coming into use or going out of it, a directory moved — is a full build, as is
+// the first.
 // test/incremental.test.ts checks that every incremental snapshot is byte for byte the one a
 // full build of the same data writes.
 
 import { closeSync, constants, fstatSync, openSync, readFileSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import { ErrorList, type BootcfgError } from '../compile/errors.js';
-import { isSeedFile, planSeedFiles } from '../compile/incremental.js';
+import type { Group } from '../compile/groups.js';
+import { isGroupFile, isSeedFile, isSurroundingFile, planFiles, reachedProfiles, surroundingWarnings } from '../compile/incremental.js';
 import { tiedShapes } from '../compile/matching.js';
 import { render, type OutputFiles } from '../compile/render.js';
 import type { Plan } from '../compile/resolve.js';
@@ -46,6 +51,10 @@ interface State {
   templates: Map<TemplateName, TemplateSource>;
   dataTemplates: ReadonlyMap<string, TemplateSource>;
   localFiles: ReadonlyMap<string, Buffer>;
+  /** The profiles' sources: a changed group is compiled against them. */
+  profiles: ReadonlyMap<string, Buffer>;
+  /** Profile id → the groups naming it: one coming into use or going out of it changes warnings only a full build gives. */
+  profileUse: Map<string, number>;
   compiled: Omit<Compiled, 'files'>;
   /** The snapshot this state was written as (its directory). */
   snapshot: string;
@@ -116,18 +125,28 @@ export class IncrementalBuilder {
     return { ...result, ms: Math.round(performance.now() - started) };
   }
 
-  /** The build for changes to seed files only; undefined when a full build must decide. */
+  /**
+   * The build for changes to seed files, groups, profiles and data templates; undefined when a
+   * full build must decide. A changed profile or template is built through the groups it reaches.
+   */
   private async incremental(state: State, dirty: string[], started: number): Promise<BuildResult | undefined> {
     if (state.ties || this.options.imagesPath !== undefined) return undefined;
     dirty = dirty.filter((file) => (SOURCE_ROOTS as readonly string[]).includes(file.split('/')[0]!)); // the build reads nothing else
-    if (!dirty.every((file) => isSeedFile(file) && !state.dirs.has(file))) return undefined;
-    const read = await readChanged(this.options.dataPath, dirty, { signal: this.options.signal }).catch((error: unknown) => {
-      throw locateAll(error, this.options.dataPath);
-    });
+    if (!dirty.every((file) => (isSeedFile(file) || isGroupFile(file) || isSurroundingFile(file)) && !state.dirs.has(file))) return undefined;
+    const around = await this.surroundings(state, dirty.filter(isSurroundingFile));
+    if (!around) return undefined;
+    const own = new Set([...dirty.filter((file) => !isSurroundingFile(file)), ...around.reached]);
+    const read = await this.readChanged([...own]);
     if (!read) return undefined;
     const present = new Map([...read].filter((entry): entry is [string, Buffer] => entry[1] !== null));
-    const { plans, errors } = planSeedFiles(present, TEMPLATE_NAMES);
+    const { plans, groups, warnings, errors } = planFiles(present, TEMPLATE_NAMES, around);
     if (errors.length > 0) throw locateAll(new ErrorList(errors), this.options.dataPath);
+    for (const file of read.keys()) if (isGroupFile(file) && !groups.has(file)) groups.set(file, undefined);
+    const listed = regroup(state.compiled.groups, state.profileUse, groups);
+    if (!listed) return undefined;
+    const used = new Set([...listed.use].filter(([, count]) => count > 0).map(([id]) => id));
+    warnings.push(...surroundingWarnings(new Set(around.read.keys()), around, used, TEMPLATE_NAMES));
+    for (const [file, content] of around.read) read.set(file, content); // their sizes, and their warnings replaced
 
     // What only the whole can tell: an answer path taken twice, a shape appearing or going.
     const counts = new Map<string, number>();
@@ -154,7 +173,7 @@ export class IncrementalBuilder {
     for (const [file, content] of read) bytes += (content?.length ?? 0) - (state.sizes.get(file) ?? 0);
     if (bytes > MAX_TOTAL_BYTES || state.sizes.size + read.size > MAX_ENTRIES) return undefined; // the full build reports it
 
-    const rendered = render(new Map(added), state.templates, state.dataTemplates, state.localFiles);
+    const rendered = render(new Map(added), state.templates, around.dataTemplates, state.localFiles);
     if (rendered.errors.length > 0) throw locateAll(new ErrorList(rendered.errors as BootcfgError[]), this.options.dataPath);
 
     this.lastKind = 'incremental';
@@ -162,6 +181,11 @@ export class IncrementalBuilder {
     const before = new Map([...removed, ...added.keys()].map((path) => [path, state.hashes.get(path)]));
     this.state = undefined; // apply() changes the state in place: until the write succeeds, none
     const next = apply(state, read, plans, removed, added, rendered.files, counts, bytes, this.options.revision);
+    next.profileUse = listed.use;
+    next.profiles = around.profiles;
+    next.dataTemplates = around.dataTemplates;
+    const inputs = next.compiled.inputs + around.templatesAdded;
+    next.compiled = { ...next.compiled, inputs, groups: listed.groups, warnings: rewarn(state.compiled.warnings, read.keys(), warnings, this.options.dataPath) };
     const now = next.hashes;
     const previous: PreviousSnapshot = {
       id: basename(state.snapshot),
@@ -178,6 +202,54 @@ export class IncrementalBuilder {
     this.state = next;
     return { ...result, kind: 'incremental' };
   }
+
+  /** The data files again, each checked as a full read checks it; undefined: read them all. */
+  private readChanged(files: string[]): Promise<Map<string, Buffer | null> | undefined> {
+    return readChanged(this.options.dataPath, files, { signal: this.options.signal }).catch((error: unknown) => {
+      throw locateAll(error, this.options.dataPath);
+    });
+  }
+
+  /**
+   * The profiles and data templates as changed, and the groups the change reaches (those whose
+   * profile changed or names a changed template); undefined when a full build must decide: a
+   * profile appearing or going, or a change reaching more than half of the groups.
+   */
+  private async surroundings(state: State, changed: string[]): Promise<Around | undefined> {
+    const unchanged = { profiles: state.profiles, dataTemplates: state.dataTemplates, reached: [], read: new Map(), templatesAdded: 0 };
+    if (changed.length === 0) return unchanged;
+    const read = await this.readChanged(changed);
+    if (!read) return undefined;
+    const profiles = new Map(state.profiles);
+    const dataTemplates = new Map(state.dataTemplates);
+    let templatesAdded = 0;
+    for (const [file, content] of read) {
+      if (file.startsWith('profiles/')) {
+        if ((content === null) !== !profiles.has(file)) return undefined; // a profile appearing or going
+        if (content !== null) profiles.set(file, content);
+        continue;
+      }
+      templatesAdded += (content === null ? 0 : 1) - (dataTemplates.has(file) ? 1 : 0);
+      if (content === null) dataTemplates.delete(file);
+      else dataTemplates.set(file, { file, text: content.toString('utf8') });
+    }
+    const ids = reachedProfiles(read.keys(), profiles, TEMPLATE_NAMES);
+    const reached = state.compiled.groups.filter(({ profile }) => ids.has(profile)).map(({ file }) => file);
+    if (reached.length > state.compiled.groups.length / 2) return undefined;
+    return { profiles, dataTemplates, reached, read, templatesAdded };
+  }
+}
+
+/** What a change to profiles and data templates leaves around the groups it reaches. */
+interface Around {
+  profiles: ReadonlyMap<string, Buffer>;
+  dataTemplates: ReadonlyMap<string, TemplateSource>;
+  /** The group files the change reaches: built again as if each had changed. */
+  reached: string[];
+  /** The changed profiles and templates, as read (null: gone). */
+  read: Map<string, Buffer | null>;
+  /** Data templates added less those removed (the build's count of configs). */
+  templatesAdded: number;
 }
 
 /** The state a full build's child handed over, in this process's maps (one string per path). */
@@ -214,12 +286,65 @@ function stateOf(kept: KeptBuild, snapshot: string): State {
     templates: new Map(kept.templates),
     dataTemplates: new Map(kept.dataTemplates),
     localFiles: new Map(kept.localFiles as [string, Buffer][]),
+    profiles: new Map(kept.profiles as [string, Buffer][]),
+    profileUse: useOf(kept.compiled.groups),
     compiled: { ...kept.compiled, origins },
     snapshot,
   };
 }
 
 type Planned = Plan extends Map<string, infer P> ? P : never;
+type GroupEntry = Compiled['groups'][number];
+
+function useOf(groups: readonly GroupEntry[]): Map<string, number> {
+  const use = new Map<string, number>();
+  for (const { profile } of groups) use.set(profile, (use.get(profile) ?? 0) + 1);
+  return use;
+}
+
+/**
+ * The fleet's groups (sorted by file, as a full build lists them) with the changed ones put in
+ * their place, and how many groups name each profile; undefined when a profile comes into use
+ * or goes out of it (its warnings are the full build's to give).
+ */
+function regroup(before: readonly GroupEntry[], use: ReadonlyMap<string, number>, changed: ReadonlyMap<string, Group | undefined>): { groups: GroupEntry[]; use: Map<string, number> } | undefined {
+  const unchanged = [...changed].every(([file, group]) => {
+    const old = before[findGroup(before, file)];
+    return group ? old?.file === file && old.id === group.id && old.name === group.name && old.profile === group.profile : old?.file !== file;
+  });
+  // The same list (a metadata or selector edit, the usual one): the manifest reuses its text (write.ts).
+  if (unchanged) return { groups: before as GroupEntry[], use: use as Map<string, number> };
+  const groups = before.slice();
+  const counts = new Map(use);
+  for (const [file, group] of changed) {
+    const low = findGroup(groups, file);
+    const old = groups[low]?.file === file ? groups[low] : undefined;
+    if (old) counts.set(old.profile, counts.get(old.profile)! - 1);
+    if (group) counts.set(group.profile, (counts.get(group.profile) ?? 0) + 1);
+    const entry = group && { file, id: group.id, name: group.name, profile: group.profile };
+    groups.splice(low, old ? 1 : 0, ...(entry ? [entry] : []));
+  }
+  for (const [profile, count] of counts) if ((count === 0) !== ((use.get(profile) ?? 0) === 0)) return undefined;
+  return { groups, use: counts };
+}
+
+/** Where `file` is, or would go, in a list of groups sorted by file. */
+function findGroup(groups: readonly GroupEntry[], file: string): number {
+  let low = 0;
+  let high = groups.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if (groups[middle]!.file < file) low = middle + 1;
+    else high = middle;
+  }
+  return low;
+}
+
+/** The last build's warnings, but for those about the changed files, which are theirs now. */
+function rewarn(before: readonly BootcfgError[], changed: Iterable<string>, now: readonly BootcfgError[], dataPath: string): BootcfgError[] {
+  const files = new Set([...changed].map((file) => join(dataPath, file))); // as locateAll names them
+  return [...before.filter((warning) => warning.file === undefined || !files.has(warning.file)), ...now.map((warning) => locateAll(warning, dataPath) as BootcfgError)];
+}
 
 /**
  * The state after a change: the old answers of the changed files out, their new ones in. The

@@ -10,7 +10,7 @@
 // limits are the constants below; README ("Data layout") and docs/dist-layout.md ("What a build
 // reads") state them.
 
-import { closeSync, constants, fstatSync, openSync, readlinkSync, readSync, realpathSync, statSync, type Stats } from 'node:fs';
+import { closeSync, constants, fstatSync, lstatSync, openSync, readlinkSync, readSync, realpathSync, statSync, type Stats } from 'node:fs';
 import { lstat, opendir, realpath, stat } from 'node:fs/promises';
 import { basename, dirname, join, sep } from 'node:path';
 import { ErrorList, LoadError, SourceError } from '../compile/errors.js';
@@ -54,14 +54,21 @@ export async function readChanged(dataPath: string, rels: readonly string[], opt
   if (root === undefined) return undefined;
   const files = new Map<string, Buffer | null>();
   const opener = new Opener(root);
+  // What each directory on the way is, looked at once per call: a change reaching 25k groups
+  // names groups/ 25k times. Plain sync calls, with a turn of the event loop every 256 files.
+  const dirs = new Map<string, Stats | null | Error>();
   try {
-    for (const rel of rels) {
+    for (const [index, rel] of rels.entries()) {
+      if (index % 256 === 255) await checkpoint(options.signal);
       const parts = rel.split('/');
       if (!(SOURCE_ROOTS as readonly string[]).includes(parts[0]!) || parts.length > MAX_DEPTH || parts.some((part) => part === '' || part.startsWith('.'))) return undefined;
       // Every directory on the way must be a plain directory: a symlink there is the walk's to judge.
       let info: Stats | null | Error = null;
       for (let i = 1; i <= parts.length; i++) {
-        info = await lstat(join(root, ...parts.slice(0, i))).catch((error: NodeJS.ErrnoException) => (error.code === 'ENOENT' || error.code === 'ENOTDIR' ? null : error));
+        const path = join(root, ...parts.slice(0, i));
+        const known = i < parts.length ? dirs.get(path) : undefined;
+        info = known !== undefined ? known : lstatOrNull(path);
+        if (i < parts.length) dirs.set(path, info);
         if (i < parts.length && info !== null && !(info instanceof Error) && !info.isDirectory()) return undefined;
         if (info === null || info instanceof Error) break;
       }
@@ -247,6 +254,16 @@ function tooManyEntries(rel: string): LoadError {
 }
 
 /** Yields to the event loop (a process that also serves keeps answering) and honours a stop. */
+/** lstat, with a missing entry (or a file where a directory was) as null. */
+function lstatOrNull(path: string): Stats | null | Error {
+  try {
+    return lstatSync(path);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    return code === 'ENOENT' || code === 'ENOTDIR' ? null : (error as Error);
+  }
+}
+
 async function checkpoint(signal: AbortSignal | undefined): Promise<void> {
   await new Promise<void>((resolve) => setImmediate(resolve));
   if (signal?.aborted) throw buildStopped();

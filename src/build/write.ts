@@ -125,7 +125,7 @@ export async function writeSnapshot(distPath: string, files: Answers, meta: Snap
   const plan = await planStore(files, hashes, origins, previous);
   const pieces = await pieceHashes(plan, hashes, origins, previous);
   // The build's files and the two this write adds, without copying a fleet's worth of entries.
-  const own = new Map([[REVISION_FILE, Buffer.from(`${meta.revision}\n`)], [MANIFEST_FILE, Buffer.from(manifestText(meta, plan, hashes, origins, pieces))]]);
+  const own = new Map([[REVISION_FILE, Buffer.from(`${meta.revision}\n`)], [MANIFEST_FILE, manifestText(meta, plan, hashes, origins, pieces)]]);
   const all: Contents = { get: (path) => own.get(path) ?? files.get(path), size: files.size + own.size };
   plan.loose.push(...own.keys());
 
@@ -285,14 +285,26 @@ function* ipxeOrigins(paths: Iterable<string>, origins: ReadonlyMap<string, stri
  * the same for the files in the dir). A build writes pieces only for the store dirs it makes,
  * so a one-machine edit writes a few KB of manifest, not a line per file of the fleet.
  */
-function manifestText(meta: SnapshotMeta, plan: StorePlan, hashes: ReadonlyMap<string, string>, origins: ReadonlyMap<string, string>, pieces: ReadonlyMap<string, Piece>): string {
+function manifestText(meta: SnapshotMeta, plan: StorePlan, hashes: ReadonlyMap<string, string>, origins: ReadonlyMap<string, string>, pieces: ReadonlyMap<string, Piece>): Buffer {
   const loose = plan.loose.filter((path) => hashes.has(path));
   const dirs = [...plan.groups.keys()].sort().map((group): [string, string] => [group, pieces.get(group)!.hash]);
   let text = `{\n "revision": ${JSON.stringify(meta.revision)},\n "source": ${JSON.stringify(meta.source)},\n "files": ${objectLines(loose.map((path) => [path, hashes.get(path)!]))}`;
   text += `,\n "dirs": ${objectLines(dirs)}`;
   if (meta.origins !== undefined) text += `,\n "origins": ${objectLines(ipxeOrigins(loose, origins))}`;
-  if (meta.groups !== undefined) text += `,\n "groups": ${JSON.stringify(meta.groups, null, 1).replaceAll('\n', '\n ')}`;
-  return `${text}\n}\n`;
+  if (meta.groups === undefined) return Buffer.from(`${text}\n}\n`);
+  return Buffer.concat([Buffer.from(`${text},\n "groups": `), groupsText(meta.groups), Buffer.from('\n}\n')]);
+}
+
+/**
+ * The manifest's list of groups: 100k of them are ~10 MB, made (and encoded: ~90 ms) again only
+ * when the list is another one (an incremental build keeps the list when no group's entry changed).
+ */
+const groupsTexts = new WeakMap<object, Buffer>();
+
+function groupsText(groups: NonNullable<SnapshotMeta['groups']>): Buffer {
+  let text = groupsTexts.get(groups);
+  if (text === undefined) groupsTexts.set(groups, (text = Buffer.from(JSON.stringify(groups, null, 1).replaceAll('\n', '\n '))));
+  return text;
 }
 
 /**

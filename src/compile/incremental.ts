@@ -1,13 +1,19 @@
-// What one changed seed file (boot/ or cloud/ by uuid, mac or default) compiles to, on its own:
-// the planned answers it owns, or its problems. An incremental build (src/build/incremental.ts)
-// swaps these for the file's previous answers instead of compiling the whole data directory
-// again; it checks what only the whole can tell (collisions, shapes, ties) itself. Pure: the
-// same load and resolve as a full build, over one file.
+// What one changed seed file (boot/ or cloud/ by uuid, mac or default) or group
+// (groups/<id>.json) compiles to, on its own: the planned answers it owns, its warnings, or its
+// problems. An incremental build (src/build/incremental.ts) swaps these for the file's previous
+// answers instead of compiling the whole data directory again; it checks what only the whole
+// can tell (collisions, shapes, ties, a profile coming into use or out of it) itself. Pure: the
+// same load and resolve as a full build, over one file and the profiles and data templates
+// around it (a group's answers depend on its profile and that profile's templates). A changed
+// profile or data template is compiled through the groups it reaches (reachedGroups).
 
 import type { LoadError } from './errors.js';
-import { load, type SourceFiles } from './load.js';
+import type { Group } from './groups.js';
+import { load, type Model, type SourceFiles } from './load.js';
 import { SEED_NAMES } from './profiles.js';
-import { resolve, type Plan } from './resolve.js';
+import { TEMPLATE_FIELDS } from './profiles.js';
+import { profileWarnings, resolve, type Plan } from './resolve.js';
+import type { TemplateSource } from './templates.js';
 
 /** A seed file: its answers depend on nothing but itself and the iPXE templates. */
 export function isSeedFile(file: string): boolean {
@@ -15,17 +21,70 @@ export function isSeedFile(file: string): boolean {
   return root === 'boot' || (root === 'cloud' && (SEED_NAMES as readonly string[]).includes(name!));
 }
 
-/** Each seed file's planned answers (sorted by path), or every problem the files have. */
-export function planSeedFiles(files: SourceFiles, templateNames: readonly string[]): { plans: Map<string, Plan>; errors: LoadError[] } {
-  const plans = new Map<string, Plan>();
-  const errors: LoadError[] = [];
+/** A group: its answers depend on itself, its profile, the profile's templates and the iPXE templates. */
+export function isGroupFile(file: string): boolean {
+  const parts = file.split('/');
+  return parts.length === 2 && parts[0] === 'groups';
+}
+
+/** A profile or a data template: its change reaches every group whose profile it is or names it. */
+export function isSurroundingFile(file: string): boolean {
+  const [root, name] = file.split('/');
+  return (root === 'profiles' && file.split('/').length === 2) || root === 'generic' || root === 'ignition' || (root === 'cloud' && !(SEED_NAMES as readonly string[]).includes(name!));
+}
+
+/** What a changed file is compiled against: the profiles (their sources) and data templates, as of this change. */
+export interface Surroundings {
+  profiles: SourceFiles;
+  dataTemplates: ReadonlyMap<string, TemplateSource>;
+}
+
+/**
+ * The ids of the profiles a change to these profiles and data templates reaches: the changed
+ * profiles, and every profile (as changed) that names a changed template.
+ */
+export function reachedProfiles(changed: Iterable<string>, profiles: SourceFiles, templateNames: readonly string[]): Set<string> {
+  const files = new Set(changed);
+  const ids = new Set<string>();
+  for (const profile of load(profiles, templateNames).model.profiles.values()) {
+    if (files.has(profile.file) || TEMPLATE_FIELDS.some(({ key }) => profile[key] && files.has(profile[key]!.path))) ids.add(profile.id);
+  }
+  return ids;
+}
+
+export interface PlannedFiles {
+  /** Each file's planned answers, sorted by path (none for a file that is gone). */
+  plans: Map<string, Plan>;
+  /** Each group file's group, or undefined where the file is gone. */
+  groups: Map<string, Group | undefined>;
+  /** The warnings about these files themselves (none about the profiles and templates around them). */
+  warnings: LoadError[];
+  errors: LoadError[];
+}
+
+/** The warnings about these changed profiles and data templates themselves, given the profiles groups use. */
+export function surroundingWarnings(changed: ReadonlySet<string>, around: Surroundings, used: ReadonlySet<string>, templateNames: readonly string[]): LoadError[] {
+  if (changed.size === 0) return [];
+  const { profiles } = load(around.profiles, templateNames).model;
+  const model: Model = { boot: [], cloud: [], templates: new Map(), profiles, groups: [], dataTemplates: new Map(around.dataTemplates), localFiles: new Map() };
+  return profileWarnings(model, used).filter((warning) => changed.has(warning.file!));
+}
+
+/** Each changed seed file's or group's planned answers, or every problem the files have. */
+export function planFiles(files: SourceFiles, templateNames: readonly string[], around: Surroundings): PlannedFiles {
+  const base = around.profiles.size > 0 ? load(around.profiles, templateNames) : undefined; // (none: a seed layout)
+  const planned: PlannedFiles = { plans: new Map(), groups: new Map(), warnings: [], errors: [...(base?.errors ?? [])] };
+  const profiles = base?.model.profiles ?? new Map();
   for (const [file, content] of files) {
     const loaded = load(new Map([[file, content]]), templateNames);
-    const resolved = resolve(loaded.model);
-    errors.push(...loaded.errors, ...resolved.errors);
+    const model: Model = { ...loaded.model, profiles, dataTemplates: new Map(around.dataTemplates) };
+    const resolved = resolve(model, { aroundWarnings: false });
+    planned.errors.push(...loaded.errors, ...resolved.errors);
+    planned.warnings.push(...resolved.warnings.filter((warning) => warning.file === file));
     const plan: Plan = new Map();
-    for (const [path, planned] of resolved.plan) if ('source' in planned && planned.source === file) plan.set(path, planned);
-    plans.set(file, plan);
+    for (const [path, answer] of resolved.plan) if ('source' in answer && answer.source === file) plan.set(path, answer);
+    planned.plans.set(file, plan);
+    if (isGroupFile(file)) planned.groups.set(file, loaded.model.groups[0]);
   }
-  return { plans, errors };
+  return planned;
 }

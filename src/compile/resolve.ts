@@ -44,10 +44,14 @@ export interface Resolved {
 /** Shapes Pixiecore can be asked by: it knows only the MAC. */
 const PIXIECORE_SHAPES = ['mac', 'default'];
 
-export function resolve(model: Model): Resolved {
+/**
+ * `aroundWarnings: false` leaves out the warnings about profiles and templates themselves
+ * (profileWarnings): an incremental build resolving one file at a time asks for those once.
+ */
+export function resolve(model: Model, options: { aroundWarnings?: boolean } = {}): Resolved {
   const state = new PlanState();
   addSeeds(model, state);
-  addGroups(model, state);
+  addGroups(model, state, options.aroundWarnings ?? true);
   state.errors.push(...findAmbiguities(state.plan, state.shapesByKind));
   const shapes = [...state.shapesByKind.values()].flatMap((byDir) => [...byDir.values()]);
   for (const [path, content] of shapesFiles(shapes)) state.plan.set(path, { kind: 'text', source: '', content });
@@ -119,7 +123,7 @@ function seedSelector(entry: Sourced<unknown>): { shape: ShapeKeys; values: Valu
   return { shape: shapeOf(entry.selector), values: entry.selector as Values };
 }
 
-function addGroups(model: Model, state: PlanState): void {
+function addGroups(model: Model, state: PlanState, aroundWarnings: boolean): void {
   const usedProfiles = new Set<string>();
   const checkedProfiles = new Map<string, boolean>();
   for (const group of model.groups) {
@@ -130,14 +134,25 @@ function addGroups(model: Model, state: PlanState): void {
       continue;
     }
     usedProfiles.add(profile.id);
-    if (!checkedProfiles.has(profile.id)) {
-      checkedProfiles.set(profile.id, checkTemplates(profile, model, state));
-      warnGrubUnreachable(profile.file, profile.boot, state);
-    }
+    if (!checkedProfiles.has(profile.id)) checkedProfiles.set(profile.id, checkTemplates(profile, model, state));
     if (!checkedProfiles.get(profile.id)) continue;
     addGroupAnswers(group, profile, state);
   }
+  if (aroundWarnings) state.warnings.push(...profileWarnings(model, usedProfiles));
+}
+
+/**
+ * The warnings about profiles and data templates themselves, given the profiles groups use:
+ * a used profile GRUB cannot boot, an unused profile, an unused template.
+ */
+export function profileWarnings(model: Model, usedProfiles: ReadonlySet<string>): LoadError[] {
+  const state = new PlanState();
+  for (const id of usedProfiles) {
+    const profile = model.profiles.get(id);
+    if (profile) warnGrubUnreachable(profile.file, profile.boot, state);
+  }
   warnUnused(model, usedProfiles, state);
+  return state.warnings;
 }
 
 /** Whether every template the profile names exists; reports each that does not. */
