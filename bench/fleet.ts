@@ -88,3 +88,64 @@ export async function writeFleet(dataPath: string, count: number): Promise<void>
     await writeFile(join(dataPath, dataFile('cloud', m)), cloudConfig(m));
   });
 }
+
+/**
+ * The same machines described as profiles and groups (docs/groups.md), as matchbox keeps a
+ * fleet: one group per machine (selector uuid or mac, its hostname and rack as metadata) naming
+ * one of four role profiles, a cloud-config template over the metadata, and a default group.
+ * Every machine gets an iPXE script, a grub.cfg, a cloud config and /metadata in both forms;
+ * MAC-selected ones a Pixiecore answer too.
+ */
+export const ROLES = ['compute', 'storage', 'gpu', 'edge'] as const;
+
+export function roleOf(m: Machine): string {
+  return ROLES[m.index % ROLES.length]!;
+}
+
+/** The data-relative path of a machine's group. */
+export function groupFile(m: Machine): string {
+  return `groups/node-${m.index}.json`;
+}
+
+export function groupConfig(m: Machine, tag = 'v1'): string {
+  const selector = m.keyedBy === 'uuid' ? { uuid: m.uuid } : { mac: m.mac.replaceAll('-', ':') };
+  const metadata = { hostname: `node-${m.index}`, rack: `rack${Math.floor(m.index / 40)}`, index: String(m.index), tag };
+  return `${JSON.stringify({ id: `node-${m.index}`, profile: roleOf(m), selector, metadata }, null, 2)}\n`;
+}
+
+export function profileConfig(role: string, tag = 'v1'): string {
+  return `${JSON.stringify({
+    id: role,
+    boot: {
+      kernel: '/images/fedora-coreos/41/vmlinuz',
+      initrd: ['/images/fedora-coreos/41/initramfs.img', '/images/fedora-coreos/41/rootfs.img'],
+      args: ['console=ttyS0,115200n8', 'coreos.inst.install_dev=/dev/sda'],
+      cmdline: { 'ignition.config.url': 'http://bootcfg.example/cloud?uuid=${uuid}&mac=${net0/mac:hexhyp}', role, 'bench.tag': tag },
+    },
+    cloud_id: 'node.yaml',
+  }, null, 2)}\n`;
+}
+
+const GROUPS_CLOUD_TEMPLATE = `#cloud-config
+hostname: {{hostname}}
+fqdn: {{hostname}}.{{rack}}.example
+# bench tag {{tag}}, role {{bootcfg.profile.id}}
+ssh_authorized_keys:
+  - ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIG3h0mKxJ7qZ8yVh2Cq0b2n3x4y5z6A7B8C9D0E1F2G3 ops@example
+write_files:
+  - path: /etc/machine-index
+    content: "{{index}}\\n"
+runcmd:
+  - [systemctl, enable, --now, node-exporter.service]
+`;
+
+/** Writes a fresh groups-layout data directory for `count` machines. */
+export async function writeGroupsFleet(dataPath: string, count: number): Promise<void> {
+  await rm(dataPath, { recursive: true, force: true });
+  for (const dir of ['profiles', 'groups', 'cloud']) await mkdir(join(dataPath, dir), { recursive: true });
+  await writeFile(join(dataPath, 'cloud/node.yaml'), GROUPS_CLOUD_TEMPLATE);
+  for (const role of [...ROLES, 'default']) await writeFile(join(dataPath, `profiles/${role}.json`), profileConfig(role));
+  await writeFile(join(dataPath, 'groups/default.json'), `${JSON.stringify({ id: 'default', profile: 'default', metadata: { hostname: 'unprovisioned', rack: 'none', index: '-', tag: 'v1' } }, null, 2)}\n`);
+  const indexes = Array.from({ length: count }, (_, i) => i);
+  await mapLimit(indexes, 64, (i) => writeFile(join(dataPath, groupFile(machine(i))), groupConfig(machine(i))));
+}

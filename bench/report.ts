@@ -45,6 +45,30 @@ function repoTable(sizes: readonly SizeResult[]): string[] {
   ];
 }
 
+/** The same machines as profiles and groups (bench/groups-phase.ts): build and serve --watch. */
+function groupsTable(sizes: readonly SizeResult[]): string[] {
+  const rows = sizes.filter((r) => r.groups !== undefined);
+  if (rows.length === 0) return [];
+  const cell = (total: number[], build: number[]) => {
+    const b = median(build.filter((v) => v > 0));
+    return `${ms(median(total))}${Number.isNaN(b) ? '' : ` (${ms(b)})`}`;
+  };
+  return [
+    '',
+    '### The same machines as profiles and groups (medians)',
+    '',
+    'One group per machine (selector uuid or mac, hostname and rack as metadata), four role profiles, a cloud-config template over the metadata, a default group. Build: against `cp -a` of its output. `serve --watch`: write → new answer served (ms), the rebuild in brackets; the shared profile is booted by a quarter of the machines.',
+    '',
+    '| machines | output files | `bootcfg build` | `cp -a` | build / cp | build peak RSS | one group edited | 1% of the groups edited | shared profile edited | watch RSS (rest → peak) |',
+    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    ...rows.map((r) => {
+      const g = r.groups!;
+      const w = g.watch;
+      return `| ${r.machines.toLocaleString('en')} | ${g.outputFiles.toLocaleString('en')} | ${s(median(g.buildMs))} s | ${s(median(g.cpMs))} s | ${x(ratio(median(g.buildMs), median(g.cpMs)))} | ${mb(median(g.buildRssKb))} MB | ${cell(w.editMs, w.editBuildMs)} | ${cell(w.onePercentMs, w.onePercentBuildMs)} | ${cell(w.profileMs, w.profileBuildMs)} | ${mb(w.restRssKb)} → ${mb(w.rssKb)} MB |`;
+    }),
+  ];
+}
+
 export function tables(results: Results): string {
   const { machine: m, versions: v, config: c } = results;
   const lines = [
@@ -74,6 +98,7 @@ export function tables(results: Results): string {
       return `| ${r.machines.toLocaleString('en')} | ${s(w.firstBuildMs)} s | ${cell(w.editMs, w.editBuildMs)} | ${cell(w.onePercentMs, w.onePercentBuildMs)} | ${cell(w.defaultMs, w.defaultBuildMs)} | ${mb(w.restRssKb)} → ${mb(w.rssKb)} MB | ${list(w.editMs, ms)}; ${list(w.onePercentMs, ms)}; ${list(w.defaultMs, ms)} |`;
     }),
     ...repoTable(results.sizes),
+    ...groupsTable(results.sizes),
     '',
     ...serveSection(results),
     '',
@@ -97,6 +122,11 @@ function targets(results: Results): string[] {
   check('serve --watch peak RSS', '≤ 300 MB', (r.watch.rssKb ?? Number.NaN) / 1024, (v) => v <= 300, (v) => `${v.toFixed(0)} MB`);
   for (const [name, target, value, ok, show] of serveTargets(r, results.config.connections)) check(name, target, value, ok, show);
   check('build peak RSS', '≤ 300 MB', median(r.buildRssKb) / 1024, (v) => v <= 300, (v) => `${v.toFixed(0)} MB`);
+  const g = r.groups;
+  check('groups: full build', '≤ 1.2 × `cp -a`', g ? ratio(median(g.buildMs), median(g.cpMs)) : Number.NaN, (v) => v <= 1.2, x);
+  check('groups: one group edit served (watch)', '≤ 100 ms', median(g?.watch.editMs ?? []), (v) => v <= 100, (v) => `${ms(v)} ms`);
+  check('groups: 1% of the groups served (watch)', '≤ 1 s', median(g?.watch.onePercentMs ?? []), (v) => v <= 1000, (v) => `${ms(v)} ms`);
+  check('groups: serve --watch RSS at rest', '≤ 150 MB', (g?.watch.restRssKb ?? Number.NaN) / 1024, (v) => v <= 150, (v) => `${v.toFixed(0)} MB`);
   return [
     `### Targets at ${r.machines.toLocaleString('en')} machines`,
     '',

@@ -6,13 +6,16 @@
 //              (bench/repo-phase.ts), timed from the push (with its webhook) to the new answer;
 //   serve      req/s and p50/p99 of `bootcfg serve`, nginx with the generated block, the 2015
 //              bootcfg and matchbox, same fleet, same boot storm (bench/serve-phase.ts);
+//   groups     the same machines as profiles and groups: the full build against `cp -a`, and
+//              serve --watch's edits of one group, 1% of them and a shared profile
+//              (bench/groups-phase.ts);
 //   memory     peak RSS of build, of serve under load, of serve --watch.
 // Results go to $BENCH_DIR/results.json; bench/report.ts turns them into docs/BENCHMARKS.md.
 //
 // Knobs (env): BENCH_SIZES=1000,10000,100000  BENCH_RUNS=3  BENCH_SECONDS=10
 //              BENCH_CONNECTIONS=64  BENCH_DIR=.cache/bench  BENCH_NODE_FLAGS (e.g. --cpu-prof)
 //              BENCH_WORKERS (serve --workers and nginx worker_processes; default: the cores)
-//              BENCH_PHASES=build,serve,watch,repo (serve alone reuses the last build)
+//              BENCH_PHASES=build,serve,watch,repo,groups (serve alone reuses the last build)
 
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -21,7 +24,8 @@ import { cpus, loadavg, totalmem, release } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { readLiveManifest } from '../src/build/write.js';
-import { bootConfig, dataFile, defaultBoot, machine, writeFleet } from './fleet.js';
+import { bootConfig, dataFile, defaultBoot, machine, writeFleet, writeGroupsFleet } from './fleet.js';
+import { benchGroups, type GroupsResult } from './groups-phase.js';
 import { benchRepo, currentRssKb, type RepoResult } from './repo-phase.js';
 import { benchServePhase, type ServeResult } from './serve-phase.js';
 import { atRest, bootcfgArgs, peakRssKb, ROOT, startServe, timed, untilServed, type RunningServe } from './proc.js';
@@ -48,6 +52,16 @@ export interface SizeResult {
   };
   repo?: RepoResult;
   serve: ServeResult;
+  /** The same machines as profiles and groups (BENCH_PHASES=groups). */
+  groups?: GroupsResult;
+}
+
+/** Full builds against `cp -a` of their output. */
+export interface BuildFigures {
+  outputFiles: number;
+  buildMs: number[];
+  cpMs: number[];
+  buildRssKb: number[];
 }
 
 export interface Results {
@@ -68,8 +82,8 @@ const CONNECTIONS = Number(env.BENCH_CONNECTIONS ?? 64);
 const DIR = resolve(ROOT, env.BENCH_DIR ?? '.cache/bench');
 const WRK_THREADS = 1; // one load thread: wrk, the servers and everyone else share the cores
 const WORKERS = Number(env.BENCH_WORKERS ?? cpus().length); // bootcfg serve's processes = nginx's workers
-const PHASES = new Set((env.BENCH_PHASES ?? 'build,serve,watch,repo').split(','));
-const FLEET_VERSION = 1; // bump when fleet.ts changes what it writes
+const PHASES = new Set((env.BENCH_PHASES ?? 'build,serve,watch,repo,groups').split(','));
+const FLEET_VERSION = 1; // bump when fleet.ts changes what it writes (either fleet)
 
 const say = (line: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
 
@@ -104,36 +118,48 @@ function keepEarlier(now: SizeResult, before: SizeResult | undefined): SizeResul
     ...(PHASES.has('serve') ? {} : { serve: before.serve }),
     ...(PHASES.has('watch') ? {} : { watch: before.watch }),
     ...(PHASES.has('repo') ? {} : { repo: before.repo }),
+    ...(PHASES.has('groups') ? {} : { groups: before.groups }),
   };
 }
 
 async function benchSize(n: number, images: string): Promise<SizeResult> {
   const base = join(DIR, `n${n}`);
   const data = join(base, 'data');
-  await ensureFleet(data, n);
+  if (['build', 'serve', 'watch', 'repo'].some((phase) => PHASES.has(phase))) await ensureFleet(data, n);
   const result: SizeResult = {
     machines: n, dataFiles: 2 * n + 2, outputFiles: 0, buildMs: [], cpMs: [], buildRssKb: [],
     watch: { editMs: [], onePercentMs: [], defaultMs: [], editBuildMs: [], onePercentBuildMs: [], defaultBuildMs: [], firstBuildMs: 0 }, serve: { bootcfg: [], nginx: [], nodeCeiling: [] },
   };
-  const dist = PHASES.has('build') || !existsSync(join(base, 'build-1')) ? await benchBuild(n, base, data, result) : join(base, 'build-1');
+  let dist = join(base, 'build-1');
+  if (PHASES.has('build') || (PHASES.has('serve') && !existsSync(dist))) {
+    const built = await benchBuild(`n=${n}`, base, data, RUNS, say);
+    Object.assign(result, built.figures);
+    dist = built.dist;
+  }
   if (PHASES.has('serve')) result.serve = await benchServePhase({ n, dist, data, images, base, runs: RUNS, seconds: SECONDS, connections: CONNECTIONS, workers: WORKERS, say });
   if (PHASES.has('watch')) await benchWatch(n, base, data, images, result);
   if (PHASES.has('repo')) result.repo = await benchRepo(n, base, data, images, RUNS, say);
+  if (PHASES.has('groups')) {
+    const groupsBase = join(DIR, `g${n}`);
+    await ensureFleet(join(groupsBase, 'data'), n, writeGroupsFleet);
+    result.groups = await benchGroups({ n, base: groupsBase, data: join(groupsBase, 'data'), images, runs: RUNS, say });
+  }
   return result;
 }
 
-async function ensureFleet(data: string, n: number): Promise<void> {
+async function ensureFleet(data: string, n: number, write = writeFleet): Promise<void> {
   const stamp = join(data, `.fleet-v${FLEET_VERSION}`);
   if (existsSync(stamp)) return;
-  say(`n=${n}: writing the fleet`);
-  await writeFleet(data, n);
+  say(`n=${n}: writing the fleet to ${data}`);
+  await write(data, n);
   await writeFile(stamp, '');
 }
 
-/** Full builds into fresh dist dirs, each against cp -a of its output; returns a built dist. */
-async function benchBuild(n: number, base: string, data: string, result: SizeResult): Promise<string> {
+/** Full builds into fresh dist dirs under `base`, each against cp -a of its output; keeps the first build. */
+export async function benchBuild(label: string, base: string, data: string, runs: number, say: (line: string) => void): Promise<{ figures: BuildFigures; dist: string }> {
+  const result: BuildFigures = { outputFiles: 0, buildMs: [], cpMs: [], buildRssKb: [] };
   await removeAll(base, /^(build|copy)-\d+$/);
-  for (let run = 1; run <= RUNS; run++) {
+  for (let run = 1; run <= runs; run++) {
     const dist = join(base, `build-${run}`);
     await syncDisk();
     const built = await timed(process.execPath, bootcfgArgs(['build', '--data-path', data, '--dist-path', dist]));
@@ -144,10 +170,10 @@ async function benchBuild(n: number, base: string, data: string, result: SizeRes
     result.cpMs.push(copied.ms);
     if (built.maxRssKb) result.buildRssKb.push(built.maxRssKb);
     result.outputFiles = Object.keys((await readLiveManifest(dist))?.manifest.files ?? {}).length;
-    say(`n=${n} run ${run}: build ${built.ms.toFixed(0)} ms (rss ${built.maxRssKb} KB), cp -a ${copied.ms.toFixed(0)} ms`);
+    say(`${label} run ${run}: build ${built.ms.toFixed(0)} ms (rss ${built.maxRssKb} KB), cp -a ${copied.ms.toFixed(0)} ms`);
     await removeAll(base, run > 1 ? new RegExp(`^(build|copy)-${run}$`) : /^copy-1$/); // outside the timings
   }
-  return join(base, 'build-1');
+  return { figures: result, dist: join(base, 'build-1') };
 }
 
 /** serve --watch: ms from a write under data/ until the new answer is served. */
