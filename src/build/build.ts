@@ -142,8 +142,10 @@ export async function compileAll(dataPath: string, options: CompileOptions & { d
   const { model } = loaded;
   const hashes = new Map<string, string>();
   const sum = new RevisionSum();
+  const shared = new Map<Buffer, string>(); // an answer many paths share (a profile's script) is hashed once
   for (const [path, content] of output) {
-    const hash = sha256(content);
+    let hash = shared.get(content);
+    if (hash === undefined) shared.set(content, (hash = sha256(content)));
     hashes.set(path, hash);
     sum.add(path, hash);
   }

@@ -30,9 +30,12 @@ export function render(plan: Plan, templates: ReadonlyMap<TemplateName, Template
   const files: OutputFiles = new Map();
   if (errors.length > 0) return { files, errors };
   const failed = new Set<string>();
+  // A profile's boot config is one object for all its groups' answers: its script, grub.cfg and
+  // Pixiecore answer are rendered once (at 100k machines in four profiles, 250k renders saved).
+  const byBoot = new Map<string, Map<BootConfig, Buffer>>();
   for (const [path, planned] of plan) {
     try {
-      files.set(path, planned.kind === 'template' ? data.render(planned, failed, errors) : renderFile(planned, compiled));
+      files.set(path, planned.kind === 'template' ? data.render(planned, failed, errors) : renderShared(planned, compiled, byBoot));
     } catch (error) {
       const name = planned.kind === 'template' ? `${planned.template}\0${planned.source}` : planned.kind === 'chain' ? 'boot.ipxe' : 'ipxe';
       if (failed.has(name)) continue;
@@ -100,6 +103,16 @@ class DataTemplates {
       return Buffer.alloc(0);
     }
   }
+}
+
+/** renderFile, once per boot config and kind: the answer is a function of those alone. */
+function renderShared(planned: Exclude<PlannedFile, { kind: 'template' }>, templates: Map<TemplateName, Renderer>, byBoot: Map<string, Map<BootConfig, Buffer>>): Buffer {
+  if (!('boot' in planned)) return renderFile(planned, templates);
+  let rendered = byBoot.get(planned.kind);
+  if (!rendered) byBoot.set(planned.kind, (rendered = new Map()));
+  let content = rendered.get(planned.boot);
+  if (content === undefined) rendered.set(planned.boot, (content = renderFile(planned, templates)));
+  return content;
 }
 
 function renderFile(planned: Exclude<PlannedFile, { kind: 'template' }>, templates: Map<TemplateName, Renderer>): Buffer {
