@@ -25,7 +25,7 @@ import { TEMPLATE_NAMES, type TemplateName, type TemplateSource } from '../compi
 import { locateAll, RevisionSum, writeCompiled, type BuildOptions, type BuildResult, type Compiled } from './build.js';
 import { buildInChild, type KeptBuild } from './child.js';
 import { MAX_ENTRIES, MAX_TOTAL_BYTES, SOURCE_ROOTS, readChanged } from './source.js';
-import { adoptWrittenStore, sha256, type Answers, type PreviousSnapshot } from './write.js';
+import { adoptWrittenStore, prepareManifest, sha256, type Answers, type PreviousSnapshot } from './write.js';
 
 /** What the last good build left: enough to redo one file's part of it. */
 interface State {
@@ -122,6 +122,7 @@ export class IncrementalBuilder {
     const { result, kept } = await buildInChild({ dataPath, distPath, source, revision, imagesPath, pruneLater, signal });
     this.state = stateOf(kept, result.dir);
     if (kept.written) adoptWrittenStore(kept.written, this.state.hashes.keys());
+    prepareManifest(this.state.compiled.groups);
     return { ...result, ms: Math.round(performance.now() - started) };
   }
 

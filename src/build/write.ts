@@ -301,6 +301,11 @@ function manifestText(meta: SnapshotMeta, plan: StorePlan, hashes: ReadonlyMap<s
  */
 const groupsTexts = new WeakMap<object, Buffer>();
 
+/** Makes the list's text ahead of the build that needs it (serve, after a full build: the first edit's ~0.2 s at 100k groups). */
+export function prepareManifest(groups: SnapshotMeta['groups']): void {
+  if (groups !== undefined && groups.length > 0) groupsText(groups);
+}
+
 function groupsText(groups: NonNullable<SnapshotMeta['groups']>): Buffer {
   let text = groupsTexts.get(groups);
   if (text === undefined) groupsTexts.set(groups, (text = Buffer.from(JSON.stringify(groups, null, 1).replaceAll('\n', '\n '))));
