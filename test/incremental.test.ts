@@ -247,6 +247,11 @@ test('incremental builds of a fleet of groups (one a machine, as matchbox keeps 
   let motd = false;
   let extra = false;
   const series = await compareSeries(data, 40, async () => {
+    if (bad === 'profiles/gpu.json') {
+      bad = undefined;
+      await writeFile(join(data, 'profiles/gpu.json'), profile('gpu', ++tag));
+      return { what: 'profiles/gpu.json put right', paths: ['profiles/gpu.json'] };
+    }
     if (bad) {
       const path = bad;
       bad = undefined;
@@ -254,6 +259,11 @@ test('incremental builds of a fleet of groups (one a machine, as matchbox keeps 
       return { what: `remove ${path}`, paths: [path] };
     }
     const roll = rand();
+    if (roll < 0.04) {
+      bad = 'profiles/gpu.json';
+      await writeFile(join(data, bad), '{"id": "gpu", "boot": {"kern');
+      return { what: 'a half-written shared profile', paths: [bad] };
+    }
     if (roll < 0.1) {
       motd = !motd; // one group's warning comes and goes
       await writeFile(join(data, 'groups/node-1.json'), group(1, 'compute', motd ? { motd: 'two\nlines' } : {}));
