@@ -118,6 +118,7 @@ export async function compileAll(dataPath: string, options: CompileOptions & { d
     if (failed) throw failed;
   }
   let output: OutputFiles = new Map();
+  let shared: ReadonlySet<Buffer> = new Set();
   const templates = withOverrides(builtins, loaded.model.templates);
   let plan = resolved.plan;
   const layoutWarnings: BootcfgError[] = [];
@@ -132,6 +133,7 @@ export async function compileAll(dataPath: string, options: CompileOptions & { d
     const rendered = render(plan, templates, loaded.model.dataTemplates, loaded.model.localFiles);
     errors.push(...rendered.errors);
     output = rendered.files;
+    shared = rendered.shared;
   }
   const warnings = [...resolveWarnings, ...layoutWarnings.map((warning) => locate(warning, dataPath))];
   if (errors.length > 0) throw (await cloudFailure()) ?? new ErrorList(errors.map((error) => locate(error, dataPath)), warnings);
@@ -142,10 +144,13 @@ export async function compileAll(dataPath: string, options: CompileOptions & { d
   const { model } = loaded;
   const hashes = new Map<string, string>();
   const sum = new RevisionSum();
-  const shared = new Map<Buffer, string>(); // an answer many paths share (a profile's script) is hashed once
+  const hashOf = new Map<Buffer, string>(); // an answer many paths share (a profile's script) is hashed once
   for (const [path, content] of output) {
-    let hash = shared.get(content);
-    if (hash === undefined) shared.set(content, (hash = sha256(content)));
+    let hash = hashOf.get(content);
+    if (hash === undefined) {
+      hash = sha256(content);
+      if (shared.has(content)) hashOf.set(content, hash);
+    }
     hashes.set(path, hash);
     sum.add(path, hash);
   }

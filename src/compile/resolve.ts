@@ -25,7 +25,8 @@ import { answerPath, shapeDir, shapesFiles, type ShapeKeys } from './shapes.js';
 
 export type PlannedFile =
   | { kind: 'chain' }
-  | { kind: 'ipxe' | 'pixiecore' | 'grub'; source: string; boot: BootConfig }
+  /** `shared`: the boot config is a profile's, the same object for every answer of its groups (render.ts renders it once). */
+  | { kind: 'ipxe' | 'pixiecore' | 'grub'; source: string; boot: BootConfig; shared?: true }
   | { kind: 'cloud'; source: string; content: Buffer }
   /** A data template (`cloud/<id>`, `generic/<id>`, `ignition/<id>`) rendered for one answer of a group. */
   | { kind: 'template'; source: string; group: string; template: string; context: object }
@@ -183,9 +184,9 @@ function addGroupAnswers(group: Group, profile: Profile, state: PlanState): void
   const source = group.file;
   let first = true;
   for (const values of combinations(group)) {
-    state.add(KIND_DIRS.ipxe, group.shape, values, { kind: 'ipxe', source, boot: profile.boot });
-    state.add(KIND_DIRS.grub, group.shape, values, { kind: 'grub', source, boot: profile.boot });
-    if (PIXIECORE_SHAPES.includes(shapeDir(group.shape))) state.add(KIND_DIRS.pixiecore, group.shape, values, { kind: 'pixiecore', source, boot: profile.boot });
+    state.add(KIND_DIRS.ipxe, group.shape, values, { kind: 'ipxe', source, boot: profile.boot, shared: true });
+    state.add(KIND_DIRS.grub, group.shape, values, { kind: 'grub', source, boot: profile.boot, shared: true });
+    if (PIXIECORE_SHAPES.includes(shapeDir(group.shape))) state.add(KIND_DIRS.pixiecore, group.shape, values, { kind: 'pixiecore', source, boot: profile.boot, shared: true });
     for (const ref of [profile.cloud, profile.generic, profile.ignition]) {
       if (!ref) continue;
       const kind = ref.path.startsWith('cloud/') ? KIND_DIRS.cloud : ref.path.startsWith('ignition/') ? KIND_DIRS.ignition : KIND_DIRS.generic;
