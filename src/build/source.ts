@@ -253,7 +253,6 @@ function tooManyEntries(rel: string): LoadError {
   });
 }
 
-/** Yields to the event loop (a process that also serves keeps answering) and honours a stop. */
 /** lstat, with a missing entry (or a file where a directory was) as null. */
 function lstatOrNull(path: string): Stats | null | Error {
   try {
@@ -264,6 +263,7 @@ function lstatOrNull(path: string): Stats | null | Error {
   }
 }
 
+/** Yields to the event loop (a process that also serves keeps answering) and honours a stop. */
 async function checkpoint(signal: AbortSignal | undefined): Promise<void> {
   await new Promise<void>((resolve) => setImmediate(resolve));
   if (signal?.aborted) throw buildStopped();

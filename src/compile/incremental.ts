@@ -5,13 +5,12 @@
 // can tell (collisions, shapes, ties, a profile coming into use or out of it) itself. Pure: the
 // same load and resolve as a full build, over one file and the profiles and data templates
 // around it (a group's answers depend on its profile and that profile's templates). A changed
-// profile or data template is compiled through the groups it reaches (reachedGroups).
+// profile or data template is compiled through the groups it reaches (reachedProfiles).
 
 import type { LoadError } from './errors.js';
 import type { Group } from './groups.js';
 import { load, type Model, type SourceFiles } from './load.js';
-import { SEED_NAMES } from './profiles.js';
-import { TEMPLATE_FIELDS } from './profiles.js';
+import { SEED_NAMES, TEMPLATE_FIELDS } from './profiles.js';
 import { profileWarnings, resolve, type Plan } from './resolve.js';
 import type { TemplateSource } from './templates.js';
 
@@ -29,8 +28,9 @@ export function isGroupFile(file: string): boolean {
 
 /** A profile or a data template: its change reaches every group whose profile it is or names it. */
 export function isSurroundingFile(file: string): boolean {
-  const [root, name] = file.split('/');
-  return (root === 'profiles' && file.split('/').length === 2) || root === 'generic' || root === 'ignition' || (root === 'cloud' && !(SEED_NAMES as readonly string[]).includes(name!));
+  const parts = file.split('/');
+  const [root, name] = parts;
+  return (root === 'profiles' && parts.length === 2) || root === 'generic' || root === 'ignition' || (root === 'cloud' && !(SEED_NAMES as readonly string[]).includes(name!));
 }
 
 /** What a changed file is compiled against: the profiles (their sources) and data templates, as of this change. */
