@@ -22,14 +22,16 @@ const ms = (v: number) => (v >= 100 ? v.toFixed(0) : v.toFixed(1));
 const list = (values: readonly number[], f: (v: number) => string) => values.map(f).join(', ');
 const med = (runs: readonly LoadResult[], key: keyof LoadResult) => median(runs.map((r) => r[key]));
 
+/** A timing cell: the median of the runs, and in brackets the median of the builds' own times (from serve's log). */
+function cell(total: readonly number[], build: readonly number[] = []): string {
+  const b = median(build.filter((v) => v > 0));
+  return `${ms(median(total))}${Number.isNaN(b) ? '' : ` (${ms(b)})`}`;
+}
+
 /** serve --repo: push (commit + webhook) → new answer, as the watch table (bench/repo-phase.ts). */
 function repoTable(sizes: readonly SizeResult[]): string[] {
   const rows = sizes.filter((r) => (r.repo?.editMs.length ?? 0) > 0);
   if (rows.length === 0) return [];
-  const cell = (total: number[], build: number[]) => {
-    const b = median(build.filter((v) => v > 0));
-    return `${ms(median(total))}${Number.isNaN(b) ? '' : ` (${ms(b)})`}`;
-  };
   return [
     '',
     '### `serve --repo`: from the push (commit + webhook) to the new answer (medians, ms)',
@@ -49,10 +51,6 @@ function repoTable(sizes: readonly SizeResult[]): string[] {
 function groupsTable(sizes: readonly SizeResult[]): string[] {
   const rows = sizes.filter((r) => r.groups !== undefined);
   if (rows.length === 0) return [];
-  const cell = (total: number[], build: number[]) => {
-    const b = median(build.filter((v) => v > 0));
-    return `${ms(median(total))}${Number.isNaN(b) ? '' : ` (${ms(b)})`}`;
-  };
   return [
     '',
     '### The same machines as profiles and groups (medians)',
@@ -91,10 +89,6 @@ export function tables(results: Results): string {
     '| ---: | ---: | ---: | ---: | ---: | ---: | --- |',
     ...results.sizes.filter((r) => r.watch.editMs.length > 0).map((r) => {
       const w = r.watch;
-      const cell = (total: number[], build?: number[]) => {
-        const b = median((build ?? []).filter((v) => v > 0));
-        return `${ms(median(total))}${Number.isNaN(b) ? '' : ` (${ms(b)})`}`;
-      };
       return `| ${r.machines.toLocaleString('en')} | ${s(w.firstBuildMs)} s | ${cell(w.editMs, w.editBuildMs)} | ${cell(w.onePercentMs, w.onePercentBuildMs)} | ${cell(w.defaultMs, w.defaultBuildMs)} | ${mb(w.restRssKb)} → ${mb(w.rssKb)} MB | ${list(w.editMs, ms)}; ${list(w.onePercentMs, ms)}; ${list(w.defaultMs, ms)} |`;
     }),
     ...repoTable(results.sizes),
