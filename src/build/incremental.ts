@@ -16,7 +16,8 @@ import { closeSync, constants, fstatSync, openSync, readFileSync } from 'node:fs
 import { join, relative, sep } from 'node:path';
 import { ErrorList, type BootcfgError } from '../compile/errors.js';
 import type { Group } from '../compile/groups.js';
-import { isGroupFile, isSeedFile, isSurroundingFile, planFiles, reachedProfiles, surroundingWarnings } from '../compile/incremental.js';
+import { isGroupFile, isSeedFile, isSurroundingFile, loadProfiles, planFiles, reachedProfiles, surroundingWarnings } from '../compile/incremental.js';
+import type { Profile } from '../compile/profiles.js';
 import { tiedShapes } from '../compile/matching.js';
 import { render, type OutputFiles } from '../compile/render.js';
 import type { Plan } from '../compile/resolve.js';
@@ -51,8 +52,8 @@ interface State {
   templates: Map<TemplateName, TemplateSource>;
   dataTemplates: ReadonlyMap<string, TemplateSource>;
   localFiles: ReadonlyMap<string, Buffer>;
-  /** The profiles' sources: a changed group is compiled against them. */
-  profiles: ReadonlyMap<string, Buffer>;
+  /** The profiles by id, parsed: a changed group is compiled against them. */
+  profiles: ReadonlyMap<string, Profile>;
   /** Profile id → the groups naming it: one coming into use or going out of it changes warnings only a full build gives. */
   profileUse: Map<string, number>;
   compiled: Omit<Compiled, 'files'>;
@@ -146,7 +147,7 @@ export class IncrementalBuilder {
     const listed = regroup(state.compiled.groups, state.profileUse, groups);
     if (!listed) return undefined;
     const used = new Set([...listed.use].filter(([, count]) => count > 0).map(([id]) => id));
-    warnings.push(...surroundingWarnings(new Set(around.read.keys()), around, used, TEMPLATE_NAMES));
+    warnings.push(...surroundingWarnings(new Set(around.read.keys()), around, used));
     for (const [file, content] of around.read) read.set(file, content); // their sizes, and their warnings replaced
 
     // What only the whole can tell: an answer path taken twice, a shape appearing or going.
@@ -223,18 +224,24 @@ export class IncrementalBuilder {
     if (!read) return undefined;
     const profiles = new Map(state.profiles);
     const dataTemplates = new Map(state.dataTemplates);
+    const changedProfiles = new Map<string, Buffer>();
     let templatesAdded = 0;
     for (const [file, content] of read) {
       if (file.startsWith('profiles/')) {
-        if ((content === null) !== !profiles.has(file)) return undefined; // a profile appearing or going
-        if (content !== null) profiles.set(file, content);
+        const id = [...profiles.values()].find((profile) => profile.file === file)?.id;
+        if ((content === null) !== (id === undefined)) return undefined; // a profile appearing or going
+        if (content !== null) changedProfiles.set(file, content);
+        profiles.delete(id!);
         continue;
       }
       templatesAdded += (content === null ? 0 : 1) - (dataTemplates.has(file) ? 1 : 0);
       if (content === null) dataTemplates.delete(file);
       else dataTemplates.set(file, { file, text: content.toString('utf8') });
     }
-    const ids = reachedProfiles(read.keys(), profiles, TEMPLATE_NAMES);
+    const parsed = loadProfiles(changedProfiles, TEMPLATE_NAMES);
+    if (parsed.errors.length > 0) throw locateAll(new ErrorList(parsed.errors), this.options.dataPath);
+    for (const [id, profile] of parsed.profiles) profiles.set(id, profile);
+    const ids = reachedProfiles(read.keys(), profiles);
     const reached = state.compiled.groups.filter(({ profile }) => ids.has(profile)).map(({ file }) => file);
     if (reached.length > state.compiled.groups.length / 2) return undefined;
     return { profiles, dataTemplates, reached, read, templatesAdded };
@@ -243,7 +250,7 @@ export class IncrementalBuilder {
 
 /** What a change to profiles and data templates leaves around the groups it reaches. */
 interface Around {
-  profiles: ReadonlyMap<string, Buffer>;
+  profiles: ReadonlyMap<string, Profile>;
   dataTemplates: ReadonlyMap<string, TemplateSource>;
   /** The group files the change reaches: built again as if each had changed. */
   reached: string[];
@@ -287,7 +294,7 @@ function stateOf(kept: KeptBuild, snapshot: string): State {
     templates: new Map(kept.templates),
     dataTemplates: new Map(kept.dataTemplates),
     localFiles: new Map(kept.localFiles as [string, Buffer][]),
-    profiles: new Map(kept.profiles as [string, Buffer][]),
+    profiles: loadProfiles(new Map(kept.profiles as [string, Buffer][]), TEMPLATE_NAMES).profiles, // they built: no errors
     profileUse: useOf(kept.compiled.groups),
     compiled: { ...kept.compiled, origins },
     snapshot,

@@ -10,7 +10,7 @@
 import type { LoadError } from './errors.js';
 import type { Group } from './groups.js';
 import { load, type Model, type SourceFiles } from './load.js';
-import { SEED_NAMES, TEMPLATE_FIELDS } from './profiles.js';
+import { SEED_NAMES, TEMPLATE_FIELDS, type Profile } from './profiles.js';
 import { profileWarnings, resolve, type Plan } from './resolve.js';
 import type { TemplateSource } from './templates.js';
 
@@ -33,20 +33,27 @@ export function isSurroundingFile(file: string): boolean {
   return (root === 'profiles' && parts.length === 2) || root === 'generic' || root === 'ignition' || (root === 'cloud' && !(SEED_NAMES as readonly string[]).includes(name!));
 }
 
-/** What a changed file is compiled against: the profiles (their sources) and data templates, as of this change. */
+/** What a changed file is compiled against: the profiles (by id) and data templates, as of this change. */
 export interface Surroundings {
-  profiles: SourceFiles;
+  profiles: ReadonlyMap<string, Profile>;
   dataTemplates: ReadonlyMap<string, TemplateSource>;
+}
+
+/** Profile files parsed as a full build parses them: the profiles by id, or their problems. */
+export function loadProfiles(files: SourceFiles, templateNames: readonly string[]): { profiles: Map<string, Profile>; errors: LoadError[] } {
+  if (files.size === 0) return { profiles: new Map(), errors: [] }; // (a seed layout: load would say the directory is empty)
+  const { model, errors } = load(files, templateNames);
+  return { profiles: model.profiles, errors };
 }
 
 /**
  * The ids of the profiles a change to these profiles and data templates reaches: the changed
  * profiles, and every profile (as changed) that names a changed template.
  */
-export function reachedProfiles(changed: Iterable<string>, profiles: SourceFiles, templateNames: readonly string[]): Set<string> {
+export function reachedProfiles(changed: Iterable<string>, profiles: ReadonlyMap<string, Profile>): Set<string> {
   const files = new Set(changed);
   const ids = new Set<string>();
-  for (const profile of load(profiles, templateNames).model.profiles.values()) {
+  for (const profile of profiles.values()) {
     if (files.has(profile.file) || TEMPLATE_FIELDS.some(({ key }) => profile[key] && files.has(profile[key]!.path))) ids.add(profile.id);
   }
   return ids;
@@ -63,21 +70,20 @@ export interface PlannedFiles {
 }
 
 /** The warnings about these changed profiles and data templates themselves, given the profiles groups use. */
-export function surroundingWarnings(changed: ReadonlySet<string>, around: Surroundings, used: ReadonlySet<string>, templateNames: readonly string[]): LoadError[] {
+export function surroundingWarnings(changed: ReadonlySet<string>, around: Surroundings, used: ReadonlySet<string>): LoadError[] {
   if (changed.size === 0) return [];
-  const { profiles } = load(around.profiles, templateNames).model;
-  const model: Model = { boot: [], cloud: [], templates: new Map(), profiles, groups: [], dataTemplates: new Map(around.dataTemplates), localFiles: new Map() };
+  const model: Model = { boot: [], cloud: [], templates: new Map(), profiles: new Map(around.profiles), groups: [], dataTemplates: new Map(around.dataTemplates), localFiles: new Map() };
   return profileWarnings(model, used).filter((warning) => changed.has(warning.file!));
 }
 
 /** Each changed seed file's or group's planned answers, or every problem the files have. */
 export function planFiles(files: SourceFiles, templateNames: readonly string[], around: Surroundings): PlannedFiles {
-  const base = around.profiles.size > 0 ? load(around.profiles, templateNames) : undefined; // (none: a seed layout)
-  const planned: PlannedFiles = { plans: new Map(), groups: new Map(), warnings: [], errors: [...(base?.errors ?? [])] };
-  const profiles = base?.model.profiles ?? new Map();
+  const planned: PlannedFiles = { plans: new Map(), groups: new Map(), warnings: [], errors: [] };
+  const profiles = new Map(around.profiles);
+  const dataTemplates = new Map(around.dataTemplates);
   for (const [file, content] of files) {
     const loaded = load(new Map([[file, content]]), templateNames);
-    const model: Model = { ...loaded.model, profiles, dataTemplates: new Map(around.dataTemplates) };
+    const model: Model = { ...loaded.model, profiles, dataTemplates };
     const resolved = resolve(model, { aroundWarnings: false });
     planned.errors.push(...loaded.errors, ...resolved.errors);
     planned.warnings.push(...resolved.warnings.filter((warning) => warning.file === file));
