@@ -23,7 +23,8 @@ import { REVISION_FILE, TEXT } from '../compile/outputs.js';
 import { LEGACY_SHAPES, SHAPES_FILE, parseShapes, type ShapeKeys } from '../compile/shapes.js';
 import { PASS_ON_PLACEHOLDER } from './answers.js';
 import { HEADER_TOO_LARGE, MAX_HEAD, checkHead, route, type Candidate } from './route.js';
-import { sendFile, sendFound } from './static.js';
+import { filePlan, sendFile, sendFound } from './static.js';
+import { frontServer, type PlainRequest, type QuickReply } from './fast-path.js';
 import { AnswerPack } from './pack.js';
 import { CURRENT } from '../build/write.js';
 import { directoryIdentity } from '../build/watch.js';
@@ -73,6 +74,8 @@ interface Snapshot {
   shapes: readonly ShapeKeys[];
   /** The answers read from it so far. */
   pack: AnswerPack;
+  /** The revision can go in a header as written (the fast path does not check what node's setHeader does). */
+  plainRevision: boolean;
   /** Whether the snapshot is still on disk: its REVISION file, asked once per event-loop turn. */
   alive(): boolean;
   /** Drops the pack and the REVISION file's descriptor: another snapshot is live. */
@@ -106,7 +109,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     const path = req.url ?? '/';
     // One request, one build. Answers come from the pack, not the snapshot's files, so first
     // make sure the snapshot is still there; if not, whatever replaced it (if anything) answers.
-    const snapshot = live === undefined || live.alive() ? live : tryRefresh();
+    const snapshot = current();
     const record = { answer: '-', file: '-', revision: snapshot?.revision ?? '-' };
     res.once('close', () => log({ // 'close' comes for aborted answers too, where 'finish' never does
       time: logTime(),
@@ -127,6 +130,29 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     const extra = options.routes?.get(path.split('?')[0]!);
     if (extra) return extra(req, res);
     answer(req, res, snapshot, options.imagesPath, record, nothingLive);
+  });
+
+  // Plain requests are answered before node's HTTP layer sees them (fast-path.ts), with the
+  // same answer and access log entry as above.
+  const front = frontServer(server, (request, socket) => {
+    const started = performance.now();
+    const snapshot = current();
+    if (!snapshot?.plainRevision || options.routes?.has(request.target.split('?')[0]!)) return undefined;
+    const reply = quickReply(request, snapshot);
+    if (reply) {
+      log({
+        time: logTime(),
+        client: socket.remoteAddress ?? '-',
+        method: request.method,
+        path: request.target,
+        status: reply.status,
+        answer: reply.record.answer,
+        file: reply.record.file,
+        revision: snapshot.revision,
+        ms: Math.round((performance.now() - started) * 100) / 100,
+      });
+    }
+    return reply;
   });
 
   // nginx ignores expectations it does not know; node would answer 417.
@@ -151,6 +177,10 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   // Opening a snapshot is a few synchronous calls, so a reload can never interleave with
   // another, nor with a request.
   const reload = async (): Promise<string> => refresh().revision;
+  /** The snapshot a request is answered from: the live one while it is still on disk. */
+  function current(): Snapshot | undefined {
+    return live === undefined || live.alive() ? live : tryRefresh();
+  }
   function tryRefresh(): Snapshot | undefined {
     try {
       return refresh();
@@ -169,6 +199,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     reload,
     close: () => {
       follower.close();
+      front.close();
       live?.close();
       return new Promise((resolve) => {
         server.close(() => resolve());
@@ -215,6 +246,38 @@ function answer(req: IncomingMessage, res: ServerResponse, snapshot: Snapshot | 
     record.answer = found.shape;
     record.file = found.answer;
   } else sendText(res, 404, target.notFound);
+}
+
+/**
+ * The fast path's answer to a plain GET or HEAD (fast-path.ts): what answer() and sendText()
+ * send through node for the same request, or undefined where they do more than send one
+ * packed file or one error line (images, the chainload script, large files, 405 and 413).
+ */
+function quickReply(request: PlainRequest, snapshot: Snapshot): (QuickReply & { record: { answer: string; file: string } }) | undefined {
+  const target = route(request.method, request.target, snapshot.shapes, 0);
+  const common = [[REVISION_HEADER, snapshot.revision], ['Cache-Control', 'no-cache']] as const;
+  const text = (status: number, message: string) => {
+    const body = Buffer.from(`${message}\n`);
+    return { status, headers: [...common, ['Content-Type', TEXT], ['Content-Length', body.length]] as const, body };
+  };
+  if (target.type === 'error') {
+    return target.status === 405 || target.status === 413 ? undefined : { ...text(target.status, target.message), record: { answer: '-', file: '-' } };
+  }
+  if (target.type !== 'file' || target.passOn !== undefined) return undefined;
+  for (const candidate of target.candidates) {
+    const found = snapshot.pack.find(candidate.path);
+    if (found === 'missing') continue;
+    if (found === 'large') return undefined;
+    const plan = filePlan(() => undefined, found.file);
+    if (plan.kind !== 'bytes' || plan.status !== 200) return undefined;
+    return {
+      status: 200,
+      headers: [...common, ['Content-Type', target.contentType], ...Object.entries(plan.headers)],
+      body: found.read(0, found.file.size),
+      record: { answer: candidate.shape, file: candidate.answer },
+    };
+  }
+  return { ...text(404, target.notFound), record: { answer: '-', file: '-' } };
 }
 
 /** 503, with no revision: nothing is live (nginx's answer too). */
@@ -354,6 +417,7 @@ function snapshotOf(dir: string, revision: string, shapes: readonly ShapeKeys[],
     dir,
     shapes,
     pack: new AnswerPack(dir, previous),
+    plainRevision: /^[\x21-\x7e]+$/.test(revision),
     alive: () => {
       if (closed) return false;
       if (known === undefined) {
