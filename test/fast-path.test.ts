@@ -91,7 +91,8 @@ test('a kept-alive connection gets, byte for byte, what node answers for the sam
   const { server } = await serving();
   try {
     const targets = [`/ipxe?uuid=${UUID}&mac=${MAC}`, `/cloud?mac=${MAC}`, '/ipxe', `/pixiecore/v1/boot/${MAC}`, '/-/revision', '/ipxe?uuid=bad', '/nowhere'];
-    for (const method of ['GET', 'HEAD']) {
+    for (const [method, keepAliveMs] of [['GET', 5000], ['HEAD', 5000], ['GET', 0]] as const) {
+      server.server.keepAliveTimeout = keepAliveMs; // node sends no Keep-Alive header without one
       const plain = targets.map((t) => `${method} ${t} HTTP/1.1\r\nHost: x\r\n\r\n`).join('');
       // A condition that never holds sends the same request to node, with the same answer.
       const viaNode = targets.map((t) => `${method} ${t} HTTP/1.1\r\nHost: x\r\nIf-None-Match: "no"\r\n\r\n`).join('');
@@ -101,6 +102,7 @@ test('a kept-alive connection gets, byte for byte, what node answers for the sam
       assert.equal(answers(fast.text).length, targets.length);
       assert.equal(withoutDates(fast.text), withoutDates(node.text));
       assert.match(fast.text, /^HTTP\/1\.1 200 OK\r\nX-Bootcfg-Revision: \w+\r\nCache-Control: no-cache\r\n/);
+      assert.equal(fast.text.includes('\r\nKeep-Alive: timeout=5\r\n'), keepAliveMs > 0);
     }
   } finally {
     await server.close();

@@ -73,11 +73,15 @@ export function readPlainHead(bytes: Buffer, from: number): PlainRequest | 'part
   return { method: line[1] as 'GET' | 'HEAD', target: line[2]!, next: end + 4, close };
 }
 
-/** The response head node writes for a reply to an HTTP/1.1 request: the connection kept alive, or closed after it. */
-export function responseHead(reply: QuickReply, date: string, keepAliveSeconds: number | 'close'): string {
+/**
+ * The response head node writes for a reply to an HTTP/1.1 request: the connection closed
+ * after it, or kept alive (with a Keep-Alive header when the server has a keep-alive timeout,
+ * `keepAliveMs`, as node says it: in whole seconds).
+ */
+export function responseHead(reply: QuickReply, date: string, keepAliveMs: number | 'close'): string {
   let head = `HTTP/1.1 ${reply.status} ${STATUS_CODES[reply.status] ?? 'unknown'}\r\n`;
   for (const [name, value] of reply.headers) head += `${name}: ${value}\r\n`;
-  const connection = keepAliveSeconds === 'close' ? 'close' : `keep-alive\r\nKeep-Alive: timeout=${keepAliveSeconds}`;
+  const connection = keepAliveMs === 'close' ? 'close' : keepAliveMs > 0 ? `keep-alive\r\nKeep-Alive: timeout=${Math.floor(keepAliveMs / 1000)}` : 'keep-alive';
   return `${head}Date: ${date}\r\nConnection: ${connection}\r\n\r\n`;
 }
 
@@ -122,10 +126,15 @@ export function frontServer(server: Server, answer: Answerer): { close(): void }
         const request = readPlainHead(chunk, at);
         // After `Connection: close`, node's parser refuses whatever follows: node answers that.
         const closing = typeof request !== 'string' && request.close;
-        const reply = typeof request === 'string' || (closing && request.next < chunk.length) ? undefined : answer(request, socket);
+        let reply: QuickReply | undefined;
+        try {
+          reply = typeof request === 'string' || (closing && request.next < chunk.length) ? undefined : answer(request, socket);
+        } catch {
+          return void socket.destroy(); // the pack unreadable mid-answer: end this one, not the server (as sendFile does)
+        }
         if (reply === undefined || typeof request === 'string') return handOff(chunk.subarray(at));
         socket.cork();
-        socket.write(responseHead(reply, httpNow(), closing ? 'close' : Math.floor(server.keepAliveTimeout / 1000)), 'latin1');
+        socket.write(responseHead(reply, httpNow(), closing ? 'close' : server.keepAliveTimeout), 'latin1');
         if (request.method === 'GET' && reply.body.length > 0) socket.write(reply.body);
         socket.uncork();
         if (closing) return close();
