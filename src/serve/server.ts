@@ -6,7 +6,9 @@
 // moves; a request is answered wholly from the snapshot it started in. Compiled answers are a
 // few hundred bytes, read synchronously once and then answered from the snapshot's answer pack
 // (pack.ts: one pread, no stat/open/close), which make bench showed to be half of the work per
-// request. Large files and images are streamed from disk.
+// request. Large files and images are streamed from disk. Plain GET and HEAD requests (a boot
+// storm's all) are answered before node's HTTP layer sees them (fast-path.ts, quickReply), with
+// the same bytes; everything else comes through node's server below.
 //
 // Requests are held to nginx's rules before routing (route.ts checkHead: version, Host,
 // repeated headers, Transfer-Encoding, header sizes), and requests node's parser refuses get
