@@ -100,13 +100,12 @@ export function frontServer(server: Server, answer: Answerer): { close(): void }
 
   server.on('connection', (socket: Socket) => {
     held.add(socket);
-    const onError = () => socket.destroy();
-    const onTimeout = () => socket.destroy();
+    const destroy = () => socket.destroy(); // on an error, or idle past the keep-alive timeout
     const handOff = (rest: Buffer) => {
       held.delete(socket);
       socket.removeListener('data', onData);
-      socket.removeListener('error', onError);
-      socket.removeListener('timeout', onTimeout);
+      socket.removeListener('error', destroy);
+      socket.removeListener('timeout', destroy);
       socket.setTimeout(0);
       socket.pause();
       if (rest.length > 0) socket.unshift(rest);
@@ -148,8 +147,8 @@ export function frontServer(server: Server, answer: Answerer): { close(): void }
       }
     };
     socket.on('data', onData);
-    socket.on('error', onError);
-    socket.on('timeout', onTimeout);
+    socket.on('error', destroy);
+    socket.on('timeout', destroy);
     socket.on('close', () => held.delete(socket));
     if (server.keepAliveTimeout > 0) socket.setTimeout(server.keepAliveTimeout);
   });
