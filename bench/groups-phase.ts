@@ -9,8 +9,7 @@
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { groupConfig, groupFile, machine, profileConfig, roleOf, ROLES } from './fleet.js';
-import { currentRssKb } from './repo-phase.js';
-import { peakRssKb, startServe } from './proc.js';
+import { peakRssKb, restRssKb, startServe } from './proc.js';
 import { benchBuild, timeUntilServed, type BuildFigures } from './run.js';
 
 export interface GroupsResult extends BuildFigures {
@@ -52,7 +51,7 @@ export async function benchGroups({ n, base, data, images, runs, say }: Options)
   const serve = await startServe(['--data-path', data, '--dist-path', dist, '--images-path', images, '--address', '127.0.0.1:0', '--watch']);
   const w = result.watch;
   w.firstBuildMs = performance.now() - started;
-  w.restRssKb = currentRssKb(serve.pid);
+  w.restRssKb = await restRssKb(serve);
   const edited = new Set<number>();
   const role = ROLES[0];
   try {

@@ -6,6 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { QUIET_MS } from '../src/serve/collect.js';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const CLI = `${ROOT}bin/bootcfg.js`;
@@ -93,6 +94,26 @@ export function startListening(nodeArgs: readonly string[], timeoutMs = 60_000):
       reject(new Error(`serve exited ${code} before listening:\n${stderr.slice(-2000)}`));
     });
   });
+}
+
+/** Current RSS (VmRSS) of a process in KB, or undefined if it is gone. */
+export function currentRssKb(pid: number): number | undefined {
+  try {
+    const match = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return match ? Number(match[1]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * serve's RSS at rest (KB): once its answer pack holds the build it last made, and past the
+ * quiet time after which it gives back that burst's garbage (src/serve/collect.ts).
+ */
+export async function restRssKb(serve: RunningServe): Promise<number | undefined> {
+  await atRest(serve);
+  await sleep(QUIET_MS + 1000);
+  return currentRssKb(serve.pid);
 }
 
 /** Peak RSS (VmHWM) of a running process in KB, or undefined if it is gone. */

@@ -11,7 +11,7 @@ import { cp, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { bootConfig, dataFile, defaultBoot, machine } from './fleet.js';
-import { atRest, peakRssKb, startServe, untilServed, type RunningServe } from './proc.js';
+import { atRest, peakRssKb, restRssKb, startServe, untilServed, type RunningServe } from './proc.js';
 
 export interface RepoResult {
   editMs: number[];
@@ -55,7 +55,7 @@ export async function benchRepo(n: number, base: string, data: string, images: s
   const started = performance.now();
   const serve = await startServe(['--repo', repo, '--ref', 'main', '--cache-path', cache, '--dist-path', dist, '--images-path', images, '--address', '127.0.0.1:0', '--pull-interval', '0']);
   result.firstBuildMs = performance.now() - started;
-  result.restRssKb = currentRssKb(serve.pid);
+  result.restRssKb = await restRssKb(serve);
   const edited: number[] = [];
   const commit = async (tag: string, files: [string, string][]) => {
     for (const [path, content] of files) await writeFile(join(repo, path), content);
@@ -117,14 +117,4 @@ async function servedAfterPush(serve: RunningServe, secret: string, path: string
   const hook = await send().catch(() => send());
   if (hook.status !== 202) throw new Error(`the webhook was answered ${hook.status}: ${await hook.text()}`);
   return untilServed(serve, path, tag, mark, started);
-}
-
-/** Current RSS (VmRSS) of a process in KB. */
-export function currentRssKb(pid: number): number | undefined {
-  try {
-    const match = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return match ? Number(match[1]) : undefined;
-  } catch {
-    return undefined;
-  }
 }

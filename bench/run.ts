@@ -26,9 +26,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { readLiveManifest } from '../src/build/write.js';
 import { bootConfig, dataFile, defaultBoot, machine, writeFleet, writeGroupsFleet } from './fleet.js';
 import { benchGroups, type GroupsResult } from './groups-phase.js';
-import { benchRepo, currentRssKb, type RepoResult } from './repo-phase.js';
+import { benchRepo, type RepoResult } from './repo-phase.js';
 import { benchServePhase, type ServeResult } from './serve-phase.js';
-import { atRest, bootcfgArgs, peakRssKb, ROOT, startServe, timed, untilServed, type RunningServe } from './proc.js';
+import { atRest, bootcfgArgs, peakRssKb, restRssKb, ROOT, startServe, timed, untilServed, type RunningServe } from './proc.js';
 
 export interface SizeResult {
   machines: number;
@@ -183,7 +183,7 @@ async function benchWatch(n: number, base: string, data: string, images: string,
   const started = performance.now();
   const serve = await startServe(['--data-path', data, '--dist-path', dist, '--images-path', images, '--address', '127.0.0.1:0', '--watch']);
   result.watch.firstBuildMs = performance.now() - started;
-  result.watch.restRssKb = currentRssKb(serve.pid);
+  result.watch.restRssKb = await restRssKb(serve);
   const edited: number[] = [];
   try {
     for (let run = 1; run <= RUNS; run++) {

@@ -19,6 +19,7 @@ import { startNginx } from '../test/conformance/nginx.js';
 import { URL_KINDS, runWrk, urlFor, type LoadResult } from './load.js';
 import { BOOTCFG_2015, MATCHBOX, missing, start2015, startMatchbox, writeMatchboxFleet, type Peer } from './peers.js';
 import { peakRssKb, startListening, startServe, withChildren } from './proc.js';
+import { QUIET_MS } from '../src/serve/collect.js';
 import { writeStormScript } from './storm.js';
 
 /** Matchbox reads every group file on every request (~50 ms at 1k machines, ~5 s at 100k). */
@@ -158,11 +159,13 @@ async function packed(log: () => string, processes: number): Promise<void> {
 }
 
 /**
- * RSS and PSS summed over the processes once RSS has stopped growing (the answer packs are
- * filled in the background after start): sampled every 500 ms until two samples are within
+ * RSS and PSS summed over the processes at rest: the answer packs filled (the caller waits for
+ * that), past the quiet time after which each process gives back that burst's garbage
+ * (src/serve/collect.ts), and RSS steady: sampled every 500 ms until two samples are within
  * 1 MB, at most 60 s.
  */
 async function restingRss(pids: () => number[]): Promise<{ rssKb: number; pssKb: number }> {
+  await sleep(QUIET_MS + 1000);
   const sample = () => pids().reduce((sum, pid) => sum + (field(pid, 'status', 'VmRSS') ?? 0), 0);
   let last = sample();
   for (let i = 0; i < 120; i++) {

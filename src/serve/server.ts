@@ -28,6 +28,7 @@ import { HEADER_TOO_LARGE, MAX_HEAD, checkHead, route, type Candidate } from './
 import { filePlan, sendFile, sendFound } from './static.js';
 import { frontServer, type PlainRequest, type QuickReply } from './fast-path.js';
 import { AnswerPack } from './pack.js';
+import { collectAtRest } from './collect.js';
 import { CURRENT } from '../build/write.js';
 import { directoryIdentity } from '../build/watch.js';
 
@@ -404,6 +405,9 @@ function sameFile(snapshot: Snapshot, fd: number): boolean {
   return identities.get(snapshot) === identity(fd);
 }
 
+/** Answers a fill reads past which what it dropped is worth a full collection (collect.ts). */
+const MANY_READ = 10_000;
+
 /**
  * A snapshot served through an answer pack. Its REVISION file stays open: once the snapshot is
  * removed (rm -rf dist, or rebuilt at the same path) that file has no links left, so one fstat
@@ -445,6 +449,7 @@ function snapshotOf(dir: string, revision: string, shapes: readonly ShapeKeys[],
     const { answers, carried, read, complete } = snapshot.pack.stats();
     const ms = Math.round(performance.now() - started);
     if (complete) notice(`packed revision ${revision}: ${answers} answers (${carried} carried over, ${read} read) in ${ms} ms`);
+    if (read >= MANY_READ) collectAtRest(); // what reading them left behind
   }, () => {});
   return snapshot;
 }

@@ -1,0 +1,44 @@
+// A serve process collects its garbage once it is at rest after a burst (src/serve/collect.ts):
+// one forced full collection per quiet period, whatever number of bursts came before it, and
+// without handing `gc` to the rest of the process.
+
+import assert from 'node:assert/strict';
+import { constants, PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { test } from 'node:test';
+import { collectAtRest } from '../src/serve/collect.js';
+
+/** The forced full collections seen while `run` runs. */
+async function forcedCollections(run: () => Promise<void>): Promise<number> {
+  let forced = 0;
+  const observer = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries() as (PerformanceEntry & { detail?: { kind: number; flags: number } })[]) {
+      if (entry.detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR && (entry.detail.flags & constants.NODE_PERFORMANCE_GC_FLAGS_FORCED) !== 0) forced++;
+    }
+  });
+  observer.observe({ entryTypes: ['gc'] });
+  try {
+    await run();
+    await sleep(100); // gc entries are delivered after the collection
+  } finally {
+    observer.disconnect();
+  }
+  return forced;
+}
+
+test('collectAtRest collects once, after the last of several bursts has been quiet', async () => {
+  let kept: string[] = [];
+  const forced = await forcedCollections(async () => {
+    for (let burst = 0; burst < 3; burst++) {
+      kept = Array.from({ length: 100_000 }, (_, i) => `answer ${burst} ${i}`); // the last burst's garbage
+      collectAtRest(600);
+      await sleep(100);
+    }
+    assert.equal(kept.length, 100_000);
+    kept = [];
+  });
+  assert.equal(forced, 0, 'nothing is collected while bursts come closer together than the quiet time');
+  assert.equal(await forcedCollections(() => sleep(700)), 1, 'one collection once quiet');
+  assert.equal(await forcedCollections(() => sleep(700)), 0, 'and no more without another burst');
+  assert.equal((globalThis as { gc?: unknown }).gc, undefined, 'gc is not left exposed to the process');
+});
