@@ -7,7 +7,7 @@
 
 import assert from 'node:assert/strict';
 import { cp, readFile, readlink, rename, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { test } from 'node:test';
 import { build } from '../src/build/build.js';
 import { IncrementalBuilder } from '../src/build/incremental.js';
@@ -371,6 +371,28 @@ test('an incremental build reads unchanged answers back from its last snapshot w
   await builder.build();
   assert.equal(builder.lastKind, 'full');
   await matchesFull('gone');
+});
+
+test('a store dir the live snapshot links that went missing (a prune racing the build) is made whole again by the next edit', async () => {
+  const root = await tempDir();
+  const [data, dist] = [join(root, 'data'), join(root, 'dist')];
+  const files: Record<string, string> = { 'boot/default': bootConfig('/images/default/vmlinuz') };
+  for (let i = 0; i < 12; i++) files[`boot/uuid/${uuid(i)}`] = bootConfig(`/images/m${i}/vmlinuz`);
+  await writeFiles(data, files);
+  const builder = new IncrementalBuilder({ dataPath: data, distPath: dist });
+  await builder.build();
+  // The store dir holding machine 2's iPXE answer, removed behind the builder's back.
+  const link = join(dist, 'current', 'ipxe', 'uuid', uuid(2).slice(-2));
+  const gone = join(dist, 'dirs', basename(await readlink(link)));
+  await rm(gone, { recursive: true });
+  await writeFile(join(data, `boot/uuid/${uuid(4)}`), bootConfig('/images/edited/vmlinuz'));
+  builder.changed([join(data, `boot/uuid/${uuid(4)}`)]);
+  await builder.build();
+  const fresh = join(root, 'full');
+  await build({ dataPath: data, distPath: fresh });
+  assert.equal(await live(dist), await live(fresh));
+  assert.deepEqual(await tree(join(dist, 'current/')), await tree(join(fresh, 'current/')));
+  assert.match(await readFile(join(dist, 'current', 'ipxe', 'uuid', uuid(2).slice(-2), uuid(2)), 'utf8'), /images\/m2\/vmlinuz/);
 });
 
 test('an edit undone reuses the earlier snapshot, and the builder still plans the next edit from memory, not from disk', async () => {
