@@ -26,6 +26,7 @@ import { TEMPLATE_NAMES, type TemplateName, type TemplateSource } from '../compi
 import { locateAll, RevisionSum, writeCompiled, type BuildOptions, type BuildResult, type Compiled } from './build.js';
 import { buildInChild, type KeptBuild } from './child.js';
 import { MAX_ENTRIES, MAX_TOTAL_BYTES, SOURCE_ROOTS, readChanged } from './source.js';
+import { Digests } from './digests.js';
 import { adoptWrittenStore, prepareManifest, sha256, type Answers, type PreviousSnapshot } from './write.js';
 
 /** What the last good build left: enough to redo one file's part of it. */
@@ -40,8 +41,8 @@ interface State {
    * only those, so the others are not kept (owned says which answers a file has).
    */
   origins: Map<string, string>;
-  /** Every answer's sha256; their contents are not kept (KeptAnswers reads one back if it must). */
-  hashes: Map<string, string>;
+  /** Every answer's sha256 (32 bytes each); their contents are not kept (KeptAnswers reads one back if it must). */
+  hashes: Digests;
   sum: RevisionSum;
   /** Data file → the answer paths it owns. */
   owned: Map<string, string[]>;
@@ -270,13 +271,12 @@ function stateOf(kept: KeptBuild, snapshot: string): State {
     bytes += kept.sizes[i]!;
     for (let at = file.lastIndexOf('/'); at > 0; at = file.lastIndexOf('/', at - 1)) dirs.add(file.slice(0, at));
   }
-  const hashes = new Map<string, string>();
+  // A copy: the hashes arrive as a view into the whole message from the child (~50 MB at 100k).
+  const hashes = Digests.of(kept.paths, Buffer.copyBytesFrom(kept.hashes));
   const origins = new Map<string, string>();
   const owned = new Map<string, string[]>();
   const shapeCounts = new Map<string, number>();
-  const digests = Buffer.from(kept.hashes.buffer, kept.hashes.byteOffset, kept.hashes.byteLength);
   for (const [i, path] of kept.paths.entries()) {
-    hashes.set(path, digests.toString('hex', i * 32, i * 32 + 32));
     shapeCounts.set(shapeKey(path), (shapeCounts.get(shapeKey(path)) ?? 0) + 1);
     const at = kept.origins[i]!;
     const source = at < 0 ? undefined : at < kept.files.length ? kept.files[at] : kept.otherSources[at - kept.files.length];
@@ -391,7 +391,7 @@ function apply(state: State, read: Map<string, Buffer | null>, plans: Map<string
   for (const [key, delta] of counts) state.shapeCounts.set(key, (state.shapeCounts.get(key) ?? 0) + delta);
   if (reorder) {
     state.origins = sortedMap(state.origins);
-    state.hashes = sortedMap(state.hashes);
+    state.hashes = state.hashes.sorted();
   }
   const compiled = { ...state.compiled, revision: revision ?? state.sum.revision(), inputs, origins: state.origins };
   return { ...state, bytes, compiled };

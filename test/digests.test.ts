@@ -1,0 +1,43 @@
+// The kept build's hashes, 32 bytes each in one buffer (src/build/digests.ts), must read exactly
+// as the Map of hex strings they replace: through random sets, deletes, re-sorts and growth.
+
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { test } from 'node:test';
+import { Digests } from '../src/build/digests.js';
+
+const sha = (text: string) => createHash('sha256').update(text).digest('hex');
+
+test('Digests reads as a Map of hex hashes through sets, deletes, sorts and growth', () => {
+  const paths = Array.from({ length: 50 }, (_, i) => `ipxe/uuid/${String(i).padStart(4, '0')}`);
+  const model = new Map(paths.map((path) => [path, sha(path)]));
+  let digests = Digests.of(paths, Buffer.from(paths.map((path) => sha(path)).join(''), 'hex'));
+  let seed = 7;
+  const next = (n: number) => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n);
+  for (let step = 0; step < 2000; step++) {
+    const path = `ipxe/uuid/${String(next(400)).padStart(4, '0')}`;
+    const roll = next(10);
+    if (roll < 5) {
+      const hash = sha(`${path} ${step}`);
+      model.set(path, hash);
+      assert.equal(digests.set(path, hash), digests);
+    } else if (roll < 8) {
+      assert.equal(digests.delete(path), model.delete(path));
+    } else if (roll === 8) {
+      digests = digests.sorted();
+      const sorted = [...model].sort(([a], [b]) => (a < b ? -1 : 1));
+      model.clear();
+      for (const [key, value] of sorted) model.set(key, value);
+    }
+    assert.equal(digests.size, model.size);
+    assert.equal(digests.has(path), model.has(path));
+    assert.equal(digests.get(path), model.get(path));
+  }
+  assert.deepEqual([...digests], [...model], 'the same entries in the same order');
+  assert.deepEqual([...digests.keys()], [...model.keys()]);
+  assert.deepEqual([...digests.values()], [...model.values()]);
+  const seen: [string, string][] = [];
+  digests.forEach((hash, path) => seen.push([path, hash]));
+  assert.deepEqual(seen, [...model]);
+  assert.throws(() => digests.set('ipxe/default', 'not hex'), /not a sha256/);
+});
