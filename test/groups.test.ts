@@ -5,8 +5,9 @@
 import { distFile } from '../src/compile/shapes.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile, readdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { readFile, readdir, realpath } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import { bootConfig, get, runCli, sampleData, startServe, tempDir, writeFiles, MAC, ROOT, UUID } from './helpers.js';
 
 export function profile(id: string, extra: object = {}): string {
@@ -85,8 +86,13 @@ test('groups compile to one answer per selector value, in every kind, with shape
   assert.equal(await read('metadata-json/mac/52-54-00-00-00-01'), `${JSON.stringify({ etcd: { cluster: 'a=1,b=2' }, mac: '52:54:00:00:00:01', peers: ['x'], port: 2379, request: { query: { mac: '52:54:00:00:00:01' } }, role: 'cp', tls: true }, null, 2)}\n`);
   assert.equal(await read('metadata/default'), '');
   assert.equal(await read('metadata/os/installed'), 'OS=installed\nREQUEST_QUERY_OS=installed\nROLE=worker\n');
-  const manifest = JSON.parse(await read('manifest.json')) as { files: Record<string, string> };
+  const manifestText = await read('manifest.json');
+  const manifest = JSON.parse(manifestText) as { files: Record<string, string>; groups: { id: string }[] };
   assert.ok(Object.keys(manifest.files).includes('shapes.json'), 'shapes.json is in the manifest');
+  assert.equal(manifest.groups.length, Object.keys(fleet()).filter((file) => file.startsWith('groups/')).length, 'every group is listed');
+  // The snapshot is named by its manifest's hash, which the write takes in parts (write.ts manifestBytes).
+  const id = basename(await realpath(snapshot));
+  assert.equal(id.slice(id.lastIndexOf('.') + 1), createHash('sha256').update(manifestText).digest('hex').slice(0, 16));
 });
 
 test('the seed layout compiles unchanged beside profiles and groups', async () => {
