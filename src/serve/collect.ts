@@ -4,7 +4,7 @@
 // at once, but what lived long enough to be promoted waits for the next full collection, and a
 // process at rest (no more allocation) never starts one: measured at 100k machines, `serve
 // --watch` sat at ~350 MB resident with ~45 MB of dead heap and ~55 MB of dead buffers, and one
-// full collection (~90 ms) took it to ~245 MB.
+// full collection (~50-90 ms) took it to ~270 MB.
 //
 // So after such a burst (the callers say which: a full build taken in, a pack fill that read
 // many answers), once things have been quiet for QUIET_MS, this process collects once. The pause
