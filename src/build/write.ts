@@ -7,7 +7,7 @@
 
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes, type Hash } from 'node:crypto';
-import { closeSync, constants, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, renameSync, symlinkSync, writeFileSync, writevSync } from 'node:fs';
+import { closeSync, constants, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
 import { mkdir, open, readdir, readlink, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -766,24 +766,11 @@ function linkOrWrite(path: string, to: string, all: Contents, hash: string | und
   return true;
 }
 
-/** A new file of these parts, written in order without joining them first. */
+/** A new file of these parts, written in order without joining them first (writeFileSync on an fd writes all of each). */
 function writeParts(to: string, parts: readonly Buffer[]): void {
   const fd = openSync(to, 'w');
   try {
-    const total = parts.reduce((sum, part) => sum + part.length, 0);
-    let done = 0;
-    while (done < total) {
-      let skip = done;
-      const rest: Buffer[] = [];
-      for (const part of parts) {
-        if (skip >= part.length) skip -= part.length;
-        else {
-          rest.push(skip === 0 ? part : part.subarray(skip));
-          skip = 0;
-        }
-      }
-      done += writevSync(fd, rest);
-    }
+    for (const part of parts) writeFileSync(fd, part);
   } finally {
     closeSync(fd);
   }
