@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { cp, lstat, readFile, readlink, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { IncrementalBuilder } from '../src/build/incremental.js';
 import { AnswerPack, type Found } from '../src/serve/pack.js';
 import { bootConfig, filesUnder, get, runCli, startServe, tempDir, writeFiles, eventually } from './helpers.js';
 
@@ -156,4 +157,94 @@ test('serve --watch serves an edit and says how many answers it carried over', a
   await eventually(async () => /kernel \/images\/edited\/vmlinuz/.test((await get(server.url, `/ipxe?uuid=${uuid(3)}`)).body), 'the edit served');
   await eventually(async () => /^packed revision \S+: (\d+) answers \([1-9]\d* carried over, [1-9]\d* read\) in \d+ ms$/m.test(server.stderr()), `a carried pack; log:\n${server.stderr()}`);
   assert.match((await get(server.url, `/ipxe?uuid=${uuid(4)}`)).body, /kernel \/images\/m4\/vmlinuz/, 'a carried answer');
+});
+
+/** Two machines a shard (i and i + 256 share their uuid's last two hex digits), so a changed shard keeps answers that did not change. */
+function pairedFleet(): Record<string, string> {
+  const files: Record<string, string> = { 'boot/default': bootConfig('/images/default/vmlinuz'), 'cloud/default': '#cloud-config\nhostname: default\n' };
+  for (const i of [...Array(MACHINES).keys()].flatMap((i) => [i, i + 256])) {
+    files[`boot/uuid/${uuid(i)}`] = bootConfig(`/images/m${i}/vmlinuz`);
+    files[`cloud/uuid/${uuid(i)}`] = `#cloud-config\nhostname: m${i}\n`;
+  }
+  return files;
+}
+
+/** Files of `next` that `old` lacks or holds with other bytes. */
+async function differing(old: string, next: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const path of await filesUnder(next)) {
+    const before = await readFile(join(old, path)).catch(() => undefined);
+    if (!before?.equals(await readFile(join(next, path)))) out.push(path);
+  }
+  return out;
+}
+
+for (const complete of [true, false]) {
+  test(`after an incremental build in this process, a changed store dir's other answers are carried from ${complete ? 'a complete' : 'an incomplete'} old pack`, async () => {
+    const root = await tempDir();
+    const data = await writeFiles(join(root, 'data'), pairedFleet());
+    const dist = join(root, 'dist');
+    const builder = new IncrementalBuilder({ dataPath: data, distPath: dist });
+    await builder.build();
+    const old = await realpath(join(dist, 'current'));
+    const pack = new AnswerPack(old);
+    if (complete) await pack.fill();
+    else void pack.fill(); // one batch in before it is replaced
+    assert.equal(pack.stats().complete, complete);
+
+    const edited = [`boot/uuid/${uuid(3)}`, `boot/uuid/${uuid(5)}`, `cloud/uuid/${uuid(5)}`, `boot/uuid/${uuid(300)}`];
+    await writeFile(join(data, edited[0]!), bootConfig('/images/edited/vmlinuz'));
+    await rm(join(data, edited[1]!));
+    await rm(join(data, edited[2]!));
+    await writeFile(join(data, edited[3]!), bootConfig('/images/added/vmlinuz'));
+    builder.changed(edited.map((file) => join(data, file)));
+    await builder.build();
+    assert.equal(builder.lastKind, 'incremental');
+    const next = await realpath(join(dist, 'current'));
+    const { rest } = await split(old, next);
+    const changed = await differing(old, next);
+    assert.ok(changed.some((path) => path.includes(uuid(3))) && changed.some((path) => path.includes(uuid(300))));
+    const loose = rest.filter((path) => !changed.includes(path) && path.split('/').length < 3);
+
+    const carried = new AnswerPack(next, pack);
+    pack.close();
+    await carried.fill();
+    const stats = carried.stats();
+    if (complete) {
+      // Read: the loose files and the changed answers only; a changed shard's unchanged neighbour is carried.
+      assert.ok(rest.some((path) => path.includes(uuid(259))), 'uuid(259) shares the edited machine\'s changed store dir');
+      assert.equal(stats.read, new Set([...loose, ...changed]).size, 'read: the loose files and the changed answers');
+      assert.equal(stats.carried, stats.answers - stats.read);
+    }
+    assert.equal(stats.complete, true);
+    assert.equal(stats.answers, (await filesUnder(next)).length);
+    await answersMatch(carried, next);
+    for (const path of (await filesUnder(old)).filter((file) => file.includes(uuid(5)))) assert.equal(carried.find(path), 'missing', `${path} was removed`);
+    carried.close();
+  });
+}
+
+test('a delta is used only between the snapshots it was written for', async () => {
+  const root = await tempDir();
+  const data = await writeFiles(join(root, 'data'), pairedFleet());
+  const dist = join(root, 'dist');
+  const builder = new IncrementalBuilder({ dataPath: data, distPath: dist });
+  await builder.build();
+  const first = await realpath(join(dist, 'current'));
+  await writeFile(join(data, `boot/uuid/${uuid(3)}`), bootConfig('/images/one/vmlinuz'));
+  builder.changed([join(data, `boot/uuid/${uuid(3)}`)]);
+  await builder.build();
+  // The next snapshot is built by another process: this one knows no delta to it.
+  await writeFile(join(data, `boot/uuid/${uuid(259)}`), bootConfig('/images/two/vmlinuz'));
+  const middle = await realpath(join(dist, 'current'));
+  const pack = new AnswerPack(middle);
+  await pack.fill();
+  const next = await build(data, dist);
+  const { shared, rest } = await split(middle, next);
+  const carried = new AnswerPack(next, pack);
+  await carried.fill();
+  assert.equal(carried.stats().read, rest.length, 'the changed store dir read whole');
+  assert.equal(carried.stats().carried, shared.length);
+  await answersMatch(carried, next);
+  assert.notEqual(first, middle);
 });

@@ -10,10 +10,11 @@ import { createHash, randomBytes, type Hash } from 'node:crypto';
 import { closeSync, constants, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
 import { mkdir, open, readdir, readlink, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { BootcfgError, SourceError } from '../compile/errors.js';
 import { MANIFEST_FILE, REVISION_FILE } from '../compile/outputs.js';
 import { distFile, shardKey } from '../compile/shapes.js';
+import { recordDelta } from './deltas.js';
 import { fillAll, tryLink, type DirFill } from './fill.js';
 import { forEachYielding, mapLimit } from './pool.js';
 import type { Progress } from './build.js';
@@ -144,6 +145,8 @@ export async function writeSnapshot(distPath: string, files: Answers, meta: Snap
     if (reused) counts.written = 0; // the same tree was built before: reuse it
     else await fillSnapshot(dir, plan, all, hashes, origins, pieces, previous, progress, options.ready);
     await options.ready;
+    // Before the switch: a server in this process may open the new snapshot at once (pack.ts).
+    if (previous?.changed) recordDelta(basename(previous.dir), id, [...previous.changed].map((path) => distFile(path)));
     await pointCurrentAt(distPath, id);
     // A concurrent prune may have taken the reused snapshot, or a store dir it links, just before the switch: rebuild it.
     if (!(await exists(dir))) {

@@ -48,14 +48,14 @@ export class PackIndex {
 
   /**
    * The index of a new pack that takes `old`'s answers over, each under its group in the new
-   * pack (`groups[old group]`; 0: not taken over). It takes `old`'s arrays themselves, which
+   * pack (`groups[old group]`; 0: not taken over), but for the slots in `drop`. It takes `old`'s arrays themselves, which
    * leaves `old` empty: the pack it belongs to is closed as the new one goes live, in the same
    * synchronous step (server.ts), and never asked again. No copy of ~20 MB of arrays per edit
    * at 100k machines, and no full garbage collection that such a copy set off after each edit
    * (`--trace-gc`, docs/BENCHMARKS.md). Entries not taken over stay in the table, dead, and find() passes
    * over them. They go with the pack file (pack.ts starts afresh when most of it is garbage).
    */
-  static carry(old: PackIndex, groups: Uint16Array): PackIndex {
+  static carry(old: PackIndex, groups: Uint16Array, drop: ReadonlySet<number> = new Set()): PackIndex {
     const next = new PackIndex();
     next.table = old.table;
     next.count = old.count;
@@ -69,7 +69,7 @@ export class PackIndex {
     next.deadCount = old.deadCount;
     for (let slot = 0; slot < next.count; slot++) {
       if (next.dead[slot]) continue;
-      const group = groups[next.groups[slot]!]!;
+      const group = drop.has(slot) ? 0 : groups[next.groups[slot]!]!;
       next.groups[slot] = group;
       if (group === 0) {
         next.dead[slot] = 1;
