@@ -1,10 +1,12 @@
 // The kept build's hashes, 32 bytes each in one buffer (src/build/digests.ts), must read exactly
 // as the Map of hex strings they replace: through random sets, deletes, re-sorts and growth.
+// A store dir's piece (write.ts) is written from them without strings, and must read as JSON.
 
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { test } from 'node:test';
 import { Digests } from '../src/build/digests.js';
+import { pieceText } from '../src/build/write.js';
 
 const sha = (text: string) => createHash('sha256').update(text).digest('hex');
 
@@ -40,4 +42,20 @@ test('Digests reads as a Map of hex hashes through sets, deletes, sorts and grow
   digests.forEach((hash, path) => seen.push([path, hash]));
   assert.deepEqual(seen, [...model]);
   assert.throws(() => digests.set('ipxe/default', 'not hex'), /not a sha256/);
+});
+
+test('a store dir piece is the JSON of its files and origins as JSON.stringify(…, null, 1) writes it, for any path', () => {
+  const odd = ['ipxe/os/plain', 'ipxe/os/with "quote"', 'ipxe/os/back\\slash', 'ipxe/os/ünïcode', 'ipxe/os/tab\there', 'ipxe/os/emoji 🚀', 'cloud/os/x'];
+  const bytes = randomBytes(odd.length * 32);
+  const digests = Digests.of(odd, bytes);
+  const hex = new Map(odd.map((path, i) => [path, bytes.toString('hex', i * 32, i * 32 + 32)]));
+  const origins = new Map<string, string>([['ipxe/os/plain', 'groups/a.json'], ['ipxe/os/with "quote"', 'groups/"b".json'], ['cloud/os/x', 'groups/c.json']]);
+  const expected = (files: string[]) => `${JSON.stringify({
+    files: Object.fromEntries(files.map((path) => [path, hex.get(path)])),
+    origins: Object.fromEntries(files.filter((path) => path.startsWith('ipxe/') && origins.has(path)).map((path) => [path, origins.get(path)])),
+  }, null, 1)}\n`;
+  for (const files of [odd, odd.slice(0, 1), odd.slice(3), ['cloud/os/x'], []]) {
+    assert.equal(pieceText(files, digests, origins).toString('utf8'), expected(files), JSON.stringify(files));
+    assert.equal(pieceText(files, hex, origins).toString('utf8'), expected(files), JSON.stringify(files));
+  }
 });

@@ -5,6 +5,8 @@
 
 /** Bytes of one sha256. */
 const DIGEST = 32;
+/** Hex digits by value, as bytes. */
+const HEX = Buffer.from('0123456789abcdef', 'latin1');
 
 export class Digests implements ReadonlyMap<string, string> {
   /** Slots given up by deleted paths, taken again before the buffer grows. */
@@ -86,6 +88,21 @@ export class Digests implements ReadonlyMap<string, string> {
 
   forEach(callback: (hash: string, path: string, map: ReadonlyMap<string, string>) => void, thisArg?: unknown): void {
     for (const [path, hash] of this.entries()) callback.call(thisArg, hash, path, this);
+  }
+
+  /**
+   * Writes `path`'s hash as 64 lowercase hex digits into `out` at `at` (no string made: a 1% edit
+   * at 100k machines writes ~350k of them into store dir pieces); false when it has none.
+   */
+  hexInto(path: string, out: Buffer, at: number): boolean {
+    const slot = this.slots.get(path);
+    if (slot === undefined) return false;
+    const { bytes } = this;
+    for (let i = slot * DIGEST, end = i + DIGEST; i < end; i++) {
+      out[at++] = HEX[bytes[i]! >> 4]!;
+      out[at++] = HEX[bytes[i]! & 15]!;
+    }
+    return true;
   }
 
   private hex(slot: number): string {

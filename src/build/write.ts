@@ -15,6 +15,7 @@ import { BootcfgError, SourceError } from '../compile/errors.js';
 import { MANIFEST_FILE, REVISION_FILE } from '../compile/outputs.js';
 import { distFile, shardKey } from '../compile/shapes.js';
 import { recordDelta } from './deltas.js';
+import { Digests } from './digests.js';
 import { fillAll, tryLink, type DirFill } from './fill.js';
 import { forEachYielding, mapLimit } from './pool.js';
 import type { Progress } from './build.js';
@@ -339,14 +340,80 @@ const PIECE_SUFFIX = '.manifest.json';
 /** No piece of a store dir comes near this (~200 files at 100k machines: ~30 KB). */
 const MAX_PIECE_BYTES = 64 * 1024 ** 2;
 
-/** A store dir's piece: its hash (what the manifest names), and its text when this build writes it. */
+/** A store dir's piece: its hash (what the manifest names), and its bytes when this build writes it. */
 interface Piece {
   hash: string;
-  text?: string;
+  text?: Buffer;
 }
 
-function pieceText(files: readonly string[], hashes: ReadonlyMap<string, string>, origins: ReadonlyMap<string, string>): string {
-  return `{\n "files": ${objectLines(files.map((path) => [path, hashes.get(path)!]))},\n "origins": ${objectLines(ipxeOrigins(files, origins))}\n}\n`;
+/**
+ * A piece's bytes: the same text as `{ files, origins }` in objectLines's layout, written
+ * straight into one buffer. A 1% edit at 100k machines makes a piece for nearly every store
+ * dir (~45 MB in all); made as strings that was ~1 s of the edit, most of it garbage and hex
+ * strings, and hashing them ~0.25 s more for their UTF-8 encoding.
+ */
+export function pieceText(files: readonly string[], hashes: ReadonlyMap<string, string>, origins: ReadonlyMap<string, string>): Buffer {
+  const owned = [...ipxeOrigins(files, origins)];
+  let size = 64;
+  for (const path of files) size += jsonLength(path) + 72;
+  for (const [path, origin] of owned) size += jsonLength(path) + jsonLength(origin) + 8;
+  const out = Buffer.allocUnsafe(size);
+  let at = out.write('{\n "files": ', 0, 'latin1');
+  at = openLines(out, at, files.length);
+  for (const [i, path] of files.entries()) {
+    at = lineKey(out, at, i, path);
+    out[at++] = QUOTE;
+    if (hashes instanceof Digests ? !hashes.hexInto(path, out, at) : out.write(hashes.get(path) ?? '', at, 'latin1') !== 64) throw new Error(`bug: no hash for ${path}`);
+    at += 64;
+    out[at++] = QUOTE;
+  }
+  at = closeLines(out, at, files.length);
+  at += out.write(',\n "origins": ', at, 'latin1');
+  at = openLines(out, at, owned.length);
+  for (const [i, [path, origin]] of owned.entries()) at = jsonWrite(out, lineKey(out, at, i, path), origin);
+  at = closeLines(out, at, owned.length);
+  at += out.write('\n}\n', at, 'latin1');
+  return out.subarray(0, at);
+}
+
+const QUOTE = 0x22;
+/** A string JSON.stringify leaves as it is but for the quotes around it. */
+const PLAIN = /^[\w ./:@+=,~-]*$/;
+
+function jsonLength(text: string): number {
+  return PLAIN.test(text) ? text.length + 2 : Buffer.byteLength(JSON.stringify(text));
+}
+
+/** `text` as a JSON string at `at`; where it ends. ASCII a code unit at a time: a call to Buffer.write costs more than a path's ~50. */
+function jsonWrite(out: Buffer, at: number, text: string): number {
+  if (!PLAIN.test(text)) return at + out.write(JSON.stringify(text), at, 'utf8');
+  out[at++] = QUOTE;
+  for (let i = 0; i < text.length; i++) out[at++] = text.charCodeAt(i);
+  out[at++] = QUOTE;
+  return at;
+}
+
+/** objectLines's opening: `{}` for none (closeLines then adds nothing). */
+function openLines(out: Buffer, at: number, count: number): number {
+  return at + out.write(count === 0 ? '{}' : '{\n', at, 'latin1');
+}
+
+/** A line's start, `  "key": `, after the line before's `,\n`. */
+function lineKey(out: Buffer, at: number, i: number, key: string): number {
+  if (i > 0) {
+    out[at++] = 0x2c; // ,
+    out[at++] = 0x0a;
+  }
+  out[at++] = 0x20;
+  out[at++] = 0x20;
+  at = jsonWrite(out, at, key);
+  out[at++] = 0x3a; // :
+  out[at++] = 0x20;
+  return at;
+}
+
+function closeLines(out: Buffer, at: number, count: number): number {
+  return count === 0 ? at : at + out.write('\n }', at, 'latin1');
 }
 
 /**
@@ -539,7 +606,7 @@ async function fillSnapshot(dir: string, plan: StorePlan, all: Contents, hashes:
 }
 
 /** A fresh store dir's piece: the text this build made, or (a reused dir written again after a prune) made again. */
-function pieceOf(pieces: ReadonlyMap<string, Piece>, group: string, files: readonly string[], hashes: ReadonlyMap<string, string>, origins: ReadonlyMap<string, string>): string {
+function pieceOf(pieces: ReadonlyMap<string, Piece>, group: string, files: readonly string[], hashes: ReadonlyMap<string, string>, origins: ReadonlyMap<string, string>): Buffer {
   return pieces.get(group)?.text ?? pieceText(files, hashes, origins);
 }
 
@@ -694,7 +761,7 @@ async function previousStoreDir(snapshot: string, group: string): Promise<string
  * then all synced at once, then each renamed to its name. One sync for all: a first build has
  * ~1,500 shard dirs of ~200 files, and a syncTree per dir would fsync each of 250k files.
  */
-async function fillStoreDirs(store: string, dirs: readonly { group: string; name: string; files: readonly string[]; piece: string }[], all: Contents, hashes: ReadonlyMap<string, string>, previous: Live | undefined, tick: () => void): Promise<void> {
+async function fillStoreDirs(store: string, dirs: readonly { group: string; name: string; files: readonly string[]; piece: Buffer }[], all: Contents, hashes: ReadonlyMap<string, string>, previous: Live | undefined, tick: () => void): Promise<void> {
   if (dirs.length === 0) return;
   const root = join(store, `.staging-${stagingOwner()}-${randomBytes(6).toString('hex')}`);
   try {
@@ -703,6 +770,12 @@ async function fillStoreDirs(store: string, dirs: readonly { group: string; name
     // Unchanged answers are linked from the previous snapshot, the rest written from memory,
     // all at once (fill.ts: on two threads when many); an answer that cannot be linked is written.
     const fills: (DirFill & { paths: readonly string[]; picks: readonly number[] })[] = [];
+    // An incremental build names what changed: the rest is the previous snapshot's, without comparing hashes.
+    const changed = previous?.changed;
+    const unchanged = changed ? (path: string) => !changed.has(path) : (path: string) => {
+      const hash = hashes.get(path);
+      return previous !== undefined && hash !== undefined && previous.hashOf(path) === hash;
+    };
     for (const [i, { group, files, piece }] of dirs.entries()) {
       // A shape of one key (`ipxe/uuid/<xx>`, `ipxe/os`) holds its files directly: the name is
       // the answer path's last part (a selector value never holds a `/`: shapes.ts's VALUE).
@@ -717,12 +790,10 @@ async function fillStoreDirs(store: string, dirs: readonly { group: string; name
       const fresh: number[] = [];
       const first = written.length; // this dir's writes are listed from here on, in order
       await forEachYielding(files.keys(), (k) => {
-        const path = files[k]!;
-        const hash = hashes.get(path);
-        if (previous && hash !== undefined && previous.hashOf(path) === hash) picks.push(k);
+        if (unchanged(files[k]!)) picks.push(k);
         else {
           fresh.push(k);
-          written.push(prefix + rest(path));
+          written.push(prefix + rest(files[k]!));
         }
       });
       fills.push({
