@@ -8,7 +8,8 @@
 //
 // Keyed by snapshot ids (`<revision>.<hash of the manifest>`): an id names one tree's contents,
 // whichever dist directory holds it, so a delta never describes a pair it was not made for. A
-// server that skipped snapshots joins the deltas between. Bounded: a few deltas, each of at most
+// server that skipped snapshots joins the deltas between. serve --workers' primary passes each
+// delta on to its workers as it is recorded, before the snapshot goes live. Bounded: a few deltas, each of at most
 // MAX_FILES files (a larger change is read as before: it is a full build's worth anyway).
 
 /** Deltas kept (the newest): a server is at most a snapshot or two behind its builder. */
@@ -17,6 +18,15 @@ const MAX_KEPT = 4;
 const MAX_FILES = 200_000;
 
 const deltas = new Map<string, { from: string; files: ReadonlySet<string> }>();
+
+/** A delta as it is passed on: serve --workers' primary sends each to its workers (src/serve/workers.ts). */
+export interface Delta {
+  from: string;
+  to: string;
+  files: string[];
+}
+
+const listeners = new Set<(delta: Delta) => void>();
 
 /** Records that snapshot `to` differs from snapshot `from` only in `files` (dist-relative). */
 export function recordDelta(from: string, to: string, files: Iterable<string>): void {
@@ -28,6 +38,13 @@ export function recordDelta(from: string, to: string, files: Iterable<string>): 
   }
   if (deltas.size >= MAX_KEPT) deltas.delete(deltas.keys().next().value!);
   deltas.set(to, { from, files: set });
+  for (const listener of listeners) listener({ from, to, files: [...set] });
+}
+
+/** Calls `listener` with every delta recorded from now on, until the returned function is called. */
+export function onDelta(listener: (delta: Delta) => void): () => void {
+  listeners.add(listener);
+  return () => listeners.delete(listener);
 }
 
 /**

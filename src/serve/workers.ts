@@ -7,10 +7,12 @@
 // does (a watch on dist/ and a check once a second, and a fresh look whenever its snapshot is
 // gone), and answers each request wholly from one snapshot. After a build of its own the primary
 // also tells every worker to reload at once and waits for their answers, so that "built
-// revision X" is followed by every worker serving X. A worker that dies is replaced (after a
+// revision X" is followed by every worker serving X; and before that snapshot goes live, what
+// the build changed (src/build/deltas.ts), so a worker's pack reads only that. A worker that dies is replaced (after a
 // second, so a crash loop cannot spin); SIGTERM to the primary stops every worker before it exits.
 
 import cluster, { type Worker } from 'node:cluster';
+import { onDelta, recordDelta, type Delta } from '../build/deltas.js';
 import { UsageError } from '../compile/errors.js';
 import type { RunningServer } from './server.js';
 
@@ -23,7 +25,7 @@ const REPLACE_MS = 1000;
 export const MAX_WORKERS = 64;
 
 /** Messages between the primary and its workers. */
-type ToWorker = { bootcfg: 'reload'; id: number };
+type ToWorker = { bootcfg: 'reload'; id: number } | ({ bootcfg: 'delta' } & Delta);
 type ToPrimary = { bootcfg: 'ready'; url: string; revision: string } | { bootcfg: 'reloaded'; id: number; revision: string };
 
 /** What serve's primary holds instead of a server: the same questions, asked of the workers. */
@@ -79,6 +81,9 @@ export async function startWorkers(count: number, entry: string, options: Worker
 
   const first = Array.from({ length: count }, fork);
   await Promise.all(first.map((worker) => ready(worker)));
+  // What a build of this process changed, sent before its snapshot goes live: each worker's pack
+  // then carries the rest over (pack.ts), as one process's does. One that arrives late is unused.
+  const stopDeltas = onDelta((delta) => { for (const worker of live()) worker.send({ bootcfg: 'delta', ...delta } satisfies ToWorker, undefined, () => {}); });
   cluster.on('exit', (worker, code, signal) => {
     if (closing) return;
     say(`serve worker ${worker.process.pid} exited (${signal ?? `code ${code}`}); starting another in ${REPLACE_MS} ms`);
@@ -108,6 +113,7 @@ export async function startWorkers(count: number, entry: string, options: Worker
     },
     close: async () => {
       closing = true;
+      stopDeltas();
       await Promise.all(live().map(async (worker) => {
         const exited = new Promise<void>((resolve) => worker.process.once('exit', () => resolve()));
         if (worker.process.exitCode !== null || worker.process.signalCode !== null) return;
@@ -146,6 +152,7 @@ function ready(worker: Worker): Promise<void> {
 export async function runWorker(server: RunningServer): Promise<void> {
   const send = (message: ToPrimary) => { if (process.connected) process.send!(message); };
   process.on('message', (message: ToWorker) => {
+    if (message?.bootcfg === 'delta' && Array.isArray(message.files)) recordDelta(String(message.from), String(message.to), message.files.filter((file) => typeof file === 'string'));
     if (message?.bootcfg !== 'reload') return;
     server.reload().then((revision) => send({ bootcfg: 'reloaded', id: message.id, revision }), () => send({ bootcfg: 'reloaded', id: message.id, revision: '-' }));
   });
