@@ -6,10 +6,11 @@
 // snapshot live.
 
 import assert from 'node:assert/strict';
-import { cp, readFile, readlink, rename, rm, writeFile } from 'node:fs/promises';
+import { cp, readFile, readlink, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { test } from 'node:test';
 import { build } from '../src/build/build.js';
+import { deltaBetween } from '../src/build/deltas.js';
 import { IncrementalBuilder } from '../src/build/incremental.js';
 import { writtenStore } from '../src/build/write.js';
 import { bootConfig, filesUnder, ROOT, tempDir, writeFiles } from './helpers.js';
@@ -427,4 +428,33 @@ test('an edit undone reuses the earlier snapshot, and the builder still plans th
   await build({ dataPath: data, distPath: fresh });
   assert.equal(await live(dist), await live(fresh));
   assert.deepEqual(await tree(join(dist, 'current/')), await tree(join(fresh, 'current/')));
+});
+
+test('a shared profile\'s edit links the answers it renders again unchanged, and the pack\'s delta names only those that changed', async () => {
+  const profile = (id: string, tag: string) => JSON.stringify({ id, boot: { kernel: `/images/${id}/vmlinuz`, initrd: [], cmdline: { tag } }, cloud_id: 'node.yaml' });
+  const files: Record<string, string> = { 'profiles/compute.json': profile('compute', 'a'), 'profiles/storage.json': profile('storage', 'a'), 'cloud/node.yaml': '#cloud-config\nhostname: {{hostname}}\n' };
+  // Half the groups on each profile: a change reaching more than half is a full build.
+  for (let i = 0; i < 40; i++) files[`groups/node-${i}.json`] = JSON.stringify({ id: `node-${i}`, profile: i < 20 ? 'compute' : 'storage', selector: { mac: mac(i) }, metadata: { hostname: `node-${i}` } });
+  const data = await writeFiles(await tempDir(), files);
+  const dist = join(await tempDir(), 'dist');
+  const builder = new IncrementalBuilder({ dataPath: data, distPath: dist });
+  await builder.build();
+  const old = await realpath(join(dist, 'current'));
+  await writeFile(join(data, 'profiles/compute.json'), profile('compute', 'b')); // its boot answers change, its cloud configs do not
+  builder.changed([join(data, 'profiles/compute.json')]);
+  await builder.build();
+  assert.equal(builder.lastKind, 'incremental');
+  const next = await realpath(join(dist, 'current'));
+  const inode = async (dir: string, path: string) => (await stat(join(dir, path))).ino;
+  const answers = await filesUnder(next);
+  const reached = (path: string) => [...Array(20).keys()].some((i) => path.endsWith(mac(i, '-')));
+  const clouds = answers.filter((path) => path.startsWith('cloud/mac/') && reached(path));
+  const boots = answers.filter((path) => path.startsWith('ipxe/mac/') && reached(path));
+  assert.equal(clouds.length, 20);
+  assert.equal(boots.length, 20);
+  for (const path of clouds) assert.equal(await inode(next, path), await inode(old, path), `${path} is linked, not written again`);
+  for (const path of boots) assert.notEqual(await inode(next, path), await inode(old, path), `${path} changed`);
+  const delta = deltaBetween(basename(old), basename(next));
+  assert.deepEqual([...delta!].filter((path) => !path.startsWith('ipxe/') && !path.startsWith('grub/') && !path.startsWith('pixiecore/')), [], 'the delta names the changed answers only');
+  assert.ok(boots.every((path) => delta!.has(path)));
 });

@@ -147,7 +147,7 @@ export async function writeSnapshot(distPath: string, files: Answers, meta: Snap
     else await fillSnapshot(dir, plan, all, hashes, origins, pieces, previous, progress, options.ready);
     await options.ready;
     // Before the switch: a server in this process may open the new snapshot at once (pack.ts).
-    if (previous?.changed) recordDelta(basename(previous.dir), id, [...previous.changed].map((path) => distFile(path)));
+    if (previous?.changed) recordDelta(basename(previous.dir), id, differing(previous, previous.changed, hashes));
     await pointCurrentAt(distPath, id);
     // A concurrent prune may have taken the reused snapshot, or a store dir it links, just before the switch: rebuild it.
     if (!(await exists(dir))) {
@@ -172,6 +172,11 @@ export async function writeSnapshot(distPath: string, files: Answers, meta: Snap
   void queued.then(() => { if (pruning.get(distPath) === queued) pruning.delete(distPath); });
   if (!options.pruneLater) await queued;
   return { dir, ...counts };
+}
+
+/** The dist files of `changed` (answer paths) whose contents differ between the previous snapshot and this build. */
+function* differing(previous: Live, changed: ReadonlySet<string>, hashes: ReadonlyMap<string, string>): Generator<string> {
+  for (const path of changed) if (previous.hashOf(path) !== hashes.get(path)) yield distFile(path);
 }
 
 /** The live snapshot, from what the caller holds when that is still live, else from its manifest. */
@@ -770,9 +775,12 @@ async function fillStoreDirs(store: string, dirs: readonly { group: string; name
     // Unchanged answers are linked from the previous snapshot, the rest written from memory,
     // all at once (fill.ts: on two threads when many); an answer that cannot be linked is written.
     const fills: (DirFill & { paths: readonly string[]; picks: readonly number[] })[] = [];
-    // An incremental build names what changed: the rest is the previous snapshot's, without comparing hashes.
+    // An incremental build names what may have changed: the rest is the previous snapshot's
+    // without comparing hashes. What it re-rendered the same (a profile's edit that changes one
+    // kind of answer of the machines it reaches) is linked too.
     const changed = previous?.changed;
-    const unchanged = changed ? (path: string) => !changed.has(path) : (path: string) => {
+    const unchanged = (path: string) => {
+      if (changed && !changed.has(path)) return true;
       const hash = hashes.get(path);
       return previous !== undefined && hash !== undefined && previous.hashOf(path) === hash;
     };
