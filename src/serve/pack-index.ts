@@ -48,7 +48,8 @@ export class PackIndex {
 
   /**
    * The index of a new pack that takes `old`'s answers over, each under its group in the new
-   * pack (`groups[old group]`; 0: not taken over), but for the slots in `drop`. It takes `old`'s arrays themselves, which
+   * pack (`groups[old group]`; 0: not taken over), but for the slots in `drop` (answers the
+   * build changed, pack.ts). It takes `old`'s arrays themselves, which
    * leaves `old` empty: the pack it belongs to is closed as the new one goes live, in the same
    * synchronous step (server.ts), and never asked again. No copy of ~20 MB of arrays per edit
    * at 100k machines, and no full garbage collection that such a copy set off after each edit
