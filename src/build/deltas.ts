@@ -1,5 +1,5 @@
 // What this process knows of how a snapshot it wrote differs from the one before it: the dist
-// files whose contents may differ, every other file the same. An incremental write (write.ts)
+// files whose contents differ (added and removed ones included), every other file the same. An incremental write (write.ts)
 // records it before the new snapshot goes live; the answer pack of a server in the same process
 // (serve --watch, serve --repo: src/serve/pack.ts) reads it to carry the unchanged answers of a
 // changed store dir over from the old pack instead of reading them all again. At 100k machines
@@ -9,8 +9,9 @@
 // Keyed by snapshot ids (`<revision>.<hash of the manifest>`): an id names one tree's contents,
 // whichever dist directory holds it, so a delta never describes a pair it was not made for. A
 // server that skipped snapshots joins the deltas between. serve --workers' primary passes each
-// delta on to its workers as it is recorded, before the snapshot goes live. Bounded: a few deltas, each of at most
-// MAX_FILES files (a larger change is read as before: it is a full build's worth anyway).
+// delta on to its workers as it is recorded, before the snapshot goes live. Bounded: a few
+// deltas, each of at most MAX_FILES files (a larger change is read as before: it is a full
+// build's worth anyway).
 
 /** Deltas kept (the newest): a server is at most a snapshot or two behind its builder. */
 const MAX_KEPT = 4;
@@ -48,7 +49,7 @@ export function onDelta(listener: (delta: Delta) => void): () => void {
 }
 
 /**
- * The dist files whose contents may differ between snapshots `from` and `to` (ids), if this
+ * The dist files whose contents differ between snapshots `from` and `to` (ids), if this
  * process wrote `to` from `from`, directly or through the snapshots between; else undefined.
  */
 export function deltaBetween(from: string, to: string): ReadonlySet<string> | undefined {

@@ -8,8 +8,9 @@
 // gone), and answers each request wholly from one snapshot. After a build of its own the primary
 // also tells every worker to reload at once and waits for their answers, so that "built
 // revision X" is followed by every worker serving X; and before that snapshot goes live, what
-// the build changed (src/build/deltas.ts), so a worker's pack reads only that. A worker that dies is replaced (after a
-// second, so a crash loop cannot spin); SIGTERM to the primary stops every worker before it exits.
+// the build changed (src/build/deltas.ts), so a worker's pack reads only that. A worker that
+// dies is replaced (after a second, so a crash loop cannot spin); SIGTERM to the primary stops
+// every worker before it exits.
 
 import cluster, { type Worker } from 'node:cluster';
 import { onDelta, recordDelta, type Delta } from '../build/deltas.js';
