@@ -179,14 +179,19 @@ async function differing(old: string, next: string): Promise<string[]> {
   return out;
 }
 
+/** The paired fleet built once by an incremental builder in this process: its data, dist, builder and live snapshot. */
+async function builtHere(): Promise<{ data: string; dist: string; builder: IncrementalBuilder; old: string }> {
+  const root = await tempDir();
+  const data = await writeFiles(join(root, 'data'), pairedFleet());
+  const dist = join(root, 'dist');
+  const builder = new IncrementalBuilder({ dataPath: data, distPath: dist });
+  await builder.build();
+  return { data, dist, builder, old: await realpath(join(dist, 'current')) };
+}
+
 for (const complete of [true, false]) {
   test(`after an incremental build in this process, a changed store dir's other answers are carried from ${complete ? 'a complete' : 'an incomplete'} old pack`, async () => {
-    const root = await tempDir();
-    const data = await writeFiles(join(root, 'data'), pairedFleet());
-    const dist = join(root, 'dist');
-    const builder = new IncrementalBuilder({ dataPath: data, distPath: dist });
-    await builder.build();
-    const old = await realpath(join(dist, 'current'));
+    const { data, dist, builder, old } = await builtHere();
     const pack = new AnswerPack(old);
     if (complete) await pack.fill();
     else void pack.fill(); // one batch in before it is replaced
@@ -225,12 +230,7 @@ for (const complete of [true, false]) {
 }
 
 test('a delta is used only between the snapshots it was written for', async () => {
-  const root = await tempDir();
-  const data = await writeFiles(join(root, 'data'), pairedFleet());
-  const dist = join(root, 'dist');
-  const builder = new IncrementalBuilder({ dataPath: data, distPath: dist });
-  await builder.build();
-  const first = await realpath(join(dist, 'current'));
+  const { data, dist, builder, old: first } = await builtHere();
   await writeFile(join(data, `boot/uuid/${uuid(3)}`), bootConfig('/images/one/vmlinuz'));
   builder.changed([join(data, `boot/uuid/${uuid(3)}`)]);
   await builder.build();
