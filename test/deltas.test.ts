@@ -4,7 +4,7 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { deltaBetween, recordDelta } from '../src/build/deltas.js';
+import { deltaBetween, linksWritten, recordDelta } from '../src/build/deltas.js';
 
 test('a delta is found for the pair it was recorded for, and joined over the snapshots between', () => {
   recordDelta('t1.a', 't1.b', ['ipxe/uuid/01/x', 'pixiecore/mac/02/y']);
@@ -25,4 +25,13 @@ test('deltas are bounded: the oldest are forgotten, and one too large is not kep
   recordDelta('t2.6', 't2.7', Array.from({ length: 200_001 }, (_, i) => `ipxe/uuid/00/${i}`));
   assert.equal(deltaBetween('t2.6', 't2.7'), undefined, 'too large a change: read as before');
   assert.equal(deltaBetween('t2.5', 't2.6')?.size, 1, 'the others kept');
+});
+
+test('a snapshot\'s written store links are found only for the directory they were written in', () => {
+  const names: [string, string][] = [['ipxe/uuid/01', 'ipxe_uuid_01.0011223344556677']];
+  recordDelta('t3.a', 't3.b', ['ipxe/uuid/01/x'], { dir: '/srv/dist/revs/t3.b', names });
+  assert.deepEqual(linksWritten('t3.b', '/srv/dist/revs/t3.b'), names);
+  assert.equal(linksWritten('t3.b', '/srv/other/revs/t3.b'), undefined, 'the same snapshot id in another dist has its own store dirs');
+  recordDelta('t3.b', 't3.c', ['ipxe/uuid/01/y']);
+  assert.equal(linksWritten('t3.c', '/srv/dist/revs/t3.c'), undefined, 'none recorded');
 });

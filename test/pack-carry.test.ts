@@ -6,10 +6,12 @@
 
 import assert from 'node:assert/strict';
 import { cp, lstat, readFile, readlink, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { test } from 'node:test';
 import { IncrementalBuilder } from '../src/build/incremental.js';
+import { linksWritten } from '../src/build/deltas.js';
 import { AnswerPack, type Found } from '../src/serve/pack.js';
+import { StoreLinks, readStoreLinks, writtenStoreLinks } from '../src/serve/pack-links.js';
 import { bootConfig, filesUnder, get, runCli, startServe, tempDir, writeFiles, eventually } from './helpers.js';
 
 /** A uuid whose last two hex digits (its shard) are `i`'s: 24 machines over 24 shards. */
@@ -228,6 +230,21 @@ for (const complete of [true, false]) {
     carried.close();
   });
 }
+
+test('the store links an incremental write in this process hands its pack are the ones on disk, signatures and all', async () => {
+  const { data, dist, builder, old } = await builtHere();
+  await writeFile(join(data, `boot/uuid/${uuid(3)}`), bootConfig('/images/one/vmlinuz'));
+  builder.changed([join(data, `boot/uuid/${uuid(3)}`)]);
+  await builder.build();
+  const next = join(dist, 'revs', basename(await realpath(join(dist, 'current'))));
+  const names = linksWritten(basename(next), resolve(next));
+  assert.ok(names, 'the write recorded its links');
+  const bySignature = (links: StoreLinks) => new Map(links.paths.slice(1).map((path, i) => [path, links.signatures[i + 1]]));
+  const onDisk = bySignature(readStoreLinks(next));
+  assert.ok(onDisk.size >= 4, `store links: ${[...onDisk.keys()].join(' ')}`);
+  assert.deepEqual(bySignature(writtenStoreLinks(next, names, readStoreLinks(old))), onDisk, 'taking the old pack\'s signatures for unchanged links');
+  assert.deepEqual(bySignature(writtenStoreLinks(next, names)), onDisk, 'each store dir stat\'ed');
+});
 
 test('a delta is used only between the snapshots it was written for', async () => {
   const { data, dist, builder, old: first } = await builtHere();

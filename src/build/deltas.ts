@@ -18,19 +18,30 @@ const MAX_KEPT = 4;
 /** Files one delta names at most. */
 const MAX_FILES = 200_000;
 
-const deltas = new Map<string, { from: string; files: ReadonlySet<string> }>();
+const deltas = new Map<string, { from: string; files: ReadonlySet<string>; links?: WrittenLinks }>();
+
+/**
+ * The store links (`[group, store dir name]`, write.ts) of the snapshot at `dir` (absolute), as
+ * the write made them: the pack takes them instead of reading ~2,800 links back from disk at 100k
+ * machines (src/serve/pack-links.ts). Only for a snapshot the write itself put in place.
+ */
+export interface WrittenLinks {
+  dir: string;
+  names: [string, string][];
+}
 
 /** A delta as it is passed on: serve --workers' primary sends each to its workers (src/serve/workers.ts). */
 export interface Delta {
   from: string;
   to: string;
   files: string[];
+  links?: WrittenLinks;
 }
 
 const listeners = new Set<(delta: Delta) => void>();
 
-/** Records that snapshot `to` differs from snapshot `from` only in `files` (dist-relative). */
-export function recordDelta(from: string, to: string, files: Iterable<string>): void {
+/** Records that snapshot `to` differs from snapshot `from` only in `files` (dist-relative), and its store links when known. */
+export function recordDelta(from: string, to: string, files: Iterable<string>, links?: WrittenLinks): void {
   deltas.delete(to);
   const set = new Set<string>();
   for (const file of files) {
@@ -38,8 +49,14 @@ export function recordDelta(from: string, to: string, files: Iterable<string>): 
     if (set.size > MAX_FILES) return;
   }
   if (deltas.size >= MAX_KEPT) deltas.delete(deltas.keys().next().value!);
-  deltas.set(to, { from, files: set });
-  for (const listener of listeners) listener({ from, to, files: [...set] });
+  deltas.set(to, { from, files: set, links });
+  for (const listener of listeners) listener({ from, to, files: [...set], ...(links && { links }) });
+}
+
+/** The store links this process wrote for snapshot `to` at `dir` (absolute), if it recorded them. */
+export function linksWritten(to: string, dir: string): WrittenLinks['names'] | undefined {
+  const links = deltas.get(to)?.links;
+  return links?.dir === dir ? links.names : undefined;
 }
 
 /** Calls `listener` with every delta recorded from now on, until the returned function is called. */

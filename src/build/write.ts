@@ -10,7 +10,7 @@ import { createHash, randomBytes, type Hash } from 'node:crypto';
 import { closeSync, constants, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
 import { mkdir, open, readdir, readlink, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { BootcfgError, SourceError } from '../compile/errors.js';
 import { MANIFEST_FILE, REVISION_FILE } from '../compile/outputs.js';
 import { distFile, shardKey } from '../compile/shapes.js';
@@ -144,16 +144,22 @@ export async function writeSnapshot(distPath: string, files: Answers, meta: Snap
     await markBuilt(distPath, id);
     const reused = await exists(dir);
     if (reused) counts.written = 0; // the same tree was built before: reuse it
-    else await fillSnapshot(dir, plan, all, hashes, origins, pieces, previous, progress, options.ready);
+    const made = !reused && (await fillSnapshot(dir, plan, all, hashes, origins, pieces, previous, progress, options.ready));
     await options.ready;
-    // Before the switch: a server in this process may open the new snapshot at once (pack.ts).
-    if (previous?.changed) recordDelta(basename(previous.dir), id, differing(previous, previous.changed, hashes));
+    // Before the switch: a server in this process may open the new snapshot at once (pack.ts),
+    // and takes its store links from here when this write made them.
+    const links = made ? { dir: resolve(dir), names: [...plan.groups].map(([group, { name }]): [string, string] => [group, name]) } : undefined;
+    const delta = previous?.changed ? [...differing(previous, previous.changed, hashes)] : undefined;
+    if (delta) recordDelta(basename(previous!.dir), id, delta, links);
     await pointCurrentAt(distPath, id);
     // A concurrent prune may have taken the reused snapshot, or a store dir it links, just before the switch: rebuild it.
     if (!(await exists(dir))) {
       const fresh = await planStore(files, hashes, origins, undefined);
       fresh.loose.push(...own.keys());
       await fillSnapshot(dir, fresh, all, hashes, origins, pieces, undefined, progress);
+      // Its store dirs have fresh names now: a pack reads the links from disk. (One that took the
+      // names above meanwhile still serves the right bytes: a snapshot id names each store dir's contents.)
+      if (delta) recordDelta(basename(previous!.dir), id, delta);
       forget(dir);
     } else {
       // A reused snapshot's links are the earlier build's: read once, for the repair and the memory.
@@ -572,7 +578,7 @@ function diffCounts(next: ReadonlyMap<string, string>, prev: Live | undefined, c
  * the fleet's, and a default's edit none. Store directories are written the same way
  * (staging, synced, renamed) and never change once named.
  */
-async function fillSnapshot(dir: string, plan: StorePlan, all: Contents, hashes: ReadonlyMap<string, string>, origins: ReadonlyMap<string, string>, pieces: ReadonlyMap<string, Piece>, previous: Live | undefined, progress?: Progress, ready?: Promise<void>): Promise<void> {
+async function fillSnapshot(dir: string, plan: StorePlan, all: Contents, hashes: ReadonlyMap<string, string>, origins: ReadonlyMap<string, string>, pieces: ReadonlyMap<string, Piece>, previous: Live | undefined, progress?: Progress, ready?: Promise<void>): Promise<boolean> {
   const revs = dirname(dir);
   const store = join(dirname(revs), STORE);
   const staging = join(revs, `.staging-${stagingOwner()}-${randomBytes(6).toString('hex')}`);
@@ -598,12 +604,14 @@ async function fillSnapshot(dir: string, plan: StorePlan, all: Contents, hashes:
     });
     await syncTree(staging, written, parents);
     await ready; // no snapshot of a build that fails its checks: staging goes below
-    await rename(staging, dir).catch(async (error: NodeJS.ErrnoException) => {
-      // Another build of the same contents finished first: its snapshot is this one.
+    const made = await rename(staging, dir).then(() => true, async (error: NodeJS.ErrnoException) => {
+      // Another build of the same contents finished first: its snapshot is this one (with its own store links).
       if (error.code !== 'EEXIST' && error.code !== 'ENOTEMPTY') throw error;
       await rm(staging, { recursive: true, force: true });
+      return false;
     });
     await syncDirectory(revs);
+    return made;
   } catch (error) {
     await rm(staging, { recursive: true, force: true });
     throw error;
@@ -666,7 +674,7 @@ function groupOfAnswer(path: string): string | undefined {
 }
 
 /** The snapshot's link to a store dir: relative, so dist/ can move as a whole. */
-function storeLink(group: string, name: string): string {
+export function storeLink(group: string, name: string): string {
   return `${'../'.repeat(group.split('/').length + 1)}${STORE}/${name}`;
 }
 

@@ -7,6 +7,9 @@
 // with its path, and the pack compares it on every hit, so a hash collision costs a second
 // read, never a wrong answer.
 
+/** Answers up to this size are packed (their bytes follow the path in the record); larger ones are streamed from the snapshot. */
+export const SMALL_ANSWER = 64 * 1024;
+
 /** FNV-1a over the path's UTF-16 code units. */
 export function hashOf(path: string): number {
   let hash = 0x811c9dc5;
@@ -30,6 +33,8 @@ export class PackIndex {
   /** 1 for an answer taken over from a pack before this one that this pack must not serve (see carry). */
   private dead = new Uint8Array(512);
   private deadCount = 0;
+  /** Bytes of the live answers' records, by group: what a carry keeps of the pack file, without a pass over every answer. */
+  private groupBytes = new Float64Array(16);
 
   /** Slots in use, dead ones included (what MAX_ENTRIES bounds). */
   get size(): number {
@@ -44,6 +49,26 @@ export class PackIndex {
   /** Answers this index serves. */
   get live(): number {
     return this.count - this.deadCount;
+  }
+
+  /** Bytes of the record at `slot` in the pack file: its path, then its bytes unless it is large. */
+  recordLength(slot: number): number {
+    const size = this.sizes[slot]!;
+    return this.keyLengths[slot]! + (size > SMALL_ANSWER ? 0 : size);
+  }
+
+  /** Bytes of the records of the live answers under `group`. */
+  bytesOf(group: number): number {
+    return this.groupBytes[group] ?? 0;
+  }
+
+  /** Puts the answer at `slot` under `group` (one read on demand before the walk came by). */
+  setGroup(slot: number, group: number): void {
+    if (this.dead[slot]) return;
+    const bytes = this.recordLength(slot);
+    this.groupBytes[this.groups[slot]!]! -= bytes;
+    this.groups[slot] = group;
+    this.addBytes(group, bytes);
   }
 
   /**
@@ -68,17 +93,41 @@ export class PackIndex {
     next.groups = old.groups;
     next.dead = old.dead;
     next.deadCount = old.deadCount;
+    for (const slot of drop) next.kill(slot);
+    // One pass over every answer (550k at 100k machines as groups): locals, no calls.
+    let most = 0;
+    for (const group of groups) most = Math.max(most, group);
+    const bytes = new Float64Array(most + 1);
+    const { dead, sizes, keyLengths } = next;
+    const slots = next.groups;
+    let killed = 0;
     for (let slot = 0; slot < next.count; slot++) {
-      if (next.dead[slot]) continue;
-      const group = drop.has(slot) ? 0 : groups[next.groups[slot]!]!;
-      next.groups[slot] = group;
+      if (dead[slot]) continue;
+      const group = groups[slots[slot]!]!;
+      slots[slot] = group;
       if (group === 0) {
-        next.dead[slot] = 1;
-        next.deadCount++;
+        dead[slot] = 1;
+        killed++;
+        continue;
       }
+      const size = sizes[slot]!;
+      bytes[group]! += keyLengths[slot]! + (size > SMALL_ANSWER ? 0 : size);
     }
+    next.deadCount += killed;
+    next.groupBytes = bytes;
     Object.assign(old, new PackIndex()); // empty: it finds nothing
     return next;
+  }
+
+  /**
+   * Bytes of the records `carry(this, groups, drop)` would keep: by group, less the dropped
+   * slots (each read once). Where carrying pays is decided on this before the carry takes the arrays.
+   */
+  carriedBytes(groups: Uint16Array, drop: ReadonlySet<number>): number {
+    let bytes = 0;
+    for (let group = 1; group < groups.length; group++) if (groups[group]! > 0) bytes += this.bytesOf(group);
+    for (const slot of drop) if (this.isLive(slot) && groups[this.groups[slot]!]! > 0) bytes -= this.recordLength(slot);
+    return bytes;
   }
 
   /** The first slot with this hash for which `match` holds (it reads and compares the path), or -1. */
@@ -101,8 +150,24 @@ export class PackIndex {
     this.sizes[slot] = size;
     this.mtimes[slot] = mtime;
     this.groups[slot] = group;
+    this.addBytes(group, this.recordLength(slot));
     this.place(hash, slot);
     return slot;
+  }
+
+  private kill(slot: number): void {
+    if (slot >= this.count || this.dead[slot]) return;
+    this.dead[slot] = 1;
+    this.deadCount++;
+  }
+
+  private addBytes(group: number, bytes: number): void {
+    if (group >= this.groupBytes.length) {
+      const grown = new Float64Array(Math.max(group + 1, this.groupBytes.length * 2));
+      grown.set(this.groupBytes);
+      this.groupBytes = grown;
+    }
+    this.groupBytes[group]! += bytes;
   }
 
   private place(hash: number, slot: number): void {

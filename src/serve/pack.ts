@@ -38,16 +38,15 @@
 // the snapshot holds and MAX_ENTRIES, misses by MAX_MISSES until the walk is done, and none after.
 
 import { closeSync, constants, fstatSync, opendirSync, openSync, statSync, type Dir, type Dirent } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
-import { deltaBetween } from '../build/deltas.js';
+import { basename, dirname, join, resolve } from 'node:path';
+import { deltaBetween, linksWritten } from '../build/deltas.js';
 import { forEachYielding } from '../build/pool.js';
-import { PackIndex, hashOf } from './pack-index.js';
+import { PackIndex, SMALL_ANSWER, hashOf } from './pack-index.js';
 import { PackFile, readExactly } from './pack-file.js';
-import { StoreLinks, readStoreLinks } from './pack-links.js';
+import { StoreLinks, readStoreLinks, writtenStoreLinks } from './pack-links.js';
 
 
-/** Answers up to this size are packed (and read in one call); larger ones are streamed from the snapshot. */
-export const SMALL_ANSWER = 64 * 1024;
+export { SMALL_ANSWER }; // answers up to this size are packed (and read in one call); larger ones are streamed from the snapshot
 /** Bounds of one pack: answers kept, and misses remembered (then forgotten all at once); bytes: pack-file.ts. */
 const MAX_ENTRIES = 1_000_000;
 const MAX_MISSES = 100_000;
@@ -153,7 +152,7 @@ export class AnswerPack {
       const hash = hashOf(path);
       const known = this.lookup(path, hash);
       if (known) {
-        this.index.groups[known.slot] = group; // read on demand before the walk came by
+        this.index.setGroup(known.slot, group); // read on demand before the walk came by
         return;
       }
       const found = readSmall(join(this.dir, path), listed);
@@ -185,8 +184,11 @@ export class AnswerPack {
     this.misses.clear();
   }
 
-  private links(): StoreLinks {
-    return (this.linksRead ??= readStoreLinks(this.dir));
+  /** The snapshot's store links: as this process wrote them if it did (`before`: the previous pack's, whose signatures they keep), else read. */
+  private links(before?: StoreLinks): StoreLinks {
+    if (this.linksRead) return this.linksRead;
+    const written = linksWritten(basename(this.dir), resolve(this.dir));
+    return (this.linksRead = written ? writtenStoreLinks(this.dir, written, before) : readStoreLinks(this.dir));
   }
 
   /**
@@ -201,7 +203,7 @@ export class AnswerPack {
     const file = previous.file;
     const before = previous.linksRead;
     if (previous.closed || !file || !before || dirname(previous.dir) !== dirname(this.dir)) return;
-    const links = this.links();
+    const links = this.links(before);
     const delta = deltaBetween(basename(previous.dir), basename(this.dir));
     const to = new Uint16Array(before.count + 1); // old group id -> new, 0 when not carried
     const partly = new Uint8Array(links.count + 1); // new groups carried but for the delta's files
@@ -222,8 +224,7 @@ export class AnswerPack {
       const slot = old.find(hashOf(path), (candidate) => keyAt(file, old, candidate) === path);
       if (slot !== -1) drop.add(slot);
     }
-    let bytes = 0;
-    for (let slot = 0; slot < old.size; slot++) if (old.isLive(slot) && to[old.groups[slot]!]! > 0 && !drop.has(slot)) bytes += recordLength(old, slot);
+    const bytes = old.carriedBytes(to, drop);
     if (bytes === 0 || file.end - bytes > Math.max(bytes, MIN_GARBAGE)) return;
     this.file = file.retain();
     this.index = PackIndex.carry(old, to, drop); // takes the old index's arrays: only once the carry is sure
@@ -241,7 +242,7 @@ export class AnswerPack {
     let record: Buffer | undefined;
     const slot = index.find(hash, (candidate) => {
       const keyLength = index.keyLengths[candidate]!;
-      const read = file.read(index.offsets[candidate]!, recordLength(index, candidate));
+      const read = file.read(index.offsets[candidate]!, index.recordLength(candidate));
       if (read.toString('utf8', 0, keyLength) !== path) return false;
       record = read;
       return true;
@@ -283,12 +284,6 @@ function groupOfFile(links: StoreLinks, path: string): number {
   if (second < 0) return 0;
   const third = path.indexOf('/', second + 1);
   return links.idOf(path.slice(0, second)) ?? (third < 0 ? undefined : links.idOf(path.slice(0, third))) ?? 0;
-}
-
-/** Bytes of an entry's record in the pack file: its path, then its bytes unless it is large. */
-function recordLength(index: PackIndex, slot: number): number {
-  const size = index.sizes[slot]!;
-  return index.keyLengths[slot]! + (size > SMALL_ANSWER ? 0 : size);
 }
 
 /**

@@ -13,7 +13,7 @@
 // every worker before it exits.
 
 import cluster, { type Worker } from 'node:cluster';
-import { onDelta, recordDelta, type Delta } from '../build/deltas.js';
+import { onDelta, recordDelta, type Delta, type WrittenLinks } from '../build/deltas.js';
 import { UsageError } from '../compile/errors.js';
 import type { RunningServer } from './server.js';
 
@@ -153,7 +153,7 @@ function ready(worker: Worker): Promise<void> {
 export async function runWorker(server: RunningServer): Promise<void> {
   const send = (message: ToPrimary) => { if (process.connected) process.send!(message); };
   process.on('message', (message: ToWorker) => {
-    if (message?.bootcfg === 'delta' && Array.isArray(message.files)) recordDelta(String(message.from), String(message.to), message.files.filter((file) => typeof file === 'string'));
+    if (message?.bootcfg === 'delta' && Array.isArray(message.files)) recordDelta(String(message.from), String(message.to), message.files.filter((file) => typeof file === 'string'), linksOf(message.links));
     if (message?.bootcfg !== 'reload') return;
     server.reload().then((revision) => send({ bootcfg: 'reloaded', id: message.id, revision }), () => send({ bootcfg: 'reloaded', id: message.id, revision: '-' }));
   });
@@ -166,4 +166,12 @@ export async function runWorker(server: RunningServer): Promise<void> {
   });
   await server.close();
   if (process.connected) process.disconnect(); // the IPC channel would keep this process alive
+}
+
+/** The store links in a delta from the primary, if it sent them whole (else the worker's pack reads them from disk). */
+function linksOf(links: unknown): WrittenLinks | undefined {
+  if (typeof links !== 'object' || links === null) return undefined;
+  const { dir, names } = links as Partial<WrittenLinks>;
+  const pair = (name: unknown) => Array.isArray(name) && name.length === 2 && typeof name[0] === 'string' && typeof name[1] === 'string';
+  return typeof dir === 'string' && Array.isArray(names) && names.every(pair) ? { dir, names } : undefined;
 }

@@ -1,0 +1,45 @@
+// Issue 11: the answer pack's index keeps the bytes of its live records by group, so a new
+// pack decides whether carrying the old pack file pays without a pass over every answer
+// (src/serve/pack-index.ts). Held here to the sums over every live slot, large answers (whose
+// bytes are not in the pack) and dropped slots included.
+
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { PackIndex, SMALL_ANSWER, hashOf } from '../src/serve/pack-index.js';
+
+/** Bytes of the live records under each group, slot by slot. */
+function sums(index: PackIndex, groups: number): number[] {
+  const out = new Array<number>(groups + 1).fill(0);
+  for (let slot = 0; slot < index.size; slot++) if (index.isLive(slot)) out[index.groups[slot]!]! += index.keyLengths[slot]! + (index.sizes[slot]! > SMALL_ANSWER ? 0 : index.sizes[slot]!);
+  return out;
+}
+
+test('bytes by group follow adds, a group set on demand, and a carry with groups renumbered, dropped and slots left out', () => {
+  const old = new PackIndex();
+  let offset = 0;
+  for (let i = 0; i < 2000; i++) {
+    const path = `ipxe/uuid/${(i % 7).toString(16).padStart(2, '0')}/${i}`;
+    const size = i % 97 === 0 ? SMALL_ANSWER + 1 + i : 100 + (i % 13);
+    const group = i % 50 === 0 ? 0 : (i % 7) + 1; // some read on demand, before the walk set their group
+    old.add(hashOf(path), offset, path.length, size, 0, group);
+    offset += path.length + size;
+  }
+  for (let slot = 0; slot < old.size; slot += 100) old.setGroup(slot, (slot % 7) + 1);
+  const before = sums(old, 7);
+  for (let group = 0; group <= 7; group++) assert.equal(old.bytesOf(group), before[group], `group ${group}`);
+  assert.ok(before.some((bytes, group) => group > 0 && bytes > 0) && before[0]! > 0);
+
+  // Group 1 goes, 2 and 3 swap numbers, the rest keep theirs; three slots dropped (one of them in a group that goes).
+  const to = Uint16Array.from([0, 0, 3, 2, 4, 5, 6, 7]);
+  const drop = new Set([7, 8, 9]);
+  let expected = 0;
+  for (let slot = 0; slot < old.size; slot++) if (old.isLive(slot) && to[old.groups[slot]!]! > 0 && !drop.has(slot)) expected += old.recordLength(slot);
+  assert.equal(old.carriedBytes(to, drop), expected);
+
+  const next = PackIndex.carry(old, to, drop);
+  const after = sums(next, 7);
+  for (let group = 0; group <= 7; group++) assert.equal(next.bytesOf(group), after[group], `group ${group} after the carry`);
+  assert.equal(after.reduce((a, b) => a + b, 0), expected);
+  assert.equal(after[0], 0, 'nothing live without a group');
+  for (const slot of drop) assert.equal(next.isLive(slot), false);
+});
