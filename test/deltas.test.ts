@@ -34,4 +34,6 @@ test('a snapshot\'s written store links are found only for the directory they we
   assert.equal(linksWritten('t3.b', '/srv/other/revs/t3.b'), undefined, 'the same snapshot id in another dist has its own store dirs');
   recordDelta('t3.b', 't3.c', ['ipxe/uuid/01/y']);
   assert.equal(linksWritten('t3.c', '/srv/dist/revs/t3.c'), undefined, 'none recorded');
+  assert.equal(linksWritten('t3.b', '/srv/dist/revs/t3.b'), undefined, 'only the newest snapshot\'s are kept');
+  assert.deepEqual([...deltaBetween('t3.a', 't3.c')!].sort(), ['ipxe/uuid/01/x', 'ipxe/uuid/01/y'], 'the files are');
 });

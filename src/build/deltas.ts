@@ -49,11 +49,13 @@ export function recordDelta(from: string, to: string, files: Iterable<string>, l
     if (set.size > MAX_FILES) return;
   }
   if (deltas.size >= MAX_KEPT) deltas.delete(deltas.keys().next().value!);
+  // Links only for the newest snapshot: a server opens the newest (~2,800 pairs at 100k groups each).
+  for (const kept of deltas.values()) kept.links = undefined;
   deltas.set(to, { from, files: set, links });
   for (const listener of listeners) listener({ from, to, files: [...set], ...(links && { links }) });
 }
 
-/** The store links this process wrote for snapshot `to` at `dir` (absolute), if it recorded them. */
+/** The store links this process wrote for snapshot `to` at `dir` (absolute), if it recorded them and wrote none since. */
 export function linksWritten(to: string, dir: string): WrittenLinks['names'] | undefined {
   const links = deltas.get(to)?.links;
   return links?.dir === dir ? links.names : undefined;
