@@ -1,11 +1,16 @@
 // Issue 11: the answer pack's index keeps the bytes of its live records by group, so a new
 // pack decides whether carrying the old pack file pays without a pass over every answer
 // (src/serve/pack-index.ts). Held here to the sums over every live slot, large answers (whose
-// bytes are not in the pack) and dropped slots included.
+// bytes are not in the pack) and dropped slots included. And it keeps sizes and mtimes in 32
+// bits: an answer outside them is served from the snapshot, never with a wrapped mtime.
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { utimesSync } from 'node:fs';
+import { join } from 'node:path';
+import { AnswerPack } from '../src/serve/pack.js';
 import { PackIndex, SMALL_ANSWER, hashOf } from '../src/serve/pack-index.js';
+import { tempDir, writeFiles } from './helpers.js';
 
 /** Bytes of the live records under each group, slot by slot. */
 function sums(index: PackIndex, groups: number): number[] {
@@ -42,4 +47,25 @@ test('bytes by group follow adds, a group set on demand, and a carry with groups
   assert.equal(after.reduce((a, b) => a + b, 0), expected);
   assert.equal(after[0], 0, 'nothing live without a group');
   for (const slot of drop) assert.equal(next.isLive(slot), false);
+});
+
+test('an answer whose mtime or size does not fit the index is served from the snapshot, with its own mtime', async () => {
+  const dir = await writeFiles(join(await tempDir(), 'revs', 'r1.0'), { 'ipxe/default': '#!ipxe\n', 'ipxe/uuid/00/old': '#!ipxe\nold\n', 'ipxe/uuid/00/new': '#!ipxe\nnew\n' });
+  const times = { old: -100, new: 5_000_000_000 }; // before 1970, after 2106
+  for (const [name, seconds] of Object.entries(times)) utimesSync(join(dir, `ipxe/uuid/00/${name}`), new Date(seconds * 1000), new Date(seconds * 1000));
+  const pack = new AnswerPack(dir);
+  await pack.fill();
+  assert.equal(pack.stats().complete, false, 'the walk could not keep every file');
+  assert.equal(pack.stats().answers, 1);
+  for (let i = 0; i < 2; i++) {
+    for (const [name, seconds] of Object.entries(times)) {
+      const found = pack.find(`ipxe/uuid/00/${name}`);
+      assert.ok(typeof found === 'object');
+      assert.deepEqual({ size: found.file.size, mtime: found.file.mtime }, { size: 11, mtime: seconds });
+      assert.equal(found.read(0, 11).toString(), `#!ipxe\n${name}\n`);
+    }
+  }
+  const kept = pack.find('ipxe/default');
+  assert.ok(typeof kept === 'object' && kept.file.size === 7);
+  pack.close();
 });

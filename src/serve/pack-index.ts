@@ -1,7 +1,7 @@
 // Stage: serve. The answer pack's index (pack.ts) in typed arrays: an open-addressing hash
 // table of 32-bit path hashes, and per answer where its record is in the pack, how long its key
 // is, the file's size and mtime, and which store link it lies under (its group, for carrying it
-// over to the next snapshot's pack). ~37 bytes an answer, where a Map of path strings to
+// over to the next snapshot's pack). ~29 bytes an answer, where a Map of path strings to
 // objects measured ~240 (250k answers at 100k machines: 59 MB of heap, over serve's RSS
 // budget on its own). The paths themselves are not kept here: each record in the pack starts
 // with its path, and the pack compares it on every hit, so a hash collision costs a second
@@ -9,6 +9,9 @@
 
 /** Answers up to this size are packed (their bytes follow the path in the record); larger ones are streamed from the snapshot. */
 export const SMALL_ANSWER = 64 * 1024;
+
+/** The largest size or mtime the index keeps (32 bits each: 4 bytes an answer less than doubles, ~4–8 MB at 100k machines). */
+export const MAX_FIELD = 0xffff_ffff;
 
 /** FNV-1a over the path's UTF-16 code units. */
 export function hashOf(path: string): number {
@@ -25,9 +28,10 @@ export class PackIndex {
   /** Where the answer's record (its path, then its bytes) starts in the pack. */
   offsets = new Uint32Array(512);
   keyLengths = new Uint16Array(512);
-  sizes = new Float64Array(512);
-  /** Whole seconds, as nginx keeps them. */
-  mtimes = new Float64Array(512);
+  /** Bytes; 32 bits, as an answer the index takes must fit (MAX_FIELD). */
+  sizes = new Uint32Array(512);
+  /** Whole seconds since 1970, as nginx keeps them; 32 bits (to 2106), as for sizes. */
+  mtimes = new Uint32Array(512);
   /** The store link (pack-links.ts group id) the file lies under; 0 for none or not known. */
   groups = new Uint16Array(512);
   /** 1 for an answer taken over from a pack before this one that this pack must not serve (see carry). */

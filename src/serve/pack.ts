@@ -34,14 +34,14 @@
 // kernel's page cache. It is shared by the packs that carried from it and append to it; when
 // more of it is garbage (records no entry of the new pack uses) than live (MIN_GARBAGE aside), the
 // new pack starts a fresh file and reads everything, so the file stays under twice what it serves. Only the
-// index (pack-index.ts: ~37 bytes an answer) is in memory, and it is bounded: answers by what
+// index (pack-index.ts: ~29 bytes an answer) is in memory, and it is bounded: answers by what
 // the snapshot holds and MAX_ENTRIES, misses by MAX_MISSES until the walk is done, and none after.
 
 import { closeSync, constants, fstatSync, opendirSync, openSync, statSync, type Dir, type Dirent } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { deltaBetween, linksWritten } from '../build/deltas.js';
 import { forEachYielding } from '../build/pool.js';
-import { PackIndex, SMALL_ANSWER, hashOf } from './pack-index.js';
+import { MAX_FIELD, PackIndex, SMALL_ANSWER, hashOf } from './pack-index.js';
 import { PackFile, readExactly } from './pack-file.js';
 import { StoreLinks, readStoreLinks, writtenStoreLinks } from './pack-links.js';
 
@@ -256,6 +256,7 @@ export class AnswerPack {
 
   /** Appends an answer's record to the pack and indexes it; false when the pack is full or cannot be made. */
   private keep(path: string, hash: number, body: Buffer, size: number, mtime: number, group: number): boolean {
+    if (!fitsIndex(size) || !fitsIndex(mtime)) return false; // before 1970, after 2106, 4 GB or more: read from the snapshot each time
     const key = Buffer.from(path);
     if (key.length > MAX_KEY || this.index.size >= MAX_ENTRIES || this.closed) return false;
     this.file ??= PackFile.create();
@@ -271,6 +272,10 @@ export class AnswerPack {
     const stats = statSync(join(this.dir, path), { throwIfNoEntry: false });
     return stats !== undefined && this.keep(path, hash, Buffer.alloc(0), stats.size, Math.floor(stats.mtimeMs / 1000), group);
   }
+}
+
+function fitsIndex(value: number): boolean {
+  return Number.isInteger(value) && value >= 0 && value <= MAX_FIELD;
 }
 
 /** The path of the record at `slot` (one read of its key). */
