@@ -73,21 +73,18 @@ export function readStoreLinks(dir: string): StoreLinks {
 
 /**
  * The store links of the snapshot at `dir` as the write in this process made them (`[group,
- * store dir name]`, src/build/deltas.ts), without reading them back: ~2,800 readlinks and stats
- * at 100k machines as groups, a third of a one-group edit's pack. A link `before` (the previous
- * snapshot's) has with the same target keeps its signature, store identity included; the
- * others' store dirs are stat'ed as readStoreLinks does. The same StoreLinks readStoreLinks
- * would give, but in the write's order, which the pack does not depend on.
+ * store dir name]`, src/build/deltas.ts), without reading them back: ~2,800 readlinks at 100k
+ * machines as groups. Each store dir is still stat'ed for its identity, as readStoreLinks does:
+ * one removed and written again under its name (repairStore, after a concurrent prune) has
+ * other mtimes, and must not be carried. The same StoreLinks readStoreLinks would give, but in
+ * the write's order, which the pack does not depend on.
  */
-export function writtenStoreLinks(dir: string, names: Iterable<readonly [string, string]>, before?: StoreLinks): StoreLinks {
+export function writtenStoreLinks(dir: string, names: Iterable<readonly [string, string]>): StoreLinks {
   const links = new StoreLinks();
   const store = join(dirname(dirname(dir)), STORE);
   for (const [group, name] of names) {
     if (links.count >= MAX_GROUPS) break;
-    const target = storeLink(group, name);
-    const old = before?.idOf(group);
-    const kept = old === undefined ? undefined : before!.signatures[old]!;
-    const signature = kept?.startsWith(`${target}\n`) ? kept : identified(store, name, target);
+    const signature = identified(store, name, storeLink(group, name));
     if (signature !== undefined) links.add(group, signature);
   }
   return links;

@@ -184,11 +184,11 @@ export class AnswerPack {
     this.misses.clear();
   }
 
-  /** The snapshot's store links: as this process wrote them if it did (`before`: the previous pack's, whose signatures they keep), else read. */
-  private links(before?: StoreLinks): StoreLinks {
+  /** The snapshot's store links: as this process wrote them if it did, else read. */
+  private links(): StoreLinks {
     if (this.linksRead) return this.linksRead;
     const written = linksWritten(basename(this.dir), resolve(this.dir));
-    return (this.linksRead = written ? writtenStoreLinks(this.dir, written, before) : readStoreLinks(this.dir));
+    return (this.linksRead = written ? writtenStoreLinks(this.dir, written) : readStoreLinks(this.dir));
   }
 
   /**
@@ -203,15 +203,18 @@ export class AnswerPack {
     const file = previous.file;
     const before = previous.linksRead;
     if (previous.closed || !file || !before || dirname(previous.dir) !== dirname(this.dir)) return;
-    const links = this.links(before);
+    const links = this.links();
     const delta = deltaBetween(basename(previous.dir), basename(this.dir));
     const to = new Uint16Array(before.count + 1); // old group id -> new, 0 when not carried
     const partly = new Uint8Array(links.count + 1); // new groups carried but for the delta's files
     for (let group = 1; group <= before.count; group++) {
       const id = links.idOf(before.paths[group]!);
       if (id === undefined) continue;
-      if (links.signatures[id] === before.signatures[group]) to[group] = id;
-      else if (delta) partly[(to[group] = id)] = 1;
+      const [now, then] = [links.signatures[id]!, before.signatures[group]!];
+      if (now === then) to[group] = id;
+      // A new store dir the write made, its unchanged answers hard links of the old ones; not
+      // the same store dir written again (repairStore: the same target, other mtimes), read whole.
+      else if (delta && targetOf(now) !== targetOf(then)) partly[(to[group] = id)] = 1;
     }
     const old = previous.index;
     // The delta's files in partly carried groups: their old answers are not this snapshot's.
@@ -272,6 +275,11 @@ export class AnswerPack {
     const stats = statSync(join(this.dir, path), { throwIfNoEntry: false });
     return stats !== undefined && this.keep(path, hash, Buffer.alloc(0), stats.size, Math.floor(stats.mtimeMs / 1000), group);
   }
+}
+
+/** The link target a StoreLinks signature starts with (pack-links.ts: target, then the store dir's identity). */
+function targetOf(signature: string): string {
+  return signature.slice(0, signature.indexOf('\n'));
 }
 
 function fitsIndex(value: number): boolean {
