@@ -5,7 +5,7 @@
 // files, and every answer is the new snapshot's bytes, size and mtime.
 
 import assert from 'node:assert/strict';
-import { cp, lstat, readFile, readlink, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { cp, lstat, readFile, readlink, realpath, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { test } from 'node:test';
 import { IncrementalBuilder } from '../src/build/incremental.js';
@@ -269,6 +269,30 @@ test('the store links an incremental write in this process hands its pack are th
   assert.ok(onDisk.size >= 4, `store links: ${[...onDisk.keys()].join(' ')}`);
   assert.deepEqual(bySignature(writtenStoreLinks(next, names)), onDisk);
   assert.notDeepEqual(bySignature(readStoreLinks(old)), onDisk, 'the edit changed a link');
+});
+
+test('an answer rendered again unchanged whose link failed is read afresh, with its new mtime', async () => {
+  const { data, dist, builder, old } = await builtHere();
+  // uuid(259) shares shard 03 with uuid(3), which the edit changes, and is saved again as it was:
+  // rendered again, the same bytes, so linked from the old store dir, which has lost it.
+  const lost = `ipxe/uuid/03/${uuid(259)}`;
+  const then = new Date('2020-01-01T00:00:00Z');
+  await utimes(join(old, lost), then, then);
+  const pack = new AnswerPack(old);
+  await pack.fill();
+  await rm(join(old, lost));
+  await writeFile(join(data, `boot/uuid/${uuid(3)}`), bootConfig('/images/edited/vmlinuz'));
+  await writeFile(join(data, `boot/uuid/${uuid(259)}`), await readFile(join(data, `boot/uuid/${uuid(259)}`)));
+  builder.changed([join(data, `boot/uuid/${uuid(3)}`), join(data, `boot/uuid/${uuid(259)}`)]);
+  await builder.build();
+  assert.equal(builder.lastKind, 'incremental');
+  const next = await realpath(join(dist, 'current'));
+  assert.notEqual((await stat(join(next, lost))).mtimeMs, then.getTime(), 'written again from memory');
+  const carried = new AnswerPack(next, pack);
+  pack.close();
+  await carried.fill();
+  await answersMatch(carried, next);
+  carried.close();
 });
 
 test('a delta is used only between the snapshots it was written for', async () => {

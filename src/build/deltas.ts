@@ -1,5 +1,6 @@
 // What this process knows of how a snapshot it wrote differs from the one before it: the dist
-// files whose contents differ (added and removed ones included), every other file the same. An incremental write (write.ts)
+// files whose contents differ (added and removed ones included), and those written again with
+// the same contents (a link that failed: a new mtime), every other file the same. An incremental write (write.ts)
 // records it before the new snapshot goes live; the answer pack of a server in the same process
 // (serve --watch, serve --repo: src/serve/pack.ts) reads it to carry the unchanged answers of a
 // changed store dir over from the old pack instead of reading them all again. At 100k machines

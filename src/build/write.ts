@@ -144,12 +144,14 @@ export async function writeSnapshot(distPath: string, files: Answers, meta: Snap
     await markBuilt(distPath, id);
     const reused = await exists(dir);
     if (reused) counts.written = 0; // the same tree was built before: reuse it
-    const made = !reused && (await fillSnapshot(dir, plan, all, hashes, origins, pieces, previous, progress, options.ready));
+    const filled = reused ? undefined : await fillSnapshot(dir, plan, all, hashes, origins, pieces, previous, progress, options.ready);
+    const made = filled?.made ?? false;
     await options.ready;
     // Before the switch: a server in this process may open the new snapshot at once (pack.ts),
     // and takes its store links from here when this write made them.
     const links = made ? { dir: resolve(dir), names: [...plan.groups].map(([group, { name }]): [string, string] => [group, name]) } : undefined;
-    const delta = previous?.changed ? [...differing(previous, previous.changed, hashes)] : undefined;
+    // The files that differ, and those written again with the same bytes (a new mtime: not the old pack's record).
+    const delta = previous?.changed ? [...differing(previous, previous.changed, hashes), ...(filled?.rewritten ?? []).map((path) => distFile(path))] : undefined;
     if (delta) recordDelta(basename(previous!.dir), id, delta, links);
     await pointCurrentAt(distPath, id);
     // A concurrent prune may have taken the reused snapshot, or a store dir it links, just before the switch: rebuild it.
@@ -578,7 +580,7 @@ function diffCounts(next: ReadonlyMap<string, string>, prev: Live | undefined, c
  * the fleet's, and a default's edit none. Store directories are written the same way
  * (staging, synced, renamed) and never change once named.
  */
-async function fillSnapshot(dir: string, plan: StorePlan, all: Contents, hashes: ReadonlyMap<string, string>, origins: ReadonlyMap<string, string>, pieces: ReadonlyMap<string, Piece>, previous: Live | undefined, progress?: Progress, ready?: Promise<void>): Promise<boolean> {
+async function fillSnapshot(dir: string, plan: StorePlan, all: Contents, hashes: ReadonlyMap<string, string>, origins: ReadonlyMap<string, string>, pieces: ReadonlyMap<string, Piece>, previous: Live | undefined, progress?: Progress, ready?: Promise<void>): Promise<{ made: boolean; rewritten: string[] }> {
   const revs = dirname(dir);
   const store = join(dirname(revs), STORE);
   const staging = join(revs, `.staging-${stagingOwner()}-${randomBytes(6).toString('hex')}`);
@@ -597,7 +599,7 @@ async function fillSnapshot(dir: string, plan: StorePlan, all: Contents, hashes:
     };
     const fresh = [...groups].filter(([, dir]) => !dir.reused);
     for (const [, dir] of groups) if (dir.reused) done += dir.files.length;
-    await fillStoreDirs(store, fresh.map(([group, dir]) => ({ group, name: dir.name, files: dir.files, piece: pieceOf(pieces, group, dir.files, hashes, origins) })), all, hashes, previous, tick);
+    const rewritten = await fillStoreDirs(store, fresh.map(([group, dir]) => ({ group, name: dir.name, files: dir.files, piece: pieceOf(pieces, group, dir.files, hashes, origins) })), all, hashes, previous, tick);
     await forEachYielding(loose, (path) => {
       tick();
       if (linkOrWrite(path, join(staging, path), all, hashes.get(path), previous)) written.push(path);
@@ -611,7 +613,7 @@ async function fillSnapshot(dir: string, plan: StorePlan, all: Contents, hashes:
       return false;
     });
     await syncDirectory(revs);
-    return made;
+    return { made, rewritten };
   } catch (error) {
     await rm(staging, { recursive: true, force: true });
     throw error;
@@ -773,9 +775,11 @@ async function previousStoreDir(snapshot: string, group: string): Promise<string
  * New store dirs: each staged and filled (linked from the previous snapshot where unchanged),
  * then all synced at once, then each renamed to its name. One sync for all: a first build has
  * ~1,500 shard dirs of ~200 files, and a syncTree per dir would fsync each of 250k files.
+ * Resolves to the unchanged answers written from memory because their link failed: the same
+ * bytes with a new mtime, so a server's pack must not carry their old records (deltas.ts).
  */
-async function fillStoreDirs(store: string, dirs: readonly { group: string; name: string; files: readonly string[]; piece: Buffer }[], all: Contents, hashes: ReadonlyMap<string, string>, previous: Live | undefined, tick: () => void): Promise<void> {
-  if (dirs.length === 0) return;
+async function fillStoreDirs(store: string, dirs: readonly { group: string; name: string; files: readonly string[]; piece: Buffer }[], all: Contents, hashes: ReadonlyMap<string, string>, previous: Live | undefined, tick: () => void): Promise<string[]> {
+  if (dirs.length === 0) return [];
   const root = join(store, `.staging-${stagingOwner()}-${randomBytes(6).toString('hex')}`);
   try {
     const written: string[] = [];
@@ -783,6 +787,7 @@ async function fillStoreDirs(store: string, dirs: readonly { group: string; name
     // Unchanged answers are linked from the previous snapshot, the rest written from memory,
     // all at once (fill.ts: on two threads when many); an answer that cannot be linked is written.
     const fills: (DirFill & { paths: readonly string[]; picks: readonly number[] })[] = [];
+    const rewritten: string[] = []; // unchanged answers whose link failed, written from memory
     // An incremental build names what may have changed: the rest is the previous snapshot's
     // without comparing hashes. What it re-rendered the same (a profile's edit that changes one
     // kind of answer of the machines it reaches) is linked too.
@@ -831,6 +836,7 @@ async function fillStoreDirs(store: string, dirs: readonly { group: string; name
       const { paths, picks, linkName } = fills[d]!;
       writeFileSync(join(root, String(d), linkName(k)), all.get(paths[picks[k]!]!)!);
       written.push(`${d}/${linkName(k)}`);
+      rewritten.push(paths[picks[k]!]!);
     }
     await syncTree(root, written, [...parents].map((parent) => join(root, parent)));
     // The piece first: a store dir under its name always has its piece beside it.
@@ -841,6 +847,7 @@ async function fillStoreDirs(store: string, dirs: readonly { group: string; name
       renameSync(join(root, String(i)), join(store, dirs[i]!.name));
     });
     await syncDirectory(store);
+    return rewritten;
   } finally {
     await rm(root, { recursive: true, force: true });
   }
