@@ -257,11 +257,7 @@ for (const complete of [true, false]) {
 }
 
 test('the store links an incremental write in this process hands its pack are the ones on disk, signatures and all', async () => {
-  const { data, dist, builder, old } = await builtHere();
-  await writeFile(join(data, `boot/uuid/${uuid(3)}`), bootConfig('/images/one/vmlinuz'));
-  builder.changed([join(data, `boot/uuid/${uuid(3)}`)]);
-  await builder.build();
-  const next = join(dist, 'revs', basename(await realpath(join(dist, 'current'))));
+  const { old, next } = await editedHere();
   const names = linksWritten(basename(next), resolve(next));
   assert.ok(names, 'the write recorded its links');
   const bySignature = (links: StoreLinks) => new Map(links.paths.slice(1).map((path, i) => [path, links.signatures[i + 1]]));

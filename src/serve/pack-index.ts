@@ -98,11 +98,11 @@ export class PackIndex {
     next.dead = old.dead;
     next.deadCount = old.deadCount;
     for (const slot of drop) next.kill(slot);
-    // One pass over every answer (550k at 100k machines as groups): locals, no calls.
+    // One pass over every answer (550k at 100k machines as groups).
     let most = 0;
     for (const group of groups) most = Math.max(most, group);
     const bytes = new Float64Array(most + 1);
-    const { dead, sizes, keyLengths } = next;
+    const { dead } = next;
     const slots = next.groups;
     let killed = 0;
     for (let slot = 0; slot < next.count; slot++) {
@@ -114,8 +114,7 @@ export class PackIndex {
         killed++;
         continue;
       }
-      const size = sizes[slot]!;
-      bytes[group]! += keyLengths[slot]! + (size > SMALL_ANSWER ? 0 : size);
+      bytes[group]! += next.recordLength(slot);
     }
     next.deadCount += killed;
     next.groupBytes = bytes;
