@@ -188,10 +188,13 @@ export function isJsonData(rel: string): boolean {
 /**
  * Waits for changes to settle: a quiet period with no event, then a look at each changed
  * file's size and mtime, against a look taken when its first event came; any difference (the
- * writer is still at work, or an event was lost) waits another period. Bounded: after
- * MAX_WAIT_PERIODS periods the change is reported however busy the files still are.
+ * writer is still at work, or an event was lost) waits another period. A JSON data file is
+ * looked at again on each of its events instead: its first event is often the truncation of a
+ * write whose bytes come a few ms later, and comparing with that look cost a one-file edit a
+ * second period half the time; a pause mid-write is caught by the parse and retried (retry()).
+ * Bounded: after MAX_WAIT_PERIODS periods the change is reported however busy the files still are.
  */
-class Settler {
+export class Settler {
   private timer: NodeJS.Timeout | undefined;
   private firstAt: number | undefined;
   /** Changed file → its size and mtime as last seen; undefined until the first look returns. */
@@ -204,8 +207,12 @@ class Settler {
   private lastEventAt = 0;
   /** Retries since the last event of a build that failed as a half-written file does. */
   private retries = 0;
+  /** Paths whose size and mtime are being read, and those of them to read again when it returns. */
+  private readonly looking = new Set<string>();
+  private readonly lookAgain = new Set<string>();
 
-  constructor(private readonly changed: (paths: ReadonlySet<string> | undefined) => void, private readonly options: WatchOptions, private readonly isJson: (path: string) => boolean) {}
+  /** @param readSignature a file's size and mtime as a string (signature(); a test's stand-in) */
+  constructor(private readonly changed: (paths: ReadonlySet<string> | undefined) => void, private readonly options: WatchOptions, private readonly isJson: (path: string) => boolean, private readonly readSignature = signature) {}
 
   /** This change's quiet period: short for JSON data files only, doubled on each retry. */
   private window(): number {
@@ -230,7 +237,9 @@ class Settler {
     if (path === undefined || (!this.pending.has(path) && this.pending.size >= MAX_TRACKED)) this.unknown = true;
     if (path !== undefined && !this.pending.has(path) && this.pending.size < MAX_TRACKED) {
       this.track(path);
-      void signature(path).then((seen) => { if (this.pending.has(path) && this.pending.get(path) === undefined) this.pending.set(path, seen); });
+      this.look(path);
+    } else if (path !== undefined && this.pending.has(path) && this.isJson(path)) {
+      this.look(path); // as of its last event (see the class's comment)
     }
     clearTimeout(this.timer);
     this.timer = setTimeout(() => void this.quiet(), this.window());
@@ -239,6 +248,20 @@ class Settler {
   close(): void {
     this.closed = true;
     clearTimeout(this.timer);
+  }
+
+  /** Reads a pending file's size and mtime as its look, one read in flight per file. */
+  private look(path: string): void {
+    if (this.looking.has(path)) {
+      this.lookAgain.add(path); // an event came after the read in flight began
+      return;
+    }
+    this.looking.add(path);
+    void this.readSignature(path).then((seen) => {
+      this.looking.delete(path);
+      if (this.lookAgain.delete(path)) return this.look(path);
+      if (this.pending.has(path) && (this.pending.get(path) === undefined || this.isJson(path))) this.pending.set(path, seen); // a first look never overrides quiet()'s later one
+    });
   }
 
   private track(path: string): void {
@@ -253,7 +276,7 @@ class Settler {
     const waited = Date.now() - (this.firstAt ?? Date.now());
     if (waited < this.options.settleMs * MAX_WAIT_PERIODS) {
       const paths = [...this.pending.keys()];
-      const now = await mapLimit(paths, 16, signature);
+      const now = await mapLimit(paths, 16, this.readSignature);
       if (this.closed || this.timer !== timer) return; // another event came meanwhile: its timer decides
       const moving = paths.filter((path, i) => this.pending.get(path) !== now[i]);
       if (moving.length > 0) {
