@@ -16,9 +16,10 @@ import { runInNewContext } from 'node:vm';
 
 /**
  * Quiet time after the last burst before collecting (another burst restarts it). Short on
- * purpose: V8 gives back its young generation too (~30 MB committed) when it collects after
- * ~5 s without allocation, and then the next edit pays ~20 scavenges of a young generation grown
- * back from 1 MB (~50 ms, measured at 100k machines) for ~8 MB less resident.
+ * purpose: V8 gives back its young generation too (32 MB committed, ~40 MB of RSS) when it
+ * collects after ~5 s without allocation, and then the next edit pays 20-70 ms (scavenges of a
+ * young generation grown back from 1 MB, and bytecode the extra collection aged; measured at
+ * 100k machines on 2026-12-06, docs/BENCHMARKS.md).
  */
 export const QUIET_MS = 2000;
 
