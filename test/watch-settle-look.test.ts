@@ -28,15 +28,20 @@ async function looksDone(): Promise<void> {
   for (let i = 0; i < 5; i++) await tick();
 }
 
-test('a JSON file truncated, then written, is reported one quiet period after its last event', async () => {
-  const { files, reported, settle } = settler(true);
-  files.set('boot/uuid/a.json', '0:1000.1'); // open(…, "w") truncates: the first event
-  settle.poke('boot/uuid/a.json');
+/** A write as fs.writeFile makes it: open(…, "w") truncates (the first event), the bytes come 5 ms later (the second). */
+async function truncatedThenWritten(files: Map<string, string>, settle: Settler, path: string, written: string): Promise<void> {
+  files.set(path, '0:1000.1');
+  settle.poke(path);
   await looksDone();
   mock.timers.tick(5);
-  files.set('boot/uuid/a.json', '428:1005.3'); // the bytes, 5 ms later: the second event
-  settle.poke('boot/uuid/a.json');
+  files.set(path, written);
+  settle.poke(path);
   await looksDone();
+}
+
+test('a JSON file truncated, then written, is reported one quiet period after its last event', async () => {
+  const { files, reported, settle } = settler(true);
+  await truncatedThenWritten(files, settle, 'boot/uuid/a.json', '428:1005.3');
   mock.timers.tick(FAST_SETTLE_MS);
   await looksDone();
   assert.deepEqual(reported, [['boot/uuid/a.json']], 'reported after one quiet period');
@@ -60,13 +65,7 @@ test('a JSON file changing without an event still waits another period', async (
 
 test('any other file is compared with its first look: a writer that paused is waited for once more', async () => {
   const { files, reported, settle } = settler(false);
-  files.set('cloud/default', '0:1000.1');
-  settle.poke('cloud/default');
-  await looksDone();
-  mock.timers.tick(5);
-  files.set('cloud/default', '15:1005.3');
-  settle.poke('cloud/default');
-  await looksDone();
+  await truncatedThenWritten(files, settle, 'cloud/default', '15:1005.3');
   mock.timers.tick(SETTLE_MS);
   await looksDone();
   assert.deepEqual(reported, [], 'not after one period: it changed since its first look');
