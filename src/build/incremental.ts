@@ -19,7 +19,7 @@ import type { Group } from '../compile/groups.js';
 import { isGroupFile, isSeedFile, isSurroundingFile, loadProfiles, planFiles, reachedProfiles, surroundingWarnings } from '../compile/incremental.js';
 import type { Profile } from '../compile/profiles.js';
 import { tiedShapes } from '../compile/matching.js';
-import { render, type OutputFiles } from '../compile/render.js';
+import { Compilers, render, type OutputFiles } from '../compile/render.js';
 import type { Plan } from '../compile/resolve.js';
 import { distFile, type ShapeKeys } from '../compile/shapes.js';
 import { TEMPLATE_NAMES, type TemplateName, type TemplateSource } from '../compile/templates.js';
@@ -66,6 +66,8 @@ export class IncrementalBuilder {
   private state: State | undefined;
   private readonly dirty = new Set<string>();
   private everything = true;
+  /** The templates as compiled for the last edit's render: the next one compiles only those whose text changed. */
+  private readonly compilers = new Compilers();
   /** How the last build went: 'full' or 'incremental' (tests and logs). */
   lastKind: 'full' | 'incremental' | undefined;
   /** The changed paths (data-relative) the last build was asked to take in. */
@@ -176,7 +178,7 @@ export class IncrementalBuilder {
     for (const [file, content] of read) bytes += (content?.length ?? 0) - (state.sizes.get(file) ?? 0);
     if (bytes > MAX_TOTAL_BYTES || state.sizes.size + read.size > MAX_ENTRIES) return undefined; // the full build reports it
 
-    const rendered = render(new Map(added), state.templates, around.dataTemplates, state.localFiles);
+    const rendered = render(new Map(added), state.templates, around.dataTemplates, state.localFiles, this.compilers);
     if (rendered.errors.length > 0) throw locateAll(new ErrorList(rendered.errors as BootcfgError[]), this.options.dataPath);
 
     this.lastKind = 'incremental';

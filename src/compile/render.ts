@@ -24,13 +24,52 @@ const IPXE_HINT = 'templates see kernel, initrd (a list), initrdArgs (initrd=<na
 const DATA_HINT = 'a data template sees the group\'s metadata and selector values at the top level, request.query.<selector key>, and bootcfg.group, bootcfg.profile, bootcfg.selector; use {{#if key}} for a key some groups leave out';
 
 /**
- * `shared` holds the answers that more than one path has (a profile's script for all its
- * groups): a caller hashing every answer hashes those once.
+ * Compiled templates kept between renders, for a caller that renders again and again (the
+ * incremental builder: each edit renders a few answers with the same templates). A template is
+ * compiled again only when its text changes; one that does not compile is not kept, so each
+ * render reports it. The iPXE templates and the data templates compile in separate isolated
+ * handlebars instances, as in one render.
  */
-export function render(plan: Plan, templates: ReadonlyMap<TemplateName, TemplateSource>, dataTemplates: ReadonlyMap<string, TemplateSource> = new Map(), localFiles: ReadonlyMap<string, Buffer> = new Map()): { files: OutputFiles; errors: BootcfgError[]; shared: ReadonlySet<Buffer> } {
+export class Compilers {
+  readonly boot = new Compiler(Handlebars.create());
+  readonly data = new Compiler(withHelpers(Handlebars.create()));
+}
+
+/** One handlebars instance and what it compiled, by template text (at most MAX_KEPT of them). */
+class Compiler {
+  private readonly renderers = new Map<string, Renderer>();
+
+  constructor(private readonly handlebars: typeof Handlebars) {}
+
+  /** The template's renderer, or undefined (its error pushed to `errors`) when it does not compile. */
+  compile(template: TemplateSource, errors: BootcfgError[], hint: string): Renderer | undefined {
+    const kept = this.renderers.get(template.text);
+    if (kept) return kept;
+    const renderer = compileOne(this.handlebars, template, errors, hint);
+    if (!renderer) return undefined;
+    if (this.renderers.size >= MAX_KEPT) this.renderers.clear(); // a repo cycling through template texts: start again
+    this.renderers.set(template.text, renderer);
+    return renderer;
+  }
+}
+
+/** Template texts a Compiler keeps: more than a fleet's templates, few enough to bound memory. */
+const MAX_KEPT = 1024;
+
+function withHelpers(handlebars: typeof Handlebars): typeof Handlebars {
+  registerTemplateHelpers(handlebars);
+  return handlebars;
+}
+
+/**
+ * `shared` holds the answers that more than one path has (a profile's script for all its
+ * groups): a caller hashing every answer hashes those once. `compilers` keeps compiled
+ * templates for the caller's next render (by default, for this one only).
+ */
+export function render(plan: Plan, templates: ReadonlyMap<TemplateName, TemplateSource>, dataTemplates: ReadonlyMap<string, TemplateSource> = new Map(), localFiles: ReadonlyMap<string, Buffer> = new Map(), compilers = new Compilers()): { files: OutputFiles; errors: BootcfgError[]; shared: ReadonlySet<Buffer> } {
   const errors: BootcfgError[] = [];
-  const compiled = compileTemplates(templates, errors);
-  const data = new DataTemplates(dataTemplates, errors, localFiles);
+  const compiled = compileTemplates(compilers.boot, templates, errors);
+  const data = new DataTemplates(compilers.data, dataTemplates, errors, localFiles);
   const files: OutputFiles = new Map();
   const shared = new Set<Buffer>();
   if (errors.length > 0) return { files, errors, shared };
@@ -57,20 +96,17 @@ export function render(plan: Plan, templates: ReadonlyMap<TemplateName, Template
 
 /** Data templates, each compiled the first time an answer needs it and reused for every other. */
 class DataTemplates {
-  private readonly handlebars = Handlebars.create();
   private readonly compiled = new Map<string, Renderer | undefined>();
   /** Rendered Ignition source text → its compiled JSON: groups rendering alike compile once. */
   private readonly ignition = new Map<string, Buffer>();
 
-  constructor(private readonly sources: ReadonlyMap<string, TemplateSource>, private readonly errors: BootcfgError[], private readonly localFiles: ReadonlyMap<string, Buffer>) {
-    registerTemplateHelpers(this.handlebars);
-  }
+  constructor(private readonly compiler: Compiler, private readonly sources: ReadonlyMap<string, TemplateSource>, private readonly errors: BootcfgError[], private readonly localFiles: ReadonlyMap<string, Buffer>) {}
 
   /** The rendered answer; a rendered cloud config is checked as a seed one is (once per template and group). */
   render(planned: Extract<PlannedFile, { kind: 'template' }>, failed: Set<string>, errors: BootcfgError[]): Buffer {
     let renderer = this.compiled.get(planned.template);
     if (!this.compiled.has(planned.template)) {
-      renderer = compileOne(this.handlebars, this.sources.get(planned.template)!, this.errors, DATA_HINT);
+      renderer = this.compiler.compile(this.sources.get(planned.template)!, this.errors, DATA_HINT);
       this.compiled.set(planned.template, renderer);
     }
     // A template that does not compile was reported once; its answers are left out.
@@ -157,11 +193,10 @@ export function pixiecoreAnswer(boot: BootConfig): string {
   return `${JSON.stringify({ kernel: boot.kernel, initrd: boot.initrd, cmdline: boot.args.join(' ') }, null, 2)}\n`;
 }
 
-function compileTemplates(templates: ReadonlyMap<TemplateName, TemplateSource>, errors: BootcfgError[]): Map<TemplateName, Renderer> {
-  const handlebars = Handlebars.create();
+function compileTemplates(compiler: Compiler, templates: ReadonlyMap<TemplateName, TemplateSource>, errors: BootcfgError[]): Map<TemplateName, Renderer> {
   const compiled = new Map<TemplateName, Renderer>();
   for (const [name, template] of templates) {
-    const renderer = compileOne(handlebars, template, errors, IPXE_HINT);
+    const renderer = compiler.compile(template, errors, IPXE_HINT);
     if (renderer) compiled.set(name, renderer);
   }
   return compiled;
