@@ -1,9 +1,10 @@
 // A full build in a child process (src/build/child.ts), as serve runs it: the snapshot it
-// writes is the one `build` writes in-process, its errors come back as the same kinds with
-// their locations, and a stop ends the child without a new build going live.
+// writes is the one `build` writes in-process, its state comes back whole (through a private
+// temp file, or over IPC without one), its errors come back as the same kinds with their
+// locations, and a stop ends the child without a new build going live.
 
 import assert from 'node:assert/strict';
-import { readdir, readlink, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { build } from '../src/build/build.js';
@@ -35,6 +36,28 @@ test('a build in a child writes the snapshot an in-process build writes, and han
   assert.ok(kept.paths.includes(`ipxe/uuid/${uuid(7)}`));
   assert.equal(kept.files.length, 42);
   assert.ok(kept.written, "the writer's memory of the snapshot comes back too");
+});
+
+test('the state comes back through a private temp file that leaves nothing behind, and the same over IPC without a temp dir', async () => {
+  const root = await tempDir();
+  const data = await writeFiles(join(root, 'data'), fleet(20));
+  const temp = join(root, 'tmp');
+  await mkdir(temp);
+  const saved = process.env.TMPDIR;
+  try {
+    process.env.TMPDIR = temp; // os.tmpdir(), in this process and the child
+    const { result, kept: viaFile } = await buildInChild({ dataPath: data, distPath: join(root, 'a') });
+    assert.deepEqual(await readdir(temp), [], 'the file was unlinked as it was made');
+    process.env.TMPDIR = join(root, 'missing');
+    const viaIpc = (await buildInChild({ dataPath: data, distPath: join(root, 'b') })).kept;
+    assert.equal(viaFile.paths.length, result.written, 'every answer');
+    for (const key of ['paths', 'files', 'sizes', 'otherSources', 'sum', 'templates', 'compiled'] as const) assert.deepEqual(viaFile[key], viaIpc[key], key);
+    assert.ok(Buffer.from(viaFile.hashes).equals(Buffer.from(viaIpc.hashes)), 'hashes');
+    assert.deepEqual([...viaFile.origins], [...viaIpc.origins], 'origins');
+  } finally {
+    if (saved === undefined) delete process.env.TMPDIR;
+    else process.env.TMPDIR = saved;
+  }
 });
 
 test("a child's failed build comes back as the same errors, with their files and lines, and nothing new goes live", async () => {

@@ -29,13 +29,18 @@ export interface AskOptions {
   /** What the child does, for the error when it dies without answering ("the build process ended …"). */
   what: string;
   stopped: () => Error;
+  /** An open file the child gets as its descriptor SHARED_FD, for an answer too large to send whole (child.ts). */
+  shared?: number;
 }
 
+/** The child's descriptor for the parent's `shared` file (0–2 are stdio, 3 is the IPC channel). */
+export const SHARED_FD = 4;
+
 /** Forks `main`, sends it `question`, and resolves with its answer or rejects with its error remade. */
-export function askChild<T>(main: string, question: unknown, { serialization = 'json', signal, what, stopped }: AskOptions): Promise<T> {
+export function askChild<T>(main: string, question: unknown, { serialization = 'json', signal, what, stopped, shared }: AskOptions): Promise<T> {
   if (signal?.aborted) return Promise.reject(stopped());
   return new Promise((resolve, reject) => {
-    const child = fork(main, [], { serialization, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const child = fork(main, [], { serialization, stdio: ['ignore', 'inherit', 'inherit', 'ipc', ...(shared === undefined ? [] : [shared])] });
     let answer: Answer<T> | undefined;
     const stop = () => child.kill('SIGTERM');
     signal?.addEventListener('abort', stop, { once: true });

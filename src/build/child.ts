@@ -7,13 +7,20 @@
 //
 // The child is this module, forked (build-child-main.ts) through ask-child.ts: it answers with
 // one message, and errors cross as the same BootcfgError kinds, so serve reports a failed build
-// exactly as it would an in-process one.
+// exactly as it would an in-process one. The state itself (~34 MB serialized at 100k machines)
+// comes back through a private temp file the parent opened and the child inherited: over IPC,
+// Node gathers a message in 64 KB chunks, joins them, and only then decodes, so serve held it
+// twice over beside what it decodes to (a start-up peak of ~320–360 MB at 100k machines). The
+// file is read in one piece. Without one (no temp dir, or no room in it) it comes over IPC.
 
+import { closeSync, writeSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { deserialize, serialize } from 'node:v8';
 import type { BootcfgError } from '../compile/errors.js';
 import type { TemplateName, TemplateSource } from '../compile/templates.js';
 import { compileAll, writeCompiled, type BuildOptions, type BuildResult, type Compiled, type FullCompile } from './build.js';
-import { answerParent, askChild, fromSent, toSent, type SentError } from './ask-child.js';
+import { answerParent, askChild, fromSent, SHARED_FD, toSent, type SentError } from './ask-child.js';
+import { openPrivateFile, readExactly } from './private-file.js';
 import { buildStopped } from './source.js';
 import { writtenStore, type WrittenStore } from './write.js';
 
@@ -53,12 +60,19 @@ export interface KeptBuild {
 /** The options a child can take (no callbacks): a build of a data directory into a dist. */
 export type ChildOptions = Pick<BuildOptions, 'dataPath' | 'distPath' | 'source' | 'revision' | 'imagesPath' | 'pruneLater' | 'signal'>;
 
-/** What is sent to the child: the options, and whether to hand back the state for incremental builds. */
-type Asked = Omit<ChildOptions, 'signal'> & { keep: boolean };
+/**
+ * What is sent to the child: the options, whether to hand back the state for incremental
+ * builds, and whether to write it to the shared file (its SHARED_FD) rather than send it.
+ */
+type Asked = Omit<ChildOptions, 'signal'> & { keep: boolean; shared: boolean };
 
-/** The child's answer. Warnings (in the result and the kept compile) cross as SentErrors. */
+/**
+ * The child's answer. Warnings (in the result and the kept compile) cross as SentErrors. The
+ * kept state is in `build`, or the shared file's first `keptBytes` bytes hold it (v8.serialize).
+ */
 interface Built {
   build: ChildBuild;
+  keptBytes?: number;
   warnings: SentError[];
 }
 
@@ -79,10 +93,25 @@ export async function buildOnceInChild(options: ChildOptions): Promise<BuildResu
 
 async function ask(options: ChildOptions, keep: boolean): Promise<ChildBuild> {
   const { signal, ...rest } = options;
-  const sent: Asked = { ...rest, keep };
-  // The child prunes old snapshots after answering (pruneLater); the parent goes on.
-  const { build, warnings } = await askChild<Built>(MAIN, sent, { serialization: 'advanced', signal, what: 'build', stopped: buildStopped });
-  return received(build, warnings);
+  const shared = keep ? sharedFile() : undefined;
+  try {
+    const sent: Asked = { ...rest, keep, shared: shared !== undefined };
+    // The child prunes old snapshots after answering (pruneLater); the parent goes on.
+    const { build, keptBytes, warnings } = await askChild<Built>(MAIN, sent, { serialization: 'advanced', signal, what: 'build', stopped: buildStopped, shared });
+    if (keptBytes !== undefined) build.kept = deserialize(readExactly(shared!, 0, keptBytes)) as KeptBuild;
+    return received(build, warnings);
+  } finally {
+    if (shared !== undefined) closeSync(shared);
+  }
+}
+
+/** The private file the child writes its state to, or undefined when none can be made (it comes over IPC). */
+function sharedFile(): number | undefined {
+  try {
+    return openPrivateFile('bootcfg-kept');
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -92,15 +121,27 @@ async function ask(options: ChildOptions, keep: boolean): Promise<ChildBuild> {
  * the compile is done. A parent that goes away before the reply ends the child the same way.
  */
 export function runChild(): void {
-  answerParent(({ keep, ...options }: Asked) => buildKept(options, keep));
+  answerParent(({ keep, shared, ...options }: Asked) => buildKept(options, keep, shared));
 }
 
-async function buildKept(options: BuildOptions, keep: boolean): Promise<Built> {
+async function buildKept(options: BuildOptions, keep: boolean, shared: boolean): Promise<Built> {
   const started = performance.now();
   const all = await compileAll(options.dataPath, { ...options, deferChecks: true });
   const result = await writeCompiled(options, all.compiled, all.hashes, started, undefined, all.checked);
   const warnings = result.warnings.map(toSent);
-  return { build: { result: { ...result, warnings: [] }, kept: keep ? keptOf(all, result.dir) : undefined }, warnings };
+  const kept = keep ? keptOf(all, result.dir) : undefined;
+  const keptBytes = kept && shared ? writeShared(serialize(kept)) : undefined;
+  return { build: { result: { ...result, warnings: [] }, kept: keptBytes === undefined ? kept : undefined }, keptBytes, warnings };
+}
+
+/** Writes the state to the parent's shared file; its length, or undefined when it did not fit (it goes over IPC). */
+function writeShared(bytes: Buffer): number | undefined {
+  try {
+    for (let at = 0; at < bytes.length; ) at += writeSync(SHARED_FD, bytes, at, bytes.length - at, at);
+    return bytes.length;
+  } catch {
+    return undefined;
+  }
 }
 
 function keptOf(all: FullCompile, dir: string): KeptBuild {

@@ -273,7 +273,7 @@ function stateOf(kept: KeptBuild, snapshot: string): State {
     bytes += kept.sizes[i]!;
     for (let at = file.lastIndexOf('/'); at > 0; at = file.lastIndexOf('/', at - 1)) dirs.add(file.slice(0, at));
   }
-  // A copy: the hashes arrive as a view into the whole message from the child (~50 MB at 100k).
+  // A copy: the hashes arrive as a view into the whole state read from the child (~34 MB at 100k).
   const hashes = Digests.of(kept.paths, Buffer.copyBytesFrom(kept.hashes));
   const origins = new Map<string, string>();
   const owned = new Map<string, string[]>();

@@ -18,6 +18,7 @@ import { recordDelta } from './deltas.js';
 import { Digests } from './digests.js';
 import { fillAll, tryLink, type DirFill } from './fill.js';
 import { forEachYielding, mapLimit } from './pool.js';
+import { PrivateFile } from './private-file.js';
 import type { Progress } from './build.js';
 
 export interface Manifest {
@@ -112,12 +113,24 @@ export interface WriteOptions {
    * if it rejects, the snapshot is dropped, the error is the write's, and the live one stays.
    */
   ready?: Promise<void>;
+  /** Bytes of store dir pieces held in memory before the rest go to a temp file (PieceSpill); tests set 0. */
+  heldPieceBytes?: number;
 }
 
 /** The prune running or queued per dist directory (pruneLater). */
 const pruning = new Map<string, Promise<void>>();
 
 export async function writeSnapshot(distPath: string, files: Answers, meta: SnapshotMeta, options: WriteOptions = {}): Promise<WriteResult> {
+  const spill = new PieceSpill(options.heldPieceBytes);
+  try {
+    return await writeHolding(spill, distPath, files, meta, options);
+  } finally {
+    spill.release();
+  }
+}
+
+/** writeSnapshot, with the pieces it makes held by `spill` until written. */
+async function writeHolding(spill: PieceSpill, distPath: string, files: Answers, meta: SnapshotMeta, options: WriteOptions): Promise<WriteResult> {
   const { progress } = options;
   progress?.('write', 0, files.size);
   const previousId = await liveId(distPath);
@@ -125,7 +138,7 @@ export async function writeSnapshot(distPath: string, files: Answers, meta: Snap
   const hashes = options.hashes ?? new Map([...files.keys()].map((path) => [path, sha256(files.get(path)!)]));
   const origins = meta.origins ?? new Map<string, string>();
   const plan = await planStore(files, hashes, origins, previous);
-  const pieces = await pieceHashes(plan, hashes, origins, previous);
+  const pieces = await pieceHashes(plan, hashes, origins, previous, spill);
   // The build's files and the two this write adds, without copying a fleet's worth of entries.
   const manifest = manifestBytes(meta, plan, hashes, origins, pieces);
   const own = new Map([[REVISION_FILE, [Buffer.from(`${meta.revision}\n`)]], [MANIFEST_FILE, manifest.parts]]);
@@ -353,10 +366,45 @@ const PIECE_SUFFIX = '.manifest.json';
 /** No piece of a store dir comes near this (~200 files at 100k machines: ~30 KB). */
 const MAX_PIECE_BYTES = 64 * 1024 ** 2;
 
-/** A store dir's piece: its hash (what the manifest names), and its bytes when this build writes it. */
+/** A store dir's piece: its hash (what the manifest names), and its bytes when this build writes it (PieceSpill). */
 interface Piece {
   hash: string;
   text?: Buffer;
+  spilled?: { file: PrivateFile; offset: number; length: number };
+}
+
+/** Bytes of pieces a build holds in memory before it holds the rest in a file. */
+const HELD_PIECE_BYTES = 4 * 1024 ** 2;
+
+/**
+ * Where a build holds the pieces it made until the fill writes each into its store dir: in
+ * memory up to HELD_PIECE_BYTES in all (a one-machine edit's two or three), past that in a
+ * private temp file (a 1% edit at 100k machines makes ~35 MB of them, a full build ~55 MB). In
+ * memory, they were the largest part of such an edit's rise over serve's rest, and as ~50 KB
+ * allocations each they stayed in the C heap after it (docs/BENCHMARKS.md). Without a temp file
+ * (no temp dir, no room) they stay in memory.
+ */
+class PieceSpill {
+  private held = 0;
+  /** null: none could be made. */
+  private file: PrivateFile | null | undefined;
+
+  constructor(private readonly most = HELD_PIECE_BYTES) {}
+
+  keep(text: Buffer): Pick<Piece, 'text' | 'spilled'> {
+    if (this.held + text.length > this.most) {
+      if (this.file === undefined) this.file = PrivateFile.create('bootcfg-pieces') ?? null;
+      const offset = this.file?.append(text);
+      if (offset !== undefined) return { spilled: { file: this.file!, offset, length: text.length } };
+    }
+    this.held += text.length;
+    return { text };
+  }
+
+  release(): void {
+    this.file?.release();
+    this.file = null;
+  }
 }
 
 /**
@@ -434,7 +482,7 @@ function closeLines(out: Buffer, at: number, count: number): number {
  * of the piece it holds (remembered from the build that wrote or last reused it, else read).
  * A reused dir without a readable piece (written by an older bootcfg) is written anew.
  */
-async function pieceHashes(plan: StorePlan, hashes: ReadonlyMap<string, string>, origins: ReadonlyMap<string, string>, previous: Live | undefined): Promise<Map<string, Piece>> {
+async function pieceHashes(plan: StorePlan, hashes: ReadonlyMap<string, string>, origins: ReadonlyMap<string, string>, previous: Live | undefined, spill: PieceSpill): Promise<Map<string, Piece>> {
   const pieces = new Map<string, Piece>();
   const known = lastWriteOf(previous)?.pieces;
   await mapLimit([...plan.groups], 16, async ([group, dir]) => {
@@ -445,7 +493,7 @@ async function pieceHashes(plan: StorePlan, hashes: ReadonlyMap<string, string>,
     }
     if (dir.reused) Object.assign(dir, { reused: false, name: storeName(group) });
     const text = pieceText(dir.files, hashes, origins);
-    pieces.set(group, { hash: sha256(text), text });
+    pieces.set(group, { hash: sha256(text), ...spill.keep(text) });
   });
   return pieces;
 }
@@ -620,9 +668,15 @@ async function fillSnapshot(dir: string, plan: StorePlan, all: Contents, hashes:
   }
 }
 
-/** A fresh store dir's piece: the text this build made, or (a reused dir written again after a prune) made again. */
-function pieceOf(pieces: ReadonlyMap<string, Piece>, group: string, files: readonly string[], hashes: ReadonlyMap<string, string>, origins: ReadonlyMap<string, string>): Buffer {
-  return pieces.get(group)?.text ?? pieceText(files, hashes, origins);
+/**
+ * A fresh store dir's piece, when its dir is written: the text this build made (held, or read
+ * back from the spill), or (a reused dir written again after a prune) made again.
+ */
+function pieceOf(pieces: ReadonlyMap<string, Piece>, group: string, files: readonly string[], hashes: ReadonlyMap<string, string>, origins: ReadonlyMap<string, string>): () => Buffer {
+  return () => {
+    const { text, spilled } = pieces.get(group) ?? {};
+    return text ?? (spilled ? spilled.file.read(spilled.offset, spilled.length) : pieceText(files, hashes, origins));
+  };
 }
 
 /** Where the shared answer directories live, beside revs/. */
@@ -778,7 +832,7 @@ async function previousStoreDir(snapshot: string, group: string): Promise<string
  * Resolves to the unchanged answers written from memory because their link failed: the same
  * bytes with a new mtime, so a server's pack must not carry their old records (deltas.ts).
  */
-async function fillStoreDirs(store: string, dirs: readonly { group: string; name: string; files: readonly string[]; piece: Buffer }[], all: Contents, hashes: ReadonlyMap<string, string>, previous: Live | undefined, tick: () => void): Promise<string[]> {
+async function fillStoreDirs(store: string, dirs: readonly { group: string; name: string; files: readonly string[]; piece: () => Buffer }[], all: Contents, hashes: ReadonlyMap<string, string>, previous: Live | undefined, tick: () => void): Promise<string[]> {
   if (dirs.length === 0) return [];
   const root = join(store, `.staging-${stagingOwner()}-${randomBytes(6).toString('hex')}`);
   try {
@@ -828,7 +882,7 @@ async function fillStoreDirs(store: string, dirs: readonly { group: string; name
         paths: files,
         picks,
       });
-      writeFileSync(join(root, `${i}${PIECE_SUFFIX}`), piece);
+      writeFileSync(join(root, `${i}${PIECE_SUFFIX}`), piece()); // made or read now: not all of a 1% edit's at once
       written.push(`${i}${PIECE_SUFFIX}`);
     }
     for (const [d, k] of await fillAll(fills, tick)) {

@@ -1,5 +1,5 @@
 // Memory given back at rest. A long-running serve makes most of its garbage in bursts: a full
-// build's state received from its child (~50 MB of message at 100k machines, then the maps made
+// build's state read back from its child (~34 MB at 100k machines, then the maps made
 // from it), an answer pack filled by reading every answer once. V8 collects the young part of it
 // at once, but what lived long enough to be promoted waits for the next full collection, and a
 // process at rest (no more allocation) never starts one: measured at 100k machines, `serve

@@ -30,7 +30,7 @@
 // machines, which touches nearly every group, reads ~2,500 answers instead of ~350k.
 //
 // Why a file and not memory: at 100k machines the answers are ~90 MB, over the RSS budget of a
-// serve (150 MB at rest). The file (pack-file.ts) is private, unlinked, and its pages are the
+// serve (150 MB at rest). The file (src/build/private-file.ts) is private, unlinked, and its pages are the
 // kernel's page cache. It is shared by the packs that carried from it and append to it; when
 // more of it is garbage (records no entry of the new pack uses) than live (MIN_GARBAGE aside), the
 // new pack starts a fresh file and reads everything, so the file stays under twice what it serves. Only the
@@ -42,12 +42,12 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { deltaBetween, linksWritten } from '../build/deltas.js';
 import { forEachYielding } from '../build/pool.js';
 import { MAX_FIELD, PackIndex, SMALL_ANSWER, hashOf } from './pack-index.js';
-import { PackFile, readExactly } from './pack-file.js';
+import { PrivateFile, readExactly } from '../build/private-file.js';
 import { StoreLinks, readStoreLinks, writtenStoreLinks } from './pack-links.js';
 
 
 export { SMALL_ANSWER }; // answers up to this size are packed (and read in one call); larger ones are streamed from the snapshot
-/** Bounds of one pack: answers kept, and misses remembered (then forgotten all at once); bytes: pack-file.ts. */
+/** Bounds of one pack: answers kept, and misses remembered (then forgotten all at once); bytes: private-file.ts's MAX_BYTES. */
 const MAX_ENTRIES = 1_000_000;
 const MAX_MISSES = 100_000;
 /**
@@ -83,7 +83,7 @@ export interface PackStats {
 }
 
 export class AnswerPack {
-  private file: PackFile | undefined;
+  private file: PrivateFile | undefined;
   private index = new PackIndex();
   /** The snapshot's store links (the groups of index entries), listed on first need. */
   private linksRead: StoreLinks | undefined;
@@ -262,7 +262,7 @@ export class AnswerPack {
     if (!fitsIndex(size) || !fitsIndex(mtime)) return false; // before 1970, after 2106, 4 GB or more: read from the snapshot each time
     const key = Buffer.from(path);
     if (key.length > MAX_KEY || this.index.size >= MAX_ENTRIES || this.closed) return false;
-    this.file ??= PackFile.create();
+    this.file ??= PrivateFile.create('bootcfg-answers');
     const offset = this.file?.append(body.length === 0 ? key : Buffer.concat([key, body]));
     if (offset === undefined) return false;
     this.index.add(hash, offset, key.length, size, mtime, group);
@@ -287,7 +287,7 @@ function fitsIndex(value: number): boolean {
 }
 
 /** The path of the record at `slot` (one read of its key). */
-function keyAt(file: PackFile, index: PackIndex, slot: number): string {
+function keyAt(file: PrivateFile, index: PackIndex, slot: number): string {
   return file.read(index.offsets[slot]!, index.keyLengths[slot]!).toString('utf8');
 }
 

@@ -9,7 +9,7 @@
 
 import { closeSync, constants, createReadStream, fstatSync, openSync, statSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { readExactly } from './pack-file.js';
+import { readExactly } from '../build/private-file.js';
 import { SMALL_ANSWER } from './pack.js';
 
 export interface FileStat {

@@ -1,22 +1,31 @@
-// Stage: serve. The answer pack's file (pack.ts): a private temp file of records (an answer's
-// path, then its bytes), appended to and read by offset. One file may back several packs: a new
-// snapshot's pack carries the old pack's records of unchanged store dirs over by offset instead
-// of reading those answers again, so the file is counted by reference and closed when the last
-// pack using it closes. Records are never rewritten: what a pack no longer uses is garbage,
-// bounded by the pack starting a fresh file (pack.ts decides when).
-//
-// Created with O_EXCL in the temp directory and unlinked at once: nobody else can open it,
-// nothing is left behind, and its pages are the kernel's page cache, not the process's RSS.
+// A private temp file: created exclusively in the temp directory and unlinked at once, so that
+// nobody else can open it and nothing is left behind whatever happens to the process. Its pages
+// are the kernel's page cache, not a process's RSS. serve's answer pack keeps its records in one
+// (src/serve/pack.ts), a build the store dir pieces it has yet to write (write.ts), and a full
+// build's child hands its state back through one (child.ts).
 
 import { closeSync, constants, openSync, readSync, unlinkSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 
-/** Bytes one pack file holds at most (the index keeps offsets in 32 bits). */
+/** A new private file, open for read and write (its name starts with `prefix`); throws when none can be made. */
+export function openPrivateFile(prefix: string): number {
+  const path = join(tmpdir(), `${prefix}-${process.pid}-${randomBytes(8).toString('hex')}`);
+  const fd = openSync(path, constants.O_RDWR | constants.O_CREAT | constants.O_EXCL, 0o600);
+  unlinkSync(path);
+  return fd;
+}
+
+/** Bytes one PrivateFile holds at most (the answer pack's index keeps offsets in 32 bits). */
 export const MAX_BYTES = 1024 ** 3;
 
-export class PackFile {
+/**
+ * A private file appended to and read by offset. One file may be shared (the answer pack's
+ * records are carried from one snapshot's pack to the next), so it is counted by reference and
+ * closed when its last user lets go. Bytes are never rewritten.
+ */
+export class PrivateFile {
   /** Where the next record goes: every byte before it was written once and never changes. */
   private size = 0;
   private users = 1;
@@ -24,9 +33,9 @@ export class PackFile {
   private constructor(private readonly fd: number) {}
 
   /** A new private file, held by its caller; undefined when none can be made (no temp dir, no space). */
-  static create(): PackFile | undefined {
+  static create(prefix: string): PrivateFile | undefined {
     try {
-      return new PackFile(openPackFile());
+      return new PrivateFile(openPrivateFile(prefix));
     } catch {
       return undefined;
     }
@@ -37,13 +46,13 @@ export class PackFile {
     return this.size;
   }
 
-  /** One more pack uses the file. */
+  /** One more user of the file. */
   retain(): this {
     this.users++;
     return this;
   }
 
-  /** A pack no longer uses the file; the last one closes it. */
+  /** A user lets go of the file; the last one closes it. */
   release(): void {
     if (--this.users === 0) closeSync(this.fd);
   }
@@ -56,7 +65,7 @@ export class PackFile {
       let written = 0;
       while (written < record.length) written += writeSync(this.fd, record, written, record.length - written, offset + written);
     } catch {
-      return undefined; // a full temp disk: the caller keeps serving from the snapshot
+      return undefined; // a full temp disk: the caller keeps the bytes elsewhere
     }
     this.size += record.length;
     return offset;
@@ -67,14 +76,7 @@ export class PackFile {
   }
 }
 
-/** A private temp file: created exclusively, unlinked at once, open for read and write. */
-function openPackFile(): number {
-  const path = join(tmpdir(), `bootcfg-answers-${process.pid}-${randomBytes(8).toString('hex')}`);
-  const fd = openSync(path, constants.O_RDWR | constants.O_CREAT | constants.O_EXCL, 0o600);
-  unlinkSync(path);
-  return fd;
-}
-
+/** `length` bytes at `position`, read whole (a short file is an error, not a short buffer). */
 export function readExactly(fd: number, position: number, length: number): Buffer {
   const body = Buffer.allocUnsafe(length);
   let read = 0;
