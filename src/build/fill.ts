@@ -24,6 +24,14 @@ import { forEachYielding } from './pool.js';
 /** Below this much work (links, and writes counted twice) it is all done in this thread: a worker takes ~20-40 ms to start. */
 export const FILL_THREAD_MIN = 20_000;
 
+/**
+ * The worker's young generation, in MB. It receives names and contents a chunk at a time and
+ * keeps nothing, but left to V8's default its young generation grew as the main thread's does:
+ * ~35 MB of serve's peak in a 1% edit at 100k machines (by hand, 321-325 MB with it, 284 MB
+ * without the worker), and 285-287 MB with this bound; served as fast (docs/BENCHMARKS.md).
+ */
+const WORKER_YOUNG_MB = 4;
+
 /** What a write costs against a link (open, write and close against one link(2); measured above). */
 const WRITE_WEIGHT = 2;
 
@@ -144,7 +152,7 @@ function fillApart(dirs: readonly DirFill[]): { done: Promise<LinkRef[] | 'died'
   }
   let worker: Worker;
   try {
-    worker = new Worker(WORKER);
+    worker = new Worker(WORKER, { resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_MB } });
   } catch {
     return { done: Promise.resolve('died'), stop: async () => {} };
   }
