@@ -10,7 +10,7 @@ import { test } from 'node:test';
 import { build } from '../src/build/build.js';
 import { buildInChild, buildOnceInChild } from '../src/build/child.js';
 import { ErrorList, LoadError } from '../src/compile/errors.js';
-import { bootConfig, filesUnder, tempDir, writeFiles } from './helpers.js';
+import { bootConfig, filesUnder, tempDir, withTmpdir, writeFiles } from './helpers.js';
 
 const uuid = (i: number) => `0b00c0f6-0000-4000-8000-${i.toString(16).padStart(12, '0')}`;
 
@@ -43,21 +43,13 @@ test('the state comes back through a private temp file that leaves nothing behin
   const data = await writeFiles(join(root, 'data'), fleet(20));
   const temp = join(root, 'tmp');
   await mkdir(temp);
-  const saved = process.env.TMPDIR;
-  try {
-    process.env.TMPDIR = temp; // os.tmpdir(), in this process and the child
-    const { result, kept: viaFile } = await buildInChild({ dataPath: data, distPath: join(root, 'a') });
-    assert.deepEqual(await readdir(temp), [], 'the file was unlinked as it was made');
-    process.env.TMPDIR = join(root, 'missing');
-    const viaIpc = (await buildInChild({ dataPath: data, distPath: join(root, 'b') })).kept;
-    assert.equal(viaFile.paths.length, result.written, 'every answer');
-    for (const key of ['paths', 'files', 'sizes', 'otherSources', 'sum', 'templates', 'compiled'] as const) assert.deepEqual(viaFile[key], viaIpc[key], key);
-    assert.ok(Buffer.from(viaFile.hashes).equals(Buffer.from(viaIpc.hashes)), 'hashes');
-    assert.deepEqual([...viaFile.origins], [...viaIpc.origins], 'origins');
-  } finally {
-    if (saved === undefined) delete process.env.TMPDIR;
-    else process.env.TMPDIR = saved;
-  }
+  const { result, kept: viaFile } = await withTmpdir(temp, () => buildInChild({ dataPath: data, distPath: join(root, 'a') }));
+  assert.deepEqual(await readdir(temp), [], 'the file was unlinked as it was made');
+  const viaIpc = (await withTmpdir(join(root, 'missing'), () => buildInChild({ dataPath: data, distPath: join(root, 'b') }))).kept;
+  assert.equal(viaFile.paths.length, result.written, 'every answer');
+  for (const key of ['paths', 'files', 'sizes', 'otherSources', 'sum', 'templates', 'compiled'] as const) assert.deepEqual(viaFile[key], viaIpc[key], key);
+  assert.ok(Buffer.from(viaFile.hashes).equals(Buffer.from(viaIpc.hashes)), 'hashes');
+  assert.deepEqual([...viaFile.origins], [...viaIpc.origins], 'origins');
 });
 
 test("a child's failed build comes back as the same errors, with their files and lines, and nothing new goes live", async () => {

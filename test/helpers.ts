@@ -30,6 +30,18 @@ export async function tempDir(prefix = 'bootcfg-test-'): Promise<string> {
   return dir;
 }
 
+/** Runs `work` with $TMPDIR (os.tmpdir(), here and in child processes) set to `dir`, then puts it back. */
+export async function withTmpdir<T>(dir: string, work: () => Promise<T>): Promise<T> {
+  const saved = process.env.TMPDIR;
+  process.env.TMPDIR = dir;
+  try {
+    return await work();
+  } finally {
+    if (saved === undefined) delete process.env.TMPDIR;
+    else process.env.TMPDIR = saved;
+  }
+}
+
 /**
  * Every regular file under dir, relative, sorted, following symlinked directories as servers
  * do: a snapshot's answer directories are links into dist/dirs/ (docs/dist-layout.md), which

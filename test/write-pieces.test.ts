@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { compile } from '../src/build/build.js';
 import { writeSnapshot, type WriteOptions } from '../src/build/write.js';
-import { bootConfig, filesUnder, tempDir, writeFiles } from './helpers.js';
+import { bootConfig, filesUnder, tempDir, withTmpdir, writeFiles } from './helpers.js';
 
 const uuid = (i: number) => `0b00c0f6-0000-4000-8000-${i.toString(16).padStart(12, '0')}`;
 
@@ -32,20 +32,11 @@ test('pieces held, spilled to a temp file, or held for want of one: the same sna
   const meta = { revision: compiled.revision, source: data, origins: compiled.origins };
   const temp = join(root, 'tmp');
   await mkdir(temp);
-  const saved = process.env.TMPDIR;
   const write = (name: string, options?: WriteOptions) => writeSnapshot(join(root, name), compiled.files, meta, options).then(() => written(join(root, name)));
-  try {
-    process.env.TMPDIR = temp;
-    const held = await write('held');
-    const spilled = await write('spilled', { heldPieceBytes: 0 });
-    assert.deepEqual(await readdir(temp), [], 'the temp file was unlinked as it was made');
-    process.env.TMPDIR = join(root, 'missing');
-    const kept = await write('kept', { heldPieceBytes: 0 });
-    assert.ok(held.pieces.length > 100, `one piece per shard dir: ${held.pieces.length}`);
-    assert.ok(held.answers.length >= 1200);
-    for (const [name, other] of [['spilled', spilled], ['held for want of a temp dir', kept]] as const) assert.deepEqual(other, held, name);
-  } finally {
-    if (saved === undefined) delete process.env.TMPDIR;
-    else process.env.TMPDIR = saved;
-  }
+  const [held, spilled] = await withTmpdir(temp, async () => [await write('held'), await write('spilled', { heldPieceBytes: 0 })]);
+  assert.deepEqual(await readdir(temp), [], 'the temp file was unlinked as it was made');
+  const kept = await withTmpdir(join(root, 'missing'), () => write('kept', { heldPieceBytes: 0 }));
+  assert.ok(held.pieces.length > 100, `one piece per shard dir: ${held.pieces.length}`);
+  assert.ok(held.answers.length >= 1200);
+  for (const [name, other] of [['spilled', spilled], ['held for want of a temp dir', kept]] as const) assert.deepEqual(other, held, name);
 });

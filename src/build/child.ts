@@ -13,14 +13,14 @@
 // twice over beside what it decodes to (a start-up peak of ~320–360 MB at 100k machines). The
 // file is read in one piece. Without one (no temp dir, or no room in it) it comes over IPC.
 
-import { closeSync, writeSync } from 'node:fs';
+import { writeSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { deserialize, serialize } from 'node:v8';
 import type { BootcfgError } from '../compile/errors.js';
 import type { TemplateName, TemplateSource } from '../compile/templates.js';
 import { compileAll, writeCompiled, type BuildOptions, type BuildResult, type Compiled, type FullCompile } from './build.js';
 import { answerParent, askChild, fromSent, SHARED_FD, toSent, type SentError } from './ask-child.js';
-import { openPrivateFile, readExactly } from './private-file.js';
+import { PrivateFile } from './private-file.js';
 import { buildStopped } from './source.js';
 import { writtenStore, type WrittenStore } from './write.js';
 
@@ -93,24 +93,15 @@ export async function buildOnceInChild(options: ChildOptions): Promise<BuildResu
 
 async function ask(options: ChildOptions, keep: boolean): Promise<ChildBuild> {
   const { signal, ...rest } = options;
-  const shared = keep ? sharedFile() : undefined;
+  const shared = keep ? PrivateFile.create('bootcfg-kept') : undefined; // none: the state comes over IPC
   try {
     const sent: Asked = { ...rest, keep, shared: shared !== undefined };
     // The child prunes old snapshots after answering (pruneLater); the parent goes on.
-    const { build, keptBytes, warnings } = await askChild<Built>(MAIN, sent, { serialization: 'advanced', signal, what: 'build', stopped: buildStopped, shared });
-    if (keptBytes !== undefined) build.kept = deserialize(readExactly(shared!, 0, keptBytes)) as KeptBuild;
+    const { build, keptBytes, warnings } = await askChild<Built>(MAIN, sent, { serialization: 'advanced', signal, what: 'build', stopped: buildStopped, shared: shared?.fd });
+    if (keptBytes !== undefined) build.kept = deserialize(shared!.read(0, keptBytes)) as KeptBuild;
     return received(build, warnings);
   } finally {
-    if (shared !== undefined) closeSync(shared);
-  }
-}
-
-/** The private file the child writes its state to, or undefined when none can be made (it comes over IPC). */
-function sharedFile(): number | undefined {
-  try {
-    return openPrivateFile('bootcfg-kept');
-  } catch {
-    return undefined;
+    shared?.release();
   }
 }
 

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 
 /** A new private file, open for read and write (its name starts with `prefix`); throws when none can be made. */
-export function openPrivateFile(prefix: string): number {
+function openPrivateFile(prefix: string): number {
   const path = join(tmpdir(), `${prefix}-${process.pid}-${randomBytes(8).toString('hex')}`);
   const fd = openSync(path, constants.O_RDWR | constants.O_CREAT | constants.O_EXCL, 0o600);
   unlinkSync(path);
@@ -30,7 +30,8 @@ export class PrivateFile {
   private size = 0;
   private users = 1;
 
-  private constructor(private readonly fd: number) {}
+  /** Its descriptor: a child process can be given it (child.ts). */
+  private constructor(readonly fd: number) {}
 
   /** A new private file, held by its caller; undefined when none can be made (no temp dir, no space). */
   static create(prefix: string): PrivateFile | undefined {

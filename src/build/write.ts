@@ -379,7 +379,7 @@ const HELD_PIECE_BYTES = 4 * 1024 ** 2;
 /**
  * Where a build holds the pieces it made until the fill writes each into its store dir: in
  * memory up to HELD_PIECE_BYTES in all (a one-machine edit's two or three), past that in a
- * private temp file (a 1% edit at 100k machines makes ~35 MB of them, a full build ~55 MB). In
+ * private temp file (a 1% edit at 100k machines makes ~35 MB of them, a full build ~47 MB). In
  * memory, they were the largest part of such an edit's rise over serve's rest, and as ~50 KB
  * allocations each they stayed in the C heap after it (docs/BENCHMARKS.md). Without a temp file
  * (no temp dir, no room) they stay in memory.
