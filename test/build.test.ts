@@ -4,8 +4,9 @@
 import { distFile } from '../src/compile/shapes.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdir, readFile, readlink, rm, stat, writeFile } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { readdir, readFile, readlink, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { basename, dirname, join } from 'node:path';
 import { build } from '../src/build/build.js';
 import { pieceName, readLiveManifest, sha256 } from '../src/build/write.js';
 import { spawnSync } from 'node:child_process';
@@ -95,6 +96,26 @@ test('old snapshots are pruned: the live one and two before it are kept', async 
   }
   const kept = (await readdir(join(dist, 'revs'))).filter((name) => !name.startsWith('.')).sort();
   assert.deepEqual(kept, dirs.slice(-3).map((d) => d.split('/').at(-1)!).sort());
+});
+
+test('a store dir a kept snapshot links is never pruned, even one linked after the prune listed that snapshot', async () => {
+  const { data, dist } = await fixture();
+  const first = await build({ dataPath: data, distPath: dist });
+  const top = JSON.parse(await readFile(join(first.dir, 'manifest.json'), 'utf8')) as { dirs: Record<string, string> };
+  const group = Object.keys(top.dirs)[0]!;
+  await writeFile(join(data, 'cloud/default'), '#cloud-config\n# second\n');
+  await build({ dataPath: data, distPath: dist }); // its prune lists (and keeps the listing of) the first snapshot
+  // By hand, the first snapshot's link is pointed at a copy of its store dir under a new name.
+  const old = await readlink(join(first.dir, group));
+  const copy = `${old.slice(0, old.lastIndexOf('.'))}.0123456789abcdef`;
+  await sleep(50); // not within the clock tick of the first build's writes
+  spawnSync('cp', ['-a', join(first.dir, dirname(group), old), join(first.dir, dirname(group), copy)]);
+  await symlink(copy, join(first.dir, `${group}.new`));
+  await rename(join(first.dir, `${group}.new`), join(first.dir, group));
+  await writeFile(join(data, 'cloud/default'), '#cloud-config\n# third\n');
+  await build({ dataPath: data, distPath: dist }); // keeps the first snapshot (the two before the live one)
+  await stat(join(first.dir, group, '.')); // the copy is still there: the prune saw the new link
+  assert.equal(basename(await readlink(join(first.dir, group))), basename(copy));
 });
 
 test('a template in the data directory overrides the built-in one', async () => {
