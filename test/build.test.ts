@@ -118,33 +118,6 @@ test('a store dir a kept snapshot links is never pruned, even one linked after t
   assert.equal(basename(await readlink(join(first.dir, group))), basename(copy));
 });
 
-test('where rm is missing, pruning removes the same snapshots and store dirs (fs.rm instead)', async (t) => {
-  const { data, dist } = await fixture();
-  const path = process.env.PATH;
-  process.env.PATH = await tempDir(); // no rm (and no sync: each file is fsync'ed instead)
-  t.after(() => { process.env.PATH = path; });
-  for (let i = 0; i < 5; i++) {
-    await writeFile(join(data, 'boot/default'), JSON.stringify({ kernel: `/images/k${i}`, initrd: [] }));
-    await writeFile(join(data, 'cloud/default'), `#cloud-config\n# build ${i}\n`);
-    await build({ dataPath: data, distPath: dist });
-  }
-  const kept = (await readdir(join(dist, 'revs'))).filter((name) => !name.startsWith('.'));
-  assert.equal(kept.length, 3);
-  const linked = new Set<string>();
-  for (const snapshot of kept) {
-    for (const kind of await readdir(join(dist, 'revs', snapshot), { withFileTypes: true })) {
-      if (!kind.isDirectory()) continue;
-      for (const shape of await readdir(join(dist, 'revs', snapshot, kind.name), { withFileTypes: true })) {
-        const at = join(dist, 'revs', snapshot, kind.name, shape.name);
-        if (shape.isSymbolicLink()) linked.add(basename(await readlink(at)));
-        else if (shape.isDirectory()) for (const shard of await readdir(at)) linked.add(basename(await readlink(join(at, shard))));
-      }
-    }
-  }
-  const store = (await readdir(join(dist, 'dirs'))).sort();
-  assert.deepEqual(store, [...linked].flatMap((name) => [name, pieceName(name)]).sort(), 'every store dir no kept snapshot links is gone, with its piece');
-});
-
 test('a template in the data directory overrides the built-in one', async () => {
   const { data, dist } = await fixture();
   await writeFiles(data, { 'templates/ipxe.hbs': '#!ipxe\necho custom\nkernel {{kernel}} {{cmdline}}\n{{#each initrd}}initrd --name initrd{{@index}} {{this}}\n{{/each}}boot\n' });

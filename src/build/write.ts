@@ -1038,33 +1038,13 @@ async function pruneStore(distPath: string): Promise<void> {
   }
   // A store dir, then its piece (a piece whose dir is gone goes too).
   const unused = (name: string) => !name.startsWith('.') && !used.has(name.endsWith(PIECE_SUFFIX) ? name.slice(0, -PIECE_SUFFIX.length) : name);
-  const trash: string[] = [];
   for (const name of names.filter(unused).sort((a, b) => Number(a.endsWith(PIECE_SUFFIX)) - Number(b.endsWith(PIECE_SUFFIX)))) {
-    trash.push(join(store, `.trash-${randomBytes(6).toString('hex')}`));
-    await rename(join(store, name), trash.at(-1)!);
+    const trash = join(store, `.trash-${randomBytes(6).toString('hex')}`);
+    await rename(join(store, name), trash);
+    await rm(trash, { recursive: true, force: true });
   }
-  await removeTrees(trash);
   for (const name of names) {
-    if (name.startsWith('.trash-') || (name.startsWith('.staging-') && (await deadStaging(store, name)))) await removeTrees([join(store, name)]);
-  }
-}
-
-/** Paths a single `rm` is given at most. */
-const RM_BATCH = 1000;
-
-/**
- * Removes trees (already renamed out of the way), in order, with `rm -rf`: Node's recursive
- * rm lstats and unlinks every file through this thread, ~400 ms of serve's CPU after each 1%
- * edit at 100k machines (~250k answers in the store dirs it drops), beside the answers and the
- * next build. Where `rm` is missing or fails, fs.rm takes what is left.
- */
-async function removeTrees(paths: readonly string[]): Promise<void> {
-  for (let i = 0; i < paths.length; i += RM_BATCH) {
-    const batch = paths.slice(i, i + RM_BATCH);
-    const removed = await new Promise<boolean>((resolve) => {
-      execFile('rm', ['-rf', '--', ...batch], { timeout: 600_000 }, (error) => resolve(error === null));
-    });
-    if (!removed) for (const path of batch) await rm(path, { recursive: true, force: true });
+    if (name.startsWith('.trash-') || (name.startsWith('.staging-') && (await deadStaging(store, name)))) await rm(join(store, name), { recursive: true, force: true });
   }
 }
 
@@ -1175,12 +1155,11 @@ async function pruneSnapshots(distPath: string, builtId: string, previousId: str
   const ranked = [...new Set([...marks.map((mark) => mark.id), ...snapshots])];
   const live = await liveId(distPath);
   const keep = new Set([builtId, ...(live ? [live] : []), ...(previousId ? [previousId] : []), ...ranked.slice(0, KEEP_PREVIOUS + 1)]);
-  const trash: string[] = [];
   for (const name of snapshots.filter((name) => !keep.has(name))) {
-    trash.push(join(root, `.trash-${randomBytes(6).toString('hex')}`));
-    await rename(join(root, name), trash.at(-1)!);
+    const trash = join(root, `.trash-${randomBytes(6).toString('hex')}`);
+    await rename(join(root, name), trash);
+    await rm(trash, { recursive: true, force: true });
   }
-  await removeTrees(trash);
   // One mark per kept snapshot (its newest); marks of removed ones go.
   const newest = new Set<string>();
   for (const mark of marks) {
@@ -1188,7 +1167,7 @@ async function pruneSnapshots(distPath: string, builtId: string, previousId: str
     else await rm(join(order, mark.name), { force: true });
   }
   for (const name of names) {
-    if (name.startsWith('.trash-') || (name.startsWith('.staging-') && (await deadStaging(root, name)))) await removeTrees([join(root, name)]);
+    if (name.startsWith('.trash-') || (name.startsWith('.staging-') && (await deadStaging(root, name)))) await rm(join(root, name), { recursive: true, force: true });
   }
   await pruneStore(distPath);
 }
