@@ -182,8 +182,6 @@ async function writeHolding(spill: PieceSpill, distPath: string, files: Answers,
       await repairStore(dir, plan, links, all, hashes, origins, pieces);
       if (links) rememberReused(dir, plan, links, pieces);
       else remember(dir, plan, pieces);
-      // This write made its links: the next prunes list them from memory (`listings`).
-      if (made) void storeLinks(dir, new Map([...plan.groups].map(([group, { name }]) => [group, name]))).catch(() => {});
     }
   } catch (error) {
     forget(dir);
@@ -952,14 +950,14 @@ async function repairStore(dir: string, plan: StorePlan, reusedLinks: readonly {
  * A snapshot's links into the store: each group (`ipxe/os`, or a shard `ipxe/uuid/<xx>` one
  * level down in a sharded shape's real directory) and the store dir it names.
  */
-async function storeLinks(snapshot: string, made?: ReadonlyMap<string, string>): Promise<{ group: string; name: string }[]> {
+async function storeLinks(snapshot: string): Promise<{ group: string; name: string }[]> {
   // Synchronous readdir and readlink, yielding between directories: ~1,800 links per snapshot
   // at 100k machines, read for every kept snapshot by every prune, while the next build runs.
   // A directory's listing is kept (`listings`) while its identity and times stay the same.
   const links: { group: string; name: string }[] = [];
   const pending = [{ dir: '', depth: 0 }];
   for (let next = pending.pop(); next; next = pending.pop()) {
-    const listing = listLinks(snapshot, next.dir, next.depth, made);
+    const listing = listLinks(snapshot, next.dir, next.depth);
     links.push(...listing.links);
     pending.push(...listing.dirs.map((dir) => ({ dir, depth: next.depth + 1 })));
     if (next.depth > 0) await new Promise<void>((resolve) => setImmediate(resolve));
@@ -976,17 +974,17 @@ interface Listing {
 /**
  * Listings of snapshot directories already read, by path, with the directory's identity and
  * times when read: a prune after each edit read ~1,800 links of every kept snapshot again
- * (~14 ms of a one-machine edit at 100k machines). A named snapshot does not change, and a
+ * (~9,000 readlinks an edit at 100k machines). A named snapshot does not change, and a
  * directory that does (an entry added, removed or renamed over) gets a new mtime; one changed
  * less than LISTING_SETTLED_MS before it was read is not kept, since a change within the same
- * clock tick would not show in its mtime, unless this process just made it (`made`: the links
- * a write made, group → store dir name, taken instead of reading them back). Forgotten by
+ * clock tick would not show in its mtime. (Listing a snapshot right after its write, from the
+ * links it made, cost one group's edit at 100k groups ~25 ms served: not done.) Forgotten by
  * pruneStore once the snapshot is gone.
  */
 const listings = new Map<string, { ino: bigint; mtimeNs: bigint; ctimeNs: bigint; listing: Listing }>();
 const LISTING_SETTLED_MS = 1000;
 
-function listLinks(snapshot: string, dir: string, depth: number, made: ReadonlyMap<string, string> | undefined): Listing {
+function listLinks(snapshot: string, dir: string, depth: number): Listing {
   const path = join(snapshot, dir);
   const info = statSync(path, { bigint: true, throwIfNoEntry: false });
   const kept = listings.get(path);
@@ -1007,20 +1005,25 @@ function listLinks(snapshot: string, dir: string, depth: number, made: ReadonlyM
     }
     if (entry.isDirectory() && depth === 1 && shardKey(entry.name.split('.')) !== undefined) listing.dirs.push(group);
     if (!entry.isSymbolicLink()) continue;
-    let name = made?.get(group);
+    let name: string | undefined;
     try {
-      name ??= storeNameOf(group, readlinkSync(join(snapshot, group)));
+      name = storeNameOf(group, readlinkSync(join(snapshot, group)));
     } catch {
       name = undefined;
     }
     if (name !== undefined) listing.links.push({ group, name });
   }
-  const settled = info !== undefined && (made !== undefined || info.mtimeNs < BigInt(Date.now() - LISTING_SETTLED_MS) * 1_000_000n);
+  const settled = info !== undefined && info.mtimeNs < BigInt(Date.now() - LISTING_SETTLED_MS) * 1_000_000n;
   if (settled && !basename(snapshot).startsWith('.')) listings.set(path, { ino: info.ino, mtimeNs: info.mtimeNs, ctimeNs: info.ctimeNs, listing });
   else listings.delete(path);
   return listing;
 }
 
+/**
+ * Removes store dirs no snapshot links to (staging snapshots included), and scratch dirs of
+ * dead builds. The store is listed before the links are read: a store dir a concurrent build
+ * makes after the listing is not a candidate, and one made before it is linked already.
+ */
 async function pruneStore(distPath: string): Promise<void> {
   const store = join(distPath, STORE);
   const names = await readdir(store).catch(() => [] as string[]);
