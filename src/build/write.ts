@@ -982,7 +982,7 @@ interface Listing {
  * pruneStore once the snapshot is gone.
  */
 const listings = new Map<string, { ino: bigint; mtimeNs: bigint; ctimeNs: bigint; listing: Listing }>();
-const LISTING_SETTLED_MS = 1000;
+export const LISTING_SETTLED_MS = 1000;
 
 function listLinks(snapshot: string, dir: string, depth: number): Listing {
   const path = join(snapshot, dir);
@@ -1013,7 +1013,8 @@ function listLinks(snapshot: string, dir: string, depth: number): Listing {
     }
     if (name !== undefined) listing.links.push({ group, name });
   }
-  const settled = info !== undefined && info.mtimeNs < BigInt(Date.now() - LISTING_SETTLED_MS) * 1_000_000n;
+  // By its ctime, which follows every change (setting the mtime back included).
+  const settled = info !== undefined && info.ctimeNs < BigInt(Date.now() - LISTING_SETTLED_MS) * 1_000_000n;
   if (settled && !basename(snapshot).startsWith('.')) listings.set(path, { ino: info.ino, mtimeNs: info.mtimeNs, ctimeNs: info.ctimeNs, listing });
   else listings.delete(path);
   return listing;
