@@ -953,7 +953,7 @@ async function repairStore(dir: string, plan: StorePlan, reusedLinks: readonly {
 async function storeLinks(snapshot: string): Promise<{ group: string; name: string }[]> {
   // Synchronous readdir and readlink, yielding between directories: ~1,800 links per snapshot
   // at 100k machines, read for every kept snapshot by every prune, while the next build runs.
-  // A directory's listing is kept (`listings`) while its identity and times stay the same.
+  // A directory's listing is kept (`listings`) while its inode and ctime stay the same.
   const links: { group: string; name: string }[] = [];
   const pending = [{ dir: '', depth: 0 }];
   for (let next = pending.pop(); next; next = pending.pop()) {
@@ -972,23 +972,23 @@ interface Listing {
 }
 
 /**
- * Listings of snapshot directories already read, by path, with the directory's identity and
- * times when read: a prune after each edit read ~1,800 links of every kept snapshot again
+ * Listings of snapshot directories already read, by path, with the directory's inode and
+ * ctime when read: a prune after each edit read ~1,800 links of every kept snapshot again
  * (~9,000 readlinks an edit at 100k machines). A named snapshot does not change, and a
- * directory that does (an entry added, removed or renamed over) gets a new mtime; one changed
- * less than LISTING_SETTLED_MS before it was read is not kept, since a change within the same
- * clock tick would not show in its mtime. (Listing a snapshot right after its write, from the
- * links it made, cost one group's edit at 100k groups ~25 ms served: not done.) Forgotten by
- * pruneStore once the snapshot is gone.
+ * directory that does (an entry added, removed or renamed over, its times set) gets a new
+ * ctime, which cannot be set back; one whose ctime was less than LISTING_SETTLED_MS old when
+ * it was read is not kept, since a change within the same clock tick would not show in it.
+ * (Listing a snapshot right after its write, from the links it made, cost one group's edit at
+ * 100k groups ~25 ms served: not done.) Forgotten by pruneStore once the snapshot is gone.
  */
-const listings = new Map<string, { ino: bigint; mtimeNs: bigint; ctimeNs: bigint; listing: Listing }>();
+const listings = new Map<string, { ino: bigint; ctimeNs: bigint; listing: Listing }>();
 export const LISTING_SETTLED_MS = 1000;
 
 function listLinks(snapshot: string, dir: string, depth: number): Listing {
   const path = join(snapshot, dir);
   const info = statSync(path, { bigint: true, throwIfNoEntry: false });
   const kept = listings.get(path);
-  if (info && kept && kept.ino === info.ino && kept.mtimeNs === info.mtimeNs && kept.ctimeNs === info.ctimeNs) return kept.listing;
+  if (info && kept && kept.ino === info.ino && kept.ctimeNs === info.ctimeNs) return kept.listing;
   let entries: Dirent[];
   try {
     entries = readdirSync(path, { withFileTypes: true });
@@ -1013,9 +1013,8 @@ function listLinks(snapshot: string, dir: string, depth: number): Listing {
     }
     if (name !== undefined) listing.links.push({ group, name });
   }
-  // By its ctime, which follows every change (setting the mtime back included).
   const settled = info !== undefined && info.ctimeNs < BigInt(Date.now() - LISTING_SETTLED_MS) * 1_000_000n;
-  if (settled && !basename(snapshot).startsWith('.')) listings.set(path, { ino: info.ino, mtimeNs: info.mtimeNs, ctimeNs: info.ctimeNs, listing });
+  if (settled && !basename(snapshot).startsWith('.')) listings.set(path, { ino: info.ino, ctimeNs: info.ctimeNs, listing });
   else listings.delete(path);
   return listing;
 }
