@@ -9,7 +9,7 @@ import { resolve, type Plan } from '../compile/resolve.js';
 import { buildStopped, readSource } from './source.js';
 import { readBuiltinTemplates } from './builtin-templates.js';
 import { TEMPLATE_NAMES, type TemplateName, type TemplateSource } from '../compile/templates.js';
-import { sha256, writeSnapshot, type Answers, type PreviousSnapshot, type SnapshotMeta, type WriteResult } from './write.js';
+import { sha256, writeSnapshot, type Answers, type Origins, type PreviousSnapshot, type SnapshotMeta, type WriteResult } from './write.js';
 import { checkImages } from './images-check.js';
 import { checkCloudConfigs } from './cloud-checks.js';
 
@@ -188,7 +188,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
  * Writes a compiled build as the live snapshot; `previous` is the live manifest's files when the
  * caller holds them; `ready` is awaited before the snapshot goes live (a compile's deferred checks).
  */
-export async function writeCompiled(options: BuildOptions, compiled: Omit<Compiled, 'files'> & { files: Answers }, hashes: ReadonlyMap<string, string>, started: number, previous?: PreviousSnapshot, ready?: Promise<void>): Promise<BuildResult> {
+export async function writeCompiled(options: BuildOptions, compiled: Omit<Compiled, 'files' | 'origins'> & { files: Answers; origins: Origins }, hashes: ReadonlyMap<string, string>, started: number, previous?: PreviousSnapshot, ready?: Promise<void>): Promise<BuildResult> {
   if (options.signal?.aborted) throw buildStopped();
   const written = await writeSnapshot(options.distPath, compiled.files, { revision: compiled.revision, source: options.source ?? options.dataPath, ...describeFleet(compiled) }, { progress: options.progress, hashes, previous, pruneLater: options.pruneLater, ready });
   return { revision: compiled.revision, inputs: compiled.inputs, warnings: compiled.warnings, ...written, ms: Math.round(performance.now() - started) };
@@ -199,7 +199,7 @@ export async function writeCompiled(options: BuildOptions, compiled: Omit<Compil
  * came from (write.ts records the iPXE answers': one per machine or group, not one per file)
  * and each group's profile.
  */
-function describeFleet(compiled: Omit<Compiled, 'files'>): Pick<SnapshotMeta, 'origins' | 'groups'> {
+function describeFleet(compiled: Pick<Compiled, 'groups'> & { origins: Origins }): Pick<SnapshotMeta, 'origins' | 'groups'> {
   return { origins: compiled.origins, groups: compiled.groups };
 }
 

@@ -15,6 +15,8 @@ export class Digests implements ReadonlyMap<string, string> {
   private constructor(
     /** Path → its slot in `bytes`, in the order the paths were put in (sorted(): sorted). */
     private readonly slots: Map<string, number>,
+    /** Slot → its path (undefined: free), for what keeps answers by slot (data-files.ts). */
+    private readonly paths: (string | undefined)[],
     private bytes: Buffer,
     /** Slots handed out so far (used or freed). */
     private used: number,
@@ -23,7 +25,7 @@ export class Digests implements ReadonlyMap<string, string> {
   /** `paths[i]`'s hash is bytes i × 32 to (i + 1) × 32 of `digests` (kept as given, not copied). */
   static of(paths: readonly string[], digests: Buffer): Digests {
     if (digests.length !== paths.length * DIGEST) throw new Error(`bug: ${paths.length} paths but ${digests.length} bytes of hashes`);
-    return new Digests(new Map(paths.map((path, i) => [path, i])), digests, paths.length);
+    return new Digests(new Map(paths.map((path, i) => [path, i])), paths.slice(), digests, paths.length);
   }
 
   get size(): number {
@@ -46,6 +48,7 @@ export class Digests implements ReadonlyMap<string, string> {
     if (slot === undefined) {
       slot = this.free.pop() ?? this.grow();
       this.slots.set(path, slot);
+      this.paths[slot] = path;
     }
     this.bytes.write(hash, slot * DIGEST, DIGEST, 'hex');
     return this;
@@ -55,8 +58,19 @@ export class Digests implements ReadonlyMap<string, string> {
     const slot = this.slots.get(path);
     if (slot === undefined) return false;
     this.slots.delete(path);
+    this.paths[slot] = undefined;
     this.free.push(slot);
     return true;
+  }
+
+  /** A path's slot: a number that stays its own until the path is deleted (sorted() keeps it). */
+  slotOf(path: string): number | undefined {
+    return this.slots.get(path);
+  }
+
+  /** The path in a slot, if it is in use. */
+  pathAt(slot: number): string | undefined {
+    return this.paths[slot];
   }
 
   /**
@@ -65,7 +79,7 @@ export class Digests implements ReadonlyMap<string, string> {
    */
   sorted(): Digests {
     const slots = new Map([...this.slots].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
-    const sorted = new Digests(slots, this.bytes, this.used);
+    const sorted = new Digests(slots, this.paths, this.bytes, this.used);
     sorted.free.push(...this.free);
     return sorted;
   }

@@ -26,26 +26,22 @@ import { TEMPLATE_NAMES, type TemplateName, type TemplateSource } from '../compi
 import { locateAll, RevisionSum, writeCompiled, type BuildOptions, type BuildResult, type Compiled } from './build.js';
 import { buildInChild, type KeptBuild } from './child.js';
 import { MAX_ENTRIES, MAX_TOTAL_BYTES, SOURCE_ROOTS, readChanged } from './source.js';
+import { DataFiles } from './data-files.js';
 import { Digests } from './digests.js';
-import { adoptWrittenStore, prepareManifest, sha256, type Answers, type PreviousSnapshot } from './write.js';
+import { adoptWrittenStore, prepareManifest, sha256, type Answers, type Origins, type PreviousSnapshot } from './write.js';
 
 /** What the last good build left: enough to redo one file's part of it. */
 interface State {
-  /** Each data file's size (its contents are not kept: only changed files are read again). */
-  sizes: Map<string, number>;
-  bytes: number;
+  /**
+   * Each data file's size (its contents are not kept: only changed files are read again) and the
+   * answers it owns; an iPXE answer's owner is its origin, which the manifest records (write.ts).
+   */
+  files: DataFiles;
   /** Every directory holding a data file (data-relative): a change naming one is a move. */
   dirs: Set<string>;
-  /**
-   * iPXE answer path → the data file it came from: the manifest records those (write.ts), and
-   * only those, so the others are not kept (owned says which answers a file has).
-   */
-  origins: Map<string, string>;
   /** Every answer's sha256 (32 bytes each); their contents are not kept (KeptAnswers reads one back if it must). */
   hashes: Digests;
   sum: RevisionSum;
-  /** Data file → the answer paths it owns. */
-  owned: Map<string, string[]>;
   /** `<kind>/<shape dir>` → answers in it: a shape is in shapes.json while it has one. */
   shapeCounts: Map<string, number>;
   /** Shapes of equally many keys that one request could match: ties need the whole plan. */
@@ -57,7 +53,7 @@ interface State {
   profiles: ReadonlyMap<string, Profile>;
   /** Profile id → the groups naming it: one coming into use or going out of it changes warnings only a full build gives. */
   profileUse: Map<string, number>;
-  compiled: Omit<Compiled, 'files'>;
+  compiled: Omit<Compiled, 'files' | 'origins'>;
   /** The snapshot this state was written as (its directory). */
   snapshot: string;
 }
@@ -157,7 +153,7 @@ export class IncrementalBuilder {
     const counts = new Map<string, number>();
     const removed = new Set<string>();
     for (const file of read.keys()) {
-      for (const path of state.owned.get(file) ?? []) {
+      for (const path of state.files.owned(file)) {
         removed.add(path);
         counts.set(shapeKey(path), (counts.get(shapeKey(path)) ?? 0) - 1);
       }
@@ -174,9 +170,9 @@ export class IncrementalBuilder {
       const before = state.shapeCounts.get(key) ?? 0;
       if ((before === 0) !== (before + delta === 0)) return undefined; // shapes.json changes
     }
-    let bytes = state.bytes;
-    for (const [file, content] of read) bytes += (content?.length ?? 0) - (state.sizes.get(file) ?? 0);
-    if (bytes > MAX_TOTAL_BYTES || state.sizes.size + read.size > MAX_ENTRIES) return undefined; // the full build reports it
+    let bytes = state.files.total;
+    for (const [file, content] of read) bytes += (content?.length ?? 0) - (state.files.size(file) ?? 0);
+    if (bytes > MAX_TOTAL_BYTES || state.files.count + read.size > MAX_ENTRIES) return undefined; // the full build reports it
 
     const rendered = render(new Map(added), state.templates, around.dataTemplates, state.localFiles, this.compilers);
     if (rendered.errors.length > 0) throw locateAll(new ErrorList(rendered.errors as BootcfgError[]), this.options.dataPath);
@@ -185,7 +181,7 @@ export class IncrementalBuilder {
     // The live snapshot's hashes: today's, but for the paths this change touches.
     const before = new Map([...removed, ...added.keys()].map((path) => [path, state.hashes.get(path)]));
     this.state = undefined; // apply() changes the state in place: until the write succeeds, none
-    const next = apply(state, read, plans, removed, added, rendered.files, counts, bytes, this.options.revision);
+    const next = apply(state, read, plans, removed, added, rendered.files, counts, this.options.revision);
     next.profileUse = listed.use;
     next.profiles = around.profiles;
     next.dataTemplates = around.dataTemplates;
@@ -202,7 +198,7 @@ export class IncrementalBuilder {
       changed: new Set(before.keys()),
     };
     const answers = new KeptAnswers(next.hashes, rendered.files, state.snapshot);
-    const result = await writeCompiled(this.options, { ...next.compiled, files: answers }, next.hashes, started, previous);
+    const result = await writeCompiled(this.options, { ...next.compiled, origins: originsOf(next.files), files: answers }, next.hashes, started, previous);
     next.snapshot = result.dir;
     this.state = next;
     return { ...result, kind: 'incremental' };
@@ -265,32 +261,27 @@ interface Around {
 
 /** The state a full build's child handed over, in this process's maps (one string per path). */
 function stateOf(kept: KeptBuild, snapshot: string): State {
-  const sizes = new Map<string, number>();
-  const dirs = new Set<string>();
-  let bytes = 0;
-  for (const [i, file] of kept.files.entries()) {
-    sizes.set(file, kept.sizes[i]!);
-    bytes += kept.sizes[i]!;
-    for (let at = file.lastIndexOf('/'); at > 0; at = file.lastIndexOf('/', at - 1)) dirs.add(file.slice(0, at));
-  }
   // A copy: the hashes arrive as a view into the whole state read from the child (~34 MB at 100k).
   const hashes = Digests.of(kept.paths, Buffer.copyBytesFrom(kept.hashes));
-  const origins = new Map<string, string>();
-  const owned = new Map<string, string[]>();
+  const files = new DataFiles(hashes);
+  const dirs = new Set<string>();
+  for (const [i, file] of kept.files.entries()) {
+    files.setSize(file, kept.sizes[i]!);
+    for (let at = file.lastIndexOf('/'); at > 0; at = file.lastIndexOf('/', at - 1)) dirs.add(file.slice(0, at));
+  }
+  const owned = new Map<number, string[]>();
   const shapeCounts = new Map<string, number>();
   for (const [i, path] of kept.paths.entries()) {
     shapeCounts.set(shapeKey(path), (shapeCounts.get(shapeKey(path)) ?? 0) + 1);
     const at = kept.origins[i]!;
-    const source = at < 0 ? undefined : at < kept.files.length ? kept.files[at] : kept.otherSources[at - kept.files.length];
-    if (source === undefined) continue;
-    if (path.startsWith('ipxe/')) origins.set(path, source);
-    const list = owned.get(source);
+    if (at < 0) continue;
+    const list = owned.get(at);
     if (list) list.push(path);
-    else owned.set(source, [path]);
+    else owned.set(at, [path]);
   }
-  for (const [file, list] of owned) if (list.length > 1) owned.set(file, list.slice()); // exact size: push left room for 16 more
+  for (const [at, paths] of owned) files.setOwned(at < kept.files.length ? kept.files[at]! : kept.otherSources[at - kept.files.length]!, paths);
   return {
-    sizes, bytes, dirs, owned, shapeCounts, origins, hashes,
+    files, dirs, shapeCounts, hashes,
     sum: RevisionSum.fromHex(kept.sum),
     ties: hasTies(kept.paths),
     templates: new Map(kept.templates),
@@ -298,9 +289,14 @@ function stateOf(kept: KeptBuild, snapshot: string): State {
     localFiles: new Map(kept.localFiles as [string, Buffer][]),
     profiles: loadProfiles(new Map(kept.profiles as [string, Buffer][]), TEMPLATE_NAMES).profiles, // they built: no errors
     profileUse: useOf(kept.compiled.groups),
-    compiled: { ...kept.compiled, origins },
+    compiled: kept.compiled,
     snapshot,
   };
+}
+
+/** The iPXE answers' origins, as the manifest records them: their owners. */
+function originsOf(files: DataFiles): Origins {
+  return { get: (path) => (path.startsWith('ipxe/') ? files.ownerOf(path) : undefined) };
 }
 
 type Planned = Plan extends Map<string, infer P> ? P : never;
@@ -362,41 +358,39 @@ function rewarn(before: readonly BootcfgError[], changed: Iterable<string>, now:
  * write leaves them describing the data, which the next build writes). Paths added or removed
  * re-sort the plan, so the output (and its manifest) is in the order a full build gives.
  */
-function apply(state: State, read: Map<string, Buffer | null>, plans: Map<string, Plan>, removed: Set<string>, added: Map<string, Planned>, files: OutputFiles, counts: Map<string, number>, bytes: number, revision: string | undefined): State {
+function apply(state: State, read: Map<string, Buffer | null>, plans: Map<string, Plan>, removed: Set<string>, added: Map<string, Planned>, files: OutputFiles, counts: Map<string, number>, revision: string | undefined): State {
+  let inputs = state.compiled.inputs;
+  // The changed files' answers let go while their slots are theirs (a deleted answer's slot is given again).
+  for (const file of read.keys()) {
+    inputs += (read.get(file) !== null && (plans.get(file)?.size ?? 0) > 0 ? 1 : 0) - (state.files.owns(file) ? 1 : 0);
+    state.files.setOwned(file, []);
+  }
   let reorder = false;
   for (const path of removed) {
     if (added.has(path)) continue;
     state.sum.remove(path, state.hashes.get(path)!);
-    state.origins.delete(path);
     state.hashes.delete(path);
     reorder = true;
   }
-  for (const [path, planned] of added) {
-    const content = files.get(path)!;
-    const hash = sha256(content);
+  for (const path of added.keys()) {
+    const hash = sha256(files.get(path)!);
     const old = state.hashes.get(path);
     if (old !== undefined) state.sum.remove(path, old);
     else reorder = true;
     state.sum.add(path, hash);
-    if ('source' in planned && planned.source && path.startsWith('ipxe/')) state.origins.set(path, planned.source);
     state.hashes.set(path, hash);
   }
-  let inputs = state.compiled.inputs;
   for (const [file, content] of read) {
-    inputs += (content !== null && (plans.get(file)?.size ?? 0) > 0 ? 1 : 0) - (state.owned.has(file) ? 1 : 0);
-    if (content === null) state.sizes.delete(file);
-    else state.sizes.set(file, content.length);
-    const paths = [...(plans.get(file)?.keys() ?? [])];
-    if (paths.length > 0) state.owned.set(file, paths);
-    else state.owned.delete(file);
+    state.files.setSize(file, content?.length);
+    state.files.setOwned(file, plans.get(file)?.keys() ?? []);
   }
   for (const [key, delta] of counts) state.shapeCounts.set(key, (state.shapeCounts.get(key) ?? 0) + delta);
   if (reorder) {
-    state.origins = sortedMap(state.origins);
     state.hashes = state.hashes.sorted();
+    state.files.follow(state.hashes);
   }
-  const compiled = { ...state.compiled, revision: revision ?? state.sum.revision(), inputs, origins: state.origins };
-  return { ...state, bytes, compiled };
+  const compiled = { ...state.compiled, revision: revision ?? state.sum.revision(), inputs };
+  return { ...state, compiled };
 }
 
 /**
@@ -462,10 +456,6 @@ class AnswerGone extends Error {
 function fallBack(error: unknown): undefined {
   for (let cause = error; cause instanceof Error; cause = cause.cause) if (cause instanceof AnswerGone) return undefined;
   throw error;
-}
-
-function sortedMap<V>(map: Map<string, V>): Map<string, V> {
-  return new Map([...map].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
 
 /** `ipxe/uuid` for `ipxe/uuid/<uuid>`, `ipxe/default` for the default: an answer's kind and shape. */

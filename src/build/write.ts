@@ -38,9 +38,12 @@ export interface SnapshotMeta {
   revision: string;
   source: string;
   /** Answer path → the data file it came from; the manifest records the iPXE answers' (the fleet view reads them). */
-  origins?: ReadonlyMap<string, string>;
+  origins?: Origins;
   groups?: Manifest['groups'];
 }
+
+/** Answer path → the data file it came from (only looked up: an incremental build derives it, data-files.ts). */
+export type Origins = Pick<ReadonlyMap<string, string>, 'get'>;
 
 /**
  * A build's answers as the write reads them: every path, and a path's contents only when the
@@ -303,7 +306,7 @@ function objectLines(entries: Iterable<[string, string]>): string {
 }
 
 /** The iPXE answers' origins among `paths` (the manifest records only those). */
-function* ipxeOrigins(paths: Iterable<string>, origins: ReadonlyMap<string, string>): Generator<[string, string]> {
+function* ipxeOrigins(paths: Iterable<string>, origins: Origins): Generator<[string, string]> {
   for (const path of paths) {
     const origin = path.startsWith('ipxe/') ? origins.get(path) : undefined;
     if (origin !== undefined) yield [path, origin];
@@ -321,7 +324,7 @@ function* ipxeOrigins(paths: Iterable<string>, origins: ReadonlyMap<string, stri
  * to the next, so it leads, and its bytes and the hash state after them are made once per list
  * (groupsHead) and neither copied nor hashed again (~30-40 ms a group's edit at 100k).
  */
-function manifestBytes(meta: SnapshotMeta, plan: StorePlan, hashes: ReadonlyMap<string, string>, origins: ReadonlyMap<string, string>, pieces: ReadonlyMap<string, Piece>): { parts: Buffer[]; sha256: string } {
+function manifestBytes(meta: SnapshotMeta, plan: StorePlan, hashes: ReadonlyMap<string, string>, origins: Origins, pieces: ReadonlyMap<string, Piece>): { parts: Buffer[]; sha256: string } {
   const loose = plan.loose.filter((path) => hashes.has(path));
   const dirs = [...plan.groups.keys()].sort().map((group): [string, string] => [group, pieces.get(group)!.hash]);
   let text = `${meta.groups === undefined ? '{\n' : ',\n'} "revision": ${JSON.stringify(meta.revision)},\n "source": ${JSON.stringify(meta.source)},\n "files": ${objectLines(loose.map((path) => [path, hashes.get(path)!]))}`;
@@ -413,7 +416,7 @@ class PieceSpill {
  * dir (~45 MB in all); made as strings that was ~1 s of the edit, most of it garbage and hex
  * strings, and hashing them ~0.25 s more for their UTF-8 encoding.
  */
-export function pieceText(files: readonly string[], hashes: ReadonlyMap<string, string>, origins: ReadonlyMap<string, string>): Buffer {
+export function pieceText(files: readonly string[], hashes: ReadonlyMap<string, string>, origins: Origins): Buffer {
   const owned = [...ipxeOrigins(files, origins)];
   let size = 64;
   for (const path of files) size += jsonLength(path) + 72;
@@ -482,7 +485,7 @@ function closeLines(out: Buffer, at: number, count: number): number {
  * of the piece it holds (remembered from the build that wrote or last reused it, else read).
  * A reused dir without a readable piece (written by an older bootcfg) is written anew.
  */
-async function pieceHashes(plan: StorePlan, hashes: ReadonlyMap<string, string>, origins: ReadonlyMap<string, string>, previous: Live | undefined, spill: PieceSpill): Promise<Map<string, Piece>> {
+async function pieceHashes(plan: StorePlan, hashes: ReadonlyMap<string, string>, origins: Origins, previous: Live | undefined, spill: PieceSpill): Promise<Map<string, Piece>> {
   const pieces = new Map<string, Piece>();
   const known = lastWriteOf(previous)?.pieces;
   await mapLimit([...plan.groups], 16, async ([group, dir]) => {
@@ -628,7 +631,7 @@ function diffCounts(next: ReadonlyMap<string, string>, prev: Live | undefined, c
  * the fleet's, and a default's edit none. Store directories are written the same way
  * (staging, synced, renamed) and never change once named.
  */
-async function fillSnapshot(dir: string, plan: StorePlan, all: Contents, hashes: ReadonlyMap<string, string>, origins: ReadonlyMap<string, string>, pieces: ReadonlyMap<string, Piece>, previous: Live | undefined, progress?: Progress, ready?: Promise<void>): Promise<{ made: boolean; rewritten: string[] }> {
+async function fillSnapshot(dir: string, plan: StorePlan, all: Contents, hashes: ReadonlyMap<string, string>, origins: Origins, pieces: ReadonlyMap<string, Piece>, previous: Live | undefined, progress?: Progress, ready?: Promise<void>): Promise<{ made: boolean; rewritten: string[] }> {
   const revs = dirname(dir);
   const store = join(dirname(revs), STORE);
   const staging = join(revs, `.staging-${stagingOwner()}-${randomBytes(6).toString('hex')}`);
@@ -672,7 +675,7 @@ async function fillSnapshot(dir: string, plan: StorePlan, all: Contents, hashes:
  * A fresh store dir's piece, when its dir is written: the text this build made (held, or read
  * back from the spill), or (a reused dir written again after a prune) made again.
  */
-function pieceOf(pieces: ReadonlyMap<string, Piece>, group: string, files: readonly string[], hashes: ReadonlyMap<string, string>, origins: ReadonlyMap<string, string>): () => Buffer {
+function pieceOf(pieces: ReadonlyMap<string, Piece>, group: string, files: readonly string[], hashes: ReadonlyMap<string, string>, origins: Origins): () => Buffer {
   return () => {
     const { text, spilled } = pieces.get(group) ?? {};
     return text ?? (spilled ? spilled.file.read(spilled.offset, spilled.length) : pieceText(files, hashes, origins));
@@ -748,7 +751,7 @@ export function storeNameOf(group: string, target: string): string | undefined {
  * Which files go in which store dir, and which store dirs the previous snapshot already has
  * right: the same files with the same hashes and (the piece records them) iPXE origins.
  */
-async function planStore(files: Answers, hashes: ReadonlyMap<string, string>, origins: ReadonlyMap<string, string>, previous: Live | undefined): Promise<StorePlan> {
+async function planStore(files: Answers, hashes: ReadonlyMap<string, string>, origins: Origins, previous: Live | undefined): Promise<StorePlan> {
   const last = lastWriteOf(previous);
   if (previous?.changed && last) return replan(last.plan, files, previous.changed);
   const { groups, loose } = groupAnswers(files.keys());
@@ -931,7 +934,7 @@ function writeParts(to: string, parts: readonly Buffer[]): void {
  * After the switch: a store dir the live snapshot links to that a concurrent prune removed
  * (it could not yet see the link) is written again from memory under the same name.
  */
-async function repairStore(dir: string, plan: StorePlan, reusedLinks: readonly { group: string; name: string }[] | undefined, all: Contents, hashes: ReadonlyMap<string, string>, origins: ReadonlyMap<string, string>, pieces: ReadonlyMap<string, Piece>): Promise<void> {
+async function repairStore(dir: string, plan: StorePlan, reusedLinks: readonly { group: string; name: string }[] | undefined, all: Contents, hashes: ReadonlyMap<string, string>, origins: Origins, pieces: ReadonlyMap<string, Piece>): Promise<void> {
   const store = join(dirname(dirname(dir)), STORE);
   // The snapshot this build made links what its plan says; only the dirs it reused could be
   // gone. A snapshot reused whole links what `reusedLinks` says (the same tree, so the plan's groups).
