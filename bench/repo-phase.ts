@@ -99,6 +99,7 @@ export async function benchRepo(n: number, base: string, data: string, images: s
     restore.push(['boot/default', defaultBoot()]);
     await commit('restore', restore).catch(() => {});
     await rm(dist, { recursive: true, force: true });
+    await rm(cache, { recursive: true, force: true }); // serve's kept tree and mirror (~200k files at 100k): the groups phase needs the inodes
   }
   return result;
 }

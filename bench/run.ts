@@ -140,6 +140,10 @@ async function benchSize(n: number, images: string): Promise<SizeResult> {
   if (PHASES.has('watch')) await benchWatch(n, base, data, images, result);
   if (PHASES.has('repo')) result.repo = await benchRepo(n, base, data, images, RUNS, say);
   if (PHASES.has('groups')) {
+    // The groups phase's 1% edits hold ~1.5M files at 100k machines (three snapshots' store
+    // dirs): the seed fleet's kept build (~350k files) goes first, or a tmpfs runs out of inodes
+    // (3M on a 24 GB one). A later serve phase builds it again.
+    await rm(dist, { recursive: true, force: true });
     const groupsBase = join(DIR, `g${n}`);
     await ensureFleet(join(groupsBase, 'data'), n, writeGroupsFleet);
     result.groups = await benchGroups({ n, base: groupsBase, data: join(groupsBase, 'data'), images, runs: RUNS, say });
