@@ -458,3 +458,30 @@ test('a shared profile\'s edit links the answers it renders again unchanged, and
   assert.deepEqual([...delta!].filter((path) => !path.startsWith('ipxe/') && !path.startsWith('grub/') && !path.startsWith('pixiecore/')), [], 'the delta names the changed answers only');
   assert.ok(boots.every((path) => delta!.has(path)));
 });
+
+test('the compile warmed after a full build renders one data file in memory and writes nothing; a broken file there is let be', async () => {
+  const root = await tempDir();
+  const [data, dist] = [join(root, 'data'), join(root, 'dist')];
+  await writeFiles(data, { 'boot/default': bootConfig('/images/default/vmlinuz'), [`boot/uuid/${uuid(1)}`]: bootConfig('/images/one/vmlinuz') });
+  const builder = new IncrementalBuilder({ dataPath: data, distPath: dist });
+  await builder.build();
+  const snapshot = await live(dist);
+  const before = await tree(join(dist, 'current'));
+  await new Promise((resolve) => setTimeout(resolve, 1300));
+  assert.match(builder.warmed ?? '', /^boot\//, 'a seed file was planned and rendered');
+  assert.equal(await live(dist), snapshot, 'nothing built');
+  assert.deepEqual(await tree(join(dist, 'current')), before);
+
+  // The next full build's warm-up meets a half-written file: nothing thrown, nothing warmed.
+  const again = new IncrementalBuilder({ dataPath: data, distPath: join(root, 'dist2') });
+  await again.build();
+  await writeFiles(data, { 'boot/default': '{"kernel": ' });
+  await new Promise((resolve) => setTimeout(resolve, 1300));
+  assert.equal(again.warmed, undefined);
+  await writeFiles(data, { 'boot/default': bootConfig('/images/fixed/vmlinuz') });
+  again.changed([join(data, 'boot/default')]);
+  await again.build();
+  assert.equal(again.lastKind, 'incremental');
+  assert.match(await readFile(join(root, 'dist2/current/ipxe/default'), 'utf8'), /images\/fixed/);
+});
+

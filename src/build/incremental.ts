@@ -30,6 +30,9 @@ import { DataFiles } from './data-files.js';
 import { Digests } from './digests.js';
 import { adoptWrittenStore, prepareManifest, sha256, type Answers, type Origins, type PreviousSnapshot } from './write.js';
 
+/** How long after a full build the compile is warmed (warm()): past the build's own bursts. */
+const WARM_AFTER_MS = 1000;
+
 /** What the last good build left: enough to redo one file's part of it. */
 interface State {
   /**
@@ -68,6 +71,8 @@ export class IncrementalBuilder {
   lastKind: 'full' | 'incremental' | undefined;
   /** The changed paths (data-relative) the last build was asked to take in. */
   lastChanged: readonly string[] = [];
+  /** The data file the last warm-up planned and rendered (tests). */
+  warmed: string | undefined;
 
   constructor(private options: BuildOptions) {}
 
@@ -123,7 +128,27 @@ export class IncrementalBuilder {
     this.state = stateOf(kept, result.dir);
     if (kept.written) adoptWrittenStore(kept.written, this.state.hashes.keys());
     prepareManifest(this.state.compiled.groups);
+    const warm = this.state;
+    const sample = kept.files.find((file) => isSeedFile(file) || isGroupFile(file));
+    if (sample !== undefined) setTimeout(() => void this.warm(warm, sample).catch(() => {}), WARM_AFTER_MS).unref();
     return { ...result, ms: Math.round(performance.now() - started) };
+  }
+
+  /**
+   * One data file planned and rendered again, in memory, nothing written: this process has not
+   * run the compile since its full build ran in a child, and the first edit after start-up paid
+   * for compiling it (and its templates) on the way to its answer.
+   */
+  private async warm(state: State, file: string): Promise<void> {
+    if (this.state !== state) return;
+    const read = await this.readChanged([file]);
+    const content = read?.get(file);
+    if (!content || this.state !== state) return;
+    const { plans, errors } = planFiles(new Map([[file, content]]), TEMPLATE_NAMES, { profiles: state.profiles, dataTemplates: state.dataTemplates });
+    const plan = plans.get(file);
+    if (errors.length > 0 || !plan || plan.size === 0) return; // a file being written: the edit reports it
+    render(plan, state.templates, state.dataTemplates, state.localFiles, this.compilers);
+    this.warmed = file;
   }
 
   /**
