@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { cp, readFile, readlink, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { build } from '../src/build/build.js';
 import { deltaBetween } from '../src/build/deltas.js';
 import { IncrementalBuilder } from '../src/build/incremental.js';
@@ -459,6 +460,13 @@ test('a shared profile\'s edit links the answers it renders again unchanged, and
   assert.ok(boots.every((path) => delta!.has(path)));
 });
 
+/** Until the builder's warm-up has run (at most 10 s): its timer does not hold the process, this wait does. */
+async function warmedUp(builder: IncrementalBuilder): Promise<void> {
+  const stop = new AbortController();
+  await Promise.race([builder.warming, sleep(10_000, undefined, { signal: stop.signal }).catch(() => {})]);
+  stop.abort();
+}
+
 test('the compile warmed after a full build renders one data file in memory and writes nothing; a broken file there is let be', async () => {
   const root = await tempDir();
   const [data, dist] = [join(root, 'data'), join(root, 'dist')];
@@ -467,7 +475,7 @@ test('the compile warmed after a full build renders one data file in memory and 
   await builder.build();
   const snapshot = await live(dist);
   const before = await tree(join(dist, 'current'));
-  await new Promise((resolve) => setTimeout(resolve, 1300));
+  await warmedUp(builder);
   assert.match(builder.warmed ?? '', /^boot\//, 'a seed file was planned and rendered');
   assert.equal(await live(dist), snapshot, 'nothing built');
   assert.deepEqual(await tree(join(dist, 'current')), before);
@@ -476,7 +484,7 @@ test('the compile warmed after a full build renders one data file in memory and 
   const again = new IncrementalBuilder({ dataPath: data, distPath: join(root, 'dist2') });
   await again.build();
   await writeFiles(data, { 'boot/default': '{"kernel": ' });
-  await new Promise((resolve) => setTimeout(resolve, 1300));
+  await warmedUp(again);
   assert.equal(again.warmed, undefined);
   await writeFiles(data, { 'boot/default': bootConfig('/images/fixed/vmlinuz') });
   again.changed([join(data, 'boot/default')]);

@@ -71,8 +71,9 @@ export class IncrementalBuilder {
   lastKind: 'full' | 'incremental' | undefined;
   /** The changed paths (data-relative) the last build was asked to take in. */
   lastChanged: readonly string[] = [];
-  /** The data file the last warm-up planned and rendered (tests). */
+  /** The data file the last warm-up planned and rendered, and the warm-up after the last full build, settled once it ran (tests). */
   warmed: string | undefined;
+  warming: Promise<void> | undefined;
 
   constructor(private options: BuildOptions) {}
 
@@ -130,7 +131,7 @@ export class IncrementalBuilder {
     prepareManifest(this.state.compiled.groups);
     const warm = this.state;
     const sample = kept.files.find((file) => isSeedFile(file) || isGroupFile(file));
-    if (sample !== undefined) setTimeout(() => void this.warm(warm, sample).catch(() => {}), WARM_AFTER_MS).unref();
+    this.warming = sample === undefined ? undefined : new Promise((done) => setTimeout(() => void this.warm(warm, sample).catch(() => {}).then(done), WARM_AFTER_MS).unref());
     return { ...result, ms: Math.round(performance.now() - started) };
   }
 
@@ -386,8 +387,8 @@ function rewarn(before: readonly BootcfgError[], changed: Iterable<string>, now:
 function apply(state: State, read: Map<string, Buffer | null>, plans: Map<string, Plan>, removed: Set<string>, added: Map<string, Planned>, files: OutputFiles, counts: Map<string, number>, revision: string | undefined): State {
   let inputs = state.compiled.inputs;
   // The changed files' answers let go while their slots are theirs (a deleted answer's slot is given again).
-  for (const file of read.keys()) {
-    inputs += (read.get(file) !== null && (plans.get(file)?.size ?? 0) > 0 ? 1 : 0) - (state.files.owns(file) ? 1 : 0);
+  for (const [file, content] of read) {
+    inputs += (content !== null && (plans.get(file)?.size ?? 0) > 0 ? 1 : 0) - (state.files.owns(file) ? 1 : 0);
     state.files.setOwned(file, []);
   }
   let reorder = false;
