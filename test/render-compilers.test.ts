@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { TemplateError, type BootcfgError } from '../src/compile/errors.js';
 import type { BootConfig } from '../src/compile/load.js';
-import { Compilers, render } from '../src/compile/render.js';
+import { Compilers, render, Rendering } from '../src/compile/render.js';
 import type { Plan } from '../src/compile/resolve.js';
 import type { TemplateName, TemplateSource } from '../src/compile/templates.js';
 
@@ -52,4 +52,25 @@ test("data templates compile with Go's built-ins, iPXE templates without them", 
   const text = '{{#if (eq role "etcd")}}yes{{else}}no{{/if}}';
   assert.equal(compilers.data.compile({ file: 'cloud/x', text }, [], '')!({ role: 'etcd' }), 'yes');
   assert.throws(() => compilers.boot.compile({ file: 'templates/ipxe.hbs', text }, [], '')!({ role: 'etcd' }), /eq/);
+});
+
+test('a render in steps (Rendering, as serve --watch renders a large edit between requests) gives what one render gives', () => {
+  const shared: BootConfig = { kernel: '/images/shared', initrd: [], args: [] };
+  const steps: Plan = new Map();
+  for (let i = 0; i < 6; i++) {
+    steps.set(`ipxe/mac/0${i}/m${i}`, { kind: 'ipxe', source: `groups/g${i}.json`, boot: shared, shared: true });
+    // g1, g3 and g5 lack `role`: a strict lookup fails, reported once per template and group.
+    const context = i % 2 === 0 ? { role: 'etcd' } : {};
+    steps.set(`cloud/mac/0${i}/m${i}`, { kind: 'template', source: `groups/g${i}.json`, group: `g${i}`, template: 'cloud/node.yaml', context });
+    steps.set(`generic/mac/0${i}/m${i}`, { kind: 'template', source: `groups/g${i}.json`, group: `g${i}`, template: 'cloud/node.yaml', context });
+  }
+  const data = new Map([['cloud/node.yaml', { file: 'cloud/node.yaml', text: '#cloud-config\nhostname: {{role}}\n' }]]);
+  const whole = render(steps, templates('#!ipxe\nkernel {{kernel}}\n'), data);
+  const rendering = new Rendering(templates('#!ipxe\nkernel {{kernel}}\n'), data, new Map(), new Compilers());
+  for (const [path, planned] of steps) rendering.add(path, planned);
+  assert.deepEqual([...rendering.files].map(([path, body]) => [path, body.toString()]), [...whole.files].map(([path, body]) => [path, body.toString()]));
+  assert.deepEqual(rendering.errors.map((error) => error.message), whole.errors.map((error) => error.message));
+  assert.equal(whole.errors.length, 3, 'once per group, not once per answer');
+  assert.equal(rendering.shared.size, 1, "the profile's script rendered once, the same buffer for all six");
+  assert.equal(new Set([...rendering.files].filter(([path]) => path.startsWith('ipxe/')).map(([, body]) => body)).size, 1);
 });

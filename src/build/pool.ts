@@ -28,3 +28,18 @@ export async function forEachYielding<T>(items: Iterable<T>, work: (item: T) => 
     if (++done % batch === 0) await new Promise<void>((resolve) => setImmediate(resolve));
   }
 }
+
+/**
+ * For a loop forEachYielding cannot drive (one that awaits, or stops early): call the result
+ * with each step's units of work, and await what it returns, a turn of the event loop once
+ * `every` units were done since the last.
+ */
+export function turns(every: number): (units?: number) => Promise<void> | undefined {
+  let done = 0;
+  return (units = 1) => {
+    done += units;
+    if (done < every) return undefined;
+    done = 0;
+    return new Promise<void>((resolve) => setImmediate(resolve));
+  };
+}

@@ -17,7 +17,7 @@ import { distFile, shardKey } from '../compile/shapes.js';
 import { recordDelta } from './deltas.js';
 import { Digests } from './digests.js';
 import { fillAll, tryLink, type DirFill } from './fill.js';
-import { forEachYielding, mapLimit } from './pool.js';
+import { forEachYielding, mapLimit, turns } from './pool.js';
 import { PrivateFile } from './private-file.js';
 import type { Progress } from './build.js';
 
@@ -154,7 +154,7 @@ async function writeHolding(spill: PieceSpill, distPath: string, files: Answers,
   if (!/^[0-9A-Za-z_-]+$/.test(meta.revision)) throw new Error(`bug: revision ${JSON.stringify(meta.revision)} is not a safe directory name`);
   const id = `${meta.revision}.${manifest.sha256.slice(0, 16)}`;
   const dir = join(distPath, SNAPSHOTS, id);
-  const counts = diffCounts(hashes, previous, options.previous?.changed);
+  const counts = await diffCounts(hashes, previous, options.previous?.changed);
   try {
     // Ordered before it exists: a concurrent build pruning meanwhile counts it among the newest.
     await markBuilt(distPath, id);
@@ -167,7 +167,7 @@ async function writeHolding(spill: PieceSpill, distPath: string, files: Answers,
     // and takes its store links from here when this write made them.
     const links = made ? { dir: resolve(dir), names: [...plan.groups].map(([group, { name }]): [string, string] => [group, name]) } : undefined;
     // The files that differ, and those written again with the same bytes (a new mtime: not the old pack's record).
-    const delta = previous?.changed ? [...differing(previous, previous.changed, hashes), ...(filled?.rewritten ?? []).map((path) => distFile(path))] : undefined;
+    const delta = previous?.changed ? [...(await differing(previous, previous.changed, hashes)), ...(filled?.rewritten ?? []).map((path) => distFile(path))] : undefined;
     if (delta) recordDelta(basename(previous!.dir), id, delta, links);
     await pointCurrentAt(distPath, id);
     // A concurrent prune may have taken the reused snapshot, or a store dir it links, just before the switch: rebuild it.
@@ -199,9 +199,20 @@ async function writeHolding(spill: PieceSpill, distPath: string, files: Answers,
 }
 
 /** The dist files of `changed` (answer paths) whose contents differ between the previous snapshot and this build. */
-function* differing(previous: Live, changed: ReadonlySet<string>, hashes: ReadonlyMap<string, string>): Generator<string> {
-  for (const path of changed) if (previous.hashOf(path) !== hashes.get(path)) yield distFile(path);
+async function differing(previous: Live, changed: ReadonlySet<string>, hashes: ReadonlyMap<string, string>): Promise<string[]> {
+  const files: string[] = [];
+  await forEachYielding(changed, (path) => {
+    if (previous.hashOf(path) !== hashes.get(path)) files.push(distFile(path));
+  }, PATHS_PER_TURN);
+  return files;
 }
+
+/**
+ * Answer paths looked at between two turns of the event loop where a write goes over the paths
+ * a change touched (a profile's edit at 100k machines as groups: 150k of them), so that serve
+ * answers between them.
+ */
+const PATHS_PER_TURN = 4096;
 
 /** The live snapshot, from what the caller holds when that is still live, else from its manifest. */
 async function liveSnapshot(distPath: string, id: string | undefined, held: PreviousSnapshot | undefined): Promise<Live | undefined> {
@@ -488,16 +499,25 @@ function closeLines(out: Buffer, at: number, count: number): number {
 async function pieceHashes(plan: StorePlan, hashes: ReadonlyMap<string, string>, origins: Origins, previous: Live | undefined, spill: PieceSpill): Promise<Map<string, Piece>> {
   const pieces = new Map<string, Piece>();
   const known = lastWriteOf(previous)?.pieces;
-  await mapLimit([...plan.groups], 16, async ([group, dir]) => {
-    const hash = dir.reused ? known?.get(dir.name) ?? (await readPieceHash(join(dirname(dirname(previous!.dir)), STORE, pieceName(dir.name)))) : undefined;
+  const unknown = [...plan.groups].filter(([, dir]) => dir.reused && !known?.has(dir.name));
+  const store = previous && join(dirname(dirname(previous.dir)), STORE);
+  const read = new Map(await mapLimit(unknown, 16, async ([group, dir]) => [group, await readPieceHash(join(store!, pieceName(dir.name)))] as const));
+  // One piece after another, yielding between some: made on this thread, a 1% edit's ~1,800
+  // pieces at 100k machines are ~0.3 s of work (concurrent workers would not yield: each goes
+  // on in a microtask while another waits for its turn).
+  const turn = turns(PATHS_PER_TURN);
+  for (const [group, dir] of plan.groups) {
+    const hash = dir.reused ? known?.get(dir.name) ?? read.get(group) : undefined;
     if (hash !== undefined) {
       pieces.set(group, { hash });
-      return;
+      await turn();
+      continue;
     }
     if (dir.reused) Object.assign(dir, { reused: false, name: storeName(group) });
     const text = pieceText(dir.files, hashes, origins);
     pieces.set(group, { hash: sha256(text), ...spill.keep(text) });
-  });
+    await turn(dir.files.length);
+  }
   return pieces;
 }
 
@@ -580,10 +600,15 @@ export function writtenStore(dir: string): WrittenStore | undefined {
   return { dir, names: [...last.plan.groups].map(([group, plan]) => [group, plan.name]), pieces: [...last.pieces] };
 }
 
-/** Takes over another process's memory of the snapshot it wrote, whose answers are `paths` (sorted). */
-export function adoptWrittenStore(written: WrittenStore, paths: Iterable<string>): void {
+/**
+ * Takes over another process's memory of the snapshot it wrote, whose answers are `paths`
+ * (sorted); yields now and then (550k paths at 100k machines as groups: serve answers between).
+ */
+export async function adoptWrittenStore(written: WrittenStore, paths: Iterable<string>): Promise<void> {
   const names = new Map(written.names);
-  const { groups, loose } = groupAnswers(paths);
+  const plan: StorePlan = { groups: new Map(), loose: [] };
+  await forEachYielding(paths, (path) => addToPlan(plan, path), 1024);
+  const { groups, loose } = plan;
   if (groups.size !== names.size) return forget(written.dir);
   for (const [group, plan] of groups) {
     const name = names.get(group);
@@ -600,17 +625,17 @@ function forget(dir: string): void {
   lastWrites.delete(dirname(dirname(dir)));
 }
 
-function diffCounts(next: ReadonlyMap<string, string>, prev: Live | undefined, changed: ReadonlySet<string> | undefined): { written: number; unchanged: number; removed: number } {
+async function diffCounts(next: ReadonlyMap<string, string>, prev: Live | undefined, changed: ReadonlySet<string> | undefined): Promise<{ written: number; unchanged: number; removed: number }> {
   let unchanged = 0;
   let removed = 0;
   if (prev && changed) {
     // Only these paths can differ from the live snapshot (the caller says so).
     let written = 0;
-    for (const path of changed) {
+    await forEachYielding(changed, (path) => {
       const [before, now] = [prev.hashOf(path), next.get(path)];
       if (now !== undefined && now !== before) written++;
       if (before !== undefined && now === undefined) removed++;
-    }
+    }, PATHS_PER_TURN);
     return { written, unchanged: next.size - written, removed };
   }
   if (prev) {
@@ -753,7 +778,7 @@ export function storeNameOf(group: string, target: string): string | undefined {
  */
 async function planStore(files: Answers, hashes: ReadonlyMap<string, string>, origins: Origins, previous: Live | undefined): Promise<StorePlan> {
   const last = lastWriteOf(previous);
-  if (previous?.changed && last) return replan(last.plan, files, previous.changed);
+  if (previous?.changed && last) return await replan(last.plan, files, previous.changed);
   const { groups, loose } = groupAnswers(files.keys());
   const changed = new Set<string>();
   const differs = (path: string) => !previous || previous.hashOf(path) !== hashes.get(path) || (path.startsWith('ipxe/') && previous.originOf?.(path) !== origins.get(path));
@@ -773,19 +798,21 @@ async function planStore(files: Answers, hashes: ReadonlyMap<string, string>, or
 
 /** Answer paths (in order) by store dir group, and the loose ones; every group not yet named. */
 function groupAnswers(paths: Iterable<string>): StorePlan {
-  const groups = new Map<string, GroupPlan>();
-  const loose: string[] = [];
-  for (const path of paths) {
-    const group = groupOfAnswer(path);
-    if (group === undefined) {
-      loose.push(path);
-      continue;
-    }
-    let plan = groups.get(group);
-    if (!plan) groups.set(group, (plan = { name: '', files: [], reused: false }));
-    plan.files.push(path);
+  const plan: StorePlan = { groups: new Map(), loose: [] };
+  for (const path of paths) addToPlan(plan, path);
+  return plan;
+}
+
+/** One more answer path in its store dir group's list (or the loose ones). */
+function addToPlan({ groups, loose }: StorePlan, path: string): void {
+  const group = groupOfAnswer(path);
+  if (group === undefined) {
+    loose.push(path);
+    return;
   }
-  return { groups, loose };
+  let plan = groups.get(group);
+  if (!plan) groups.set(group, (plan = { name: '', files: [], reused: false }));
+  plan.files.push(path);
 }
 
 /**
@@ -794,22 +821,24 @@ function groupAnswers(paths: Iterable<string>): StorePlan {
  * reusing its store dir. Nothing is done per file of the fleet: a one-machine edit plans one
  * group per kind. Paths keep the order of a full plan (sorted, as the builds hand them over).
  */
-function replan(last: StorePlan, files: Answers, changed: ReadonlySet<string>): StorePlan {
+async function replan(last: StorePlan, files: Answers, changed: ReadonlySet<string>): Promise<StorePlan> {
   const touched = new Map<string | undefined, string[]>();
-  for (const path of changed) {
+  await forEachYielding(changed, (path) => {
     const group = groupOfAnswer(path);
     const list = touched.get(group);
     if (list) list.push(path);
     else touched.set(group, [path]);
-  }
+  }, PATHS_PER_TURN);
   const merged = (before: readonly string[], paths: readonly string[]) => {
     const gone = new Set(paths);
     return [...before.filter((path) => !gone.has(path)), ...paths.filter((path) => files.has(path))].sort(byCodeUnits);
   };
   const groups = new Map<string, GroupPlan>();
+  const turn = turns(PATHS_PER_TURN);
   for (const [group, plan] of last.groups) {
     const paths = touched.get(group);
     groups.set(group, paths ? { name: storeName(group), files: merged(plan.files, paths), reused: false } : { ...plan, reused: true });
+    await turn(paths ? plan.files.length + paths.length : 1);
   }
   for (const [group, paths] of touched) {
     if (group !== undefined && !groups.has(group)) groups.set(group, { name: storeName(group), files: merged([], paths), reused: false });

@@ -79,9 +79,20 @@ export function surroundingWarnings(changed: ReadonlySet<string>, around: Surrou
 /** Each changed seed file's or group's planned answers, or every problem the files have. */
 export function planFiles(files: SourceFiles, templateNames: readonly string[], around: Surroundings): PlannedFiles {
   const planned: PlannedFiles = { plans: new Map(), groups: new Map(), warnings: [], errors: [] };
+  const plan = filePlanner(templateNames, around, planned);
+  for (const [file, content] of files) plan(file, content);
+  return planned;
+}
+
+/**
+ * planFiles a file at a time, into `planned`: for a caller that lets other work run between
+ * files (serve --watch answering requests while a profile's edit plans its 25k groups again).
+ * Each file is planned on its own, so any split plans what one call does.
+ */
+export function filePlanner(templateNames: readonly string[], around: Surroundings, planned: PlannedFiles): (file: string, content: Buffer) => void {
   const profiles = new Map(around.profiles);
   const dataTemplates = new Map(around.dataTemplates);
-  for (const [file, content] of files) {
+  return (file, content) => {
     const loaded = load(new Map([[file, content]]), templateNames);
     const model: Model = { ...loaded.model, profiles, dataTemplates };
     const resolved = resolve(model, { aroundWarnings: false });
@@ -91,6 +102,5 @@ export function planFiles(files: SourceFiles, templateNames: readonly string[], 
     for (const [path, answer] of resolved.plan) if ('source' in answer && answer.source === file) plan.set(path, answer);
     planned.plans.set(file, plan);
     if (isGroupFile(file)) planned.groups.set(file, loaded.model.groups[0]);
-  }
-  return planned;
+  };
 }

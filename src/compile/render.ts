@@ -67,31 +67,50 @@ function withHelpers(handlebars: typeof Handlebars): typeof Handlebars {
  * templates for the caller's next render (by default, for this one only).
  */
 export function render(plan: Plan, templates: ReadonlyMap<TemplateName, TemplateSource>, dataTemplates: ReadonlyMap<string, TemplateSource> = new Map(), localFiles: ReadonlyMap<string, Buffer> = new Map(), compilers = new Compilers()): { files: OutputFiles; errors: BootcfgError[]; shared: ReadonlySet<Buffer> } {
-  const errors: BootcfgError[] = [];
-  const compiled = compileTemplates(compilers.boot, templates, errors);
-  const data = new DataTemplates(compilers.data, dataTemplates, errors, localFiles);
-  const files: OutputFiles = new Map();
-  const shared = new Set<Buffer>();
-  if (errors.length > 0) return { files, errors, shared };
-  const failed = new Set<string>();
+  const rendering = new Rendering(templates, dataTemplates, localFiles, compilers);
+  if (rendering.errors.length === 0) for (const [path, planned] of plan) rendering.add(path, planned);
+  return { files: rendering.files, errors: rendering.errors, shared: rendering.shared };
+}
+
+/**
+ * One render, an answer at a time: `render` in steps, for a caller that lets other work run
+ * between them (serve --watch answering requests while an edit reaching 25k groups renders).
+ * The steps share what one render shares (compiled templates, a profile's boot answers, the
+ * errors reported once per template and group), so any split renders what one call does.
+ * Nothing may be added when the templates did not compile (`errors` is not empty at the start).
+ */
+export class Rendering {
+  readonly files: OutputFiles = new Map();
+  readonly errors: BootcfgError[] = [];
+  readonly shared = new Set<Buffer>();
+  private readonly compiled: Map<TemplateName, Renderer>;
+  private readonly data: DataTemplates;
+  private readonly failed = new Set<string>();
   // A profile's boot config is one object for all its groups' answers: its script, grub.cfg and
   // Pixiecore answer are rendered once (at 100k machines in four profiles, 250k renders saved).
-  const byBoot = new Map<string, Map<BootConfig, Buffer>>();
-  for (const [path, planned] of plan) {
+  private readonly byBoot = new Map<string, Map<BootConfig, Buffer>>();
+
+  constructor(private readonly templates: ReadonlyMap<TemplateName, TemplateSource>, private readonly dataTemplates: ReadonlyMap<string, TemplateSource>, localFiles: ReadonlyMap<string, Buffer>, compilers: Compilers) {
+    this.compiled = compileTemplates(compilers.boot, templates, this.errors);
+    this.data = new DataTemplates(compilers.data, dataTemplates, this.errors, localFiles);
+  }
+
+  /** Renders one planned answer into `files`; an error goes to `errors` (once per template, and group) and its answer is left out. */
+  add(path: string, planned: PlannedFile): void {
+    const { errors, failed } = this;
     try {
-      files.set(path, planned.kind === 'template' ? data.render(planned, failed, errors) : 'shared' in planned && planned.shared ? renderShared(planned, compiled, byBoot, shared) : renderFile(planned, compiled));
+      this.files.set(path, planned.kind === 'template' ? this.data.render(planned, failed, errors) : 'shared' in planned && planned.shared ? renderShared(planned, this.compiled, this.byBoot, this.shared) : renderFile(planned, this.compiled));
     } catch (error) {
       const name = planned.kind === 'template' ? `${planned.template}\0${planned.source}` : planned.kind === 'chain' ? 'boot.ipxe' : 'ipxe';
-      if (failed.has(name)) continue;
+      if (failed.has(name)) return;
       failed.add(name);
       if (planned.kind === 'template') {
-        errors.push(templateError(dataTemplates.get(planned.template)!, error, DATA_HINT, `for group ${planned.group} (${planned.source})`));
+        errors.push(templateError(this.dataTemplates.get(planned.template)!, error, DATA_HINT, `for group ${planned.group} (${planned.source})`));
       } else {
-        errors.push(templateError(templates.get(name as TemplateName)!, error, IPXE_HINT, 'source' in planned ? `rendering ${planned.source}` : undefined));
+        errors.push(templateError(this.templates.get(name as TemplateName)!, error, IPXE_HINT, 'source' in planned ? `rendering ${planned.source}` : undefined));
       }
     }
   }
-  return { files, errors, shared };
 }
 
 /** Data templates, each compiled the first time an answer needs it and reused for every other. */
