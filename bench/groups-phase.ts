@@ -26,6 +26,8 @@ export interface GroupsResult extends BuildFigures {
     profileBuildMs: number[];
     restRssKb?: number;
     rssKb?: number;
+    /** For each change above, the slowest answer serve gave while building it (ms). */
+    slowestMs?: number[];
   };
 }
 
@@ -42,7 +44,7 @@ export async function benchGroups({ n, base, data, images, runs, say }: Options)
   const built = await benchBuild(`groups n=${n}`, base, data, runs, say);
   const result: GroupsResult = {
     machines: n, dataFiles: n + ROLES.length + 3, ...built.figures,
-    watch: { firstBuildMs: 0, editMs: [], editBuildMs: [], onePercentMs: [], onePercentBuildMs: [], profileMs: [], profileBuildMs: [] },
+    watch: { firstBuildMs: 0, editMs: [], editBuildMs: [], onePercentMs: [], onePercentBuildMs: [], profileMs: [], profileBuildMs: [], slowestMs: [] },
   };
   await rm(built.dist, { recursive: true, force: true });
   const dist = join(base, 'watch-dist');
@@ -59,7 +61,8 @@ export async function benchGroups({ n, base, data, images, runs, say }: Options)
       const m = machine((run * 7919) % n);
       edited.add(m.index);
       const tag = `edit-${run}-${Date.now()}`;
-      const { ms, buildMs } = await timeUntilServed(serve, `/cloud?uuid=${m.uuid}&mac=${m.mac}`, tag, () => writeFile(join(data, groupFile(m)), groupConfig(m, tag)));
+      const { ms, buildMs, slowestMs } = await timeUntilServed(serve, `/cloud?uuid=${m.uuid}&mac=${m.mac}`, tag, () => writeFile(join(data, groupFile(m)), groupConfig(m, tag)));
+      w.slowestMs!.push(slowestMs);
       w.editMs.push(ms);
       w.editBuildMs.push(buildMs);
       say(`groups n=${n} run ${run}: one group's edit served after ${ms.toFixed(0)} ms (rebuild ${buildMs} ms)`);
@@ -71,9 +74,10 @@ export async function benchGroups({ n, base, data, images, runs, say }: Options)
       for (const m of machines) edited.add(m.index);
       const tag = `fleet-${run}-${Date.now()}`;
       const last = machines.at(-1)!;
-      const { ms, buildMs } = await timeUntilServed(serve, `/cloud?uuid=${last.uuid}&mac=${last.mac}`, tag, async () => {
+      const { ms, buildMs, slowestMs } = await timeUntilServed(serve, `/cloud?uuid=${last.uuid}&mac=${last.mac}`, tag, async () => {
         for (const m of machines) await writeFile(join(data, groupFile(m)), groupConfig(m, tag));
       });
+      w.slowestMs!.push(slowestMs);
       w.onePercentMs.push(ms);
       w.onePercentBuildMs.push(buildMs);
       say(`groups n=${n} run ${run}: ${count} groups' edits served after ${ms.toFixed(0)} ms (rebuild ${buildMs} ms)`);
@@ -81,7 +85,8 @@ export async function benchGroups({ n, base, data, images, runs, say }: Options)
     for (let run = 1; run <= runs; run++) {
       const m = machine([...Array(ROLES.length).keys()].find((i) => roleOf(machine(i)) === role)!);
       const tag = `profile-${run}-${Date.now()}`;
-      const { ms, buildMs } = await timeUntilServed(serve, `/ipxe?uuid=${m.uuid}&mac=${m.mac}`, tag, () => writeFile(join(data, `profiles/${role}.json`), profileConfig(role, tag)));
+      const { ms, buildMs, slowestMs } = await timeUntilServed(serve, `/ipxe?uuid=${m.uuid}&mac=${m.mac}`, tag, () => writeFile(join(data, `profiles/${role}.json`), profileConfig(role, tag)));
+      w.slowestMs!.push(slowestMs);
       w.profileMs.push(ms);
       w.profileBuildMs.push(buildMs);
       say(`groups n=${n} run ${run}: profile ${role}'s edit (${Math.ceil(n / ROLES.length)} machines) served after ${ms.toFixed(0)} ms (rebuild ${buildMs} ms)`);

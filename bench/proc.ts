@@ -54,6 +54,17 @@ export interface RunningServe {
   stop(): Promise<void>;
 }
 
+/**
+ * A change served: write (or push) → the new answer (ms), the build's own time from serve's
+ * log, and the slowest answer serve gave the poller meanwhile (serve builds in the process that
+ * answers: a build that does not yield keeps every request waiting).
+ */
+export interface Served {
+  ms: number;
+  buildMs: number;
+  slowestMs: number;
+}
+
 /** Starts `bootcfg serve …` and resolves once it prints "listening on URL" (bounded wait). */
 export function startServe(args: readonly string[], timeoutMs = 15 * 60_000): Promise<RunningServe> {
   return startListening(bootcfgArgs(['serve', ...args]), timeoutMs);
@@ -154,18 +165,21 @@ export async function atRest(serve: RunningServe): Promise<void> {
 
 /**
  * Polls `path` on serve every 5 ms until its body holds `tag` (bounded to 10 minutes), and
- * returns the ms since `started` and the own time of the build that made it live (from serve's
- * log after `mark`). Fails at once, with serve's words, when serve says a build or fetch failed
+ * returns the ms since `started`, the own time of the build that made it live (from serve's
+ * log after `mark`) and the slowest of the polls. Fails at once, with serve's words, when serve says a build or fetch failed
  * after `mark` or exits: a build that cannot finish (a full disk) is not waited for.
  */
-export async function untilServed(serve: RunningServe, path: string, tag: string, mark: number, started: number): Promise<{ ms: number; buildMs: number }> {
+export async function untilServed(serve: RunningServe, path: string, tag: string, mark: number, started: number): Promise<Served> {
+  let slowestMs = 0;
   while (performance.now() - started < 600_000) {
+    const asked = performance.now();
     const body = await fetch(serve.url + path).then((response) => response.text(), () => '');
+    slowestMs = Math.max(slowestMs, performance.now() - asked);
     if (body.includes(tag)) {
       const ms = performance.now() - started;
       const builds = () => [...serve.log().slice(mark).matchAll(/^built revision .* in (\d+) ms/gm)].map((m) => Number(m[1]));
       for (let i = 0; i < 100 && builds().length === 0; i++) await sleep(10); // the log line may trail the answer
-      return { ms, buildMs: builds().at(-1) ?? Number.NaN }; // the build that made it live (an earlier one may have caught half the writes)
+      return { ms, buildMs: builds().at(-1) ?? Number.NaN, slowestMs }; // the build that made it live (an earlier one may have caught half the writes)
     }
     const failed = /^(build|fetch) failed[\s\S]*/m.exec(serve.log().slice(mark));
     if (failed) throw new Error(`${path} never showed ${tag}: serve said\n${failed[0].slice(0, 2000)}`);

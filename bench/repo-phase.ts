@@ -11,7 +11,7 @@ import { cp, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { bootConfig, dataFile, defaultBoot, machine } from './fleet.js';
-import { atRest, peakRssKb, restRssKb, startServe, untilServed, type RunningServe } from './proc.js';
+import { atRest, peakRssKb, restRssKb, startServe, untilServed, type RunningServe, type Served } from './proc.js';
 
 export interface RepoResult {
   editMs: number[];
@@ -26,6 +26,8 @@ export interface RepoResult {
   restRssKb?: number;
   /** serve's peak RSS over the phase (KB). */
   rssKb?: number;
+  /** For each change above, the slowest answer serve gave between the push and the new answer (ms). */
+  slowestMs?: number[];
 }
 
 const git = (repo: string, args: string[]) => execFileSync('git', ['-C', repo, '-c', 'user.name=bench', '-c', 'user.email=bench@bootcfg.invalid', ...args], { maxBuffer: 1 << 26 });
@@ -51,7 +53,7 @@ export async function benchRepo(n: number, base: string, data: string, images: s
   await rm(dist, { recursive: true, force: true });
   const secret = randomBytes(16).toString('hex');
   process.env.BOOTCFG_WEBHOOK_SECRET = secret; // read from the environment only, as serve asks
-  const result: RepoResult = { editMs: [], onePercentMs: [], defaultMs: [], editBuildMs: [], onePercentBuildMs: [], defaultBuildMs: [], firstBuildMs: 0 };
+  const result: RepoResult = { editMs: [], onePercentMs: [], defaultMs: [], editBuildMs: [], onePercentBuildMs: [], defaultBuildMs: [], slowestMs: [], firstBuildMs: 0 };
   const started = performance.now();
   const serve = await startServe(['--repo', repo, '--ref', 'main', '--cache-path', cache, '--dist-path', dist, '--images-path', images, '--address', '127.0.0.1:0', '--pull-interval', '0']);
   result.firstBuildMs = performance.now() - started;
@@ -67,7 +69,8 @@ export async function benchRepo(n: number, base: string, data: string, images: s
       const m = machine((run * 7919 + 13) % n);
       edited.push(m.index);
       const tag = `repo-edit-${run}-${Date.now()}`;
-      const { ms, buildMs } = await servedAfterPush(serve, secret, `/ipxe?uuid=${m.uuid}&mac=${m.mac}`, tag, () => commit(tag, [[dataFile('boot', m), bootConfig(m, tag)]]));
+      const { ms, buildMs, slowestMs } = await servedAfterPush(serve, secret, `/ipxe?uuid=${m.uuid}&mac=${m.mac}`, tag, () => commit(tag, [[dataFile('boot', m), bootConfig(m, tag)]]));
+      result.slowestMs!.push(slowestMs);
       result.editMs.push(ms);
       result.editBuildMs.push(buildMs);
       say(`n=${n} run ${run}: repo, one machine's edit served ${ms.toFixed(0)} ms after the push (build ${buildMs} ms)`);
@@ -79,14 +82,16 @@ export async function benchRepo(n: number, base: string, data: string, images: s
       edited.push(...machines.map((m) => m.index));
       const tag = `repo-fleet-${run}-${Date.now()}`;
       const last = machines.at(-1)!;
-      const { ms, buildMs } = await servedAfterPush(serve, secret, `/ipxe?uuid=${last.uuid}&mac=${last.mac}`, tag, () => commit(tag, machines.map((m) => [dataFile('boot', m), bootConfig(m, tag)])));
+      const { ms, buildMs, slowestMs } = await servedAfterPush(serve, secret, `/ipxe?uuid=${last.uuid}&mac=${last.mac}`, tag, () => commit(tag, machines.map((m) => [dataFile('boot', m), bootConfig(m, tag)])));
+      result.slowestMs!.push(slowestMs);
       result.onePercentMs.push(ms);
       result.onePercentBuildMs.push(buildMs);
       say(`n=${n} run ${run}: repo, ${count} machines' edits served ${ms.toFixed(0)} ms after the push (build ${buildMs} ms)`);
     }
     for (let run = 1; run <= runs; run++) {
       const tag = `repo-default-${run}-${Date.now()}`;
-      const { ms, buildMs } = await servedAfterPush(serve, secret, '/ipxe', tag, () => commit(tag, [['boot/default', defaultBoot(tag)]]));
+      const { ms, buildMs, slowestMs } = await servedAfterPush(serve, secret, '/ipxe', tag, () => commit(tag, [['boot/default', defaultBoot(tag)]]));
+      result.slowestMs!.push(slowestMs);
       result.defaultMs.push(ms);
       result.defaultBuildMs.push(buildMs);
       say(`n=${n} run ${run}: repo, default's edit served ${ms.toFixed(0)} ms after the push (build ${buildMs} ms)`);
@@ -105,7 +110,7 @@ export async function benchRepo(n: number, base: string, data: string, images: s
 }
 
 /** Runs `push`, then sends the signed webhook and polls `path` until it shows `tag` (proc.ts's untilServed). */
-async function servedAfterPush(serve: RunningServe, secret: string, path: string, tag: string, push: () => Promise<void>): Promise<{ ms: number; buildMs: number }> {
+async function servedAfterPush(serve: RunningServe, secret: string, path: string, tag: string, push: () => Promise<void>): Promise<Served> {
   await sleep(200);
   await atRest(serve);
   const mark = serve.log().length;

@@ -28,7 +28,7 @@ import { bootConfig, dataFile, defaultBoot, machine, writeFleet, writeGroupsFlee
 import { benchGroups, type GroupsResult } from './groups-phase.js';
 import { benchRepo, type RepoResult } from './repo-phase.js';
 import { benchServePhase, type ServeResult } from './serve-phase.js';
-import { atRest, bootcfgArgs, peakRssKb, restRssKb, ROOT, startServe, timed, untilServed, type RunningServe } from './proc.js';
+import { atRest, bootcfgArgs, peakRssKb, restRssKb, ROOT, startServe, timed, untilServed, type RunningServe, type Served } from './proc.js';
 
 export interface SizeResult {
   machines: number;
@@ -48,6 +48,8 @@ export interface SizeResult {
     rssKb?: number;
     /** serve --watch's RSS after the first build, before any change. */
     restRssKb?: number;
+    /** For each change above (edits, 1%, defaults), the slowest answer serve gave while building it (ms). */
+    slowestMs?: number[];
     firstBuildMs: number;
   };
   repo?: RepoResult;
@@ -128,7 +130,7 @@ async function benchSize(n: number, images: string): Promise<SizeResult> {
   if (['build', 'serve', 'watch', 'repo'].some((phase) => PHASES.has(phase))) await ensureFleet(data, n);
   const result: SizeResult = {
     machines: n, dataFiles: 2 * n + 2, outputFiles: 0, buildMs: [], cpMs: [], buildRssKb: [],
-    watch: { editMs: [], onePercentMs: [], defaultMs: [], editBuildMs: [], onePercentBuildMs: [], defaultBuildMs: [], firstBuildMs: 0 }, serve: { bootcfg: [], nginx: [], nodeCeiling: [] },
+    watch: { editMs: [], onePercentMs: [], defaultMs: [], editBuildMs: [], onePercentBuildMs: [], defaultBuildMs: [], slowestMs: [], firstBuildMs: 0 }, serve: { bootcfg: [], nginx: [], nodeCeiling: [] },
   };
   let dist = join(base, 'build-1');
   if (PHASES.has('build') || (PHASES.has('serve') && !existsSync(dist))) {
@@ -194,7 +196,8 @@ async function benchWatch(n: number, base: string, data: string, images: string,
       const m = machine((run * 7919) % n);
       edited.push(m.index);
       const tag = `edit-${run}-${Date.now()}`;
-      const { ms, buildMs } = await timeUntilServed(serve, `/ipxe?uuid=${m.uuid}&mac=${m.mac}`, tag, () => writeFile(join(data, dataFile('boot', m)), bootConfig(m, tag)));
+      const { ms, buildMs, slowestMs } = await timeUntilServed(serve, `/ipxe?uuid=${m.uuid}&mac=${m.mac}`, tag, () => writeFile(join(data, dataFile('boot', m)), bootConfig(m, tag)));
+      result.watch.slowestMs!.push(slowestMs);
       result.watch.editMs.push(ms);
       result.watch.editBuildMs!.push(buildMs);
       say(`n=${n} run ${run}: one machine's edit served after ${ms.toFixed(0)} ms (rebuild ${buildMs} ms)`);
@@ -206,16 +209,18 @@ async function benchWatch(n: number, base: string, data: string, images: string,
       edited.push(...machines.map((m) => m.index));
       const tag = `fleet-${run}-${Date.now()}`;
       const last = machines.at(-1)!;
-      const { ms, buildMs } = await timeUntilServed(serve, `/ipxe?uuid=${last.uuid}&mac=${last.mac}`, tag, async () => {
+      const { ms, buildMs, slowestMs } = await timeUntilServed(serve, `/ipxe?uuid=${last.uuid}&mac=${last.mac}`, tag, async () => {
         for (const m of machines) await writeFile(join(data, dataFile('boot', m)), bootConfig(m, tag));
       });
+      result.watch.slowestMs!.push(slowestMs);
       result.watch.onePercentMs.push(ms);
       result.watch.onePercentBuildMs!.push(buildMs);
       say(`n=${n} run ${run}: ${count} machines' edits served after ${ms.toFixed(0)} ms (rebuild ${buildMs} ms)`);
     }
     for (let run = 1; run <= RUNS; run++) {
       const tag = `default-${run}-${Date.now()}`;
-      const { ms, buildMs } = await timeUntilServed(serve, '/ipxe', tag, () => writeFile(join(data, 'boot/default'), defaultBoot(tag)));
+      const { ms, buildMs, slowestMs } = await timeUntilServed(serve, '/ipxe', tag, () => writeFile(join(data, 'boot/default'), defaultBoot(tag)));
+      result.watch.slowestMs!.push(slowestMs);
       result.watch.defaultMs.push(ms);
       result.watch.defaultBuildMs!.push(buildMs);
       say(`n=${n} run ${run}: default's edit served after ${ms.toFixed(0)} ms (rebuild ${buildMs} ms)`);
@@ -236,7 +241,7 @@ async function benchWatch(n: number, base: string, data: string, images: string,
  * and failing at once when serve says the build failed). Also returns the rebuild's own time
  * from serve's log, to split detection from building.
  */
-export async function timeUntilServed(serve: RunningServe, path: string, tag: string, change: () => Promise<unknown>): Promise<{ ms: number; buildMs: number }> {
+export async function timeUntilServed(serve: RunningServe, path: string, tag: string, change: () => Promise<unknown>): Promise<Served> {
   await sleep(200); // let the watcher settle from the previous change
   await atRest(serve);
   const mark = serve.log().length;
