@@ -493,3 +493,24 @@ test('the compile warmed after a full build renders one data file in memory and 
   assert.match(await readFile(join(root, 'dist2/current/ipxe/default'), 'utf8'), /images\/fixed/);
 });
 
+
+test('selectors that could tie make every edit a full build (the kept state tells from its shapes alone)', async () => {
+  const profile = JSON.stringify({ id: 'worker', boot: { kernel: '/images/worker/vmlinuz', initrd: [], cmdline: {} } });
+  const group = (id: string, selector: object, note = 'a') => JSON.stringify({ id, profile: 'worker', selector, metadata: { note } });
+  const files = (tie: boolean): Record<string, string> => ({
+    'profiles/worker.json': profile,
+    'groups/m1.json': group('m1', { mac: mac(1) }),
+    'groups/m2.json': group('m2', { mac: mac(2) }),
+    // {mac} and {os} could both match one request; {mac, os} decides it for m1 (a fleet that builds).
+    ...(tie ? { 'groups/installed.json': group('installed', { os: 'installed' }), 'groups/m1-installed.json': group('m1-installed', { mac: mac(1), os: 'installed' }), 'groups/m2-installed.json': group('m2-installed', { mac: mac(2), os: 'installed' }) } : {}),
+  });
+  for (const tie of [false, true]) {
+    const data = await writeFiles(await tempDir(), files(tie));
+    const builder = new IncrementalBuilder({ dataPath: data, distPath: join(await tempDir(), 'dist') });
+    await builder.build();
+    await writeFile(join(data, 'groups/m2.json'), group('m2', { mac: mac(2) }, 'b'));
+    builder.changed([join(data, 'groups/m2.json')]);
+    await builder.build();
+    assert.equal(builder.lastKind, tie ? 'full' : 'incremental', tie ? 'shapes that could tie' : 'none that could');
+  }
+});

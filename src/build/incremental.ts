@@ -326,7 +326,7 @@ async function stateOf(kept: KeptBuild, snapshot: string): Promise<State> {
   return {
     files, dirs, shapeCounts, hashes,
     sum: RevisionSum.fromHex(kept.sum),
-    ties: hasTies(kept.paths),
+    ties: hasTies(shapeCounts.keys()), // one key per kind and shape dir (shapeKey): ~50, not 550k paths
     templates: new Map(kept.templates),
     dataTemplates: new Map(kept.dataTemplates),
     localFiles: new Map(kept.localFiles as [string, Buffer][]),
@@ -507,7 +507,7 @@ function shapeKey(path: string): string {
   return second === -1 ? path : path.slice(0, second);
 }
 
-/** Whether any two shapes of one kind could tie (src/compile/matching.ts), from the answer paths. */
+/** Whether any two shapes of one kind could tie (src/compile/matching.ts), from the answer paths or their shapeKeys. */
 function hasTies(paths: Iterable<string>): boolean {
   const byKind = new Map<string, Map<string, ShapeKeys>>();
   for (const path of paths) {
