@@ -166,8 +166,9 @@ export async function atRest(serve: RunningServe): Promise<void> {
 /**
  * Polls `path` on serve every 5 ms until its body holds `tag` (bounded to 10 minutes), and
  * returns the ms since `started`, the own time of the build that made it live (from serve's
- * log after `mark`) and the slowest of the polls. Fails at once, with serve's words, when serve says a build or fetch failed
- * after `mark` or exits: a build that cannot finish (a full disk) is not waited for.
+ * log after `mark`) and the slowest of the polls. Fails at once, with serve's words, when serve
+ * says a build or fetch failed after `mark` or exits: a build that cannot finish (a full disk)
+ * is not waited for.
  */
 export async function untilServed(serve: RunningServe, path: string, tag: string, mark: number, started: number): Promise<Served> {
   let slowestMs = 0;

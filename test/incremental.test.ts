@@ -493,7 +493,6 @@ test('the compile warmed after a full build renders one data file in memory and 
   assert.match(await readFile(join(root, 'dist2/current/ipxe/default'), 'utf8'), /images\/fixed/);
 });
 
-
 test('selectors that could tie make every edit a full build (the kept state tells from its shapes alone)', async () => {
   const profile = JSON.stringify({ id: 'worker', boot: { kernel: '/images/worker/vmlinuz', initrd: [], cmdline: {} } });
   const group = (id: string, selector: object, note = 'a') => JSON.stringify({ id, profile: 'worker', selector, metadata: { note } });
@@ -501,7 +500,7 @@ test('selectors that could tie make every edit a full build (the kept state tell
     'profiles/worker.json': profile,
     'groups/m1.json': group('m1', { mac: mac(1) }),
     'groups/m2.json': group('m2', { mac: mac(2) }),
-    // {mac} and {os} could both match one request; {mac, os} decides it for m1 (a fleet that builds).
+    // {mac} and {os} could both match one request; the {mac, os} groups decide it for m1 and m2 (a fleet that builds).
     ...(tie ? { 'groups/installed.json': group('installed', { os: 'installed' }), 'groups/m1-installed.json': group('m1-installed', { mac: mac(1), os: 'installed' }), 'groups/m2-installed.json': group('m2-installed', { mac: mac(2), os: 'installed' }) } : {}),
   });
   for (const tie of [false, true]) {

@@ -607,7 +607,7 @@ export function writtenStore(dir: string): WrittenStore | undefined {
 export async function adoptWrittenStore(written: WrittenStore, paths: Iterable<string>): Promise<void> {
   const names = new Map(written.names);
   const plan: StorePlan = { groups: new Map(), loose: [] };
-  await forEachYielding(paths, (path) => addToPlan(plan, path), 1024);
+  await forEachYielding(paths, (path) => addToPlan(plan, path), PATHS_PER_TURN);
   const { groups, loose } = plan;
   if (groups.size !== names.size) return forget(written.dir);
   for (const [group, plan] of groups) {
