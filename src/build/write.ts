@@ -6,7 +6,7 @@
 // hard-linked from it (no bytes copied). A snapshot with identical contents is reused as is.
 
 import { execFile } from 'node:child_process';
-import { createHash, randomBytes, type Hash } from 'node:crypto';
+import { createHash, hash as oneShot, randomBytes, type Hash } from 'node:crypto';
 import { closeSync, constants, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, renameSync, statSync, symlinkSync, writeFileSync, type Dirent } from 'node:fs';
 import { mkdir, open, readdir, readlink, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
@@ -76,8 +76,9 @@ const SYNC_EACH_MAX = 256;
 /** A staging dir whose builder cannot be checked (another host or container) is left this long. */
 const FOREIGN_STAGING_MS = 3600_000;
 
+/** sha256 in hex. The one-shot crypto.hash: a build hashes ~700k small inputs at 100k machines, and a Hash object each cost twice the time. */
 export function sha256(data: Buffer | string): string {
-  return createHash('sha256').update(data).digest('hex');
+  return oneShot('sha256', data, 'hex');
 }
 
 /** A snapshot's file hashes as its builder still holds them: no need to read its manifest back. */

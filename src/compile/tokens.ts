@@ -37,24 +37,24 @@ const SEPARATORS: readonly string[] = [';', '&&', '||'];
 
 /** Why `token` would not reach iPXE (and Pixiecore) as the one plain word it is, or undefined. */
 export function tokenProblem(token: string, role: TokenRole): TokenProblem | undefined {
-  const shown = JSON.stringify(token);
+  const shown = (): string => JSON.stringify(token); // made only for a problem: every argument of every machine comes through here
   if (WHITESPACE_OR_CONTROL.test(token)) {
     return { message: 'contains whitespace or a control character', hint: 'iPXE splits the kernel line on spaces; split it into separate values' };
   }
   if (SEPARATORS.includes(token)) {
-    return { message: `${shown} is an iPXE command separator`, hint: 'iPXE reads ";", "&&" and "||" as the end of a command and runs what follows; remove it' };
+    return { message: `${shown()} is an iPXE command separator`, hint: 'iPXE reads ";", "&&" and "||" as the end of a command and runs what follows; remove it' };
   }
   if (token.startsWith('#')) {
-    return { message: `${shown} starts with "#", which starts an iPXE comment`, hint: 'iPXE ignores the rest of the line after a word starting with "#"; remove it or move the "#" inside the word' };
+    return { message: `${shown()} starts with "#", which starts an iPXE comment`, hint: 'iPXE ignores the rest of the line after a word starting with "#"; remove it or move the "#" inside the word' };
   }
   if (token.endsWith('\\')) {
-    return { message: `${shown} ends with "\\", which joins the next iPXE script line to this one`, hint: 'remove the trailing backslash' };
+    return { message: `${shown()} ends with "\\", which joins the next iPXE script line to this one`, hint: 'remove the trailing backslash' };
   }
   if (role === 'image' && token.startsWith('-')) {
-    return { message: `${shown} starts with "-", which iPXE reads as an option of kernel/initrd`, hint: 'give a URL or a path under /images/' };
+    return { message: `${shown()} starts with "-", which iPXE reads as an option of kernel/initrd`, hint: 'give a URL or a path under /images/' };
   }
   if (role === 'argument' && token.includes('{{')) {
-    return { message: `${shown} contains "{{", which Pixiecore expands as a template`, hint: 'Pixiecore runs the command line through Go templates; use iPXE settings such as ${uuid} instead' };
+    return { message: `${shown()} contains "{{", which Pixiecore expands as a template`, hint: 'Pixiecore runs the command line through Go templates; use iPXE settings such as ${uuid} instead' };
   }
   return undefined;
 }
