@@ -9,9 +9,10 @@ import { resolve, type Plan } from '../compile/resolve.js';
 import { buildStopped, readSource } from './source.js';
 import { readBuiltinTemplates } from './builtin-templates.js';
 import { TEMPLATE_NAMES, type TemplateName, type TemplateSource } from '../compile/templates.js';
-import { sha256, writeSnapshot, type Answers, type Origins, type PreviousSnapshot, type SnapshotMeta, type WriteResult } from './write.js';
+import { EarlyStore, sha256, writeSnapshot, type Answers, type Origins, type PreviousSnapshot, type SnapshotMeta, type WriteResult } from './write.js';
 import { checkImages } from './images-check.js';
 import { checkCloudConfigs } from './cloud-checks.js';
+import { forEachYielding } from './pool.js';
 
 /** Reports a long build's progress: `done` of `total` items of a stage (total 0: not known yet). */
 export type Progress = (stage: string, done: number, total: number) => void;
@@ -26,6 +27,8 @@ export interface CompileOptions {
   imagesPath?: string;
   /** Rewrites the plan before it is rendered (bootcfg publish's static layout); its errors fail the build. */
   layout?: (plan: Plan, model: Model) => { plan: Plan; errors: BootcfgError[]; warnings: BootcfgError[] };
+  /** Called with the answers once rendered without errors, before they are hashed (a build starts writing them: EarlyStore). */
+  rendered?: (files: OutputFiles) => Promise<void>;
 }
 
 export interface Compiled {
@@ -141,11 +144,13 @@ export async function compileAll(dataPath: string, options: CompileOptions & { d
     if (failed) throw failed;
   });
   checked.catch(() => {}); // the caller awaits it before the build goes live
+  await options.rendered?.(output);
   const { model } = loaded;
   const hashes = new Map<string, string>();
   const sum = new RevisionSum();
   const hashOf = new Map<Buffer, string>(); // an answer many paths share (a profile's script) is hashed once
-  for (const [path, content] of output) {
+  // A turn of the event loop now and then: the fill worker writing ahead asks for its next chunk.
+  await forEachYielding(output, ([path, content]) => {
     let hash = hashOf.get(content);
     if (hash === undefined) {
       hash = sha256(content);
@@ -153,7 +158,7 @@ export async function compileAll(dataPath: string, options: CompileOptions & { d
     }
     hashes.set(path, hash);
     sum.add(path, hash);
-  }
+  }, 8192);
   const compiled: Compiled = {
     revision: options.revision ?? sum.revision(),
     files: output,
@@ -180,17 +185,33 @@ function originsOf(plan: Plan): Map<string, string> {
 
 export async function build(options: BuildOptions): Promise<BuildResult> {
   const started = performance.now();
-  const { compiled, hashes, checked } = await compileAll(options.dataPath, { ...options, deferChecks: true });
-  return writeCompiled(options, compiled, hashes, started, undefined, checked);
+  return withEarlyStore(options.distPath, async (rendered, early) => {
+    const { compiled, hashes, checked } = await compileAll(options.dataPath, { ...options, deferChecks: true, rendered });
+    return writeCompiled(options, compiled, hashes, started, undefined, checked, early());
+  });
+}
+
+/**
+ * Runs a full build whose answers start going to disk as soon as they are rendered, when the
+ * dist has no live snapshot yet (write.ts: EarlyStore): `rendered` is the compile's hook,
+ * `early()` what it started, for the write to take up. Dropped after, taken up or not.
+ */
+export async function withEarlyStore<T>(distPath: string, work: (rendered: (files: OutputFiles) => Promise<void>, early: () => EarlyStore | undefined) => Promise<T>): Promise<T> {
+  let early: EarlyStore | undefined;
+  try {
+    return await work(async (files) => void (early = await EarlyStore.start(distPath, files)), () => early);
+  } finally {
+    await early?.drop();
+  }
 }
 
 /**
  * Writes a compiled build as the live snapshot; `previous` is the live manifest's files when the
  * caller holds them; `ready` is awaited before the snapshot goes live (a compile's deferred checks).
  */
-export async function writeCompiled(options: BuildOptions, compiled: Omit<Compiled, 'files' | 'origins'> & { files: Answers; origins: Origins }, hashes: ReadonlyMap<string, string>, started: number, previous?: PreviousSnapshot, ready?: Promise<void>): Promise<BuildResult> {
+export async function writeCompiled(options: BuildOptions, compiled: Omit<Compiled, 'files' | 'origins'> & { files: Answers; origins: Origins }, hashes: ReadonlyMap<string, string>, started: number, previous?: PreviousSnapshot, ready?: Promise<void>, early?: EarlyStore): Promise<BuildResult> {
   if (options.signal?.aborted) throw buildStopped();
-  const written = await writeSnapshot(options.distPath, compiled.files, { revision: compiled.revision, source: options.source ?? options.dataPath, ...describeFleet(compiled) }, { progress: options.progress, hashes, previous, pruneLater: options.pruneLater, ready });
+  const written = await writeSnapshot(options.distPath, compiled.files, { revision: compiled.revision, source: options.source ?? options.dataPath, ...describeFleet(compiled) }, { progress: options.progress, hashes, previous, pruneLater: options.pruneLater, ready, early });
   return { revision: compiled.revision, inputs: compiled.inputs, warnings: compiled.warnings, ...written, ms: Math.round(performance.now() - started) };
 }
 

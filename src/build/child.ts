@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { deserialize, serialize } from 'node:v8';
 import type { BootcfgError } from '../compile/errors.js';
 import type { TemplateName, TemplateSource } from '../compile/templates.js';
-import { compileAll, writeCompiled, type BuildOptions, type BuildResult, type Compiled, type FullCompile } from './build.js';
+import { compileAll, withEarlyStore, writeCompiled, type BuildOptions, type BuildResult, type Compiled, type FullCompile } from './build.js';
 import { answerParent, askChild, fromSent, SHARED_FD, toSent, type SentError } from './ask-child.js';
 import { PrivateFile } from './private-file.js';
 import { buildStopped } from './source.js';
@@ -117,8 +117,10 @@ export function runChild(): void {
 
 async function buildKept(options: BuildOptions, keep: boolean, shared: boolean): Promise<Built> {
   const started = performance.now();
-  const all = await compileAll(options.dataPath, { ...options, deferChecks: true });
-  const result = await writeCompiled(options, all.compiled, all.hashes, started, undefined, all.checked);
+  const { all, result } = await withEarlyStore(options.distPath, async (rendered, early) => {
+    const all = await compileAll(options.dataPath, { ...options, deferChecks: true, rendered });
+    return { all, result: await writeCompiled(options, all.compiled, all.hashes, started, undefined, all.checked, early()) };
+  });
   const warnings = result.warnings.map(toSent);
   const kept = keep ? keptOf(all, result.dir) : undefined;
   const keptBytes = kept && shared ? writeShared(serialize(kept)) : undefined;

@@ -79,21 +79,127 @@ const weight = (dir: DirFill) => dir.links + WRITE_WEIGHT * dir.writes;
 export async function fillAll(dirs: readonly DirFill[], tick: () => void = () => {}): Promise<LinkRef[]> {
   const total = dirs.reduce((sum, dir) => sum + weight(dir), 0);
   if (total < FILL_THREAD_MIN) return fillHere(dirs, 0, tick);
-  // Split by whole directories, about half the work each.
-  let split = 0;
-  for (let done = 0; split < dirs.length && done < total / 2; split++) done += weight(dirs[split]!);
-  const theirs = fillApart(dirs.slice(split));
-  let mine: LinkRef[];
-  try {
-    mine = await fillHere(dirs.slice(0, split), 0, tick);
-  } catch (error) {
-    await theirs.stop(); // the caller removes the dirs: nothing may write into them after
-    throw error;
+  return new SharedFill(dirs).finish(tick);
+}
+
+/**
+ * A fill shared by this thread and a worker thread. The dirs go in chunks of whole dirs, ~FILL_CHUNK
+ * of work each: the worker takes them from the end, this thread from the start (once `finish` is
+ * called), until they meet, so that neither waits while the other still has work. The worker is
+ * sent up to `ahead` chunks before it answers the first: a fill started ahead of this thread's
+ * part (write.ts: EarlyStore, a full build's writes begun while this thread still hashes and
+ * plans) goes on while this thread does not turn the event loop; otherwise one at a time, so
+ * that neither thread holds the names or contents of more than two chunks.
+ */
+export class SharedFill {
+  /** Each chunk's dirs: [first, end). */
+  private readonly chunks: [number, number][] = [];
+  /** The next chunk this thread takes; chunks from `back` on are the worker's. */
+  private front = 0;
+  private back: number;
+  /** Chunks sent to the worker, oldest first: it answers them in order. */
+  private readonly inFlight: number[] = [];
+  private readonly failed: LinkRef[] = [];
+  private worker: Worker | undefined;
+  private stopped: Promise<unknown> | undefined;
+  private error: Error | undefined;
+  /** Items the worker did before `finish` gave a tick to count them with. */
+  private untold = 0;
+  private tick: (() => void) | undefined;
+  /** Resolves when the worker has nothing more to do, or has died (then its chunks in flight are this thread's). */
+  private readonly settled: Promise<void>;
+  private settle: () => void = () => {};
+
+  constructor(private readonly dirs: readonly DirFill[], private readonly ahead = 1) {
+    for (const [d, dir] of dirs.entries()) {
+      const last = this.chunks.at(-1);
+      if (last && this.work(last[0], last[1]) + weight(dir) <= FILL_CHUNK) last[1] = d + 1;
+      else this.chunks.push([d, d + 1]);
+    }
+    this.back = this.chunks.length;
+    this.settled = new Promise<void>((resolve) => (this.settle = resolve));
+    try {
+      this.worker = new Worker(WORKER, { resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_MB } });
+    } catch {
+      this.settle(); // no worker: this thread does it all
+      return;
+    }
+    const died = () => {
+      this.worker = undefined;
+      this.settle();
+    };
+    this.worker.once('error', died);
+    this.worker.once('exit', died);
+    this.worker.on('message', (reply: FillReply) => this.answered(reply));
+    this.send();
   }
-  const result = await theirs.done;
-  for (const dir of dirs.slice(split)) for (let i = 0; i < dir.links + dir.writes; i++) tick();
-  if (result === 'died') return [...mine, ...(await fillHere(dirs.slice(split), split, () => {}, true))];
-  return [...mine, ...result.map(([dir, link]): LinkRef => [dir + split, link])];
+
+  /**
+   * Does this thread's part, then waits for the worker's; resolves to the links that could not be
+   * made, rejects with the first write that failed on either thread (the worker stopped first).
+   */
+  async finish(tick: () => void = () => {}): Promise<LinkRef[]> {
+    this.tick = tick;
+    for (; this.untold > 0; this.untold--) tick();
+    try {
+      while (this.front < this.back && this.error === undefined) {
+        const [first, end] = this.chunks[this.front++]!;
+        this.failed.push(...(await fillHere(this.dirs.slice(first, end), first, tick)));
+      }
+      await this.settled;
+      if (this.error) throw this.error;
+      // A worker that died: what it was sent and did not answer is done here, a link it made kept.
+      for (const c of this.inFlight.splice(0)) {
+        const [first, end] = this.chunks[c]!;
+        this.failed.push(...(await fillHere(this.dirs.slice(first, end), first, tick, true)));
+      }
+      return this.failed;
+    } finally {
+      await this.stop(); // the caller removes the dirs on a failure: nothing may write into them after
+    }
+  }
+
+  /** Ends the worker (a build that failed or no longer needs this fill). */
+  stop(): Promise<unknown> {
+    this.stopped ??= this.worker ? this.worker.terminate() : Promise.resolve();
+    this.worker = undefined;
+    this.settle();
+    return this.stopped;
+  }
+
+  private work(first: number, end: number): number {
+    let sum = 0;
+    for (let d = first; d < end; d++) sum += weight(this.dirs[d]!);
+    return sum;
+  }
+
+  /** Sends the worker chunks from the end, up to `ahead` unanswered. */
+  private send(): void {
+    while (this.worker && this.inFlight.length < this.ahead && this.back > this.front) {
+      const c = --this.back;
+      const [first, end] = this.chunks[c]!;
+      const batches = this.dirs.slice(first, end).map(batchOf);
+      this.inFlight.push(c);
+      this.worker.postMessage(batches, batches.map((batch) => batch.data));
+    }
+    if (this.inFlight.length === 0) this.settle();
+  }
+
+  private answered(reply: FillReply): void {
+    const c = this.inFlight.shift()!;
+    if ('error' in reply) {
+      this.error = Object.assign(new Error(reply.error.message), reply.error);
+      void this.stop();
+      return;
+    }
+    const [first, end] = this.chunks[c]!;
+    for (const [batch, link] of reply.failed) this.failed.push([first + batch, link]);
+    for (let d = first; d < end; d++) for (let i = 0; i < this.dirs[d]!.links + this.dirs[d]!.writes; i++) {
+      if (this.tick) this.tick();
+      else this.untold++;
+    }
+    this.send();
+  }
 }
 
 /** The work in this thread, yielding between some; with `resume`, a link already there counts as made. */
@@ -136,54 +242,6 @@ function batchOf({ from, to, links, linkName, writes, writeName, content }: DirF
     sizes: bodies.map((body) => body.byteLength),
     data: data.buffer,
   };
-}
-
-/**
- * The work on a worker thread: the links that failed, or 'died' when it did not answer; a write
- * that failed rejects. Sent a chunk at a time, the next when the last is done, so that neither
- * thread holds the names or contents of more than two chunks. `stop` ends it (the caller failed).
- */
-function fillApart(dirs: readonly DirFill[]): { done: Promise<LinkRef[] | 'died'>; stop(): Promise<void> } {
-  const chunks: number[][] = []; // dir indexes, whole dirs, ~FILL_CHUNK of work each
-  for (const [d, dir] of dirs.entries()) {
-    const last = chunks.at(-1);
-    if (last && last.reduce((sum, i) => sum + weight(dirs[i]!), 0) + weight(dir) <= FILL_CHUNK) last.push(d);
-    else chunks.push([d]);
-  }
-  let worker: Worker;
-  try {
-    worker = new Worker(WORKER, { resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_MB } });
-  } catch {
-    return { done: Promise.resolve('died'), stop: async () => {} };
-  }
-  let stopped: Promise<unknown> | undefined;
-  const stop = () => (stopped ??= worker.terminate());
-  const done = new Promise<LinkRef[] | 'died'>((resolve, reject) => {
-    const failed: LinkRef[] = [];
-    let next = 0;
-    let settled = false;
-    const settle = (result: LinkRef[] | 'died' | Error) => {
-      if (settled) return;
-      settled = true;
-      void stop().then(() => (result instanceof Error ? reject(result) : resolve(result)));
-    };
-    const send = () => {
-      if (next === chunks.length) return settle(failed);
-      const chunk = chunks[next++]!;
-      const batches = chunk.map((d) => batchOf(dirs[d]!));
-      worker.once('message', (reply: FillReply) => {
-        if ('error' in reply) return settle(Object.assign(new Error(reply.error.message), reply.error));
-        for (const [batch, link] of reply.failed) failed.push([chunk[batch]!, link]);
-        send();
-      });
-      worker.postMessage(batches, batches.map((batch) => batch.data));
-    };
-    worker.once('error', () => settle('died'));
-    worker.once('exit', () => settle('died'));
-    send();
-  });
-  void done.catch(() => {}); // a caller that stopped it does not wait for it
-  return { done, stop: async () => void (await stop()) };
 }
 
 /** One link; false when it cannot be made (the caller writes the file instead). */

@@ -16,7 +16,7 @@ import { MANIFEST_FILE, REVISION_FILE } from '../compile/outputs.js';
 import { distFile, shardKey } from '../compile/shapes.js';
 import { recordDelta } from './deltas.js';
 import { Digests } from './digests.js';
-import { fillAll, tryLink, type DirFill } from './fill.js';
+import { fillAll, SharedFill, tryLink, type DirFill } from './fill.js';
 import { forEachYielding, mapLimit, turns } from './pool.js';
 import { PrivateFile } from './private-file.js';
 import type { Progress } from './build.js';
@@ -119,6 +119,8 @@ export interface WriteOptions {
   ready?: Promise<void>;
   /** Bytes of store dir pieces held in memory before the rest go to a temp file (PieceSpill); tests set 0. */
   heldPieceBytes?: number;
+  /** These answers' store dirs, being written since they were rendered (EarlyStore): taken up when the dist still has no live snapshot. */
+  early?: EarlyStore;
 }
 
 /** The prune running or queued per dist directory (pruneLater). */
@@ -141,7 +143,8 @@ async function writeHolding(spill: PieceSpill, distPath: string, files: Answers,
   const previous = await liveSnapshot(distPath, previousId, options.previous);
   const hashes = options.hashes ?? new Map([...files.keys()].map((path) => [path, sha256(files.get(path)!)]));
   const origins = meta.origins ?? new Map<string, string>();
-  const plan = await planStore(files, hashes, origins, previous);
+  const early = previous === undefined ? options.early : undefined;
+  const plan = early?.plan ?? (await planStore(files, hashes, origins, previous));
   const pieces = await pieceHashes(plan, hashes, origins, previous, spill);
   // The build's files and the two this write adds, without copying a fleet's worth of entries.
   const manifest = manifestBytes(meta, plan, hashes, origins, pieces);
@@ -161,7 +164,7 @@ async function writeHolding(spill: PieceSpill, distPath: string, files: Answers,
     await markBuilt(distPath, id);
     const reused = await exists(dir);
     if (reused) counts.written = 0; // the same tree was built before: reuse it
-    const filled = reused ? undefined : await fillSnapshot(dir, plan, all, hashes, origins, pieces, previous, progress, options.ready);
+    const filled = reused ? undefined : await fillSnapshot(dir, plan, all, hashes, origins, pieces, previous, progress, options.ready, early);
     const made = filled?.made ?? false;
     await options.ready;
     // Before the switch: a server in this process may open the new snapshot at once (pack.ts),
@@ -657,7 +660,7 @@ async function diffCounts(next: ReadonlyMap<string, string>, prev: Live | undefi
  * the fleet's, and a default's edit none. Store directories are written the same way
  * (staging, synced, renamed) and never change once named.
  */
-async function fillSnapshot(dir: string, plan: StorePlan, all: Contents, hashes: ReadonlyMap<string, string>, origins: Origins, pieces: ReadonlyMap<string, Piece>, previous: Live | undefined, progress?: Progress, ready?: Promise<void>): Promise<{ made: boolean; rewritten: string[] }> {
+async function fillSnapshot(dir: string, plan: StorePlan, all: Contents, hashes: ReadonlyMap<string, string>, origins: Origins, pieces: ReadonlyMap<string, Piece>, previous: Live | undefined, progress?: Progress, ready?: Promise<void>, early?: EarlyStore): Promise<{ made: boolean; rewritten: string[] }> {
   const revs = dirname(dir);
   const store = join(dirname(revs), STORE);
   const staging = join(revs, `.staging-${stagingOwner()}-${randomBytes(6).toString('hex')}`);
@@ -676,7 +679,7 @@ async function fillSnapshot(dir: string, plan: StorePlan, all: Contents, hashes:
     };
     const fresh = [...groups].filter(([, dir]) => !dir.reused);
     for (const [, dir] of groups) if (dir.reused) done += dir.files.length;
-    const rewritten = await fillStoreDirs(store, fresh.map(([group, dir]) => ({ group, name: dir.name, files: dir.files, piece: pieceOf(pieces, group, dir.files, hashes, origins) })), all, hashes, previous, tick);
+    const rewritten = await fillStoreDirs(store, fresh.map(([group, dir]) => ({ group, name: dir.name, files: dir.files, piece: pieceOf(pieces, group, dir.files, hashes, origins) })), all, hashes, previous, tick, early);
     await forEachYielding(loose, (path) => {
       tick();
       if (linkOrWrite(path, join(staging, path), all, hashes.get(path), previous)) written.push(path);
@@ -865,60 +868,29 @@ async function previousStoreDir(snapshot: string, group: string): Promise<string
  * Resolves to the unchanged answers written from memory because their link failed: the same
  * bytes with a new mtime, so a server's pack must not carry their old records (deltas.ts).
  */
-async function fillStoreDirs(store: string, dirs: readonly { group: string; name: string; files: readonly string[]; piece: () => Buffer }[], all: Contents, hashes: ReadonlyMap<string, string>, previous: Live | undefined, tick: () => void): Promise<string[]> {
+async function fillStoreDirs(store: string, dirs: readonly { group: string; name: string; files: readonly string[]; piece: () => Buffer }[], all: Contents, hashes: ReadonlyMap<string, string>, previous: Live | undefined, tick: () => void, early?: EarlyStore): Promise<string[]> {
   if (dirs.length === 0) return [];
-  const root = join(store, `.staging-${stagingOwner()}-${randomBytes(6).toString('hex')}`);
+  if (early && !early.matches(dirs)) throw new Error('bug: the store dirs written ahead are not this plan\'s');
+  // An incremental build names what may have changed: the rest is the previous snapshot's
+  // without comparing hashes. What it re-rendered the same (a profile's edit that changes one
+  // kind of answer of the machines it reaches) is linked too.
+  const changed = previous?.changed;
+  const unchanged = (path: string) => {
+    if (changed && !changed.has(path)) return true;
+    const hash = hashes.get(path);
+    return previous !== undefined && hash !== undefined && previous.hashOf(path) === hash;
+  };
+  const made = early?.take() ?? (await prepareStoreDirs(store, dirs, (path) => all.get(path)!, unchanged, previous?.dir));
+  const { root, fills, written, parents } = made;
   try {
-    const written: string[] = [];
-    const parents = new Set<string>();
-    // Unchanged answers are linked from the previous snapshot, the rest written from memory,
-    // all at once (fill.ts: on two threads when many); an answer that cannot be linked is written.
-    const fills: (DirFill & { paths: readonly string[]; picks: readonly number[] })[] = [];
     const rewritten: string[] = []; // unchanged answers whose link failed, written from memory
-    // An incremental build names what may have changed: the rest is the previous snapshot's
-    // without comparing hashes. What it re-rendered the same (a profile's edit that changes one
-    // kind of answer of the machines it reaches) is linked too.
-    const changed = previous?.changed;
-    const unchanged = (path: string) => {
-      if (changed && !changed.has(path)) return true;
-      const hash = hashes.get(path);
-      return previous !== undefined && hash !== undefined && previous.hashOf(path) === hash;
-    };
-    for (const [i, { group, files, piece }] of dirs.entries()) {
-      // A shape of one key (`ipxe/uuid/<xx>`, `ipxe/os`) holds its files directly: the name is
-      // the answer path's last part (a selector value never holds a `/`: shapes.ts's VALUE).
-      // Others (`ipxe/mac.os/<xx>/<mac>/<os>`) go by distFile.
-      const flat = !group.slice(group.indexOf('/') + 1).split('/')[0]!.includes('.');
-      const rest = flat ? (path: string) => path.slice(path.lastIndexOf('/') + 1) : (path: string) => distFile(path).slice(group.length + 1);
-      const prefix = `${i}/`;
-      const mine = flat ? [String(i)] : [...new Set([String(i), ...files.map((path) => dirname(prefix + rest(path)))])];
-      for (const parent of mine) mkdirSync(join(root, parent), { recursive: true });
-      for (const parent of mine) parents.add(parent);
-      const picks: number[] = [];
-      const fresh: number[] = [];
-      const first = written.length; // this dir's writes are listed from here on, in order
-      await forEachYielding(files.keys(), (k) => {
-        if (unchanged(files[k]!)) picks.push(k);
-        else {
-          fresh.push(k);
-          written.push(prefix + rest(files[k]!));
-        }
-      });
-      fills.push({
-        from: join(previous?.dir ?? '', group),
-        to: join(root, String(i)),
-        links: picks.length,
-        linkName: (k) => rest(files[picks[k]!]!),
-        writes: fresh.length,
-        writeName: (k) => written[first + k]!.slice(prefix.length),
-        content: (k) => all.get(files[fresh[k]!]!)!,
-        paths: files,
-        picks,
-      });
+    for (const [i, { piece }] of dirs.entries()) {
       writeFileSync(join(root, `${i}${PIECE_SUFFIX}`), piece()); // made or read now: not all of a 1% edit's at once
       written.push(`${i}${PIECE_SUFFIX}`);
     }
-    for (const [d, k] of await fillAll(fills, tick)) {
+    // Unchanged answers are linked from the previous snapshot, the rest written from memory,
+    // all at once (fill.ts: on two threads when many); an answer that cannot be linked is written.
+    for (const [d, k] of await (early ? early.fill.finish(tick) : fillAll(fills, tick))) {
       // The previous snapshot lost it.
       const { paths, picks, linkName } = fills[d]!;
       writeFileSync(join(root, String(d), linkName(k)), all.get(paths[picks[k]!]!)!);
@@ -939,6 +911,134 @@ async function fillStoreDirs(store: string, dirs: readonly { group: string; name
     await rm(root, { recursive: true, force: true });
   }
 }
+
+/** New store dirs being filled under one staging dir: dir i at `<root>/<i>`, before the renames. */
+interface MadeStoreDirs {
+  root: string;
+  fills: (DirFill & { paths: readonly string[]; picks: readonly number[] })[];
+  /** Every file written under root (root-relative), for the fsyncs; the links are not listed. */
+  written: string[];
+  /** The directories made under root (root-relative). */
+  parents: Set<string>;
+}
+
+/**
+ * Makes the staging dir and each new store dir's directories in it, and says what goes in
+ * each: `unchanged` answers linked from the previous snapshot's store dir (under `from`), the
+ * rest written from `content`. Nothing is written yet.
+ */
+async function prepareStoreDirs(store: string, dirs: readonly { group: string; files: readonly string[] }[], content: (path: string) => Buffer, unchanged: (path: string) => boolean, from: string | undefined): Promise<MadeStoreDirs> {
+  const root = join(store, `.staging-${stagingOwner()}-${randomBytes(6).toString('hex')}`);
+  const made: MadeStoreDirs = { root, fills: [], written: [], parents: new Set() };
+  const { fills, written, parents } = made;
+  try {
+    for (const [i, { group, files }] of dirs.entries()) {
+      // A shape of one key (`ipxe/uuid/<xx>`, `ipxe/os`) holds its files directly: the name is
+      // the answer path's last part (a selector value never holds a `/`: shapes.ts's VALUE).
+      // Others (`ipxe/mac.os/<xx>/<mac>/<os>`) go by distFile.
+      const flat = !group.slice(group.indexOf('/') + 1).split('/')[0]!.includes('.');
+      const rest = flat ? (path: string) => path.slice(path.lastIndexOf('/') + 1) : (path: string) => distFile(path).slice(group.length + 1);
+      const prefix = `${i}/`;
+      const mine = flat ? [String(i)] : [...new Set([String(i), ...files.map((path) => dirname(prefix + rest(path)))])];
+      for (const parent of mine) mkdirSync(join(root, parent), { recursive: true });
+      for (const parent of mine) parents.add(parent);
+      const picks: number[] = [];
+      const fresh: number[] = [];
+      const first = written.length; // this dir's writes are listed from here on, in order
+      await forEachYielding(files.keys(), (k) => {
+        if (unchanged(files[k]!)) picks.push(k);
+        else {
+          fresh.push(k);
+          written.push(prefix + rest(files[k]!));
+        }
+      });
+      fills.push({
+        from: join(from ?? '', group),
+        to: join(root, String(i)),
+        links: picks.length,
+        linkName: (k) => rest(files[picks[k]!]!),
+        writes: fresh.length,
+        writeName: (k) => written[first + k]!.slice(prefix.length),
+        content: (k) => content(files[fresh[k]!]!),
+        paths: files,
+        picks,
+      });
+    }
+    return made;
+  } catch (error) {
+    await rm(root, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+/** Below this many answers a full build's writes are not started ahead: the worker's start would not pay. */
+export const EARLY_STORE_MIN = 20_000;
+
+/**
+ * A fresh dist's store dirs, written ahead. A full build into a dist with no live snapshot
+ * writes every answer; started on the fill worker as soon as they are rendered (build.ts), the
+ * writes go on beside this thread's hashing, pieces and manifest, which at 100k machines left
+ * the second core idle ~2.5 s before the fill began. writeSnapshot takes it up when the dist
+ * still has no live snapshot (fillStoreDirs joins the work from the other end), and drops it
+ * otherwise; whoever started it calls `drop` once the write is over, taken up or not.
+ */
+export class EarlyStore {
+  readonly fill: SharedFill;
+  private made: MadeStoreDirs | undefined;
+  private taken = false;
+
+  private constructor(readonly plan: StorePlan, made: MadeStoreDirs) {
+    this.made = made;
+    this.fill = new SharedFill(made.fills, EARLY_AHEAD);
+  }
+
+  /**
+   * Starts writing `files` into new store dirs under `distPath` if it has no live snapshot and
+   * there are enough of them; undefined otherwise. The plan is the one writeSnapshot makes for a
+   * dist without one: every group a new store dir, named afresh.
+   */
+  static async start(distPath: string, files: Answers): Promise<EarlyStore | undefined> {
+    if (files.size < EARLY_STORE_MIN || (await liveId(distPath)) !== undefined) return undefined;
+    const store = join(distPath, STORE);
+    const plan = groupAnswers(files.keys());
+    for (const [group, dir] of plan.groups) dir.name = storeName(group);
+    try {
+      await mkdir(store, { recursive: true });
+      const made = await prepareStoreDirs(store, [...plan.groups].map(([group, dir]) => ({ group, files: dir.files })), (path) => files.get(path)!, () => false, undefined);
+      return new EarlyStore(plan, made);
+    } catch {
+      return undefined; // not writable, no room: the write proper meets it and says so
+    }
+  }
+
+  /** Whether `dirs` are the plan's new store dirs, in its order (the ones being written). */
+  matches(dirs: readonly { group: string; name: string }[]): boolean {
+    const planned = [...this.plan.groups];
+    return !this.taken && dirs.length === planned.length && dirs.every(({ group, name }, i) => planned[i]![0] === group && planned[i]![1].name === name);
+  }
+
+  /** The dirs being written, for fillStoreDirs to finish, rename and remove: taken once. */
+  take(): MadeStoreDirs {
+    this.taken = true;
+    return this.made!;
+  }
+
+  /** Stops the writes and removes what they made, unless fillStoreDirs took them up. */
+  async drop(): Promise<void> {
+    if (this.taken || !this.made) return;
+    const { root } = this.made;
+    this.made = undefined;
+    await this.fill.stop();
+    await rm(root, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Chunks sent to the fill worker ahead of its answers when the writes start early: this thread
+ * hashes ~350k answers at 100k machines without a turn of the event loop, and the worker would
+ * otherwise wait for its next chunk (~16 MB of contents in flight at most).
+ */
+const EARLY_AHEAD = 8;
 
 /** Hard-links the previous snapshot's copy when it has these contents, else writes; true when written. */
 function linkOrWrite(path: string, to: string, all: Contents, hash: string | undefined, previous: Live | undefined): boolean {
