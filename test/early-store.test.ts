@@ -12,23 +12,12 @@ import { test } from 'node:test';
 import { build, compile } from '../src/build/build.js';
 import { EARLY_STORE_MIN, EarlyStore } from '../src/build/write.js';
 import { distFile } from '../src/compile/shapes.js';
-import { bootConfig, tempDir, writeFiles } from './helpers.js';
+import { bootConfig, seedFleet, tempDir } from './helpers.js';
 
 /** Three answers a machine (iPXE, GRUB, cloud config): enough for the writes to start early. */
 const MACHINES = Math.ceil(EARLY_STORE_MIN / 3) + 100;
 
-function uuid(i: number): string {
-  return `00000000-0000-4000-8000-${i.toString(16).padStart(12, '0')}`;
-}
-
-const shared = (async () => {
-  const files: Record<string, string> = { 'boot/default': bootConfig('/images/default') };
-  for (let i = 0; i < MACHINES; i++) {
-    files[`boot/uuid/${uuid(i)}`] = bootConfig(`/images/k${i}`);
-    files[`cloud/uuid/${uuid(i)}`] = `#cloud-config\nhostname: node-${i}\n`;
-  }
-  return writeFiles(await tempDir(), files);
-})();
+const shared = seedFleet(MACHINES);
 
 /** Names under dist that a build in progress leaves (and a finished one must not). */
 function staging(dist: string): string[] {

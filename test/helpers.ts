@@ -70,6 +70,21 @@ export function bootConfig(kernel: string, extra: object = {}): string {
   return `${JSON.stringify({ kernel, initrd: [`${kernel}.initrd`], cmdline: { console: 'ttyS0', quiet: '' }, ...extra }, null, 2)}\n`;
 }
 
+/** Machine i's uuid in the fleets seedFleet writes. */
+export function fleetUuid(i: number): string {
+  return `00000000-0000-4000-8000-${i.toString(16).padStart(12, '0')}`;
+}
+
+/** A data directory of `machines` machines by uuid, each with a boot and a cloud config, and a default boot config. */
+export async function seedFleet(machines: number): Promise<string> {
+  const files: Record<string, string> = { 'boot/default': bootConfig('/images/default') };
+  for (let i = 0; i < machines; i++) {
+    files[`boot/uuid/${fleetUuid(i)}`] = bootConfig(`/images/k${i}`);
+    files[`cloud/uuid/${fleetUuid(i)}`] = `#cloud-config\nhostname: node-${i}\n`;
+  }
+  return writeFiles(await tempDir(), files);
+}
+
 /** A data directory with a default, one machine by uuid and one by mac, each distinguishable. */
 export function sampleData(): Record<string, string> {
   return {

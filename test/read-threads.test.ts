@@ -9,25 +9,12 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { MAX_FILE_BYTES, READ_THREAD_MIN, readSource, SOURCE_ROOTS } from '../src/build/source.js';
 import { ErrorList } from '../src/compile/errors.js';
-import { bootConfig, tempDir, writeFiles } from './helpers.js';
+import { seedFleet, tempDir } from './helpers.js';
 
 const MACHINES = Math.ceil(READ_THREAD_MIN / 2) + 50; // a boot and a cloud config each: past the bound
 
-function uuid(i: number): string {
-  return `00000000-0000-4000-8000-${i.toString(16).padStart(12, '0')}`;
-}
-
 /** One fleet for both tests (~16k files to write); the second breaks some of its files. */
-const shared = fleet();
-
-async function fleet(): Promise<string> {
-  const files: Record<string, string> = { 'boot/default': bootConfig('/images/default') };
-  for (let i = 0; i < MACHINES; i++) {
-    files[`boot/uuid/${uuid(i)}`] = bootConfig(`/images/k${i}`);
-    files[`cloud/uuid/${uuid(i)}`] = `#cloud-config\nhostname: node-${i}\n`;
-  }
-  return writeFiles(await tempDir(), files);
-}
+const shared = seedFleet(MACHINES);
 
 /** The data files in the order one walk meets them: the roots in order, each directory as the system lists it (readdir sorts; opendir does not). */
 function walkOrder(data: string): string[] {

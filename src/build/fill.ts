@@ -111,10 +111,16 @@ export class SharedFill {
   private settle: () => void = () => {};
 
   constructor(private readonly dirs: readonly DirFill[], private readonly ahead = 1) {
+    let load = 0; // the last chunk's work so far
     for (const [d, dir] of dirs.entries()) {
       const last = this.chunks.at(-1);
-      if (last && this.work(last[0], last[1]) + weight(dir) <= FILL_CHUNK) last[1] = d + 1;
-      else this.chunks.push([d, d + 1]);
+      if (last && load + weight(dir) <= FILL_CHUNK) {
+        last[1] = d + 1;
+        load += weight(dir);
+      } else {
+        this.chunks.push([d, d + 1]);
+        load = weight(dir);
+      }
     }
     this.back = this.chunks.length;
     this.settled = new Promise<void>((resolve) => (this.settle = resolve));
@@ -167,12 +173,6 @@ export class SharedFill {
     return this.stopped;
   }
 
-  private work(first: number, end: number): number {
-    let sum = 0;
-    for (let d = first; d < end; d++) sum += weight(this.dirs[d]!);
-    return sum;
-  }
-
   /** Sends the worker chunks from the end, up to `ahead` unanswered. */
   private send(): void {
     while (this.worker && this.inFlight.length < this.ahead && this.back > this.front) {
@@ -194,10 +194,10 @@ export class SharedFill {
     }
     const [first, end] = this.chunks[c]!;
     for (const [batch, link] of reply.failed) this.failed.push([first + batch, link]);
-    for (let d = first; d < end; d++) for (let i = 0; i < this.dirs[d]!.links + this.dirs[d]!.writes; i++) {
-      if (this.tick) this.tick();
-      else this.untold++;
-    }
+    let items = 0;
+    for (let d = first; d < end; d++) items += this.dirs[d]!.links + this.dirs[d]!.writes;
+    if (this.tick) for (let i = 0; i < items; i++) this.tick();
+    else this.untold += items;
     this.send();
   }
 }

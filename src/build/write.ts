@@ -984,8 +984,8 @@ export const EARLY_STORE_MIN = 20_000;
  */
 export class EarlyStore {
   readonly fill: SharedFill;
+  /** The dirs being written; undefined once fillStoreDirs took them or they were dropped. */
   private made: MadeStoreDirs | undefined;
-  private taken = false;
 
   private constructor(readonly plan: StorePlan, made: MadeStoreDirs) {
     this.made = made;
@@ -1014,18 +1014,19 @@ export class EarlyStore {
   /** Whether `dirs` are the plan's new store dirs, in its order (the ones being written). */
   matches(dirs: readonly { group: string; name: string }[]): boolean {
     const planned = [...this.plan.groups];
-    return !this.taken && dirs.length === planned.length && dirs.every(({ group, name }, i) => planned[i]![0] === group && planned[i]![1].name === name);
+    return this.made !== undefined && dirs.length === planned.length && dirs.every(({ group, name }, i) => planned[i]![0] === group && planned[i]![1].name === name);
   }
 
   /** The dirs being written, for fillStoreDirs to finish, rename and remove: taken once. */
   take(): MadeStoreDirs {
-    this.taken = true;
-    return this.made!;
+    const made = this.made!;
+    this.made = undefined;
+    return made;
   }
 
   /** Stops the writes and removes what they made, unless fillStoreDirs took them up. */
   async drop(): Promise<void> {
-    if (this.taken || !this.made) return;
+    if (!this.made) return;
     const { root } = this.made;
     this.made = undefined;
     await this.fill.stop();
