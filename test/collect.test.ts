@@ -1,12 +1,12 @@
 // A serve process collects its garbage once it is at rest after a burst (src/serve/collect.ts):
 // one forced full collection per quiet period, whatever number of bursts came before it, and
-// without handing `gc` to the rest of the process.
+// without handing `gc` to the rest of the process; or at once, where one burst follows another.
 
 import assert from 'node:assert/strict';
 import { constants, PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
-import { collectAtRest } from '../src/serve/collect.js';
+import { collectAtRest, collectNow } from '../src/serve/collect.js';
 
 /** The forced full collections seen while `run` runs. */
 async function forcedCollections(run: () => Promise<void>): Promise<number> {
@@ -40,5 +40,16 @@ test('collectAtRest collects once, after the last of several bursts has been qui
   assert.equal(forced, 0, 'nothing is collected while bursts come closer together than the quiet time');
   assert.equal(await forcedCollections(() => sleep(700)), 1, 'one collection once quiet');
   assert.equal(await forcedCollections(() => sleep(700)), 0, 'and no more without another burst');
+  assert.equal((globalThis as { gc?: unknown }).gc, undefined, 'gc is not left exposed to the process');
+});
+
+test('collectNow collects once, at once, and leaves a pending quiet collection as it was', async () => {
+  assert.equal(await forcedCollections(async () => collectNow()), 1, 'one collection, before collectNow returns');
+  const forced = await forcedCollections(async () => {
+    collectAtRest(300);
+    collectNow();
+    await sleep(400);
+  });
+  assert.equal(forced, 2, 'the one asked for now, and the quiet one still due');
   assert.equal((globalThis as { gc?: unknown }).gc, undefined, 'gc is not left exposed to the process');
 });

@@ -8,7 +8,7 @@
 // good revision live and shows up in the log and in /-/status.
 
 import { join } from 'node:path';
-import { formatBuild } from '../build/build.js';
+import { formatBuild, type BuildResult } from '../build/build.js';
 import { IncrementalBuilder } from '../build/incremental.js';
 import { BootcfgError, ErrorList, LoadError, TemplateError } from '../compile/errors.js';
 import { fetchCommit, redactUrl, relocateError, type Revision } from './fetch.js';
@@ -43,8 +43,8 @@ type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
 export class Follower {
   readonly status: FollowStatus;
-  /** Called after a new revision is written, before it is reported live (server.reload). */
-  onBuilt: (revision: Revision) => Promise<unknown> = async () => undefined;
+  /** Called after a new revision is written, before it is reported live (server.reload); the first build's too. */
+  onBuilt: (revision: Revision, result: BuildResult) => Promise<unknown> = async () => undefined;
   private readonly rebuilder: Rebuilder<SyncOutcome>;
   private readonly log: (line: string) => void;
   private readonly source: string;
@@ -145,7 +145,7 @@ export class Follower {
     try {
       // A failed build keeps the changes it was told (the tree holds this commit): the next diff starts here.
       const result = await this.kept!.builder.build(revision.sha);
-      await this.onBuilt(revision);
+      await this.onBuilt(revision, result);
       this.status.wentLive(revision);
       this.failedCommit = undefined;
       this.log(`${formatBuild(result)} (${this.source}, ${JSON.stringify(revision.subject)}; ${how})`);

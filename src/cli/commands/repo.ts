@@ -8,7 +8,8 @@ import { BootcfgError, ExitStatus, UsageError } from '../../compile/errors.js';
 import { fetchRevision, redactUrl, relocateError, type Revision } from '../../git/fetch.js';
 import { Follower } from '../../git/follow.js';
 import { accessLog, formatError } from '../report.js';
-import { startServer } from '../../serve/server.js';
+import { startServer, type RunningServer } from '../../serve/server.js';
+import { collectNow } from '../../serve/collect.js';
 import { readLiveManifest } from '../../build/write.js';
 import type { AdminView } from './serve.js';
 
@@ -92,6 +93,11 @@ export async function serveRepo(args: ServeRepoArgs, admin?: AdminView): Promise
   }
   const secret = args['webhook-secret'] || undefined;
   const follower = new Follower({ repo: args.repo, ref: args.ref, cachePath: args['cache-path'], distPath, pullInterval: args['pull-interval'], webhookSecret: secret, log: say });
+  let server: RunningServer | undefined; // none yet for the first build
+  follower.onBuilt = async (_revision, result) => {
+    if (result.kind !== 'incremental') collectNow(); // what taking a full build in left behind, before the pack reads every answer
+    await server?.reload();
+  };
   try {
     await follower.first();
   } catch (error) {
@@ -103,8 +109,7 @@ export async function serveRepo(args: ServeRepoArgs, admin?: AdminView): Promise
   }
   const routes = admin ? admin.routes(follower.routes()) : follower.routes();
   const log = accessLog(process.stdout);
-  const server = await startServer({ distPath, imagesPath: args['images-path'], address: args.address, routes, log: admin ? admin.tap(log) : log, notice: say });
-  follower.onBuilt = () => server.reload();
+  server = await startServer({ distPath, imagesPath: args['images-path'], address: args.address, routes, log: admin ? admin.tap(log) : log, notice: say });
   say(`following ${redactUrl(args.repo)}@${args.ref ?? 'HEAD'}${args['pull-interval'] > 0 ? `, fetching every ${args['pull-interval']} s` : ''}; webhook ${secret ? 'on at POST /-/hooks/git' : 'off (no BOOTCFG_WEBHOOK_SECRET)'}`);
   follower.start();
   process.on('SIGHUP', () => void follower.request());
