@@ -40,7 +40,7 @@ test('a build in a child writes the snapshot an in-process build writes, and han
 
 test('the state comes back through a private temp file that leaves nothing behind, and the same over IPC without a temp dir', async () => {
   const root = await tempDir();
-  const data = await writeFiles(join(root, 'data'), fleet(20));
+  const data = await writeFiles(join(root, 'data'), { ...fleet(20), 'files/notes/readme.txt': 'kept for templates\n' });
   const temp = join(root, 'tmp');
   await mkdir(temp);
   const { result, kept: viaFile } = await withTmpdir(temp, () => buildInChild({ dataPath: data, distPath: join(root, 'a') }));
@@ -50,6 +50,11 @@ test('the state comes back through a private temp file that leaves nothing behin
   for (const key of ['paths', 'files', 'sizes', 'otherSources', 'sum', 'templates', 'compiled'] as const) assert.deepEqual(viaFile[key], viaIpc[key], key);
   assert.ok(Buffer.from(viaFile.hashes).equals(Buffer.from(viaIpc.hashes)), 'hashes');
   assert.deepEqual([...viaFile.origins], [...viaIpc.origins], 'origins');
+  for (const kept of [viaFile, viaIpc]) {
+    assert.deepEqual(kept.localFiles.map(([name, bytes]) => [name, Buffer.from(bytes).toString()]), [['notes/readme.txt', 'kept for templates\n']]);
+    // The hashes are still a view into the message read; the files kept past the take-in are not.
+    for (const [name, bytes] of kept.localFiles) assert.notEqual(bytes.buffer, kept.hashes.buffer, `${name} holds its own bytes, not the whole state's`);
+  }
 });
 
 test("a child's failed build comes back as the same errors, with their files and lines, and nothing new goes live", async () => {

@@ -165,11 +165,16 @@ function keptOf(all: FullCompile, dir: string): KeptBuild {
   };
 }
 
-/** The reply as this process uses it: warnings made again, Uint8Arrays as Buffers. */
+/**
+ * The reply as this process uses it: warnings made again, Uint8Arrays as Buffers. The files kept
+ * for the next builds (files/, profiles/) are copied out: v8's deserialize makes every typed
+ * array a view into the message it read, and one such view kept would keep the whole state's
+ * bytes (~34 MB at 100k machines, ~74 MB as groups) for as long as serve runs.
+ */
 function received(build: ChildBuild, sent: SentError[]): ChildBuild {
   const warnings = sent.map((warning) => fromSent(warning) as BootcfgError);
   const result = { ...build.result, warnings };
   if (!build.kept) return { result };
-  const buffers = (files: [string, Uint8Array][]) => files.map(([name, bytes]): [string, Uint8Array] => [name, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)]);
+  const buffers = (files: [string, Uint8Array][]) => files.map(([name, bytes]): [string, Uint8Array] => [name, Buffer.copyBytesFrom(bytes)]);
   return { result, kept: { ...build.kept, compiled: { ...build.kept.compiled, warnings }, localFiles: buffers(build.kept.localFiles), profiles: buffers(build.kept.profiles) } };
 }
