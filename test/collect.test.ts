@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { constants, PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
-import { collectAtRest, collectNow } from '../src/serve/collect.js';
+import { collectAtRest, collectNow, collectTakenIn, QUIET_MS } from '../src/serve/collect.js';
 
 /** The forced full collections seen while `run` runs. */
 async function forcedCollections(run: () => Promise<void>): Promise<number> {
@@ -52,4 +52,9 @@ test('collectNow collects once, at once, and leaves a pending quiet collection a
   });
   assert.equal(forced, 2, 'the one asked for now, and the quiet one still due');
   assert.equal((globalThis as { gc?: unknown }).gc, undefined, 'gc is not left exposed to the process');
+});
+
+test('collectTakenIn collects at once, and once more when quiet', async () => {
+  assert.equal(await forcedCollections(async () => collectTakenIn()), 1, 'one at once');
+  assert.equal(await forcedCollections(() => sleep(QUIET_MS + 200)), 1, 'one once quiet');
 });

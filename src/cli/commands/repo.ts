@@ -9,7 +9,7 @@ import { fetchRevision, redactUrl, relocateError, type Revision } from '../../gi
 import { Follower } from '../../git/follow.js';
 import { accessLog, formatError } from '../report.js';
 import { startServer, type RunningServer } from '../../serve/server.js';
-import { collectNow } from '../../serve/collect.js';
+import { collectTakenIn } from '../../serve/collect.js';
 import { readLiveManifest } from '../../build/write.js';
 import type { AdminView } from './serve.js';
 
@@ -95,7 +95,7 @@ export async function serveRepo(args: ServeRepoArgs, admin?: AdminView): Promise
   const follower = new Follower({ repo: args.repo, ref: args.ref, cachePath: args['cache-path'], distPath, pullInterval: args['pull-interval'], webhookSecret: secret, log: say });
   let server: RunningServer | undefined; // none yet for the first build
   follower.onBuilt = async (_revision, result) => {
-    if (result.kind !== 'incremental') collectNow(); // what taking a full build in left behind, before the pack reads every answer
+    if (result.kind !== 'incremental') collectTakenIn(); // what taking a full build in left behind, before the pack reads every answer
     await server?.reload();
   };
   try {
