@@ -38,7 +38,7 @@ export function collectAtRest(quietMs = QUIET_MS): void {
   if (timer) clearTimeout(timer);
   timer = setTimeout(() => {
     timer = undefined;
-    (collect ??= fullCollection())();
+    collectNow();
   }, quietMs);
   timer.unref(); // never what keeps a process from exiting
 }
@@ -52,9 +52,16 @@ export function collectTakenIn(): void {
   collectAtRest();
 }
 
-/** Collects at once. */
+/**
+ * Collects at once. Never throws: a runtime that will not hand out `gc` leaves memory to V8's
+ * own schedule, and the build it follows still goes live.
+ */
 export function collectNow(): void {
-  (collect ??= fullCollection())();
+  try {
+    (collect ??= fullCollection())();
+  } catch {
+    collect = () => {};
+  }
 }
 
 /**
