@@ -9,7 +9,7 @@ import { fetchRevision, redactUrl, relocateError, type Revision } from '../../gi
 import { Follower } from '../../git/follow.js';
 import { accessLog, formatError } from '../report.js';
 import { startServer, type RunningServer } from '../../serve/server.js';
-import { collectTakenIn } from '../../serve/collect.js';
+import { collectNow, collectTakenIn, MANY_WRITTEN } from '../../serve/collect.js';
 import { readLiveManifest } from '../../build/write.js';
 import type { AdminView } from './serve.js';
 
@@ -97,6 +97,7 @@ export async function serveRepo(args: ServeRepoArgs, admin?: AdminView): Promise
   follower.onBuilt = async (_revision, result) => {
     if (result.kind !== 'incremental') collectTakenIn(); // what taking a full build in left behind, before the pack reads every answer
     await server?.reload();
+    if (result.kind === 'incremental' && result.written >= MANY_WRITTEN) collectNow(); // what a large edit left behind, once it is served
   };
   try {
     await follower.first();
