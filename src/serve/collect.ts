@@ -14,7 +14,9 @@
 // after it at all). Its quiet collection stays: at 100k machines it comes in the middle of the
 // fill, and without it the old generation was left more fragmented at rest (by hand, `serve
 // --watch` at rest 232-235 MB with the quiet collection alone, 232-235 MB with the one at once
-// alone, 215-221 MB with both; peak 302, 279 and 262-273 MB).
+// alone, 215-221 MB with both; peak 302, 279 and 262-273 MB). And an incremental build that
+// wrote many answers (MANY_WRITTEN) is collected at once when it is live: edits of that size
+// made one after another never leave serve quiet, and built on each other's garbage.
 // Each pause is one full collection (~90 ms at 100k machines), after a build, not on the way to
 // any answer; a one-machine edit is no such burst and costs none.
 
