@@ -55,11 +55,11 @@ export function collectTakenIn(): void {
 }
 
 /**
- * Answers an incremental build writes past which serve collects once it is live. At 100k
- * machines such an edit touches most of the 256 shards of each kind: it relinks ~200k answers
- * and makes ~1,800 store dirs' pieces, and edits of that size one after another built on each
- * other's garbage (serve --watch, four 1% edits ~0.3 s apart: peak 295-305 MB, 272 MB with a
- * collection after each). An edit of a few machines makes none.
+ * Answers an incremental build writes past which serve collects once it is live. Such an edit
+ * touches many of each kind's 256 shards (a 1% edit at 100k machines writes ~2,500 answers,
+ * relinks ~250k and makes ~1,800 store dirs' pieces), and edits of that size one after another
+ * built on each other's garbage (serve --watch, four 1% edits ~0.3 s apart: peak 290-305 MB,
+ * 270-280 MB with a collection after each). An edit of a few machines makes none.
  */
 export const MANY_WRITTEN = 256;
 
