@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { constants, PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
-import { collectAtRest, collectNow, collectTakenIn, QUIET_MS } from '../src/serve/collect.js';
+import { collectAtRest, collectNow, collectTakenIn, MANY_WRITTEN, QUIET_MS, reloadCollecting } from '../src/serve/collect.js';
 
 /** The forced full collections seen while `run` runs. */
 async function forcedCollections(run: () => Promise<void>): Promise<number> {
@@ -57,4 +57,35 @@ test('collectNow collects once, at once, and leaves a pending quiet collection a
 test('collectTakenIn collects at once, and once more when quiet', async () => {
   assert.equal(await forcedCollections(async () => collectTakenIn()), 1, 'one at once');
   assert.equal(await forcedCollections(() => sleep(QUIET_MS + 200)), 1, 'one once quiet');
+});
+
+test('reloadCollecting: a full build collected before its reload, a large edit after it, a small edit not at all', async () => {
+  // Forced collections seen so far, read by each reload: whether the build's collection came before or after it.
+  let forced = 0;
+  const observer = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries() as (PerformanceEntry & { detail?: { kind: number; flags: number } })[]) {
+      if (entry.detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR && (entry.detail.flags & constants.NODE_PERFORMANCE_GC_FLAGS_FORCED) !== 0) forced++;
+    }
+  });
+  observer.observe({ entryTypes: ['gc'] });
+  const seen: number[] = []; // forced collections before each reload, counted from that build's start
+  const build = async (kind: string, written: number) => {
+    await sleep(100);
+    const start = forced;
+    await reloadCollecting({ kind, written }, async () => {
+      await sleep(100); // gc entries are delivered after the collection
+      seen.push(forced - start);
+    });
+    await sleep(100);
+    return forced - start;
+  };
+  try {
+    assert.equal(await build('full', 10), 1, 'a full build: one at once');
+    await sleep(QUIET_MS + 200);
+    assert.equal(await build('incremental', MANY_WRITTEN), 1, 'a large edit: one');
+    assert.equal(await build('incremental', MANY_WRITTEN - 1), 0, 'a small edit: none');
+    assert.deepEqual(seen, [1, 0, 0], 'the full build collected before its reload, the large edit after');
+  } finally {
+    observer.disconnect();
+  }
 });

@@ -1036,8 +1036,9 @@ export class EarlyStore {
 
 /**
  * Chunks sent to the fill worker ahead of its answers when the writes start early: this thread
- * hashes ~350k answers at 100k machines without a turn of the event loop, and the worker would
- * otherwise wait for its next chunk (~16 MB of contents in flight at most).
+ * hashes ~350k answers at 100k machines with a turn of the event loop only every 8,192, and
+ * makes the pieces and the manifest, and the worker would otherwise wait for its next chunk
+ * (~16 MB of contents in flight at most).
  */
 const EARLY_AHEAD = 8;
 

@@ -64,6 +64,18 @@ export function collectTakenIn(): void {
 export const MANY_WRITTEN = 256;
 
 /**
+ * Puts a build just written live with `reload` (the server's), collecting around it what pays:
+ * a full build taken in before the reload (collectTakenIn), an incremental one that wrote
+ * MANY_WRITTEN answers or more once it is live; an edit of a few machines not at all. serve
+ * --watch and serve --repo both go through here.
+ */
+export async function reloadCollecting(build: { kind?: string; written: number }, reload: () => Promise<unknown> | undefined): Promise<void> {
+  if (build.kind !== 'incremental') collectTakenIn(); // what taking a full build in left behind, before the pack reads every answer
+  await reload();
+  if (build.kind === 'incremental' && build.written >= MANY_WRITTEN) collectNow(); // what a large edit left behind, before the next adds to it
+}
+
+/**
  * Collects at once. Never throws: a runtime that will not hand out `gc` leaves memory to V8's
  * own schedule, and the build it follows still goes live.
  */

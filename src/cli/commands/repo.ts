@@ -9,7 +9,7 @@ import { fetchRevision, redactUrl, relocateError, type Revision } from '../../gi
 import { Follower } from '../../git/follow.js';
 import { accessLog, formatError } from '../report.js';
 import { startServer, type RunningServer } from '../../serve/server.js';
-import { collectNow, collectTakenIn, MANY_WRITTEN } from '../../serve/collect.js';
+import { reloadCollecting } from '../../serve/collect.js';
 import { readLiveManifest } from '../../build/write.js';
 import type { AdminView } from './serve.js';
 
@@ -94,11 +94,7 @@ export async function serveRepo(args: ServeRepoArgs, admin?: AdminView): Promise
   const secret = args['webhook-secret'] || undefined;
   const follower = new Follower({ repo: args.repo, ref: args.ref, cachePath: args['cache-path'], distPath, pullInterval: args['pull-interval'], webhookSecret: secret, log: say });
   let server: RunningServer | undefined; // none yet for the first build
-  follower.onBuilt = async (_revision, result) => {
-    if (result.kind !== 'incremental') collectTakenIn(); // what taking a full build in left behind, before the pack reads every answer
-    await server?.reload();
-    if (result.kind === 'incremental' && result.written >= MANY_WRITTEN) collectNow(); // what a large edit left behind, once it is served
-  };
+  follower.onBuilt = (_revision, result) => reloadCollecting(result, () => server?.reload());
   try {
     await follower.first();
   } catch (error) {

@@ -10,7 +10,7 @@ import { buildOnceInChild } from '../../build/child.js';
 import { address, distPath, imagesPath } from '../options.js';
 import { accessLog, formatError } from '../report.js';
 import { parseAddress, startServer, type RunningServer } from '../../serve/server.js';
-import { collectNow, collectTakenIn, MANY_WRITTEN } from '../../serve/collect.js';
+import { reloadCollecting } from '../../serve/collect.js';
 import { FAST_SETTLE_MS, isJsonData, Rebuilder, SETTLE_MS, watchData, type DataWatch } from '../../build/watch.js';
 import { IncrementalBuilder } from '../../build/incremental.js';
 import { ErrorList, LoadError, UsageError } from '../../compile/errors.js';
@@ -93,12 +93,7 @@ async function serveData(args: Args, admin: AdminView): Promise<void> {
       if (!outcome.ok && watcher && builder && halfWritten(outcome.error, dataPath!, builder.lastChanged, watcher)) return; // not settled yet: built again soon
       if (!outcome.ok) return say(`build failed; still serving ${server?.revision ?? 'the last good tree, if dist has one'}:\n${formatError(outcome.error)}`);
       say(formatBuild(outcome.value));
-      const { kind, written } = outcome.value;
-      if (kind !== 'incremental') collectTakenIn(); // what taking a full build in left behind
-      // What a large edit left behind, once it is served: before the next such edit adds to it.
-      server?.reload().then(() => {
-        if (kind === 'incremental' && written >= MANY_WRITTEN) collectNow();
-      }, (error: unknown) => say(formatError(error)));
+      reloadCollecting(outcome.value, () => server?.reload()).catch((error: unknown) => say(formatError(error)));
     },
   );
   // Watch before the first build, so an edit made while it runs queues another.
