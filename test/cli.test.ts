@@ -24,6 +24,23 @@ test('--help answers for the program and every command', async () => {
   }
 });
 
+test('a command loads its own module, not the others\' (serve holds no code of images or publish)', async () => {
+  // Node's ESM debug log names every module it loads ("Storing <url> in ModuleLoadMap").
+  const loaded = async (args: string[]) => {
+    const result = await runCli(args, { env: { NODE_DEBUG: 'esm' } });
+    assert.equal(result.code, 0, result.stderr.slice(-2000));
+    return [...result.stderr.matchAll(/Storing (file:\/\/\S+) /g)].map((match) => match[1]!);
+  };
+  const commands = (urls: string[]) => urls.filter((url) => url.includes('/lib/src/cli/commands/')).map((url) => url.replace(/.*\//, '')).sort();
+  const nginx = await loaded(['nginx', '--help']);
+  assert.deepEqual(commands(nginx), ['index.js', 'nginx.js']);
+  assert.ok(!nginx.some((url) => url.includes('/openpgp/')), 'openpgp only with images');
+  const images = await loaded(['images', 'fetch', '--help']);
+  assert.deepEqual(commands(images), ['images.js', 'index.js']);
+  assert.ok(images.some((url) => url.includes('/openpgp/')), 'images loads openpgp (this test can see it)');
+  assert.deepEqual(commands(await loaded(['--version'])), ['index.js']);
+});
+
 test('usage errors exit 2 with a hint', async () => {
   for (const args of [[], ['bogus'], ['build', '--no-such-flag'], ['validate', '--format', 'xml'], ['serve', '--address', 'nonsense', '--dist-path', '/nonexistent']]) {
     const result = await runCli(args);

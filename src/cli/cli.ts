@@ -2,15 +2,7 @@
 // process prints on failure and its exit code (0 ok, 1 failed build or validation, 2 usage).
 
 import yargs from 'yargs';
-import buildCommand from './commands/build.js';
-import diffCommand from './commands/diff.js';
-import imagesCommand from './commands/images.js';
-import importCommand from './commands/import.js';
-import machinesCommand from './commands/machines.js';
-import nginxCommand from './commands/nginx.js';
-import publishCommand from './commands/publish.js';
-import serveCommand from './commands/serve.js';
-import validateCommand from './commands/validate.js';
+import { addCommands } from './commands/index.js';
 import { BootcfgError, ExitStatus, UsageError } from '../compile/errors.js';
 import { rewriteLegacyArgv } from './legacy.js';
 import { formatError } from './report.js';
@@ -19,20 +11,12 @@ export async function main(given: readonly string[]): Promise<number> {
   const argv = rewriteLegacyArgv(given); // the 2015 binary's `-address=…` form
   try {
     const cli = yargs(argv);
+    await addCommands(cli, argv);
     await cli
       .scriptName('bootcfg')
       .usage('$0 <command> [options]')
       .env('BOOTCFG')
       .middleware((args) => ignoreOtherCommandsEnv(args, argv, declaredOptions(cli)), true)
-      .command(buildCommand)
-      .command(serveCommand)
-      .command(validateCommand)
-      .command(nginxCommand)
-      .command(publishCommand)
-      .command(diffCommand)
-      .command(imagesCommand)
-      .command(importCommand)
-      .command(machinesCommand)
       .demandCommand(1, 'name a command (bootcfg --help lists them)')
       .strict()
       .help()

@@ -1,7 +1,7 @@
 // `bootcfg build`: compile the data directory into a new dist snapshot. Warnings are printed
 // before the summary line; they do not fail the build.
 
-import type { CommandModule } from 'yargs';
+import { registering, type CommandRun } from './index.js';
 import { build, formatBuild } from '../../build/build.js';
 import { checkImagesPath, dataPath, distPath } from '../options.js';
 import { formatWarnings, terminalProgress } from '../report.js';
@@ -13,9 +13,7 @@ interface Args extends RepoArgs {
   'images-path'?: string;
 }
 
-const command: CommandModule<object, Args> = {
-  command: 'build',
-  describe: 'Compile the data directory into dist/ (writes only what changed; a failed build writes nothing)',
+const command: CommandRun<Args> = {
   builder: (yargs) => yargs.options({ 'data-path': dataPath, 'dist-path': distPath, 'images-path': checkImagesPath, ...repoOptions })
     .example('$0 build --data-path ./data --dist-path ./dist', 'compile ./data into ./dist/current'),
   handler: async (args) => {
@@ -30,4 +28,4 @@ const command: CommandModule<object, Args> = {
     }
   },
 };
-export default command;
+export default registering(command);

@@ -7,7 +7,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { CommandModule } from 'yargs';
+import { registering, type CommandRun } from './index.js';
 import { compile, type Compiled } from '../../build/build.js';
 import { ExitStatus } from '../../compile/errors.js';
 import { compareBuilds, formatJson, formatText } from '../../git/diff.js';
@@ -27,9 +27,7 @@ interface Args {
 /** Both sides compile with the same revision stamp, so only real differences show. */
 const STAMP = 'bootcfg-diff';
 
-const command: CommandModule<object, Args> = {
-  command: 'diff <from> <to>',
-  describe: "Show which machines' answers change between two revisions or data directories (exit 1 if any)",
+const command: CommandRun<Args> = {
   builder: (yargs) => yargs
     .positional('from', { type: 'string', demandOption: true, describe: 'data directory, or revision (branch, tag, SHA) of the repo' })
     .positional('to', { type: 'string', demandOption: true, describe: 'data directory, or revision of the repo' })
@@ -61,7 +59,7 @@ const command: CommandModule<object, Args> = {
     if (report.changed) throw new ExitStatus(1);
   },
 };
-export default command;
+export default registering(command);
 
 interface Side {
   label: string;

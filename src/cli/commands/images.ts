@@ -5,6 +5,7 @@
 // a profile or a Butane starter naming the same files (src/images/starter.ts).
 
 import type { Argv, CommandModule } from 'yargs';
+import { registering, type CommandRun } from './index.js';
 import { UsageError } from '../../compile/errors.js';
 import { FCOS_STREAMS, planFcos, type FcosStream } from '../../images/fcos.js';
 import { fetchRelease, type FetchResult } from '../../images/fetch.js';
@@ -93,11 +94,9 @@ function summary(result: FetchResult, release: Release, print: Print): string {
   return `${result.dir}: ${fetched} fetched, ${result.files.length - fetched} already verified${next ? ` (${next})` : ''}`;
 }
 
-const imagesCommand: CommandModule = {
-  command: 'images <command>',
-  describe: 'Manage OS images served at /images/',
+const imagesCommand: CommandRun<object> = {
   builder: (yargs) => yargs.command(fetchCommand).demandCommand(1, 'name a subcommand: fetch'),
   handler: () => undefined,
 };
 
-export default imagesCommand;
+export default registering(imagesCommand);

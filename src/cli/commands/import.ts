@@ -3,6 +3,7 @@
 // pure import/matchbox.ts. Nothing is written unless everything translates (or --force).
 
 import type { CommandModule } from 'yargs';
+import { registering, type CommandRun } from './index.js';
 import { ErrorList, ExitStatus } from '../../compile/errors.js';
 import { importMatchbox, type ImportResult } from '../../import/matchbox.js';
 import { readMatchboxDir, writeImport } from '../../import/source.js';
@@ -55,10 +56,8 @@ function summary(result: ImportResult, dest: string): string {
   return `imported ${profiles} profiles, ${groups} groups, ${translated} templates translated, ${copied} copied into ${dest}; next: bootcfg validate --data-path ${dest}`;
 }
 
-const command: CommandModule<object, object> = {
-  command: 'import <format>',
-  describe: 'Import another tool\'s data directory (matchbox)',
+const command: CommandRun<object> = {
   builder: (yargs) => yargs.command(matchboxCommand).demandCommand(1, 'name what to import from: matchbox'),
   handler: () => {},
 };
-export default command;
+export default registering(command);

@@ -4,7 +4,7 @@
 // never fetched their OS config. The same report /-/machines shows (src/fleet/).
 
 import { fstatSync } from 'node:fs';
-import type { CommandModule } from 'yargs';
+import { registering, type CommandRun } from './index.js';
 import { compile } from '../../build/build.js';
 import { UsageError } from '../../compile/errors.js';
 import { Activity, type ActivityOptions } from '../../fleet/activity.js';
@@ -31,9 +31,7 @@ export const activityOptions = {
   'loop-minutes': { type: 'number', default: 30, describe: '… within this many minutes [env BOOTCFG_LOOP_MINUTES]' },
 } as const;
 
-const command: CommandModule<object, Args> = {
-  command: 'machines [machine]',
-  describe: 'Show what each machine and group boots (from a build) and what machines did boot (from access logs)',
+const command: CommandRun<Args> = {
   builder: (yargs) => yargs
     .positional('machine', { type: 'string', describe: 'show only machines and groups whose row contains this text (a MAC, a group…)' })
     .options({
@@ -65,7 +63,7 @@ const command: CommandModule<object, Args> = {
     } else process.stdout.write(formatReport(report, filter));
   },
 };
-export default command;
+export default registering(command);
 
 async function readBuild(args: Args): Promise<BuildView> {
   if (args.repo || args['data-path'] !== undefined) {

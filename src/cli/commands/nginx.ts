@@ -3,7 +3,7 @@
 // Only prints; where it goes (conf.d, a config-management template) is the site's business.
 
 import { resolve } from 'node:path';
-import type { CommandModule } from 'yargs';
+import { registering, type CommandRun } from './index.js';
 import { nginxConfig } from '../../serve/nginx.js';
 import { liveShapes } from '../../serve/server.js';
 import { distPath, imagesPath } from '../options.js';
@@ -16,9 +16,7 @@ interface Args {
   'access-log'?: string;
 }
 
-const command: CommandModule<object, Args> = {
-  command: 'nginx',
-  describe: 'Print an nginx server block (include it inside http { }) that serves dist/ by the same URL contract, for the selector shapes of the live build',
+const command: CommandRun<Args> = {
   builder: (yargs) => yargs.options({
     'dist-path': distPath,
     'images-path': imagesPath,
@@ -44,4 +42,4 @@ const command: CommandModule<object, Args> = {
     process.stdout.write(text);
   },
 };
-export default command;
+export default registering(command);

@@ -3,7 +3,7 @@
 // per step; the last line says what is live. Exit 0 when published (or, with --dry-run, when it
 // would be), 1 when the build or the destination fails, 2 for a bad flag.
 
-import type { CommandModule } from 'yargs';
+import { registering, type CommandRun } from './index.js';
 import { UsageError } from '../../compile/errors.js';
 import { DEFAULT_KEEP, checkBaseUrl, publish, rollback } from '../../publish/publish.js';
 import { dataPath } from '../options.js';
@@ -20,9 +20,7 @@ interface Args extends RepoArgs {
   rollback?: string;
 }
 
-const command: CommandModule<object, Args> = {
-  command: 'publish',
-  describe: 'Publish the static layout to a directory or an rclone remote: content first, the entry point boot.ipxe last',
+const command: CommandRun<Args> = {
   builder: (yargs) => yargs.options({
     to: { type: 'string', demandOption: true, describe: 'a local directory, or an rclone remote (name:bucket/prefix) [env BOOTCFG_TO]' },
     'base-url': { type: 'string', describe: 'the absolute URL the tree is served at; machines chain <base-url>/boot.ipxe [env BOOTCFG_BASE_URL]' },
@@ -78,4 +76,4 @@ const command: CommandModule<object, Args> = {
     }
   },
 };
-export default command;
+export default registering(command);

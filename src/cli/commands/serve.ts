@@ -4,7 +4,7 @@
 // (src/serve/workers.ts, each running src/cli/worker-main.ts) and this one only builds.
 
 import { fileURLToPath } from 'node:url';
-import type { CommandModule } from 'yargs';
+import { registering, type CommandRun } from './index.js';
 import { formatBuild, type BuildResult } from '../../build/build.js';
 import { buildOnceInChild } from '../../build/child.js';
 import { address, distPath, imagesPath } from '../options.js';
@@ -38,9 +38,7 @@ interface Args extends RepoArgs {
   workers: number;
 }
 
-const command: CommandModule<object, Args> = {
-  command: 'serve',
-  describe: 'Serve dist/ to iPXE, Pixiecore and booting machines (building first with --data-path)',
+const command: CommandRun<Args> = {
   builder: (yargs) => yargs.options({
     'data-path': { type: 'string', describe: 'build this data directory before serving (default with --watch: ./data) [env BOOTCFG_DATA_PATH]' },
     'dist-path': distPath,
@@ -70,7 +68,7 @@ const command: CommandModule<object, Args> = {
     }
   },
 };
-export default command;
+export default registering(command);
 
 /** A worker process's entry: the serving modules only (src/cli/worker-main.ts). */
 const WORKER_MAIN = fileURLToPath(new URL('../worker-main.js', import.meta.url));

@@ -2,7 +2,7 @@
 // It is what a config repo's CI runs on every pull request. Warnings (an unused profile or
 // template, …) are printed too and do not fail it.
 
-import type { CommandModule } from 'yargs';
+import { registering, type CommandRun } from './index.js';
 import { compile } from '../../build/build.js';
 import { BootcfgError, ExitStatus } from '../../compile/errors.js';
 import { checkImagesPath, dataPath, format } from '../options.js';
@@ -15,9 +15,7 @@ interface Args extends RepoArgs {
   format: 'text' | 'json';
 }
 
-const command: CommandModule<object, Args> = {
-  command: 'validate',
-  describe: 'Check the data directory as build would, report every problem and warning, write nothing',
+const command: CommandRun<Args> = {
   builder: (yargs) => yargs.options({ 'data-path': dataPath, 'images-path': checkImagesPath, format, ...repoOptions })
     .example('$0 validate --data-path ./data --format json', 'machine-readable report for CI')
     .example('$0 validate --images-path ./images', 'also check that every kernel and initrd under /images/ exists'),
@@ -42,4 +40,4 @@ const command: CommandModule<object, Args> = {
     }
   },
 };
-export default command;
+export default registering(command);
