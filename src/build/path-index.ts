@@ -1,0 +1,114 @@
+// A string → number index in one typed array, for the kept build's hundreds of thousands of
+// paths (digests.ts: answer path → slot; data-files.ts: data file → number). The caller keeps
+// the strings in its own array by number; this keeps only numbers. V8's Map<string, number>
+// of 350k paths is a 14 MB hash table (an ordered table of 2^19 entries, three words each, and
+// its buckets); this one is an Int32Array of 2^20 entries, 4 MB, and 1 MB for 200k data files
+// where the Map took 7 MB.
+//
+// Open addressing with linear probing, at most half full, and deletion by shifting the entries
+// after it back (no tombstones: a long-running serve deletes and adds paths for weeks). The
+// hash is seeded per process, as V8 seeds its own: a config repo cannot choose names that all
+// land on one probe chain.
+
+import { randomBytes } from 'node:crypto';
+
+/** Hash seed, one per process. */
+const SEED = randomBytes(4).readUInt32LE(0);
+/** Smallest table (entries). */
+const MIN_CAPACITY = 1024;
+
+/** A string's hash: FNV-1a from the seed over its UTF-16 code units, then murmur3's finalizer. */
+export function hashOf(key: string): number {
+  let h = SEED ^ 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  return (h ^ (h >>> 16)) >>> 0;
+}
+
+export class PathIndex {
+  /** Number + 1 by hash position; 0 is empty. */
+  private table: Int32Array;
+  private count = 0;
+
+  /** `names[n]` is number n's string for as long as n is in the index (the caller sets it first). */
+  constructor(private readonly names: readonly (string | undefined)[], expected = 0) {
+    this.table = new Int32Array(capacityFor(expected));
+  }
+
+  get size(): number {
+    return this.count;
+  }
+
+  get(key: string): number | undefined {
+    const { table, names } = this;
+    const mask = table.length - 1;
+    for (let at = hashOf(key) & mask; ; at = (at + 1) & mask) {
+      const entry = table[at]!;
+      if (entry === 0) return undefined;
+      if (names[entry - 1] === key) return entry - 1;
+    }
+  }
+
+  has(key: string): boolean {
+    return this.get(key) !== undefined;
+  }
+
+  /** Indexes `names[id]` under `id`; the string must not be in the index already. */
+  add(id: number, key: string = this.names[id]!): void {
+    if ((this.count + 1) * 2 > this.table.length) this.resize(this.table.length * 2);
+    this.place(id, key);
+    this.count++;
+  }
+
+  /** Takes `key` out; its number, or undefined when it was not in. Call before its name is cleared. */
+  delete(key: string): number | undefined {
+    const { table, names } = this;
+    const mask = table.length - 1;
+    let at = hashOf(key) & mask;
+    for (; ; at = (at + 1) & mask) {
+      const entry = table[at]!;
+      if (entry === 0) return undefined;
+      if (names[entry - 1] === key) break;
+    }
+    const id = table[at]! - 1;
+    // Shift back each entry after the hole that may not stay past it (its home is not between).
+    for (let hole = at, next = (at + 1) & mask; ; next = (next + 1) & mask) {
+      const entry = table[next]!;
+      if (entry === 0) {
+        table[hole] = 0;
+        break;
+      }
+      const home = hashOf(names[entry - 1]!) & mask;
+      if (((next - home) & mask) >= ((next - hole) & mask)) {
+        table[hole] = entry;
+        hole = next;
+      }
+    }
+    this.count--;
+    return id;
+  }
+
+  private place(id: number, key: string): void {
+    const { table } = this;
+    const mask = table.length - 1;
+    let at = hashOf(key) & mask;
+    while (table[at] !== 0) at = (at + 1) & mask;
+    table[at] = id + 1;
+  }
+
+  private resize(capacity: number): void {
+    const old = this.table;
+    this.table = new Int32Array(capacity);
+    for (const entry of old) if (entry !== 0) this.place(entry - 1, this.names[entry - 1]!);
+  }
+}
+
+/** A power of two at least twice `count`. */
+function capacityFor(count: number): number {
+  let capacity = MIN_CAPACITY;
+  while (capacity < count * 2) capacity *= 2;
+  return capacity;
+}
