@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { WORKER_SEMI_SPACE_MB, workerExecArgv } from '../src/serve/workers.js';
 import { bootConfig, eventually, get, runCli, sampleData, startServe, tempDir, writeFiles, type ServeProcess } from './helpers.js';
 
 /** The serve process's direct children: its workers. */
@@ -46,6 +47,7 @@ test('serve --workers 2 answers from two worker processes and follows a new buil
   const serve = await startServe(['--dist-path', s.dist, '--images-path', s.images, '--workers', '2']);
   assert.match(serve.stderr(), /listening on http:\/\/127\.0\.0\.1:\d+ \(revision \w+, 2 worker processes\)/);
   assert.equal(workersOf(serve).length, 2);
+  for (const pid of workersOf(serve)) assert.ok(readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').includes(`--max-semi-space-size=${WORKER_SEMI_SPACE_MB}`), 'a worker\'s young generation is bounded');
   assert.equal(kernelOf((await get(serve.url, '/ipxe')).body), '/images/default/vmlinuz');
   await writeFiles(s.data, { 'boot/default': bootConfig('/images/second/vmlinuz') });
   await build(s.data, s.dist);
@@ -56,6 +58,14 @@ test('serve --workers 2 answers from two worker processes and follows a new buil
   }, 'both workers serving the new build');
   await eventually(async () => serve.log.length >= 11, 'the workers\' access log lines');
   assert.ok(serve.log.every((entry) => typeof entry.status === 'number'), 'whole JSON lines from both workers');
+});
+
+test('a worker\'s young generation is bounded unless node was given a bound of its own', () => {
+  const bound = `--max-semi-space-size=${WORKER_SEMI_SPACE_MB}`;
+  assert.deepEqual(workerExecArgv(['--import', 'hook.js'], ''), [bound, '--import', 'hook.js']);
+  assert.deepEqual(workerExecArgv(['--max-semi-space-size=32'], ''), ['--max-semi-space-size=32']);
+  assert.deepEqual(workerExecArgv([], '--max_semi_space_size=8 --trace-warnings'), []);
+  assert.deepEqual(workerExecArgv([], '--trace-warnings'), [bound]);
 });
 
 test('with --watch and --workers 2, only the primary builds, and every answer comes wholly from one build', async () => {
