@@ -7,7 +7,7 @@
 // names its owner and the owner's next answer: ~9 MB in all, the index (path-index.ts) 1 MB of
 // it where a Map was 7 MB.
 
-import type { Digests } from './digests.js';
+import { grown, type Digests } from './digests.js';
 import { PathIndex } from './path-index.js';
 
 /** No slot, no file. */
@@ -162,11 +162,4 @@ export class DataFiles {
     this.owners = grown(this.owners, length);
     this.nexts = grown(this.nexts, length);
   }
-}
-
-/** A copy `length` long, the new part NONE. */
-function grown(array: Int32Array, length: number): Int32Array<ArrayBuffer> {
-  const bigger = new Int32Array(length).fill(NONE);
-  bigger.set(array);
-  return bigger;
 }

@@ -32,17 +32,14 @@ export class Digests implements ReadonlyMap<string, string> {
     /** Slots handed out so far (used or freed). */
     private used: number,
     order: Int32Array,
-    slots?: PathIndex,
+    /** Over `paths`: indexed already, or by Digests.index before use. */
+    slots: PathIndex,
   ) {
+    this.slots = slots;
     this.order = order;
     this.ordered = order.length;
     this.places = new Int32Array(Math.max(used, 1)).fill(NONE);
     for (let place = 0; place < order.length; place++) this.places[order[place]!] = place;
-    if (slots) this.slots = slots;
-    else {
-      this.slots = new PathIndex(paths, order.length);
-      for (const slot of order) this.slots.add(slot);
-    }
   }
 
   /** `paths[i]`'s hash is bytes i × 32 to (i + 1) × 32 of `digests` (kept as given, not copied); each path once. */
@@ -185,8 +182,8 @@ export class Digests implements ReadonlyMap<string, string> {
 
   /** Puts a new slot last in the order. */
   private append(slot: number): void {
-    if (this.ordered === this.order.length) this.order = grownTo(this.order, Math.max(2 * this.order.length, 1024));
-    if (slot >= this.places.length) this.places = grownTo(this.places, Math.max(2 * this.places.length, slot + 1));
+    if (this.ordered === this.order.length) this.order = grown(this.order, Math.max(2 * this.order.length, 1024));
+    if (slot >= this.places.length) this.places = grown(this.places, Math.max(2 * this.places.length, slot + 1));
     this.places[slot] = this.ordered;
     this.order[this.ordered++] = slot;
   }
@@ -209,8 +206,8 @@ function identity(count: number): Int32Array {
   return order;
 }
 
-/** A copy `length` long, the new part NONE. */
-function grownTo(array: Int32Array, length: number): Int32Array {
+/** A copy `length` long, the new part -1 (no slot, no file: here and in data-files.ts). */
+export function grown(array: Int32Array, length: number): Int32Array<ArrayBuffer> {
   const bigger = new Int32Array(length).fill(NONE);
   bigger.set(array);
   return bigger;

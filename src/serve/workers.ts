@@ -55,8 +55,8 @@ export interface WorkerOptions {
  * young generation to its largest and kept it resident. Measured with `make bench`'s serve phase
  * at 100k machines, two workers, one sitting (default, 8, 4, 2 MB): at rest 257, 238, 234,
  * 210 MB summed over the three processes (PSS 151, 132, 128, 104 MB); 45.6-47.6k, 43.9-48.3k,
- * 42.3-47.3k, 42.3-43.6k req/s; p99 4.1-4.9, 3.4-5.4, 4.2-5.4, 3.6-4.7 ms. A pack's first fill
- * 4.8-4.9 s against 4.8-5.5 s; one machine's edit under --watch --workers 2 as fast.
+ * 42.3-47.3k, 42.3-43.6k req/s; p99 4.1-4.9, 3.4-5.4, 4.2-5.4, 3.6-4.7 ms. With 2 MB a pack's first fill
+ * took 4.8-5.5 s against 4.8-4.9 s, and one machine's edit under --watch --workers 2 was as fast.
  */
 export const WORKER_SEMI_SPACE_MB = 2;
 
