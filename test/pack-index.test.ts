@@ -9,7 +9,8 @@ import { test } from 'node:test';
 import { utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import { AnswerPack } from '../src/serve/pack.js';
-import { PackIndex, SMALL_ANSWER, hashOf } from '../src/serve/pack-index.js';
+import { hashOf } from '../src/build/path-index.js';
+import { PackIndex, SMALL_ANSWER } from '../src/serve/pack-index.js';
 import { tempDir, writeFiles } from './helpers.js';
 
 /** Bytes of the live records under each group, slot by slot. */

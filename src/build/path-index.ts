@@ -8,7 +8,7 @@
 // Open addressing with linear probing, at most half full, and deletion by shifting the entries
 // after it back (no tombstones: a long-running serve deletes and adds paths for weeks). The
 // hash is seeded per process, as V8 seeds its own: a config repo cannot choose names that all
-// land on one probe chain.
+// land on one probe chain. The answer pack's index (src/serve/pack-index.ts) hashes by it too.
 
 import { randomBytes } from 'node:crypto';
 

@@ -5,20 +5,14 @@
 // objects measured ~240 (250k answers at 100k machines: 59 MB of heap, over serve's RSS
 // budget on its own). The paths themselves are not kept here: each record in the pack starts
 // with its path, and the pack compares it on every hit, so a hash collision costs a second
-// read, never a wrong answer.
+// read, never a wrong answer. The hash is the kept build's (hashOf in src/build/path-index.ts,
+// seeded per process): answer paths come from the config repo.
 
 /** Answers up to this size are packed (their bytes follow the path in the record); larger ones are streamed from the snapshot. */
 export const SMALL_ANSWER = 64 * 1024;
 
 /** The largest size or mtime the index keeps (32 bits each: 4 bytes an answer less than doubles, ~4–8 MB at 100k machines). */
 export const MAX_FIELD = 0xffff_ffff;
-
-/** FNV-1a over the path's UTF-16 code units. */
-export function hashOf(path: string): number {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < path.length; i++) hash = Math.imul(hash ^ path.charCodeAt(i), 0x01000193);
-  return hash >>> 0;
-}
 
 export class PackIndex {
   /** slot + 1 per table position; 0 is empty. Kept at most half full. */

@@ -41,7 +41,8 @@ import { closeSync, constants, fstatSync, opendirSync, openSync, statSync, type 
 import { basename, dirname, join, resolve } from 'node:path';
 import { deltaBetween, linksWritten } from '../build/deltas.js';
 import { forEachYielding } from '../build/pool.js';
-import { MAX_FIELD, PackIndex, SMALL_ANSWER, hashOf } from './pack-index.js';
+import { MAX_FIELD, PackIndex, SMALL_ANSWER } from './pack-index.js';
+import { hashOf } from '../build/path-index.js';
 import { PrivateFile, readExactly } from '../build/private-file.js';
 import { StoreLinks, readStoreLinks, writtenStoreLinks } from './pack-links.js';
 

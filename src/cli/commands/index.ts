@@ -1,8 +1,8 @@
 // The commands, as `bootcfg --help` lists them, and the module that has each one's options and
 // work. A command's module is loaded only when its name is on the command line: `serve` runs for
-// weeks, and holding every other command's code (openpgp for `images`, the importer, publish)
-// cost it ~7-11 MB of resident memory at 100k machines (docs/BENCHMARKS.md); `bootcfg
-// --version` no longer loads them either.
+// weeks, and held every other command's code too (openpgp for `images`, the importer, publish):
+// ~12 MB of resident memory at rest over a small dist, ~4 MB at 100k machines, where V8 flushes
+// the unused bytecode in the end (docs/BENCHMARKS.md); `bootcfg --version` loads none of them.
 
 import type { Argv, CommandModule } from 'yargs';
 
@@ -25,11 +25,11 @@ export function registering<Args>(run: CommandRun<Args>): Register {
   };
 }
 
-export interface CommandEntry extends CommandSummary {
+interface CommandEntry extends CommandSummary {
   load(): Promise<Register>;
 }
 
-export const COMMANDS: readonly CommandEntry[] = [
+const COMMANDS: readonly CommandEntry[] = [
   {
     command: 'build',
     describe: 'Compile the data directory into dist/ (writes only what changed; a failed build writes nothing)',
@@ -78,7 +78,7 @@ export const COMMANDS: readonly CommandEntry[] = [
 ];
 
 /** A command's name: the first word of its yargs command. */
-export function commandName(entry: CommandEntry): string {
+function commandName(entry: CommandEntry): string {
   return entry.command.split(' ')[0]!;
 }
 
