@@ -1,12 +1,17 @@
 // A serve process collects its garbage once it is at rest after a burst (src/serve/collect.ts):
 // one forced full collection per quiet period, whatever number of bursts came before it, and
 // without handing `gc` to the rest of the process; or at once, where one burst follows another.
+// And serve keeps its young generation at V8's initial size unless node was given a bound.
 
 import assert from 'node:assert/strict';
 import { constants, PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
-import { collectAtRest, collectNow, collectTakenIn, MANY_WRITTEN, QUIET_MS, reloadCollecting } from '../src/serve/collect.js';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { collectAtRest, collectNow, collectTakenIn, MANY_WRITTEN, QUIET_MS, reloadCollecting, youngGenerationGiven } from '../src/serve/collect.js';
+import { eventually, runCli, sampleData, startServe, tempDir, writeFiles } from './helpers.js';
 
 /** The forced full collections seen while `run` runs. */
 async function forcedCollections(run: () => Promise<void>): Promise<number> {
@@ -88,4 +93,49 @@ test('reloadCollecting: a full build collected before its reload, a large edit a
   } finally {
     observer.disconnect();
   }
+});
+
+/**
+ * Loaded into serve with NODE_OPTIONS: on SIGUSR2 it makes what grows a young generation (many
+ * objects that live through a few scavenges, as a pack's fill does) and then says how large
+ * V8's new space is.
+ */
+const YOUNG_PROBE = `import { getHeapSpaceStatistics } from 'node:v8';
+process.on('SIGUSR2', () => {
+  const kept = [];
+  for (let i = 0; i < 2e6; i++) { kept.push({ i, name: 'answer ' + i }); if (kept.length > 5e5) kept.splice(0, 2.5e5); }
+  const space = getHeapSpaceStatistics().find((s) => s.space_name === 'new_space');
+  process.stderr.write('young generation ' + space.space_size + ' bytes, ' + kept.length + ' kept\\n');
+});
+`;
+
+test('serve keeps its young generation at V8\'s initial size, unless node was given a bound', async () => {
+  const root = await tempDir();
+  const data = await writeFiles(join(root, 'data'), sampleData());
+  const dist = join(root, 'dist');
+  assert.equal((await runCli(['build', '--data-path', data, '--dist-path', dist])).code, 0);
+  const probe = join(root, 'young-probe.mjs');
+  await writeFile(probe, YOUNG_PROBE);
+  const youngAfterGrowth = async (nodeOptions: string) => {
+    const serve = await startServe(['--dist-path', dist], { NODE_OPTIONS: `--import=${pathToFileURL(probe).href} ${nodeOptions}` });
+    try {
+      serve.child.kill('SIGUSR2');
+      await eventually(async () => /young generation \d+ bytes/.test(serve.stderr()), 'the probe\'s answer');
+      return Number(/young generation (\d+) bytes/.exec(serve.stderr())![1]);
+    } finally {
+      await serve.stop();
+    }
+  };
+  const MB = 1024 * 1024;
+  const kept = await youngAfterGrowth('');
+  assert.ok(kept <= 4 * MB, `serve's young generation grew to ${kept / MB} MB`);
+  const given = await youngAfterGrowth('--max-semi-space-size=16');
+  assert.ok(given > 8 * MB, `with node's own bound the same allocation grows it (${given / MB} MB): serve left it alone`);
+});
+
+test('node\'s own young-generation flags count as given, wherever they are', () => {
+  assert.equal(youngGenerationGiven(['--max-semi-space-size=8'], ''), true);
+  assert.equal(youngGenerationGiven([], '--trace-warnings --semi_space_growth_factor=4'), true);
+  assert.equal(youngGenerationGiven(['--min-semi-space-size=1'], ''), true);
+  assert.equal(youngGenerationGiven(['--import', 'hook.js', '--max-old-space-size=512'], '--trace-warnings'), false);
 });

@@ -24,6 +24,37 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 
 /**
+ * Node flags that bound the young generation. Given to node (its command line or NODE_OPTIONS),
+ * they are the operator's choice, and bootcfg leaves the young generation to them.
+ */
+const YOUNG_GENERATION_FLAG = /--(max|min)[-_]semi[-_]space[-_]size|--semi[-_]space[-_]growth[-_]factor/;
+
+/** Whether node was given a bound on its young generation (YOUNG_GENERATION_FLAG). */
+export function youngGenerationGiven(execArgv: readonly string[] = process.execArgv, nodeOptions = process.env.NODE_OPTIONS ?? ''): boolean {
+  return [...execArgv, nodeOptions].some((flag) => YOUNG_GENERATION_FLAG.test(flag));
+}
+
+/**
+ * Keeps this process's young generation at the size V8 starts it with (1 MB a semi-space), unless
+ * node was given a bound (youngGenerationGiven); true when it did. A serve process takes in a
+ * full build and fills its answer pack at start-up, and each lets V8 grow the young generation
+ * to its largest (16 MB a semi-space on Node 20, 64 MB on Node 24), which then stays resident
+ * while serve is at rest: 32 MB of `serve --watch`'s ~200 MB at 100k machines. A process cannot
+ * lower its own --max-semi-space-size once started (V8 sizes the heap then), but V8 reads the
+ * growth factor each time it grows the young generation; it only refuses a factor under 2 on
+ * node's command line, so this sets it here, before serve allocates anything large. Measured at
+ * 100k machines under `serve --watch`, alternating with the default (docs/BENCHMARKS.md): at
+ * rest 167-168 against 200 MB, peak 224-253 against 246-256 MB, start-up and a 1% edit as fast,
+ * one machine's edit within the spread. Node 20, 22 and 24 keep the young generation at 2 MB
+ * in all with it (test/collect.test.ts checks the one it runs on).
+ */
+export function keepYoungGenerationSmall(): boolean {
+  if (youngGenerationGiven()) return false;
+  setFlagsFromString('--semi-space-growth-factor=1');
+  return true;
+}
+
+/**
  * Quiet time after the last burst before collecting (another burst restarts it). Short on
  * purpose: V8 gives back its young generation too (32 MB committed, ~40 MB of RSS) when it
  * collects after ~5 s without allocation, and then the next edit pays 20-70 ms (scavenges of a
