@@ -41,6 +41,23 @@ test('a command loads its own module, not the others\' (serve holds no code of i
   assert.deepEqual(commands(await loaded(['--version'])), ['index.js']);
 });
 
+test('serve of a tree built elsewhere loads no compiler, git or fleet code; with --data-path it does', async () => {
+  const root = await tempDir();
+  const data = await writeFiles(join(root, 'data'), sampleData());
+  const dist = join(root, 'dist');
+  assert.equal((await runCli(['build', '--data-path', data, '--dist-path', dist])).code, 0);
+  const loadedBy = async (args: string[]) => {
+    const serve = await startServe(args, { NODE_DEBUG: 'esm' });
+    await serve.stop();
+    return [...serve.stderr().matchAll(/Storing (file:\/\/\S+) /g)].map((match) => match[1]!);
+  };
+  const heavy = (urls: string[]) => urls.filter((url) => /\/lib\/src\/(build\/(incremental|child|build)|git\/\w+|fleet\/live|compile\/render)\.js$|\/node_modules\/handlebars\//.test(url)).map((url) => url.replace(/.*\/(lib\/src|node_modules)\//, '')).sort();
+  assert.deepEqual(heavy(await loadedBy(['--dist-path', dist])), [], 'serving a built tree');
+  assert.deepEqual(heavy(await loadedBy(['--dist-path', dist, '--workers', '2'])), [], 'the workers\' primary');
+  const building = heavy(await loadedBy(['--dist-path', join(root, 'dist-2'), '--data-path', data]));
+  for (const module of ['build/build.js', 'build/child.js', 'build/incremental.js']) assert.ok(building.includes(module), `--data-path loads ${module} (this test can see it)`);
+});
+
 test('usage errors exit 2 with a hint', async () => {
   for (const args of [[], ['bogus'], ['build', '--no-such-flag'], ['validate', '--format', 'xml'], ['serve', '--address', 'nonsense', '--dist-path', '/nonexistent']]) {
     const result = await runCli(args);

@@ -2,6 +2,8 @@
 // BOOTCFG_<FLAG> (cli.ts turns on yargs' env support); a flag on the command line wins.
 
 import type { Options } from 'yargs';
+import { UsageError } from '../compile/errors.js';
+import type { ActivityOptions } from '../fleet/activity.js';
 
 export const dataPath = {
   type: 'string',
@@ -38,3 +40,62 @@ export const format = {
   default: 'text' as const,
   describe: 'report as text for people or JSON for tools [env BOOTCFG_FORMAT]',
 } satisfies Options;
+
+/** build, validate, diff, machines, publish and serve: the data directory from a git repo (src/cli/commands/repo.ts does the fetching). */
+export const repoOptions = {
+  repo: {
+    type: 'string',
+    describe: 'build from this git repo (URL or path) instead of --data-path; its root is the data directory [env BOOTCFG_REPO]',
+  },
+  ref: {
+    type: 'string',
+    describe: 'branch, tag or commit SHA of --repo (default: the remote HEAD) [env BOOTCFG_REF]',
+  },
+  'cache-path': {
+    type: 'string',
+    describe: 'where --repo is mirrored (default ./.cache/repos) [env BOOTCFG_CACHE_PATH]',
+  },
+} satisfies Record<string, Options>;
+
+/** serve --repo only: how to follow the ref. */
+export const followOptions = {
+  'pull-interval': {
+    type: 'number',
+    default: 60,
+    describe: 'serve --repo: seconds between fetches, 0 for webhook only [env BOOTCFG_PULL_INTERVAL]',
+  },
+  // Environment only (a flag would show the secret in `ps`); declared so that yargs reads it.
+  'webhook-secret': {
+    type: 'string',
+    hidden: true,
+    describe: 'serve --repo: HMAC secret of POST /-/hooks/git [env BOOTCFG_WEBHOOK_SECRET only]',
+  },
+} satisfies Record<string, Options>;
+
+export interface RepoArgs {
+  repo?: string;
+  ref?: string;
+  'cache-path'?: string;
+  'data-path'?: string;
+  'webhook-secret'?: string;
+}
+
+/** machines and serve's fleet view: what counts as a boot, an install loop. */
+export const activityOptions = {
+  window: { type: 'number', default: 24 * 60, describe: 'count boots within this many minutes before the newest log line [env BOOTCFG_WINDOW]' },
+  'loop-count': { type: 'number', default: 3, describe: 'an install loop: the same boot answer this many times … [env BOOTCFG_LOOP_COUNT]' },
+  'loop-minutes': { type: 'number', default: 30, describe: '… within this many minutes [env BOOTCFG_LOOP_MINUTES]' },
+} as const;
+
+/** The activity flags as machines and the fleet view take them: whole numbers within bounds, else a usage error. */
+export function checkActivity(args: { window: number; 'loop-count': number; 'loop-minutes': number }): ActivityOptions {
+  const check = (flag: string, value: number, max: number) => {
+    if (!Number.isInteger(value) || value < 1 || value > max) throw new UsageError(`invalid --${flag} ${value}`, { hint: `give a whole number from 1 to ${max}` });
+    return value;
+  };
+  return {
+    windowMinutes: check('window', args.window, 366 * 24 * 60),
+    loopCount: check('loop-count', args['loop-count'], 1000),
+    loopMinutes: check('loop-minutes', args['loop-minutes'], 7 * 24 * 60),
+  };
+}

@@ -3,9 +3,9 @@
 
 import { registering, type CommandRun } from './index.js';
 import { build, formatBuild } from '../../build/build.js';
-import { checkImagesPath, dataPath, distPath } from '../options.js';
+import { checkImagesPath, dataPath, distPath, repoOptions, type RepoArgs } from '../options.js';
 import { formatWarnings, terminalProgress } from '../report.js';
-import { inRepo, repoOptions, repoSource, type RepoArgs } from './repo.js';
+import { inRepo, repoSource } from './repo.js';
 
 interface Args extends RepoArgs {
   'data-path': string;

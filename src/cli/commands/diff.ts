@@ -12,8 +12,8 @@ import { compile, type Compiled } from '../../build/build.js';
 import { ExitStatus } from '../../compile/errors.js';
 import { compareBuilds, formatJson, formatText } from '../../git/diff.js';
 import { exportLocalRevision, fetchRevision, isDirectory, type Revision } from '../../git/fetch.js';
-import { format } from '../options.js';
-import { exitWith, inRepo, repoOptions } from './repo.js';
+import { format, repoOptions } from '../options.js';
+import { exitWith, inRepo } from './repo.js';
 
 interface Args {
   from: string;

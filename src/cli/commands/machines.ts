@@ -6,14 +6,13 @@
 import { fstatSync } from 'node:fs';
 import { registering, type CommandRun } from './index.js';
 import { compile } from '../../build/build.js';
-import { UsageError } from '../../compile/errors.js';
-import { Activity, type ActivityOptions } from '../../fleet/activity.js';
+import { Activity } from '../../fleet/activity.js';
 import { viewOfCompiled, type BuildView } from '../../fleet/build-view.js';
 import { viewOfDist } from '../../fleet/dist.js';
 import { STDIN, readLogs } from '../../fleet/read-logs.js';
 import { fleetReport, formatReport, matches, entryFields, machineFields } from '../../fleet/report.js';
-import { distPath, format } from '../options.js';
-import { inRepo, repoOptions, repoSource, type RepoArgs } from './repo.js';
+import { activityOptions, checkActivity, distPath, format, repoOptions, type RepoArgs } from '../options.js';
+import { inRepo, repoSource } from './repo.js';
 
 interface Args extends RepoArgs {
   machine?: string;
@@ -25,11 +24,6 @@ interface Args extends RepoArgs {
   'loop-minutes': number;
 }
 
-export const activityOptions = {
-  window: { type: 'number', default: 24 * 60, describe: 'count boots within this many minutes before the newest log line [env BOOTCFG_WINDOW]' },
-  'loop-count': { type: 'number', default: 3, describe: 'an install loop: the same boot answer this many times … [env BOOTCFG_LOOP_COUNT]' },
-  'loop-minutes': { type: 'number', default: 30, describe: '… within this many minutes [env BOOTCFG_LOOP_MINUTES]' },
-} as const;
 
 const command: CommandRun<Args> = {
   builder: (yargs) => yargs
@@ -88,18 +82,6 @@ function logSources(given: string[] | undefined): string[] {
 /** A MAC in any spelling finds its machine: rows show `52-54-00-…`. */
 function normalizeFilter(text: string): string {
   return /^([0-9a-f]{2}[:-]){5}[0-9a-f]{2}$/i.test(text) ? text.toLowerCase().replace(/:/g, '-') : text;
-}
-
-export function checkActivity(args: { window: number; 'loop-count': number; 'loop-minutes': number }): ActivityOptions {
-  const check = (flag: string, value: number, max: number) => {
-    if (!Number.isInteger(value) || value < 1 || value > max) throw new UsageError(`invalid --${flag} ${value}`, { hint: `give a whole number from 1 to ${max}` });
-    return value;
-  };
-  return {
-    windowMinutes: check('window', args.window, 366 * 24 * 60),
-    loopCount: check('loop-count', args['loop-count'], 1000),
-    loopMinutes: check('loop-minutes', args['loop-minutes'], 7 * 24 * 60),
-  };
 }
 
 /** One rewritten line on a terminal, at most every 100 ms; nothing elsewhere. */

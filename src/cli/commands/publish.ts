@@ -6,9 +6,9 @@
 import { registering, type CommandRun } from './index.js';
 import { UsageError } from '../../compile/errors.js';
 import { DEFAULT_KEEP, checkBaseUrl, publish, rollback } from '../../publish/publish.js';
-import { dataPath } from '../options.js';
+import { dataPath, repoOptions, type RepoArgs } from '../options.js';
 import { formatWarnings, terminalProgress } from '../report.js';
-import { inRepo, repoOptions, repoSource, type RepoArgs } from './repo.js';
+import { inRepo, repoSource } from './repo.js';
 
 interface Args extends RepoArgs {
   to: string;

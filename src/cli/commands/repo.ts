@@ -1,9 +1,8 @@
-// The --repo flags that build, validate and serve share, and what they do: build and validate
-// fetch one exact revision and use its tree as the data directory; serve follows the ref
-// (poll and webhook), rebuilding on every new commit while the last good one stays live.
-// Kept here so the lead's command files each need one line to take a repo.
+// What the --repo flags (declared in src/cli/options.ts) do: build and validate fetch one exact
+// revision and use its tree as the data directory; serve follows the ref (poll and webhook),
+// rebuilding on every new commit while the last good one stays live. Kept here so the lead's
+// command files each need one line to take a repo.
 
-import type { Options } from 'yargs';
 import { BootcfgError, ExitStatus, UsageError } from '../../compile/errors.js';
 import { fetchRevision, redactUrl, relocateError, type Revision } from '../../git/fetch.js';
 import { Follower } from '../../git/follow.js';
@@ -12,44 +11,7 @@ import { startServer, type RunningServer } from '../../serve/server.js';
 import { reloadCollecting } from '../../serve/collect.js';
 import { readLiveManifest } from '../../build/write.js';
 import type { AdminView } from './serve.js';
-
-export const repoOptions = {
-  repo: {
-    type: 'string',
-    describe: 'build from this git repo (URL or path) instead of --data-path; its root is the data directory [env BOOTCFG_REPO]',
-  },
-  ref: {
-    type: 'string',
-    describe: 'branch, tag or commit SHA of --repo (default: the remote HEAD) [env BOOTCFG_REF]',
-  },
-  'cache-path': {
-    type: 'string',
-    describe: 'where --repo is mirrored (default ./.cache/repos) [env BOOTCFG_CACHE_PATH]',
-  },
-} satisfies Record<string, Options>;
-
-/** serve --repo only: how to follow the ref. */
-export const followOptions = {
-  'pull-interval': {
-    type: 'number',
-    default: 60,
-    describe: 'serve --repo: seconds between fetches, 0 for webhook only [env BOOTCFG_PULL_INTERVAL]',
-  },
-  // Environment only (a flag would show the secret in `ps`); declared so that yargs reads it.
-  'webhook-secret': {
-    type: 'string',
-    hidden: true,
-    describe: 'serve --repo: HMAC secret of POST /-/hooks/git [env BOOTCFG_WEBHOOK_SECRET only]',
-  },
-} satisfies Record<string, Options>;
-
-export interface RepoArgs {
-  repo?: string;
-  ref?: string;
-  'cache-path'?: string;
-  'data-path'?: string;
-  'webhook-secret'?: string;
-}
+import type { RepoArgs } from '../options.js';
 
 /** Where the data comes from: --repo at --ref (fetched now), else --data-path. */
 export async function repoSource(args: RepoArgs): Promise<RepoSource> {

@@ -5,22 +5,20 @@
 
 import { fileURLToPath } from 'node:url';
 import { registering, type CommandRun } from './index.js';
-import { formatBuild, type BuildResult } from '../../build/build.js';
-import { buildOnceInChild } from '../../build/child.js';
-import { address, distPath, imagesPath } from '../options.js';
+import type { BuildResult } from '../../build/build.js';
+import { activityOptions, address, checkActivity, distPath, followOptions, imagesPath, repoOptions, type RepoArgs } from '../options.js';
 import { accessLog, formatError } from '../report.js';
 import { parseAddress, startServer, type RunningServer } from '../../serve/server.js';
 import { reloadCollecting } from '../../serve/collect.js';
 import { FAST_SETTLE_MS, isJsonData, Rebuilder, SETTLE_MS, watchData, type DataWatch } from '../../build/watch.js';
-import { IncrementalBuilder } from '../../build/incremental.js';
 import { ErrorList, LoadError, UsageError } from '../../compile/errors.js';
 import { join } from 'node:path';
-import { followOptions, repoOptions, serveRepo, type RepoArgs } from './repo.js';
-import { activityOptions, checkActivity } from './machines.js';
-import { LiveFleet } from '../../fleet/live.js';
 import { adminRoutes, startAdmin, MACHINES_PATH } from '../../serve/admin.js';
 import type { AccessLogEntry, Handler } from '../../serve/server.js';
 import { checkWorkers, startWorkers } from '../../serve/workers.js';
+// The builder, git and the fleet's state are imported where they are used (below), so that a
+// serve of a tree built elsewhere, and the workers' primary, never load the compiler: ~17 MB
+// resident for as long as serve runs.
 
 interface Args extends RepoArgs {
   'pull-interval': number;
@@ -74,7 +72,7 @@ export default registering(command);
 const WORKER_MAIN = fileURLToPath(new URL('../worker-main.js', import.meta.url));
 
 async function serveData(args: Args, admin: AdminView): Promise<void> {
-  if (args.repo) return serveRepo({ ...args, repo: args.repo }, admin);
+  if (args.repo) return (await import('./repo.js')).serveRepo({ ...args, repo: args.repo }, admin);
   const dataPath = args['data-path'] ?? (args.watch ? './data' : undefined);
   const say = (line: string) => process.stderr.write(`${line}\n`);
   const distPath = args['dist-path'];
@@ -83,14 +81,15 @@ async function serveData(args: Args, admin: AdminView): Promise<void> {
 
   let server: Serving | undefined;
   let watcher: DataWatch | undefined;
+  const building = dataPath === undefined ? undefined : await builderModules();
   // With --watch, the builder keeps the last compile and rebuilds only what a change touches.
-  const builder = dataPath === undefined ? undefined : new IncrementalBuilder({ dataPath, distPath, pruneLater: args.watch });
-  const builds = builder === undefined ? undefined : new Rebuilder<BuildResult>(
+  const builder = building && new building.IncrementalBuilder({ dataPath: dataPath!, distPath, pruneLater: args.watch });
+  const builds = building && builder && new Rebuilder<BuildResult>(
     () => builder.build(),
     (outcome) => {
       if (!outcome.ok && watcher && builder && halfWritten(outcome.error, dataPath!, builder.lastChanged, watcher)) return; // not settled yet: built again soon
       if (!outcome.ok) return say(`build failed; still serving ${server?.revision ?? 'the last good tree, if dist has one'}:\n${formatError(outcome.error)}`);
-      say(formatBuild(outcome.value));
+      say(building.formatBuild(outcome.value));
       reloadCollecting(outcome.value, () => server?.reload()).catch((error: unknown) => say(formatError(error)));
     },
   );
@@ -100,7 +99,7 @@ async function serveData(args: Args, admin: AdminView): Promise<void> {
     void builds.request();
   }, { settleMs, notice: say }) : undefined;
   try {
-    if (builds && !args.watch) say(formatBuild(await buildOnceInChild({ dataPath: dataPath!, distPath }))); // in a child: serve never holds the fleet; a failure ends serve
+    if (building && !args.watch) say(building.formatBuild(await building.buildOnceInChild({ dataPath: dataPath!, distPath }))); // in a child: serve never holds the fleet; a failure ends serve
     if (builds && args.watch) await builds.request(); // a failure is logged; the last good tree serves
     server = args.workers > 1
       ? await startWorkers(args.workers, WORKER_MAIN, { distPath, imagesPath: args['images-path'], address: args.address }, say)
@@ -137,6 +136,12 @@ function halfWritten(error: unknown, dataPath: string, changed: readonly string[
   return watcher.retry(files);
 }
 
+/** What building from --data-path takes, loaded only then. */
+async function builderModules() {
+  const [build, incremental, child] = await Promise.all([import('../../build/build.js'), import('../../build/incremental.js'), import('../../build/child.js')]);
+  return { formatBuild: build.formatBuild, IncrementalBuilder: incremental.IncrementalBuilder, buildOnceInChild: child.buildOnceInChild };
+}
+
 /** What the primary serves through: its own server, or its workers. */
 type Serving = Pick<RunningServer, 'url' | 'revision' | 'reload' | 'close'>;
 
@@ -167,6 +172,7 @@ async function startAdminView(args: Args): Promise<AdminView> {
   const options = checkActivity(args);
   if (args['admin-address'] === undefined && token === undefined) return { routes: (own) => new Map(own), tap: (log) => log, close: async () => {} };
   if (args['admin-address'] !== undefined) parseAddress(args['admin-address']);
+  const { LiveFleet } = await import('../../fleet/live.js');
   const fleet = new LiveFleet(args['dist-path'], options, args['access-log'] ?? []);
   // Filled in once serve knows its own routes: the admin listener serves /-/status too, to link it.
   const adminMap = new Map<string, Handler>();

@@ -5,9 +5,9 @@
 import { registering, type CommandRun } from './index.js';
 import { compile } from '../../build/build.js';
 import { BootcfgError, ExitStatus } from '../../compile/errors.js';
-import { checkImagesPath, dataPath, format } from '../options.js';
+import { checkImagesPath, dataPath, format, repoOptions, type RepoArgs } from '../options.js';
 import { formatError, formatWarnings, problems, warningsOf } from '../report.js';
-import { inRepo, repoOptions, repoSource, type RepoArgs } from './repo.js';
+import { inRepo, repoSource } from './repo.js';
 
 interface Args extends RepoArgs {
   'data-path': string;
