@@ -43,10 +43,11 @@ export function youngGenerationGiven(execArgv: readonly string[] = process.execA
  * lower its own --max-semi-space-size once started (V8 sizes the heap then), but V8 reads the
  * growth factor each time it grows the young generation; it only refuses a factor under 2 on
  * node's command line, so this sets it here, before serve allocates anything large. Measured at
- * 100k machines under `serve --watch`, alternating with the default (docs/BENCHMARKS.md): at
- * rest 167-168 against 200 MB, peak 224-253 against 246-256 MB, start-up and a 1% edit as fast,
- * one machine's edit within the spread. Node 20, 22 and 24 keep the young generation at 2 MB
- * in all with it (test/collect.test.ts checks the one it runs on).
+ * 100k machines under `serve --watch`, alternating with V8's default (docs/BENCHMARKS.md): at
+ * rest 166-169 against 200 MB, peak 220-234 against 244-245 MB, a 1% edit as fast, one
+ * machine's edit ~5-10 ms slower (more scavenges: medians 83-90 against 74 ms); on Node 24 at
+ * rest 213 against 318 MB. Node 20, 22 and 24 keep the young generation at 2 MB in all with it
+ * (test/collect.test.ts checks the one it runs on).
  */
 export function keepYoungGenerationSmall(): boolean {
   if (youngGenerationGiven()) return false;
