@@ -43,13 +43,8 @@ export class PathIndex {
   }
 
   get(key: string): number | undefined {
-    const { table, names } = this;
-    const mask = table.length - 1;
-    for (let at = hashOf(key) & mask; ; at = (at + 1) & mask) {
-      const entry = table[at]!;
-      if (entry === 0) return undefined;
-      if (names[entry - 1] === key) return entry - 1;
-    }
+    const at = this.positionOf(key);
+    return at === undefined ? undefined : this.table[at]! - 1;
   }
 
   has(key: string): boolean {
@@ -65,14 +60,10 @@ export class PathIndex {
 
   /** Takes `key` out; its number, or undefined when it was not in. Call before its name is cleared. */
   delete(key: string): number | undefined {
+    const at = this.positionOf(key);
+    if (at === undefined) return undefined;
     const { table, names } = this;
     const mask = table.length - 1;
-    let at = hashOf(key) & mask;
-    for (; ; at = (at + 1) & mask) {
-      const entry = table[at]!;
-      if (entry === 0) return undefined;
-      if (names[entry - 1] === key) break;
-    }
     const id = table[at]! - 1;
     // Shift back each entry after the hole that may not stay past it (its home is not between).
     for (let hole = at, next = (at + 1) & mask; ; next = (next + 1) & mask) {
@@ -89,6 +80,17 @@ export class PathIndex {
     }
     this.count--;
     return id;
+  }
+
+  /** Where `key` is in the table, if it is in. */
+  private positionOf(key: string): number | undefined {
+    const { table, names } = this;
+    const mask = table.length - 1;
+    for (let at = hashOf(key) & mask; ; at = (at + 1) & mask) {
+      const entry = table[at]!;
+      if (entry === 0) return undefined;
+      if (names[entry - 1] === key) return at;
+    }
   }
 
   private place(id: number, key: string): void {
