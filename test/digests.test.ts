@@ -59,3 +59,24 @@ test('a store dir piece is the JSON of its files and origins as JSON.stringify(â
     assert.equal(pieceText(files, hex, origins).toString('utf8'), expected(files), JSON.stringify(files));
   }
 });
+
+test('sorted() merges a few new paths into many sorted ones, as a full sort would order them', () => {
+  const path = (i: number) => (i % 3 === 0 ? `ipxe/uuid/0b00c0f6-0000-4000-8000-${i.toString(16).padStart(12, '0')}` : i % 3 === 1 ? `pixiecore/mac/52-54-00-${(i >> 8).toString(16).padStart(2, '0')}-${(i & 255).toString(16).padStart(2, '0')}-0a` : `ipxe/os/${i}`);
+  const all = Array.from({ length: 3000 }, (_, i) => path(i * 2)).sort();
+  let digests = Digests.of(all, Buffer.from(all.map(sha).join(''), 'hex'));
+  const model = new Map(all.map((p) => [p, sha(p)]));
+  let seed = 3;
+  const next = (n: number) => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n);
+  for (let round = 0; round < 20; round++) {
+    for (let k = 0; k < 30; k++) {
+      const p = path(next(8000));
+      if (next(3) === 0) (digests.delete(p), model.delete(p));
+      else (digests.set(p, sha(`${p} ${round}`)), model.set(p, sha(`${p} ${round}`)));
+    }
+    digests = digests.sorted();
+    assert.deepEqual([...digests], [...model].sort(([a], [b]) => (a < b ? -1 : 1)), `round ${round}`);
+  }
+  // Not given in order: sorted() sorts them all.
+  const shuffled = [...all].reverse();
+  assert.deepEqual([...Digests.of(shuffled, Buffer.from(shuffled.map(sha).join(''), 'hex')).sorted().keys()], all);
+});

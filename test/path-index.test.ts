@@ -4,9 +4,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { PathIndex, hashOf } from '../src/build/path-index.js';
+import { PathStore } from '../src/build/path-store.js';
 
 test('PathIndex answers as a Map through adds, deletes and growth', () => {
-  const names: (string | undefined)[] = [];
+  const names = new PathStore();
+  let numbered = 0;
   const free: number[] = [];
   const index = new PathIndex(names);
   const model = new Map<string, number>();
@@ -17,14 +19,14 @@ test('PathIndex answers as a Map through adds, deletes and growth', () => {
     const key = `ipxe/uuid/${next(step < 30_000 ? 4000 : 1500).toString(16)}`;
     if (next(3) > 0 || step > 50_000) {
       if (model.has(key)) continue;
-      const id = free.pop() ?? names.length;
-      names[id] = key;
-      index.add(id);
+      const id = free.pop() ?? numbered++;
+      names.set(id, key);
+      index.add(id, step % 2 ? key : undefined);
       model.set(key, id);
     } else {
       assert.equal(index.delete(key), model.get(key));
       if (!model.has(key)) continue;
-      names[model.get(key)!] = undefined;
+      names.delete(model.get(key)!);
       free.push(model.get(key)!);
       model.delete(key);
     }

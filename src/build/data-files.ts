@@ -5,17 +5,21 @@
 // of 100k iPXE origins (~3.5 MB). Here one index gives each file a number; its size and its first
 // answer are arrays by that number, and each answer, by its slot in the kept hashes (Digests),
 // names its owner and the owner's next answer: ~9 MB in all, the index (path-index.ts) 1 MB of
-// it where a Map was 7 MB.
+// it where a Map was 7 MB. The names themselves are bytes (path-store.ts): ~3 MB for 200k, where
+// their strings were ~13 MB.
 
 import { grown, type Digests } from './digests.js';
 import { PathIndex } from './path-index.js';
+import { PathStore } from './path-store.js';
 
 /** No slot, no file. */
 const NONE = -1;
 
 export class DataFiles {
-  /** Number → file (undefined: free). */
-  private readonly names: (string | undefined)[] = [];
+  /** Number → file (none: free). */
+  private readonly names = new PathStore();
+  /** Numbers handed out so far (used or freed). */
+  private numbered = 0;
   /** File → its number. */
   private readonly ids = new PathIndex(this.names);
   private readonly freeIds: number[] = [];
@@ -85,7 +89,7 @@ export class DataFiles {
   ownerOf(path: string): string | undefined {
     const slot = this.answers.slotOf(path);
     const id = slot === undefined || slot >= this.owners.length ? NONE : this.owners[slot]!;
-    return id === NONE ? undefined : this.names[id];
+    return id === NONE ? undefined : this.names.at(id);
   }
 
   /**
@@ -117,18 +121,23 @@ export class DataFiles {
     this.release(id);
   }
 
+  /** Lets go of the room kept for more files' names (once filled from a full build). */
+  trim(): void {
+    this.names.trim();
+  }
+
   /** The file's number, given one if it has none. */
   private idOf(file: string): number {
     let id = this.ids.get(file);
     if (id !== undefined) return id;
-    id = this.freeIds.pop() ?? this.names.length;
+    id = this.freeIds.pop() ?? this.numbered++;
     if (id >= this.sizes.length) {
       const length = Math.max(2 * this.sizes.length, 1024);
       this.sizes = grown(this.sizes, length);
       this.heads = grown(this.heads, length);
     }
-    this.names[id] = file;
-    this.ids.add(id);
+    this.names.set(id, file);
+    this.ids.add(id, file);
     this.sizes[id] = NONE;
     this.heads[id] = NONE;
     return id;
@@ -137,8 +146,8 @@ export class DataFiles {
   /** Forgets a number that has neither a size nor an answer. */
   private release(id: number): void {
     if (this.sizes[id] !== NONE || this.heads[id] !== NONE) return;
-    this.ids.delete(this.names[id]!);
-    this.names[id] = undefined;
+    this.ids.delete(this.names.at(id)!);
+    this.names.delete(id);
     this.freeIds.push(id);
   }
 

@@ -1,11 +1,13 @@
 // The kept build's answer hashes (src/build/incremental.ts): answer path → sha256, read as a
 // Map of hex strings by everything that takes one (the write, the revision sum), but held as 32
 // bytes a hash in one buffer. A hex string is ~80 bytes of heap: at 100k machines, 350k of them
-// were 28 MB of serve --watch's ~125 MB of live heap; the buffer is 11 MB. The paths are
-// found by a PathIndex (4 MB at 350k, where a Map<string, number> was 14 MB) and listed in
-// their order by slot in one Int32Array.
+// were 28 MB of serve --watch's ~125 MB of live heap; the buffer is 11 MB. The paths are held
+// as bytes by slot (a PathStore: ~5 MB at 350k, where the strings were ~25 MB), found by a
+// PathIndex (4 MB, where a Map<string, number> was 14 MB) and listed in their order by slot in
+// one Int32Array.
 
 import { PathIndex } from './path-index.js';
+import { PathStore } from './path-store.js';
 
 /** No slot. */
 const NONE = -1;
@@ -26,14 +28,16 @@ export class Digests implements ReadonlyMap<string, string> {
   private places: Int32Array;
 
   private constructor(
-    /** Slot → its path (undefined: free), for what keeps answers by slot (data-files.ts). */
-    private readonly paths: (string | undefined)[],
+    /** Slot → its path (none: free), for what keeps answers by slot (data-files.ts). */
+    private readonly paths: PathStore,
     private bytes: Buffer,
     /** Slots handed out so far (used or freed). */
     private used: number,
     order: Int32Array,
     /** Over `paths`: indexed already, or by Digests.index before use. */
     slots: PathIndex,
+    /** `order`'s first places, in code-unit order of their paths (sorted() merges the rest in). */
+    private readonly inSortedOrder: number,
   ) {
     this.slots = slots;
     this.order = order;
@@ -45,7 +49,8 @@ export class Digests implements ReadonlyMap<string, string> {
   /** `paths[i]`'s hash is bytes i × 32 to (i + 1) × 32 of `digests` (kept as given, not copied); each path once. */
   static of(paths: readonly string[], digests: Buffer): Digests {
     const kept = Digests.unindexed(paths, digests);
-    kept.index(0, paths.length);
+    kept.index(paths, 0, paths.length);
+    kept.paths.trim();
     return kept;
   }
 
@@ -54,16 +59,19 @@ export class Digests implements ReadonlyMap<string, string> {
     const kept = Digests.unindexed(paths, digests);
     for (let from = 0; from < paths.length; from += perTurn) {
       if (from > 0) await new Promise<void>((resolve) => setImmediate(resolve));
-      kept.index(from, Math.min(paths.length, from + perTurn));
+      kept.index(paths, from, Math.min(paths.length, from + perTurn));
     }
+    kept.paths.trim();
     return kept;
   }
 
   /** Digests.of before its paths are indexed (Digests.index). */
   private static unindexed(paths: readonly string[], digests: Buffer): Digests {
     if (digests.length !== paths.length * DIGEST) throw new Error(`bug: ${paths.length} paths but ${digests.length} bytes of hashes`);
-    const copy = paths.slice();
-    return new Digests(copy, digests, paths.length, identity(paths.length), new PathIndex(copy, paths.length));
+    const store = new PathStore();
+    let inOrder = true;
+    for (let i = 1; i < paths.length && inOrder; i++) inOrder = paths[i - 1]! < paths[i]!;
+    return new Digests(store, digests, paths.length, identity(paths.length), new PathIndex(store, paths.length), inOrder ? paths.length : 0);
   }
 
   get size(): number {
@@ -85,7 +93,7 @@ export class Digests implements ReadonlyMap<string, string> {
     let slot = this.slots.get(path);
     if (slot === undefined) {
       slot = this.free.pop() ?? this.grow();
-      this.paths[slot] = path;
+      this.paths.set(slot, path);
       this.slots.add(slot, path);
       this.append(slot);
     }
@@ -96,7 +104,7 @@ export class Digests implements ReadonlyMap<string, string> {
   delete(path: string): boolean {
     const slot = this.slots.delete(path);
     if (slot === undefined) return false;
-    this.paths[slot] = undefined;
+    this.paths.delete(slot);
     this.order[this.places[slot]!] = NONE;
     this.places[slot] = NONE;
     this.free.push(slot);
@@ -110,30 +118,58 @@ export class Digests implements ReadonlyMap<string, string> {
 
   /** The path in a slot, if it is in use. */
   pathAt(slot: number): string | undefined {
-    return this.paths[slot];
+    return this.paths.at(slot);
   }
 
   /**
    * The same hashes with the paths in code-unit order (the order a full build lists them). It
-   * takes this one's buffer and index over: only the result is used after.
+   * takes this one's buffer and index over: only the result is used after. The paths set since
+   * the last sort are merged into the sorted rest, each by a binary search: an edit adding a
+   * machine's answers reads ~20 paths back each, not the fleet's.
    */
   sorted(): Digests {
     const { paths } = this;
-    const order = new Int32Array(this.slots.size);
-    let at = 0;
-    for (let place = 0; place < this.ordered; place++) if (this.order[place] !== NONE) order[at++] = this.order[place]!;
-    order.sort((a, b) => (paths[a]! < paths[b]! ? -1 : paths[a]! > paths[b]! ? 1 : 0));
-    const sorted = new Digests(paths, this.bytes, this.used, order, this.slots);
+    const head: number[] = [];
+    const tail: [string, number][] = [];
+    for (let place = 0; place < this.ordered; place++) {
+      const slot = this.order[place]!;
+      if (slot !== NONE && place < this.inSortedOrder) head.push(slot);
+      else if (slot !== NONE) tail.push([paths.at(slot)!, slot]);
+    }
+    tail.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    const order = new Int32Array(head.length + tail.length);
+    if (tail.length * 32 > head.length) {
+      // Most of it new: one sort of all, each path read back once.
+      const all = [...head.map((slot): [string, number] => [paths.at(slot)!, slot]), ...tail];
+      all.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+      all.forEach(([, slot], i) => (order[i] = slot));
+    } else {
+      let at = 0;
+      let from = 0;
+      for (const [path, slot] of tail) {
+        // The first of head[from…] whose path sorts after `path`.
+        let [low, high] = [from, head.length];
+        while (low < high) {
+          const middle = (low + high) >> 1;
+          if (paths.at(head[middle]!)! < path) low = middle + 1;
+          else high = middle;
+        }
+        while (from < low) order[at++] = head[from++]!;
+        order[at++] = slot;
+      }
+      while (from < head.length) order[at++] = head[from++]!;
+    }
+    const sorted = new Digests(paths, this.bytes, this.used, order, this.slots, order.length);
     sorted.free.push(...this.free);
     return sorted;
   }
 
   *keys(): MapIterator<string> {
-    for (const slot of this.inOrder()) yield this.paths[slot]!;
+    for (const slot of this.inOrder()) yield this.paths.at(slot)!;
   }
 
   *entries(): MapIterator<[string, string]> {
-    for (const slot of this.inOrder()) yield [this.paths[slot]!, this.hex(slot)];
+    for (const slot of this.inOrder()) yield [this.paths.at(slot)!, this.hex(slot)];
   }
 
   *values(): MapIterator<string> {
@@ -175,9 +211,12 @@ export class Digests implements ReadonlyMap<string, string> {
     }
   }
 
-  /** Indexes the paths in slots `from` to `to` (Digests.of). */
-  private index(from: number, to: number): void {
-    for (let slot = from; slot < to; slot++) this.slots.add(slot);
+  /** Keeps and indexes `paths` `from` to `to`, in their slots (Digests.of). */
+  private index(paths: readonly string[], from: number, to: number): void {
+    for (let slot = from; slot < to; slot++) {
+      this.paths.set(slot, paths[slot]!);
+      this.slots.add(slot, paths[slot]);
+    }
   }
 
   /** Puts a new slot last in the order. */

@@ -136,7 +136,7 @@ export class IncrementalBuilder {
     const { dataPath, distPath, source, revision, imagesPath, pruneLater, signal } = this.options;
     const { result, kept } = await buildInChild({ dataPath, distPath, source, revision, imagesPath, pruneLater, signal });
     const state = await stateOf(kept, result.dir);
-    if (kept.written) await adoptWrittenStore(kept.written, state.hashes.keys());
+    if (kept.written) await adoptWrittenStore(kept.written, kept.paths); // state.hashes.keys(), without reading 350k paths back
     this.state = state;
     prepareManifest(this.state.compiled.groups);
     const warm = this.state;
@@ -323,6 +323,7 @@ async function stateOf(kept: KeptBuild, snapshot: string): Promise<State> {
     else owned.set(at, [path]);
   }, ANSWERS_PER_TURN);
   await forEachYielding(owned, ([at, paths]) => files.setOwned(at < kept.files.length ? kept.files[at]! : kept.otherSources[at - kept.files.length]!, paths), ANSWERS_PER_TURN);
+  files.trim();
   return {
     files, dirs, shapeCounts, hashes,
     sum: RevisionSum.fromHex(kept.sum),

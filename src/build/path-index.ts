@@ -1,6 +1,6 @@
 // A string → number index in one typed array, for the kept build's hundreds of thousands of
 // paths (digests.ts: answer path → slot; data-files.ts: data file → number). The caller keeps
-// the strings in its own array by number; this keeps only numbers. V8's Map<string, number>
+// the strings by number (a PathStore, path-store.ts); this keeps only numbers. V8's Map<string, number>
 // of 350k paths is a 14 MB hash table (an ordered table of 2^19 entries, three words each, and
 // its buckets); this one is an Int32Array of 2^20 entries, 4 MB, and 1 MB for 200k data files
 // where the Map took 7 MB.
@@ -21,6 +21,17 @@ const MIN_CAPACITY = 1024;
 export function hashOf(key: string): number {
   let h = SEED ^ 0x811c9dc5;
   for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
+  return finish(h);
+}
+
+/** hashOf of a latin1 string given as its first `length` bytes (one code unit each). */
+export function hashOfLatin1(bytes: Uint8Array, length: number): number {
+  let h = SEED ^ 0x811c9dc5;
+  for (let i = 0; i < length; i++) h = Math.imul(h ^ bytes[i]!, 0x01000193);
+  return finish(h);
+}
+
+function finish(h: number): number {
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;
@@ -28,13 +39,21 @@ export function hashOf(key: string): number {
   return (h ^ (h >>> 16)) >>> 0;
 }
 
+/** The strings by number that an index looks its keys up in (PathStore). */
+export interface Keys {
+  /** Whether number `id`'s string is `key`. */
+  equals(id: number, key: string): boolean;
+  /** hashOf(number `id`'s string). */
+  hashAt(id: number): number;
+}
+
 export class PathIndex {
   /** Number + 1 by hash position; 0 is empty. */
   private table: Int32Array;
   private count = 0;
 
-  /** `names[n]` is number n's string for as long as n is in the index (the caller sets it first). */
-  constructor(private readonly names: readonly (string | undefined)[], expected = 0) {
+  /** `names` holds number n's string for as long as n is in the index (the caller sets it first). */
+  constructor(private readonly names: Keys, expected = 0) {
     this.table = new Int32Array(capacityFor(expected));
   }
 
@@ -51,10 +70,10 @@ export class PathIndex {
     return this.get(key) !== undefined;
   }
 
-  /** Indexes `names[id]` under `id`; the string must not be in the index already. */
-  add(id: number, key: string = this.names[id]!): void {
+  /** Indexes number `id`'s string (`key`, when the caller has it at hand); it must not be in the index already. */
+  add(id: number, key?: string): void {
     if ((this.count + 1) * 2 > this.table.length) this.resize(this.table.length * 2);
-    this.place(id, key);
+    this.place(id, key === undefined ? this.names.hashAt(id) : hashOf(key));
     this.count++;
   }
 
@@ -72,7 +91,7 @@ export class PathIndex {
         table[hole] = 0;
         break;
       }
-      const home = hashOf(names[entry - 1]!) & mask;
+      const home = names.hashAt(entry - 1) & mask;
       if (((next - home) & mask) >= ((next - hole) & mask)) {
         table[hole] = entry;
         hole = next;
@@ -89,14 +108,14 @@ export class PathIndex {
     for (let at = hashOf(key) & mask; ; at = (at + 1) & mask) {
       const entry = table[at]!;
       if (entry === 0) return undefined;
-      if (names[entry - 1] === key) return at;
+      if (names.equals(entry - 1, key)) return at;
     }
   }
 
-  private place(id: number, key: string): void {
+  private place(id: number, hash: number): void {
     const { table } = this;
     const mask = table.length - 1;
-    let at = hashOf(key) & mask;
+    let at = hash & mask;
     while (table[at] !== 0) at = (at + 1) & mask;
     table[at] = id + 1;
   }
@@ -104,7 +123,7 @@ export class PathIndex {
   private resize(capacity: number): void {
     const old = this.table;
     this.table = new Int32Array(capacity);
-    for (const entry of old) if (entry !== 0) this.place(entry - 1, this.names[entry - 1]!);
+    for (const entry of old) if (entry !== 0) this.place(entry - 1, this.names.hashAt(entry - 1));
   }
 }
 

@@ -17,6 +17,7 @@ import { distFile, shardKey } from '../compile/shapes.js';
 import { recordDelta } from './deltas.js';
 import { Digests } from './digests.js';
 import { fillAll, SharedFill, tryLink, type DirFill } from './fill.js';
+import { packPaths, unpackPaths } from './path-store.js';
 import { forEachYielding, mapLimit, turns } from './pool.js';
 import { PrivateFile } from './private-file.js';
 import type { Progress } from './build.js';
@@ -564,7 +565,8 @@ function remember(dir: string, plan: StorePlan, pieces: ReadonlyMap<string, Piec
   for (const [group, store] of plan.groups) hashes.set(store.name, pieces.get(group)!.hash);
   lastWrites.delete(distPath);
   if (lastWrites.size >= MAX_REMEMBERED) lastWrites.delete(lastWrites.keys().next().value!);
-  lastWrites.set(distPath, { dir, plan: { groups: plan.groups, loose: plan.loose.filter((path) => path !== REVISION_FILE && path !== MANIFEST_FILE) }, pieces: hashes });
+  const groups = plan.replanned ? new Map([...plan.groups].map(([group, store]) => [group, store.kept()])) : plan.groups;
+  lastWrites.set(distPath, { dir, plan: { groups, loose: plan.loose.filter((path) => path !== REVISION_FILE && path !== MANIFEST_FILE) }, pieces: hashes });
 }
 
 /**
@@ -577,12 +579,12 @@ function rememberReused(dir: string, plan: StorePlan, links: readonly { group: s
   const names = new Map(links.map(({ group, name }) => [group, name]));
   if (names.size !== plan.groups.size) return forget(dir);
   const groups = new Map<string, GroupPlan>();
-  for (const [group, { files }] of plan.groups) {
+  for (const [group, store] of plan.groups) {
     const name = names.get(group);
     if (name === undefined) return forget(dir); // not this plan's tree after all: plan the next build from disk
-    groups.set(group, { name, files, reused: true });
+    groups.set(group, store.as(name, true));
   }
-  remember(dir, { groups, loose: plan.loose }, pieces);
+  remember(dir, { groups, loose: plan.loose, replanned: plan.replanned }, pieces);
 }
 
 /**
@@ -614,10 +616,12 @@ export async function adoptWrittenStore(written: WrittenStore, paths: Iterable<s
   await forEachYielding(paths, (path) => addToPlan(plan, path), PATHS_PER_TURN);
   const { groups, loose } = plan;
   if (groups.size !== names.size) return forget(written.dir);
+  const turn = turns(PATHS_PER_TURN);
   for (const [group, plan] of groups) {
     const name = names.get(group);
     if (name === undefined) return forget(written.dir); // not the plan that wrote it: plan the next build from disk
-    Object.assign(plan, { name, reused: true });
+    groups.set(group, plan.as(name, true).kept());
+    await turn(plan.count);
   }
   const distPath = dirname(dirname(written.dir));
   lastWrites.delete(distPath);
@@ -678,7 +682,7 @@ async function fillSnapshot(dir: string, plan: StorePlan, all: Contents, hashes:
       if (++done % 1000 === 0) progress?.('write', done, all.size);
     };
     const fresh = [...groups].filter(([, dir]) => !dir.reused);
-    for (const [, dir] of groups) if (dir.reused) done += dir.files.length;
+    for (const [, dir] of groups) if (dir.reused) done += dir.count;
     const rewritten = await fillStoreDirs(store, fresh.map(([group, dir]) => ({ group, name: dir.name, files: dir.files, piece: pieceOf(pieces, group, dir.files, hashes, origins) })), all, hashes, previous, tick, early);
     await forEachYielding(loose, (path) => {
       tick();
@@ -714,13 +718,45 @@ function pieceOf(pieces: ReadonlyMap<string, Piece>, group: string, files: reado
 /** Where the shared answer directories live, beside revs/. */
 export const STORE = 'dirs';
 
-interface GroupPlan {
-  /** The store directory's name. */
-  name: string;
+/**
+ * One store dir of a plan. Its paths are strings while a build plans and fills it, and bytes
+ * while the plan is kept between builds (lastWrites): ~5 MB at 100k machines, where the strings
+ * were ~25 MB of serve's heap at rest. A reused dir's paths are read back only if a build asks
+ * for them (a pruned dir written again, a piece to make anew).
+ */
+class GroupPlan {
+  private list: string[] | undefined;
+
+  constructor(
+    /** The store directory's name. */
+    public name: string,
+    /** The previous snapshot's directory serves as is. */
+    public reused: boolean,
+    list: string[] | undefined,
+    private readonly packed?: Buffer,
+    private readonly counted = list?.length ?? 0,
+  ) {
+    this.list = list;
+  }
+
   /** Paths (dist-relative) of the group's files, in order. */
-  files: string[];
-  /** The previous snapshot's directory serves as is. */
-  reused: boolean;
+  get files(): string[] {
+    return (this.list ??= unpackPaths(this.packed!));
+  }
+
+  get count(): number {
+    return this.list?.length ?? this.counted;
+  }
+
+  /** The same paths under another name. */
+  as(name: string, reused: boolean): GroupPlan {
+    return new GroupPlan(name, reused, this.list, this.packed, this.count);
+  }
+
+  /** The same, its paths as bytes (already bytes when it was kept before). */
+  kept(): GroupPlan {
+    return new GroupPlan(this.name, this.reused, undefined, this.packed ?? packPaths(this.list!), this.count);
+  }
 }
 
 /** A build's files by path: what the write reads them through. */
@@ -735,6 +771,12 @@ interface Contents {
 interface StorePlan {
   groups: Map<string, GroupPlan>;
   loose: string[];
+  /**
+   * Planned from the last one (replan): the plan a long-running process keeps between builds,
+   * so its groups are kept as bytes. A full plan is a one-shot build's (the CLI, serve's build
+   * child), which would pack 350k paths at 100k machines for nothing.
+   */
+  replanned?: boolean;
 }
 
 /** A new store dir's name: the group's path, and random bytes (never the name of one before it). */
@@ -815,7 +857,7 @@ function addToPlan({ groups, loose }: StorePlan, path: string): void {
     return;
   }
   let plan = groups.get(group);
-  if (!plan) groups.set(group, (plan = { name: '', files: [], reused: false }));
+  if (!plan) groups.set(group, (plan = new GroupPlan('', false, [])));
   plan.files.push(path);
 }
 
@@ -841,14 +883,14 @@ async function replan(last: StorePlan, files: Answers, changed: ReadonlySet<stri
   const turn = turns(PATHS_PER_TURN);
   for (const [group, plan] of last.groups) {
     const paths = touched.get(group);
-    groups.set(group, paths ? { name: storeName(group), files: merged(plan.files, paths), reused: false } : { ...plan, reused: true });
-    await turn(paths ? plan.files.length + paths.length : 1);
+    groups.set(group, paths ? new GroupPlan(storeName(group), false, merged(plan.files, paths)) : plan.as(plan.name, true));
+    await turn(paths ? plan.count + paths.length : 1);
   }
   for (const [group, paths] of touched) {
-    if (group !== undefined && !groups.has(group)) groups.set(group, { name: storeName(group), files: merged([], paths), reused: false });
+    if (group !== undefined && !groups.has(group)) groups.set(group, new GroupPlan(storeName(group), false, merged([], paths)));
   }
-  for (const [group, plan] of groups) if (plan.files.length === 0) groups.delete(group);
-  return { groups, loose: merged(last.loose, touched.get(undefined) ?? []) };
+  for (const [group, plan] of groups) if (plan.count === 0) groups.delete(group);
+  return { groups, loose: merged(last.loose, touched.get(undefined) ?? []), replanned: true };
 }
 
 function byCodeUnits(a: string, b: string): number {
