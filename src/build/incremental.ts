@@ -332,7 +332,7 @@ async function stateOf(kept: KeptBuild, snapshot: string): Promise<State> {
     dataTemplates: new Map(kept.dataTemplates),
     localFiles: new Map(kept.localFiles as [string, Buffer][]),
     profiles: loadProfiles(new Map(kept.profiles as [string, Buffer][]), TEMPLATE_NAMES).profiles, // they built: no errors
-    profileUse: useOf(kept.compiled.groups),
+    profileUse: useOf(shareStrings(kept.compiled.groups)),
     compiled: kept.compiled,
     snapshot,
   };
@@ -345,6 +345,22 @@ function originsOf(files: DataFiles): Origins {
 
 type Planned = Plan extends Map<string, infer P> ? P : never;
 type GroupEntry = Compiled['groups'][number];
+
+/**
+ * The groups' list as the child sent it, each profile's name made one string and a group's name
+ * the same string as its id when they are equal: the copy made one of each per group (100k
+ * groups: ~5.6 MB of serve's heap at rest). In place; the list itself.
+ */
+function shareStrings(groups: GroupEntry[]): GroupEntry[] {
+  const profiles = new Map<string, string>();
+  for (const group of groups) {
+    const profile = profiles.get(group.profile);
+    if (profile === undefined) profiles.set(group.profile, group.profile);
+    else group.profile = profile;
+    if (group.name === group.id) group.name = group.id;
+  }
+  return groups;
+}
 
 function useOf(groups: readonly GroupEntry[]): Map<string, number> {
   const use = new Map<string, number>();
