@@ -302,7 +302,7 @@ interface Around {
   templatesAdded: number;
 }
 
-/** The state a full build's child handed over, in this process's maps (one string per path). */
+/** The state a full build's child handed over, in this process's structures (its paths as bytes: path-store.ts). */
 async function stateOf(kept: KeptBuild, snapshot: string): Promise<State> {
   // A copy: the hashes arrive as a view into the whole state read from the child (~34 MB at 100k).
   const hashes = await Digests.yielding(kept.paths, Buffer.copyBytesFrom(kept.hashes), ANSWERS_PER_TURN);
