@@ -153,13 +153,6 @@ export function unpackPaths(bytes: Buffer): string[] {
   return paths;
 }
 
-/** How many paths packPaths() laid. */
-export function countPacked(bytes: Buffer): number {
-  let count = 0;
-  for (let at = 0; at < bytes.length; at += lengthAt(bytes, at)) count++;
-  return count;
-}
-
 interface Entry {
   prefix: number;
   form: number;
@@ -186,7 +179,12 @@ function encoding(path: string): Entry {
 
 /** The bytes an entry takes. */
 function entryLength({ form, rest }: Entry): number {
-  return HEAD + (form === RAW ? 4 + rest.length : form === WIDE ? 4 + 2 * rest.length : form === UUID ? 16 : 6);
+  return sizeOf(form, rest.length);
+}
+
+/** The bytes an entry of `form` takes, `count` the code units of a RAW or WIDE one's rest. */
+function sizeOf(form: number, count: number): number {
+  return HEAD + (form === RAW ? 4 + count : form === WIDE ? 4 + 2 * count : form === UUID ? 16 : 6);
 }
 
 /** Lays an entry at `at`; where it ends. */
@@ -195,15 +193,9 @@ function writeEntry(bytes: Buffer, at: number, { prefix, form, rest }: Entry): n
   bytes[at + 1] = prefix >> 8;
   bytes[at + 2] = form;
   at += HEAD;
-  if (form === WIDE || (form === RAW && rest.length > 64)) {
+  if (form === RAW || form === WIDE) {
     bytes.writeUInt32LE(rest.length, at);
     return at + 4 + bytes.write(rest, at + 4, form === RAW ? 'latin1' : 'utf16le');
-  }
-  if (form === RAW) {
-    bytes.writeUInt32LE(rest.length, at);
-    at += 4;
-    for (let i = 0; i < rest.length; i++) bytes[at++] = rest.charCodeAt(i);
-    return at;
   }
   // Two hex digits a byte, a separator after each (a MAC's) or after the 4th, 6th, 8th and 10th (a UUID's).
   for (let i = 0, k = 0, end = form === UUID ? 16 : 6; i < end; i++) {
@@ -243,8 +235,7 @@ function matches(bytes: Buffer, start: number, key: string): boolean {
 /** The bytes the entry at `start` takes. */
 function lengthAt(bytes: Buffer, start: number): number {
   const form = bytes[start + 2]!;
-  const count = form === RAW || form === WIDE ? bytes.readUInt32LE(start + HEAD) : 0;
-  return HEAD + (form === RAW ? 4 + count : form === WIDE ? 4 + 2 * count : form === UUID ? 16 : 6);
+  return sizeOf(form, form === RAW || form === WIDE ? bytes.readUInt32LE(start + HEAD) : 0);
 }
 
 /** The path the entry at `start` holds, as a new string. */

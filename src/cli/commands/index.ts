@@ -5,7 +5,6 @@
 // the unused bytecode in the end (docs/BENCHMARKS.md); `bootcfg --version` loads none of them.
 
 import type { Argv, CommandModule } from 'yargs';
-import { keepYoungGenerationSmall } from '../../serve/collect.js';
 
 /** A command's options and its work, as its module has them (its name and summary are below). */
 export type CommandRun<Args> = Required<Pick<CommandModule<object, Args>, 'builder' | 'handler'>>;
@@ -41,7 +40,7 @@ const COMMANDS: readonly CommandEntry[] = [
     describe: 'Serve dist/ to iPXE, Pixiecore and booting machines (building first with --data-path)',
     load: async () => {
       // Before serve's modules load: loading them alone grew the young generation to 8 MB a semi-space.
-      keepYoungGenerationSmall();
+      (await import('../../serve/collect.js')).keepYoungGenerationSmall();
       return (await import('./serve.js')).default;
     },
   },
