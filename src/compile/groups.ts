@@ -5,7 +5,7 @@
 // value can name a file the servers would never look up. Parsed here; matched in resolve.
 
 import type { LoadError } from './errors.js';
-import { objectProperties, stringValue, type JsonNode, type JsonReporter } from './json.js';
+import { objectProperties, stringValue, type JsonNode, type JsonReporter, type Strings } from './json.js';
 import { openDocument } from './profiles.js';
 import { compareKeys, isSelectorKey, KEY_HINT, parseSelectorValue, valueHint } from './shapes.js';
 
@@ -36,8 +36,8 @@ export const MAX_GROUP_ANSWERS = 200_000;
 /** Nesting of metadata objects and lists. */
 const MAX_METADATA_DEPTH = 32;
 
-export function parseGroup(file: string, id: string, text: string, errors: LoadError[]): Group | undefined {
-  const document = openDocument(file, id, text, errors, { what: 'a group', example: EXAMPLE, keys: GROUP_KEYS });
+export function parseGroup(file: string, id: string, text: string, errors: LoadError[], strings?: Strings): Group | undefined {
+  const document = openDocument(file, id, text, errors, { what: 'a group', example: EXAMPLE, keys: GROUP_KEYS }, strings);
   if (!document) return undefined;
   const { root, report, properties, name, before } = document;
   const profileNode = properties.get('profile');
@@ -86,7 +86,7 @@ function selectorValues(key: string, node: JsonNode, report: JsonReporter): stri
     const value = parseSelectorValue(key, item.value as string);
     if (value === undefined) report.at(item.offset, `invalid ${key} ${JSON.stringify(item.value)}: ${valueHint(key)}`, key === 'uuid' || key === 'mac' ? `any case and spelling works; it is matched as ${key === 'mac' ? 'a MAC' : 'a UUID'}` : 'values are compared exactly, case-sensitive');
     else if (values.has(value)) report.at(item.offset, `selector "${key}" lists ${JSON.stringify(item.value)} twice`, key === 'mac' || key === 'uuid' ? `${key} values match in any case and spelling; keep one` : 'keep one');
-    else values.set(value, item);
+    else values.set(report.kept(value), item);
   }
   return [...values.keys()];
 }
@@ -116,6 +116,7 @@ function jsonValue(node: JsonNode, report: JsonReporter, depth: number): unknown
     return null;
   }
   if (node.type === 'array') return (node.children ?? []).map((child) => jsonValue(child, report, depth + 1));
+  if (node.type === 'string') return report.kept(node.value as string);
   if (node.type !== 'object') return node.value ?? null;
   const object: Record<string, unknown> = {};
   for (const [key, value] of objectProperties(node, report)) {

@@ -8,7 +8,7 @@
 import { checkCloudConfig } from './cloud-config.js';
 import { LoadError } from './errors.js';
 import { imageLocation } from './image-paths.js';
-import { describe, objectProperties, parseJsonObject, rejectUnknownKeys, type JsonNode, type JsonReporter } from './json.js';
+import { describe, objectProperties, parseJsonObject, rejectUnknownKeys, Strings, type JsonNode, type JsonReporter } from './json.js';
 import { parseGroup, type Group } from './groups.js';
 import { parseProfile, SEED_NAMES, type Profile } from './profiles.js';
 import { KEY_PARSERS, type Selector, type SelectorKey } from './selectors.js';
@@ -70,6 +70,7 @@ export type CloudCheck = (file: string, content: Buffer) => LoadError[];
 export function load(files: SourceFiles, templateNames: readonly string[], checkCloud: CloudCheck = checkCloudConfig): LoadResult {
   const model: Model = { boot: [], cloud: [], templates: new Map(), profiles: new Map(), groups: [], dataTemplates: new Map(), localFiles: new Map() };
   const errors: LoadError[] = [];
+  const strings = new Strings();
   for (const [file, content] of files) {
     const [root, ...rest] = file.split('/');
     switch (root) {
@@ -77,10 +78,10 @@ export function load(files: SourceFiles, templateNames: readonly string[], check
         loadTemplate(file, rest, content, templateNames, model, errors);
         break;
       case 'profiles':
-        loadProfile(file, rest, content, model, errors);
+        loadProfile(file, rest, content, model, errors, strings);
         break;
       case 'groups':
-        loadGroup(file, rest, content, model, errors);
+        loadGroup(file, rest, content, model, errors, strings);
         break;
       case 'files':
         model.localFiles.set(rest.join('/'), content);
@@ -91,10 +92,10 @@ export function load(files: SourceFiles, templateNames: readonly string[], check
         break;
       case 'cloud':
         if (!(SEED_NAMES as readonly string[]).includes(rest[0]!)) model.dataTemplates.set(file, { file, text: content.toString('utf8') });
-        else loadSeed(file, root, rest, content, model, errors, checkCloud);
+        else loadSeed(file, root, rest, content, model, errors, checkCloud, strings);
         break;
       default:
-        loadSeed(file, root!, rest, content, model, errors, checkCloud);
+        loadSeed(file, root!, rest, content, model, errors, checkCloud, strings);
     }
   }
   if (files.size === 0) {
@@ -103,14 +104,14 @@ export function load(files: SourceFiles, templateNames: readonly string[], check
   return { model, errors };
 }
 
-function loadSeed(file: string, root: string, rest: string[], content: Buffer, model: Model, errors: LoadError[], checkCloud: CloudCheck): void {
+function loadSeed(file: string, root: string, rest: string[], content: Buffer, model: Model, errors: LoadError[], checkCloud: CloudCheck, strings: Strings): void {
   const selector = parseSelectorPath(file, rest, errors);
   if (!selector) return;
   if (root === 'cloud') {
     errors.push(...checkCloud(file, content));
     model.cloud.push({ file, selector, value: content });
   } else {
-    const config = parseBootConfig(file, content.toString('utf8'), errors);
+    const config = parseBootConfig(file, content.toString('utf8'), errors, strings);
     if (config) model.boot.push({ file, selector, value: config });
   }
 }
@@ -122,17 +123,17 @@ function jsonFileId(file: string, rest: string[], what: string, errors: LoadErro
   return undefined;
 }
 
-function loadProfile(file: string, rest: string[], content: Buffer, model: Model, errors: LoadError[]): void {
+function loadProfile(file: string, rest: string[], content: Buffer, model: Model, errors: LoadError[], strings: Strings): void {
   const id = jsonFileId(file, rest, 'profiles', errors);
   if (id === undefined) return;
-  const profile = parseProfile(file, id, content.toString('utf8'), errors, bootFromNode);
+  const profile = parseProfile(file, id, content.toString('utf8'), errors, bootFromNode, strings);
   if (profile) model.profiles.set(profile.id, profile);
 }
 
-function loadGroup(file: string, rest: string[], content: Buffer, model: Model, errors: LoadError[]): void {
+function loadGroup(file: string, rest: string[], content: Buffer, model: Model, errors: LoadError[], strings: Strings): void {
   const id = jsonFileId(file, rest, 'groups', errors);
   if (id === undefined) return;
-  const group = parseGroup(file, id, content.toString('utf8'), errors);
+  const group = parseGroup(file, id, content.toString('utf8'), errors, strings);
   if (group) model.groups.push(group);
 }
 
@@ -164,8 +165,8 @@ function loadTemplate(file: string, rest: string[], content: Buffer, known: read
 
 // ---- boot configs -------------------------------------------------------------------------
 
-function parseBootConfig(file: string, text: string, errors: LoadError[]): BootConfig | undefined {
-  const parsed = parseJsonObject(file, text, errors, 'a boot config', BOOT_EXAMPLE);
+function parseBootConfig(file: string, text: string, errors: LoadError[], strings: Strings): BootConfig | undefined {
+  const parsed = parseJsonObject(file, text, errors, 'a boot config', BOOT_EXAMPLE, strings);
   return parsed && bootFromNode(parsed.root, parsed.report);
 }
 
@@ -178,13 +179,13 @@ export function bootFromNode(root: JsonNode, report: JsonReporter): BootConfig |
   const config: BootConfig = {
     kernel: kernel ? word(kernel, report, '"kernel"') ?? '' : '',
     initrd: stringList(properties.get('initrd'), report, '"initrd"'),
-    args: [...cmdline(properties.get('cmdline'), report), ...stringList(properties.get('args'), report, '"args"', 'argument')],
+    args: cmdline(properties.get('cmdline'), report).concat(stringList(properties.get('args'), report, '"args"', 'argument')),
   };
   rejectUnknownKeys(properties, BOOT_KEYS, report);
   const images: ImageRef[] = [];
   imageFile(kernel, report, images);
   for (const initrd of properties.get('initrd')?.children ?? []) imageFile(initrd, report, images);
-  if (images.length > 0) config.images = images;
+  if (images.length > 0) config.images = images.slice(); // its own length: push leaves room for 16 more, and a fleet keeps 100k
   return report.count === before ? config : undefined;
 }
 
@@ -195,7 +196,7 @@ function imageFile(node: JsonNode | undefined, report: JsonReporter, images: Ima
   if (location.kind === 'refused') report.at(node.offset, location.message, location.hint);
   else if (location.kind === 'image') {
     const { line, column } = report.position(node.offset);
-    images.push({ file: location.file, line, column });
+    images.push({ file: report.kept(location.file), line, column });
   }
 }
 
@@ -209,7 +210,7 @@ function word(node: JsonNode, report: JsonReporter, what: string, role: TokenRol
     report.at(node.offset, `${what} ${problem.message}`, problem.hint);
     return undefined;
   }
-  return node.value as string;
+  return report.kept(node.value as string);
 }
 
 function stringList(node: JsonNode | undefined, report: JsonReporter, what: string, role: TokenRole = 'image'): string[] {
@@ -218,7 +219,12 @@ function stringList(node: JsonNode | undefined, report: JsonReporter, what: stri
     report.at(node.offset, `${what} must be a list of strings, not ${describe(node)}`, `write ${what}: ["…", "…"]`);
     return [];
   }
-  return (node.children ?? []).map((item) => word(item, report, `each item of ${what}`, role)).filter((v): v is string => v !== undefined);
+  const items: string[] = [];
+  for (const item of node.children ?? []) {
+    const value = word(item, report, `each item of ${what}`, role);
+    if (value !== undefined) items.push(value);
+  }
+  return items.slice(); // its own length, as images above
 }
 
 function cmdline(node: JsonNode | undefined, report: JsonReporter): string[] {
@@ -241,7 +247,7 @@ function cmdline(node: JsonNode | undefined, report: JsonReporter): string[] {
     const problem = tokenProblem(token, 'argument');
     if (UNSAFE.test(value.value)) report.at(value.offset, `"cmdline" value of "${key}" contains whitespace or a control character`, 'iPXE splits the kernel line on spaces; use separate keys');
     else if (problem) report.at(value.parent!.offset, `"cmdline" entry ${problem.message}`, problem.hint);
-    else args.push(token);
+    else args.push(report.kept(token)); // most machines share most of their arguments
   }
   return args;
 }

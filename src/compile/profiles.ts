@@ -4,7 +4,7 @@
 // templates exist and whether a group uses the profile is resolve's business.
 
 import type { LoadError } from './errors.js';
-import { objectProperties, parseJsonObject, rejectUnknownKeys, stringValue, type JsonNode, type JsonReporter } from './json.js';
+import { objectProperties, parseJsonObject, rejectUnknownKeys, stringValue, type JsonNode, type JsonReporter, type Strings } from './json.js';
 import type { BootConfig } from './load.js';
 
 /** A profile's reference to a data template, and where in the profile it is written. */
@@ -44,8 +44,8 @@ const TEMPLATE_ID = /^[A-Za-z0-9_-][A-Za-z0-9._-]*(?:\/[A-Za-z0-9_-][A-Za-z0-9._
 export type BootParser = (node: JsonNode, report: JsonReporter) => BootConfig | undefined;
 
 /** The profile in `file` (named `id` by its file name), or undefined after reporting every problem. */
-export function parseProfile(file: string, id: string, text: string, errors: LoadError[], parseBoot: BootParser): Profile | undefined {
-  const document = openDocument(file, id, text, errors, { what: 'a profile', example: EXAMPLE, keys: PROFILE_KEYS });
+export function parseProfile(file: string, id: string, text: string, errors: LoadError[], parseBoot: BootParser, strings?: Strings): Profile | undefined {
+  const document = openDocument(file, id, text, errors, { what: 'a profile', example: EXAMPLE, keys: PROFILE_KEYS }, strings);
   if (!document) return undefined;
   const { root, report, properties, name, before } = document;
   const bootNode = properties.get('boot');
@@ -77,8 +77,8 @@ export interface Document {
  * name (matchbox finds both by file name) and whose `"name"` is optional. Undefined when the
  * file is not a JSON object at all (reported).
  */
-export function openDocument(file: string, id: string, text: string, errors: LoadError[], shape: { what: string; example: string; keys: readonly string[] }): Document | undefined {
-  const parsed = parseJsonObject(file, text, errors, shape.what, shape.example);
+export function openDocument(file: string, id: string, text: string, errors: LoadError[], shape: { what: string; example: string; keys: readonly string[] }, strings?: Strings): Document | undefined {
+  const parsed = parseJsonObject(file, text, errors, shape.what, shape.example, strings);
   if (!parsed) return undefined;
   const { root, report } = parsed;
   const before = report.count;
