@@ -936,8 +936,9 @@ async function fillStoreDirs(store: string, dirs: readonly { group: string; name
     return previous !== undefined && hash !== undefined && previous.hashOf(path) === hash;
   };
   const made = early?.take() ?? (await prepareStoreDirs(store, dirs, (path) => all.get(path)!, unchanged, previous?.dir));
-  const { root, fills, written, parents } = made;
+  const { root, fills, parents } = made;
   try {
+    const written: string[] = []; // besides the fills' writes: the pieces, and answers whose link failed
     const rewritten: string[] = []; // unchanged answers whose link failed, written from memory
     for (const [i, { piece }] of dirs.entries()) {
       writeFileSync(join(root, `${i}${PIECE_SUFFIX}`), piece()); // made or read now: not all of a 1% edit's at once
@@ -952,7 +953,10 @@ async function fillStoreDirs(store: string, dirs: readonly { group: string; name
       written.push(`${d}/${linkName(k)}`);
       rewritten.push(paths[picks[k]!]!);
     }
-    await syncTree(root, written, [...parents].map((parent) => join(root, parent)));
+    // The fills' writes are listed only if synced one by one: a first build writes 350k answers.
+    const fresh = fills.reduce((sum, fill) => sum + fill.writes, 0);
+    const list = (): string[] => [...fills.flatMap((fill, d) => Array.from({ length: fill.writes }, (_, k) => `${d}/${fill.writeName(k)}`)), ...written];
+    await syncTree(root, { count: fresh + written.length, list }, [...parents].map((parent) => join(root, parent)));
     // The piece first: a store dir under its name always has its piece beside it.
     // Synchronous renames, yielding between some: a 1% edit at 100k renames ~1,800 dirs and
     // their pieces, and a round trip through libuv's pool for each left this thread idle ~0.2 s.
@@ -971,8 +975,6 @@ async function fillStoreDirs(store: string, dirs: readonly { group: string; name
 interface MadeStoreDirs {
   root: string;
   fills: (DirFill & { paths: readonly string[]; picks: readonly number[] })[];
-  /** Every file written under root (root-relative), for the fsyncs; the links are not listed. */
-  written: string[];
   /** The directories made under root (root-relative). */
   parents: Set<string>;
 }
@@ -984,8 +986,8 @@ interface MadeStoreDirs {
  */
 async function prepareStoreDirs(store: string, dirs: readonly { group: string; files: readonly string[] }[], content: (path: string) => Buffer, unchanged: (path: string) => boolean, from: string | undefined): Promise<MadeStoreDirs> {
   const root = join(store, `.staging-${stagingOwner()}-${randomBytes(6).toString('hex')}`);
-  const made: MadeStoreDirs = { root, fills: [], written: [], parents: new Set() };
-  const { fills, written, parents } = made;
+  const made: MadeStoreDirs = { root, fills: [], parents: new Set() };
+  const { fills, parents } = made;
   try {
     for (const [i, { group, files }] of dirs.entries()) {
       // A shape of one key (`ipxe/uuid/<xx>`, `ipxe/os`) holds its files directly: the name is
@@ -999,13 +1001,9 @@ async function prepareStoreDirs(store: string, dirs: readonly { group: string; f
       for (const parent of mine) parents.add(parent);
       const picks: number[] = [];
       const fresh: number[] = [];
-      const first = written.length; // this dir's writes are listed from here on, in order
       await forEachYielding(files.keys(), (k) => {
         if (unchanged(files[k]!)) picks.push(k);
-        else {
-          fresh.push(k);
-          written.push(prefix + rest(files[k]!));
-        }
+        else fresh.push(k);
       });
       fills.push({
         from: join(from ?? '', group),
@@ -1013,7 +1011,7 @@ async function prepareStoreDirs(store: string, dirs: readonly { group: string; f
         links: picks.length,
         linkName: (k) => rest(files[picks[k]!]!),
         writes: fresh.length,
-        writeName: (k) => written[first + k]!.slice(prefix.length),
+        writeName: (k) => rest(files[fresh[k]!]!),
         content: (k) => content(files[fresh[k]!]!),
         paths: files,
         picks,
@@ -1258,9 +1256,11 @@ function writeError(distPath: string, error: unknown): BootcfgError {
  * project's ext4 VM). Without `sync` (a minimal container), fsync each. No files and no
  * directories named: the whole tree is flushed (bootcfg publish copies a tree and asks so).
  */
-export async function syncTree(staging: string, files: readonly string[], dirs: readonly string[]): Promise<void> {
-  if (files.length + dirs.length <= SYNC_EACH_MAX && files.length + dirs.length > 0) {
-    await mapLimit(files, 16, (path) => syncPath(join(staging, path)));
+export async function syncTree(staging: string, files: readonly string[] | FileList, dirs: readonly string[]): Promise<void> {
+  const count = 'count' in files ? files.count : files.length;
+  const list = () => ('count' in files ? files.list() : files);
+  if (count + dirs.length <= SYNC_EACH_MAX && count + dirs.length > 0) {
+    await mapLimit(list(), 16, (path) => syncPath(join(staging, path)));
     await mapLimit([...dirs, staging], 16, syncDirectory);
     return;
   }
@@ -1268,8 +1268,14 @@ export async function syncTree(staging: string, files: readonly string[], dirs: 
     execFile('sync', ['-f', staging], { timeout: 600_000 }, (error) => resolve(error === null));
   });
   if (flushed) return;
-  await mapLimit(files, 16, (path) => syncPath(join(staging, path)));
+  await mapLimit(list(), 16, (path) => syncPath(join(staging, path)));
   await mapLimit([...dirs, staging], 16, syncPath);
+}
+
+/** Files to sync, listed only when they are synced one by one (a tree of 350k is flushed whole). */
+export interface FileList {
+  count: number;
+  list(): readonly string[];
 }
 
 async function syncPath(path: string): Promise<void> {
