@@ -10,7 +10,8 @@ import { test } from 'node:test';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { collectAtRest, collectNow, collectTakenIn, MANY_WRITTEN, QUIET_MS, reloadCollecting, youngGenerationGiven } from '../src/serve/collect.js';
+import { collectAtRest, collectNow, collectTakenIn, MANY_WRITTEN, QUIET_MS, reloadCollecting } from '../src/serve/collect.js';
+import { childExecArgv, youngGenerationGiven } from '../src/build/ask-child.js';
 import { eventually, runCli, sampleData, startServe, tempDir, writeFiles } from './helpers.js';
 
 /** The forced full collections seen while `run` runs. */
@@ -138,4 +139,11 @@ test('node\'s own young-generation flags count as given, wherever they are', () 
   assert.equal(youngGenerationGiven([], '--trace-warnings --semi_space_growth_factor=4'), true);
   assert.equal(youngGenerationGiven(['--min-semi-space-size=1'], ''), true);
   assert.equal(youngGenerationGiven(['--import', 'hook.js', '--max-old-space-size=512'], '--trace-warnings'), false);
+});
+
+test('a child bootcfg starts gets its young generation\'s bound, unless node was given one', () => {
+  assert.deepEqual(childExecArgv(16, ['--import', 'hook.js'], '--trace-warnings'), ['--max-semi-space-size=16', '--import', 'hook.js']);
+  assert.deepEqual(childExecArgv(16, ['--max-semi-space-size=64'], ''), ['--max-semi-space-size=64']);
+  assert.deepEqual(childExecArgv(16, [], '--semi-space-growth-factor=2'), []);
+  assert.deepEqual(childExecArgv(undefined, ['--import', 'hook.js'], ''), ['--import', 'hook.js']);
 });

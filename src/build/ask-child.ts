@@ -31,16 +31,34 @@ export interface AskOptions {
   stopped: () => Error;
   /** An open file the child gets as its descriptor SHARED_FD, for an answer too large to send whole (child.ts). */
   shared?: number;
+  /** The child's young generation, in MB a semi-space, unless node was given a bound (youngGenerationGiven). */
+  semiSpaceMb?: number;
+}
+
+/**
+ * Node flags that bound the young generation. Given to node (its command line or NODE_OPTIONS),
+ * they are the operator's choice, and bootcfg leaves the young generation to them.
+ */
+const YOUNG_GENERATION_FLAG = /--(max|min)[-_]semi[-_]space[-_]size|--semi[-_]space[-_]growth[-_]factor/;
+
+/** Whether node was given a bound on its young generation (YOUNG_GENERATION_FLAG). */
+export function youngGenerationGiven(execArgv: readonly string[] = process.execArgv, nodeOptions = process.env.NODE_OPTIONS ?? ''): boolean {
+  return [...execArgv, nodeOptions].some((flag) => YOUNG_GENERATION_FLAG.test(flag));
+}
+
+/** Node's flags for a process bootcfg starts: this process's, and a young generation of `semiSpaceMb` unless they bound one. */
+export function childExecArgv(semiSpaceMb: number | undefined, execArgv: readonly string[] = process.execArgv, nodeOptions = process.env.NODE_OPTIONS ?? ''): string[] {
+  return semiSpaceMb === undefined || youngGenerationGiven(execArgv, nodeOptions) ? [...execArgv] : [`--max-semi-space-size=${semiSpaceMb}`, ...execArgv];
 }
 
 /** The child's descriptor for the parent's `shared` file (0–2 are stdio, 3 is the IPC channel). */
 export const SHARED_FD = 4;
 
 /** Forks `main`, sends it `question`, and resolves with its answer or rejects with its error remade. */
-export function askChild<T>(main: string, question: unknown, { serialization = 'json', signal, what, stopped, shared }: AskOptions): Promise<T> {
+export function askChild<T>(main: string, question: unknown, { serialization = 'json', signal, what, stopped, shared, semiSpaceMb }: AskOptions): Promise<T> {
   if (signal?.aborted) return Promise.reject(stopped());
   return new Promise((resolve, reject) => {
-    const child = fork(main, [], { serialization, stdio: ['ignore', 'inherit', 'inherit', 'ipc', ...(shared === undefined ? [] : [shared])] });
+    const child = fork(main, [], { serialization, execArgv: childExecArgv(semiSpaceMb), stdio: ['ignore', 'inherit', 'inherit', 'ipc', ...(shared === undefined ? [] : [shared])] });
     let answer: Answer<T> | undefined;
     const stop = () => child.kill('SIGTERM');
     signal?.addEventListener('abort', stop, { once: true });

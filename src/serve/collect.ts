@@ -22,17 +22,8 @@
 
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import { youngGenerationGiven } from '../build/ask-child.js';
 
-/**
- * Node flags that bound the young generation. Given to node (its command line or NODE_OPTIONS),
- * they are the operator's choice, and bootcfg leaves the young generation to them.
- */
-const YOUNG_GENERATION_FLAG = /--(max|min)[-_]semi[-_]space[-_]size|--semi[-_]space[-_]growth[-_]factor/;
-
-/** Whether node was given a bound on its young generation (YOUNG_GENERATION_FLAG). */
-export function youngGenerationGiven(execArgv: readonly string[] = process.execArgv, nodeOptions = process.env.NODE_OPTIONS ?? ''): boolean {
-  return [...execArgv, nodeOptions].some((flag) => YOUNG_GENERATION_FLAG.test(flag));
-}
 
 /**
  * Keeps this process's young generation at the size V8 starts it with (1 MB a semi-space), unless

@@ -15,7 +15,7 @@
 import cluster, { type Worker } from 'node:cluster';
 import { onDelta, recordDelta, type Delta, type WrittenLinks } from '../build/deltas.js';
 import { UsageError } from '../compile/errors.js';
-import { youngGenerationGiven } from './collect.js';
+import { childExecArgv } from '../build/ask-child.js';
 import type { RunningServer } from './server.js';
 
 /** How long the primary waits for workers to listen, to reload, to stop. */
@@ -63,7 +63,7 @@ export const WORKER_SEMI_SPACE_MB = 2;
 
 /** Node's flags for a worker: this process's, and its young generation's bound unless they set one. */
 export function workerExecArgv(execArgv: readonly string[] = process.execArgv, nodeOptions = process.env.NODE_OPTIONS ?? ''): string[] {
-  return youngGenerationGiven(execArgv, nodeOptions) ? [...execArgv] : [`--max-semi-space-size=${WORKER_SEMI_SPACE_MB}`, ...execArgv];
+  return childExecArgv(WORKER_SEMI_SPACE_MB, execArgv, nodeOptions);
 }
 
 export function checkWorkers(count: number): number {
