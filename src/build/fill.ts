@@ -16,7 +16,6 @@
 // written again whole.
 
 import { existsSync, linkSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { forEachYielding } from './pool.js';
@@ -209,16 +208,25 @@ async function fillHere(dirs: readonly DirFill[], offset: number, tick: () => vo
     await forEachYielding(upTo(dir.links), (i) => {
       tick();
       const name = dir.linkName(i);
-      const target = join(dir.to, name);
+      const target = under(dir.to, name);
       if (resume && existsSync(target)) return;
-      if (!tryLink(join(dir.from, name), target)) failed.push([d + offset, i]);
+      if (!tryLink(under(dir.from, name), target)) failed.push([d + offset, i]);
     });
     await forEachYielding(upTo(dir.writes), (i) => {
       tick();
-      writeFileSync(join(dir.to, dir.writeName(i)), dir.content(i));
+      writeFileSync(under(dir.to, dir.writeName(i)), dir.content(i));
     });
   }
   return failed;
+}
+
+/**
+ * `name` under `dir`: a store dir's path (made by path.join) and an answer's name in it (plain
+ * segments from the plan). path.join would normalize the two again, ~0.5 µs and a dozen
+ * short-lived strings a call: at 100k machines a 1% edit links ~350k answers, two paths each.
+ */
+function under(dir: string, name: string): string {
+  return `${dir}/${name}`;
 }
 
 function* upTo(count: number): Generator<number> {
@@ -258,11 +266,11 @@ export function tryLink(from: string, to: string): boolean {
 export function fillRequested(batches: readonly FillBatch[]): FillReply {
   const failed: LinkRef[] = [];
   for (const [b, { from, to, links, writes, sizes, data }] of batches.entries()) {
-    for (const [i, name] of links.entries()) if (!tryLink(join(from, name), join(to, name))) failed.push([b, i]);
+    for (const [i, name] of links.entries()) if (!tryLink(under(from, name), under(to, name))) failed.push([b, i]);
     let at = 0;
     for (const [i, name] of writes.entries()) {
       try {
-        writeFileSync(join(to, name), new Uint8Array(data, at, sizes[i]));
+        writeFileSync(under(to, name), new Uint8Array(data, at, sizes[i]));
       } catch (error) {
         const { message, code, path } = error as NodeJS.ErrnoException;
         return { error: { message, code, path } };
