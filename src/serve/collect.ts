@@ -24,7 +24,6 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { youngGenerationGiven } from '../build/ask-child.js';
 
-
 /**
  * Keeps this process's young generation at the size V8 starts it with (1 MB a semi-space), unless
  * node was given a bound (youngGenerationGiven); true when it did. A serve process takes in a
