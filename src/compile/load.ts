@@ -219,12 +219,8 @@ function stringList(node: JsonNode | undefined, report: JsonReporter, what: stri
     report.at(node.offset, `${what} must be a list of strings, not ${describe(node)}`, `write ${what}: ["…", "…"]`);
     return [];
   }
-  const items: string[] = [];
-  for (const item of node.children ?? []) {
-    const value = word(item, report, `each item of ${what}`, role);
-    if (value !== undefined) items.push(value);
-  }
-  return items.slice(); // its own length, as images above
+  // slice(): its own length, as images above (filter leaves room for more)
+  return (node.children ?? []).map((item) => word(item, report, `each item of ${what}`, role)).filter((v): v is string => v !== undefined).slice();
 }
 
 function cmdline(node: JsonNode | undefined, report: JsonReporter): string[] {
