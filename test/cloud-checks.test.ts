@@ -4,7 +4,7 @@
 // snapshot behind, and the errors read as a compile that checked in line lists them.
 
 import assert from 'node:assert/strict';
-import { readdir, readFile, readlink, writeFile } from 'node:fs/promises';
+import { readdir, readFile, readlink, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { build, compile } from '../src/build/build.js';
@@ -34,7 +34,7 @@ async function fleet(): Promise<string> {
 
 /** The errors a compile that checks every cloud config in line, in load order, would list. */
 async function inlineErrors(data: string): Promise<string[]> {
-  return load(await readSource(data), TEMPLATE_NAMES).errors.map((error) => `${join(data, error.file!)}:${error.line}:${error.column}: ${error.message}`);
+  return load(await readSource(data), TEMPLATE_NAMES).errors.map((error) => `${[join(data, error.file!), error.line, error.line && error.column].filter(Boolean).join(':')}: ${error.message}`);
 }
 
 test('a bad cloud config found by the worker fails the build, and the last good build stays live', async () => {
@@ -44,9 +44,19 @@ test('a bad cloud config found by the worker fails the build, and the last good 
   const live = await readlink(join(dist, 'current'));
   assert.equal((await readFile(join(dist, 'current', answer(7)))).toString(), `#cloud-config\nhostname: node-7\nusers:\n  - name: core\n    groups: [sudo, docker]\n`);
 
-  // One machine's cloud config cut mid-write, another's boot config not JSON: both reported.
-  await writeFile(join(data, 'cloud/uuid', uuid(1500)), '#cloud-config\nusers:\n  - name: core\n    groups: [sudo\n');
+  // Machines' cloud configs cut mid-write, another's boot config not JSON, cloud configs under
+  // names that are no uuid: each reported, in load order (which mixes the two kinds: the walk's).
+  const cut = '#cloud-config\nusers:\n  - name: core\n    groups: [sudo\n';
+  for (let i = 1500; i < 1504; i++) await writeFile(join(data, 'cloud/uuid', uuid(i)), cut);
   await writeFile(join(data, 'boot/default'), '{"kernel": ');
+  for (let i = 0; i < 4; i++) await writeFile(join(data, `cloud/uuid/zz-no-uuid-${i}`), '#cloud-config\n');
+  const all = await build({ dataPath: data, distPath: dist }).then(() => undefined, (error: unknown) => error);
+  assert.ok(all instanceof ErrorList, String(all));
+  assert.deepEqual(all.errors.map((error) => error.located), await inlineErrors(data));
+  assert.equal(all.errors.length, 9);
+  assert.equal(all.errors.filter((error) => /:5:1: invalid cloud-config YAML/.test(error.located)).length, 4);
+  for (let i = 0; i < 4; i++) await rm(join(data, `cloud/uuid/zz-no-uuid-${i}`));
+  for (let i = 1501; i < 1504; i++) await writeFile(join(data, 'cloud/uuid', uuid(i)), `#cloud-config\nhostname: node-${i}\nusers:\n  - name: core\n    groups: [sudo, docker]\n`);
   const both = await build({ dataPath: data, distPath: dist }).then(() => undefined, (error: unknown) => error);
   assert.ok(both instanceof ErrorList, String(both));
   assert.deepEqual(both.errors.map((error) => error.located), await inlineErrors(data));

@@ -3,7 +3,7 @@
 
 import { isAbsolute, join } from 'node:path';
 import { BootcfgError, ErrorList, LoadError, TemplateError } from '../compile/errors.js';
-import { load, type Model, type SourceFiles } from '../compile/load.js';
+import { load, type Model } from '../compile/load.js';
 import { render, type OutputFiles } from '../compile/render.js';
 import { resolve, type Plan } from '../compile/resolve.js';
 import { buildStopped, readSource } from './source.js';
@@ -69,7 +69,7 @@ export async function compile(dataPath: string, options: CompileOptions = {}): P
 /** A whole compile and what an incremental build keeps of it to redo only what a change touches. */
 export interface FullCompile {
   compiled: Compiled;
-  sources: SourceFiles;
+  sources: SourceList;
   model: Model;
   plan: Plan;
   /** The iPXE templates in effect (built-in, or the data directory's overrides). */
@@ -88,33 +88,22 @@ export interface FullCompile {
 
 export async function compileAll(dataPath: string, options: CompileOptions & { deferChecks?: boolean } = {}): Promise<FullCompile> {
   const progress = options.progress ?? (() => {});
-  progress('read', 0, 0);
-  const [files, builtins] = await Promise.all([
-    readSource(dataPath, { signal: options.signal }).catch((error: unknown) => {
-      throw locateAll(error, dataPath);
-    }),
-    readBuiltinTemplates(),
-  ]);
-  progress('load', 0, files.size);
-  // The seed cloud configs are collected here and checked as YAML beside the rest (cloud-checks.ts).
-  const asked: [string, Buffer][] = [];
-  const loaded = load(files, TEMPLATE_NAMES, (file, content) => {
-    asked.push([file, content]);
-    return [];
-  });
-  const checking = checkCloudConfigs(asked, options.signal);
+  const { builtins, loaded, cloud, sources } = await readAndLoad(dataPath, options.signal, progress);
+  // The seed cloud configs are checked as YAML beside the rest (cloud-checks.ts).
+  const checking = checkCloudConfigs(cloud, options.signal);
   checking.catch(() => {}); // awaited below, or by the caller through `checked`
   const resolved = resolve(loaded.model);
   const imageErrors = options.imagesPath !== undefined ? await checkImages(loaded.model, options.imagesPath) : [];
-  const errors: BootcfgError[] = [...loaded.errors, ...resolved.errors, ...imageErrors];
+  const errors: BootcfgError[] = [...loaded.errors.filter((error) => error !== CHECKED_APART), ...resolved.errors, ...imageErrors];
   const resolveWarnings = resolved.warnings.map((warning) => locate(warning, dataPath));
   // The cloud configs' problems, listed as a compile that checked them in line lists its
   // errors: in file order among the load errors, and then no layout and no render.
   const cloudFailure = async (): Promise<ErrorList | undefined> => {
     const problems = await checking;
     if (problems.size === 0) return undefined;
-    const again = load(files, TEMPLATE_NAMES, (file) => problems.get(file) ?? []);
-    return new ErrorList([...again.errors, ...resolved.errors, ...imageErrors].map((error) => locate(error, dataPath)), resolveWarnings);
+    let next = 0;
+    const inLine = loaded.errors.flatMap((error) => (error === CHECKED_APART ? problems.get(cloud[next++]![0]) ?? [] : [error]));
+    return new ErrorList([...inLine, ...resolved.errors, ...imageErrors].map((error) => locate(error, dataPath)), resolveWarnings);
   };
   if (errors.length > 0 || !options.deferChecks) {
     const failed = await cloudFailure();
@@ -168,7 +157,59 @@ export async function compileAll(dataPath: string, options: CompileOptions & { d
     // By file, not in the order the walk met them: an incremental build puts a changed group back in its place.
     groups: model.groups.map(({ file, id, name, profile }) => ({ file, id, name, profile })).sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0)),
   };
-  return { compiled, sources: files, model, plan, templates, hashes, sum, checked };
+  return { compiled, sources, model, plan, templates, hashes, sum, checked };
+}
+
+/** What a compile keeps of the data files once they are loaded: their names and sizes, and the profiles (child.ts's KeptBuild). */
+export interface SourceList {
+  files: string[];
+  sizes: number[];
+  profiles: [string, Buffer][];
+}
+
+/**
+ * Stands in a load's errors for a seed cloud config's own problems, checked apart
+ * (cloud-checks.ts): one per such file, in the order they were loaded, so that its problems
+ * take its place among the load's errors (compileAll's cloudFailure).
+ */
+const CHECKED_APART = new LoadError('a seed cloud config checked apart');
+
+/**
+ * Reads the data directory and loads it, then lets go of what was read: the model holds what it
+ * needs of each boot config, profile and group (load.ts keeps its strings), and the seed cloud
+ * configs and files/ are copied out of the read's buffers (a worker thread hands half of them over
+ * as one block, the other half lie in Buffer's pool: a view kept any of it whole), the seed
+ * cloud configs one after the other into one block. `cloud` is each seed cloud config and its
+ * bytes, in load order.
+ */
+async function readAndLoad(dataPath: string, signal: AbortSignal | undefined, progress: Progress) {
+  progress('read', 0, 0);
+  const [files, builtins] = await Promise.all([
+    readSource(dataPath, { signal }).catch((error: unknown) => {
+      throw locateAll(error, dataPath);
+    }),
+    readBuiltinTemplates(),
+  ]);
+  progress('load', 0, files.size);
+  const loaded = load(files, TEMPLATE_NAMES, () => [CHECKED_APART]);
+  const { model } = loaded;
+  let total = 0;
+  for (const { value } of model.cloud) total += value.length;
+  const block = Buffer.allocUnsafeSlow(total);
+  let at = 0;
+  for (const seed of model.cloud) {
+    seed.value.copy(block, at);
+    seed.value = block.subarray(at, (at += seed.value.length));
+  }
+  for (const [name, content] of model.localFiles) model.localFiles.set(name, Buffer.copyBytesFrom(content));
+  const sources: SourceList = { files: [], sizes: [], profiles: [] };
+  for (const [file, content] of files) {
+    sources.files.push(file);
+    sources.sizes.push(content.length);
+    if (file.startsWith('profiles/')) sources.profiles.push([file, Buffer.copyBytesFrom(content)]);
+  }
+  const cloud = model.cloud.map(({ file, value }): [string, Buffer] => [file, value]);
+  return { builtins, loaded, cloud, sources };
 }
 
 /** A read or compile failure with its paths made ones the user can open. */

@@ -147,7 +147,7 @@ function writeShared(bytes: Buffer): number | undefined {
 }
 
 function keptOf(all: FullCompile, dir: string): KeptBuild {
-  const files = [...all.sources.keys()];
+  const files = all.sources.files;
   const otherSources: string[] = [];
   const index = new Map(files.map((file, i) => [file, i]));
   const paths = [...all.hashes.keys()];
@@ -164,12 +164,12 @@ function keptOf(all: FullCompile, dir: string): KeptBuild {
   return {
     compiled: { ...compiled, warnings: [] },
     files, paths, hashes, origins, otherSources,
-    sizes: files.map((file) => all.sources.get(file)!.length),
+    sizes: all.sources.sizes,
     sum: all.sum.toHex(),
     templates: [...all.templates],
     dataTemplates: [...all.model.dataTemplates],
     localFiles: [...all.model.localFiles],
-    profiles: [...all.sources].filter(([file]) => file.startsWith('profiles/')),
+    profiles: all.sources.profiles,
     written: writtenStore(dir),
   };
 }
