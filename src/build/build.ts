@@ -1,6 +1,7 @@
 // The one place the pipeline's stages are chained: read → load → resolve → render (pure) →
 // write. compile() stops before writing (validate and diff use it); build() writes a snapshot.
 
+import { hash as oneShot } from 'node:crypto';
 import { isAbsolute, join } from 'node:path';
 import { BootcfgError, ErrorList, LoadError, TemplateError } from '../compile/errors.js';
 import { load, type Model } from '../compile/load.js';
@@ -39,7 +40,7 @@ export interface Compiled {
   /** Problems that do not fail the build (unused profiles and templates, …); build and validate print them. */
   warnings: BootcfgError[];
   /** Answer path → the data file it was compiled from (a group's or a seed file's path), for diff. */
-  origins: Map<string, string>;
+  origins: Origins;
   /** Every group: its file (as in origins), id, name and profile, for the fleet view. */
   groups: { file: string; id: string; name: string; profile: string }[];
 }
@@ -218,10 +219,14 @@ export function locateAll(error: unknown, dataPath: string): unknown {
   return error instanceof BootcfgError ? locate(error, dataPath) : error;
 }
 
-function originsOf(plan: Plan): Map<string, string> {
-  const origins = new Map<string, string>();
-  for (const [path, planned] of plan) if ('source' in planned && planned.source) origins.set(path, planned.source);
-  return origins;
+/** Answer path → the data file it was compiled from, read off the plan: a Map of its own was ~160 ms and 14 MB at 100k machines. */
+function originsOf(plan: Plan): Origins {
+  return {
+    get: (path) => {
+      const planned = plan.get(path);
+      return planned !== undefined && 'source' in planned && planned.source ? planned.source : undefined;
+    },
+  };
 }
 
 export async function build(options: BuildOptions): Promise<BuildResult> {
@@ -275,35 +280,55 @@ function withOverrides(builtins: Map<TemplateName, TemplateSource>, overrides: R
  * A plain directory's revision: the first 12 hex digits of a hash of the sum (mod 2^256) of
  * sha256(path, sha256(contents)) over every output file. A sum, so that an incremental build
  * keeps it up to date one changed file at a time and still names the same output the same.
+ *
+ * The sum is eight 32-bit words, least significant first, added with carries: a full build at
+ * 100k machines adds ~350k terms, and as a BigInt each made four numbers and two strings
+ * (~260 ms of the build).
  */
 export class RevisionSum {
-  private sum = 0n;
+  private readonly words = new Uint32Array(WORDS);
 
   add(path: string, hash: string): void {
-    this.sum = (this.sum + term(path, hash)) & SUM_MASK;
+    const t = term(path, hash);
+    let carry = 0;
+    for (let i = 0; i < WORDS; i++) {
+      const sum = this.words[i]! + wordOf(t, i) + carry;
+      this.words[i] = sum >>> 0;
+      carry = sum > 0xffffffff ? 1 : 0;
+    }
   }
 
   remove(path: string, hash: string): void {
-    this.sum = (this.sum - term(path, hash)) & SUM_MASK;
+    const t = term(path, hash);
+    let borrow = 0;
+    for (let i = 0; i < WORDS; i++) {
+      const difference = this.words[i]! - wordOf(t, i) - borrow;
+      this.words[i] = difference >>> 0;
+      borrow = difference < 0 ? 1 : 0;
+    }
   }
 
   revision(): string {
-    return sha256(this.sum.toString(16)).slice(0, 12);
+    return sha256(this.toHex()).slice(0, 12);
   }
 
-  /** The sum as hex, to carry it to another process (src/build/child.ts). */
+  /** The sum in hex, without leading zeros (as BigInt's toString(16) writes it): to carry it to another process (src/build/child.ts), and hashed by revision(). */
   toHex(): string {
-    return this.sum.toString(16);
+    let hex = '';
+    for (let i = WORDS - 1; i >= 0; i--) hex += this.words[i]!.toString(16).padStart(8, '0');
+    return hex.replace(/^0+(?=.)/, '');
   }
 
   static fromHex(hex: string): RevisionSum {
     const sum = new RevisionSum();
-    sum.sum = BigInt(`0x${hex}`) & SUM_MASK;
+    let value = BigInt(`0x${hex}`);
+    for (let i = 0; i < WORDS; i++, value >>= 32n) sum.words[i] = Number(value & 0xffffffffn);
     return sum;
   }
 }
 
-const SUM_MASK = (1n << 256n) - 1n;
+/** 32-bit words of a 256-bit sum. */
+const WORDS = 8;
 
 /** The content revision of a whole output (what a build of it is named; bootcfg publish names its trees so). */
 export function contentRevision(files: OutputFiles): string {
@@ -312,8 +337,18 @@ export function contentRevision(files: OutputFiles): string {
   return sum.revision();
 }
 
-function term(path: string, hash: string): bigint {
-  return BigInt(`0x${sha256(`${path}\0${hash}`)}`);
+/**
+ * sha256(path, NUL, hash): a term of the sum, its 32 bytes big-endian as the char codes of a
+ * latin1 string (crypto's one-shot hash makes one as fast as hex, a Buffer ~3× slower).
+ */
+function term(path: string, hash: string): string {
+  return oneShot('sha256', `${path}\0${hash}`, 'binary');
+}
+
+/** Word `i` (least significant first) of a term. */
+function wordOf(term: string, i: number): number {
+  const at = 4 * (WORDS - 1 - i);
+  return ((term.charCodeAt(at) << 24) | (term.charCodeAt(at + 1) << 16) | (term.charCodeAt(at + 2) << 8) | term.charCodeAt(at + 3)) >>> 0;
 }
 
 /** Makes a data-relative error path one the user can open from where they ran bootcfg. */

@@ -24,7 +24,7 @@ export interface BuildView {
   /** An answer's contents (small files only); undefined if the build has no such answer. */
   read(path: string): Buffer | undefined;
   /** Answer path → the data file it was compiled from (`groups/<id>.json`, `boot/mac/…`), when known. */
-  origins: ReadonlyMap<string, string>;
+  origins: Pick<ReadonlyMap<string, string>, 'get'>;
   /** Group file → what the group says, when known. */
   groups: ReadonlyMap<string, GroupInfo>;
 }
@@ -42,7 +42,7 @@ export function shapesOf(text: string | undefined): readonly ShapeKeys[] {
 export interface CompiledLike {
   revision: string;
   files: ReadonlyMap<string, Buffer>;
-  origins?: ReadonlyMap<string, string>;
+  origins?: Pick<ReadonlyMap<string, string>, 'get'>;
   groups?: readonly (GroupInfo & { file: string })[];
 }
 

@@ -55,8 +55,8 @@ export interface SourceChange {
 
 /** compile()'s origins of each side: answer path → the data file it came from. */
 export interface Origins {
-  from?: ReadonlyMap<string, string>;
-  to?: ReadonlyMap<string, string>;
+  from?: Pick<ReadonlyMap<string, string>, 'get'>;
+  to?: Pick<ReadonlyMap<string, string>, 'get'>;
 }
 
 export interface KernelChange {
