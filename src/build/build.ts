@@ -345,10 +345,10 @@ function term(path: string, hash: string): string {
   return oneShot('sha256', `${path}\0${hash}`, 'binary');
 }
 
-/** Word `i` (least significant first) of a term. */
-function wordOf(term: string, i: number): number {
+/** Word `i` (least significant first) of a term's 32 bytes. */
+function wordOf(bytes: string, i: number): number {
   const at = 4 * (WORDS - 1 - i);
-  return ((term.charCodeAt(at) << 24) | (term.charCodeAt(at + 1) << 16) | (term.charCodeAt(at + 2) << 8) | term.charCodeAt(at + 3)) >>> 0;
+  return ((bytes.charCodeAt(at) << 24) | (bytes.charCodeAt(at + 1) << 16) | (bytes.charCodeAt(at + 2) << 8) | bytes.charCodeAt(at + 3)) >>> 0;
 }
 
 /** Makes a data-relative error path one the user can open from where they ran bootcfg. */
