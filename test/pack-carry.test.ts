@@ -256,11 +256,11 @@ for (const complete of [true, false]) {
   });
 }
 
-test('the store links an incremental write in this process hands its pack are the ones on disk, signatures and all', async () => {
+test('the store links an incremental write in this process hands its pack are the ones on disk, targets, names and store dirs', async () => {
   const { old, next } = await editedHere();
   const names = linksWritten(basename(next), resolve(next));
   assert.ok(names, 'the write recorded its links');
-  const bySignature = (links: StoreLinks) => new Map(links.paths.slice(1).map((path, i) => [path, links.signatures[i + 1]]));
+  const bySignature = (links: StoreLinks) => new Map(links.paths.slice(1).map((path, i) => [path, `${links.targets[i + 1]} ${links.names[i + 1]} ${links.dirOf(i + 1)}`]));
   const onDisk = bySignature(readStoreLinks(next));
   assert.ok(onDisk.size >= 4, `store links: ${[...onDisk.keys()].join(' ')}`);
   assert.deepEqual(bySignature(writtenStoreLinks(next, names)), onDisk);

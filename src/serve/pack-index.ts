@@ -116,6 +116,18 @@ export class PackIndex {
     return next;
   }
 
+  /** Stops serving every answer under `group` (its store dir is not the one they were read from); how many went. One pass over every answer. */
+  dropGroup(group: number): number {
+    let dropped = 0;
+    for (let slot = 0; slot < this.count; slot++) {
+      if (this.groups[slot] !== group || this.dead[slot]) continue;
+      this.kill(slot);
+      dropped++;
+    }
+    if (group < this.groupBytes.length) this.groupBytes[group] = 0;
+    return dropped;
+  }
+
   /**
    * Bytes of the records `carry(this, groups, drop)` would keep: by group, less the dropped
    * slots (each read once). Where carrying pays is decided on this before the carry takes the arrays.

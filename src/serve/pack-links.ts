@@ -6,10 +6,14 @@
 // Read defensively: snapshot directories are listed (never a link followed) to LINK_DEPTH
 // levels and MAX_LISTED entries, each link read with readlink only, and only a target of
 // exactly the form write.ts makes (the right number of `../`, then `dirs/<name>`) counts.
-// Anything else is not a group: its files are read as any other. The store dir's own identity
-// (device, inode, change time: one stat of dist/dirs/<name>, never through the link) is kept
-// with the name, so a store dir removed and written again under its name (write.ts repairStore)
-// is not taken for the one whose answers a pack holds.
+// Anything else is not a group: its files are read as any other.
+//
+// A store dir removed and written again under its name (write.ts repairStore, after a
+// concurrent prune) holds the same bytes with other mtimes. So the pack keeps each store dir's
+// identity (device, inode, change time: one stat of dist/dirs/<name>, never through the link:
+// storeDirIdentity) as it was when its answers were read, and checks it again once a new pack
+// that carried them is live (pack.ts): one that changed is read afresh. Not when the links are
+// listed: ~2,800 stats at 100k machines as groups, ~15 ms of every edit's way to its answer.
 
 import { opendirSync, readlinkSync, statSync, type Dir } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -22,13 +26,18 @@ const MAX_LISTED = 200_000;
 /** Groups kept at most (the pack index keeps group ids in 16 bits; 0 is "none"). */
 export const MAX_GROUPS = 0xffff;
 
-/** A snapshot's store links: group id (1…count) by link path, and what each leads to. */
+/** A snapshot's store links: group id (1…count) by link path, and the store dir each leads to. */
 export class StoreLinks {
   /** Link path (snapshot-relative, '/') by group id; [0] is unused. */
   readonly paths: string[] = [''];
-  /** The link's target and the store dir's identity, by group id: equal means the same files. */
-  readonly signatures: string[] = [''];
+  /** The link's target by group id: equal means the same store dir, so the same files. */
+  readonly targets: string[] = [''];
+  /** The store dir's name (under `store`) by group id. */
+  readonly names: string[] = [''];
   private readonly ids = new Map<string, number>();
+
+  /** `store` is the snapshot's dist/dirs. */
+  constructor(readonly store: string) {}
 
   get count(): number {
     return this.paths.length - 1;
@@ -39,17 +48,22 @@ export class StoreLinks {
     return this.ids.get(path);
   }
 
-  add(path: string, signature: string): void {
+  add(path: string, target: string, name: string): void {
     this.ids.set(path, this.paths.length);
     this.paths.push(path);
-    this.signatures.push(signature);
+    this.targets.push(target);
+    this.names.push(name);
+  }
+
+  /** The store dir of a group (absolute). */
+  dirOf(group: number): string {
+    return join(this.store, this.names[group]!);
   }
 }
 
 /** The store links of the snapshot at `dir` (dist/revs/<id>, its store dist/dirs). */
 export function readStoreLinks(dir: string): StoreLinks {
-  const links = new StoreLinks();
-  const store = join(dirname(dirname(dir)), STORE);
+  const links = new StoreLinks(storeOf(dir));
   const pending: Array<{ rel: string; depth: number }> = [{ rel: '', depth: 0 }];
   let listed = 0;
   while (pending.length > 0) {
@@ -61,8 +75,9 @@ export function readStoreLinks(dir: string): StoreLinks {
         const path = rel === '' ? entry.name : `${rel}/${entry.name}`;
         if (entry.isDirectory() && depth + 1 < LINK_DEPTH) pending.push({ rel: path, depth: depth + 1 });
         if (!entry.isSymbolicLink() || depth === 0 || links.count >= MAX_GROUPS) continue;
-        const signature = signatureOf(dir, store, path);
-        if (signature !== undefined) links.add(path, signature);
+        const target = targetOf(dir, path);
+        const name = target === undefined ? undefined : storeNameOf(path, target);
+        if (name !== undefined) links.add(path, target!, name);
       }
     } finally {
       opened.closeSync();
@@ -74,39 +89,36 @@ export function readStoreLinks(dir: string): StoreLinks {
 /**
  * The store links of the snapshot at `dir` as the write in this process made them (`[group,
  * store dir name]`, src/build/deltas.ts), without reading them back: ~2,800 readlinks at 100k
- * machines as groups. Each store dir is still stat'ed for its identity, as readStoreLinks does:
- * one removed and written again under its name (repairStore, after a concurrent prune) has
- * other mtimes, and must not be carried. The same StoreLinks readStoreLinks would give, but in
- * the write's order, which the pack does not depend on.
+ * machines as groups. The same StoreLinks readStoreLinks would give, but in the write's order,
+ * which the pack does not depend on.
  */
 export function writtenStoreLinks(dir: string, names: Iterable<readonly [string, string]>): StoreLinks {
-  const links = new StoreLinks();
-  const store = join(dirname(dirname(dir)), STORE);
+  const links = new StoreLinks(storeOf(dir));
   for (const [group, name] of names) {
     if (links.count >= MAX_GROUPS) break;
-    const signature = identified(store, name, storeLink(group, name));
-    if (signature !== undefined) links.add(group, signature);
+    links.add(group, storeLink(group, name), name);
   }
   return links;
 }
 
-/** The link at `path` as target and store identity, if it is a store link write.ts made. */
-function signatureOf(dir: string, store: string, path: string): string | undefined {
-  let target: string;
+function storeOf(snapshot: string): string {
+  return join(dirname(dirname(snapshot)), STORE);
+}
+
+/** The target of the link at `path` under `dir`, if it is one. */
+function targetOf(dir: string, path: string): string | undefined {
   try {
-    target = readlinkSync(join(dir, path));
+    return readlinkSync(join(dir, path));
   } catch {
     return undefined;
   }
-  const name = storeNameOf(path, target);
-  return name === undefined ? undefined : identified(store, name, target);
 }
 
-/** A link's signature: its target and its store dir's identity (one stat, never through the link); undefined when that is no directory. */
-function identified(store: string, name: string, target: string): string | undefined {
+/** A store dir's identity (device, inode, change time; one stat, not through any link), or undefined when no directory is there. */
+export function storeDirIdentity(path: string): string | undefined {
   try {
-    const stats = statSync(join(store, name), { bigint: true, throwIfNoEntry: false });
-    return stats?.isDirectory() ? `${target}\n${stats.dev}:${stats.ino}:${stats.ctimeNs}` : undefined;
+    const stats = statSync(path, { bigint: true, throwIfNoEntry: false });
+    return stats?.isDirectory() ? `${stats.dev}:${stats.ino}:${stats.ctimeNs}` : undefined;
   } catch {
     return undefined;
   }

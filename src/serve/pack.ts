@@ -21,9 +21,11 @@
 // took ~5 s of CPU after every build, competing with the next edit's build under serve
 // --watch. So each index entry keeps the store link it was read under (its group:
 // pack-links.ts), and a new pack takes over, by offset in the same file, every entry whose link
-// the new snapshot has too with the same target (read from the new snapshot) and the same store
-// dir; fill() skips those links when the old pack had them whole, and reads only the rest
-// (changed groups, loose files such as ipxe/default and shapes.json). Misses and completeness
+// the new snapshot has too with the same target (read from the new snapshot); fill() skips
+// those links when the old pack had them whole, and reads only the rest (changed groups, loose
+// files such as ipxe/default and shapes.json). Its first step, the turn after the pack goes
+// live, looks at each carried group's store dir: one written again under its name since this
+// process read it (write.ts repairStore: the same bytes, other mtimes) is dropped and read. Misses and completeness
 // are never carried: each pack learns its own. When this process wrote the new snapshot from
 // the old one (serve --watch, serve --repo), the write's delta (src/build/deltas.ts) names the
 // files that changed, and a changed group's other answers are carried too: a 1% edit at 100k
@@ -44,7 +46,7 @@ import { forEachYielding } from '../build/pool.js';
 import { MAX_FIELD, PackIndex, SMALL_ANSWER } from './pack-index.js';
 import { hashOf } from '../build/path-index.js';
 import { PrivateFile, readExactly } from '../build/private-file.js';
-import { StoreLinks, readStoreLinks, writtenStoreLinks } from './pack-links.js';
+import { StoreLinks, readStoreLinks, storeDirIdentity, writtenStoreLinks } from './pack-links.js';
 
 
 export { SMALL_ANSWER }; // answers up to this size are packed (and read in one call); larger ones are streamed from the snapshot
@@ -61,6 +63,8 @@ const MIN_GARBAGE = 16 * 1024 * 1024;
 const MAX_DEPTH = 8;
 /** Files fill() reads between two yields to the event loop. */
 const FILL_BATCH = 64;
+/** Store dirs fill() looks at (one stat each) between two yields. */
+const CHECK_BATCH = 512;
 
 /** Longest path kept in the index (the pack index keeps key lengths in 16 bits). */
 const MAX_KEY = 4096;
@@ -98,6 +102,10 @@ export class AnswerPack {
   private read = 0;
   /** Changed files of partly carried groups (carryFrom), read by fill() before its walk skips those groups. */
   private pending: { path: string; group: number }[] = [];
+  /** By group id: its store dir's identity when the answers under it were read (pack-links.ts), if known. */
+  private identities: (string | undefined)[] = [];
+  /** Groups carried over whose store dir fill() has yet to look at again. */
+  private unchecked: number[] = [];
 
   /**
    * `dir` is the snapshot's directory; the pack file is made on the first answer. With
@@ -141,12 +149,15 @@ export class AnswerPack {
     const stop = new Error('stop');
     const links = this.links();
     const skip = (group: number) => this.whole[group] === 1;
+    const enter = (group: number) => void (this.identities[group] = storeDirIdentity(links.dirOf(group))); // what it is read from
+    await new Promise<void>((resolve) => setImmediate(resolve)); // the requests waiting on this snapshot first
+    await this.check(links);
     const pending = this.pending;
     this.pending = [];
     const dir = this.dir;
     const files = function* (): Generator<{ path: string; group: number; listed: boolean }> {
       for (const { path, group } of pending) yield { path, group, listed: false };
-      for (const found of walk(dir, links, skip, () => { whole = false; })) yield { ...found, listed: true };
+      for (const found of walk(dir, links, skip, enter, () => { whole = false; })) yield { ...found, listed: true };
     };
     await forEachYielding(files(), ({ path, group, listed }) => {
       if (this.closed) throw stop;
@@ -169,6 +180,25 @@ export class AnswerPack {
       this.complete = true;
       this.misses = new Set();
     }
+  }
+
+  /**
+   * Looks at the store dir of every group carried over: one written again under its name since
+   * its answers were read (repairStore after a concurrent prune: the same bytes, other mtimes)
+   * loses what was carried of it, and the walk reads it. Until then (the turn after the pack
+   * went live) its answers are the old dir's bytes with the old mtimes.
+   */
+  private async check(links: StoreLinks): Promise<void> {
+    const groups = this.unchecked;
+    this.unchecked = [];
+    await forEachYielding(groups, (group) => {
+      if (this.closed) return;
+      const [then, now] = [this.identities[group], storeDirIdentity(links.dirOf(group))];
+      this.identities[group] = now ?? then; // gone: written again later, it is another
+      if (then === undefined || now === undefined || now === then) return; // unknown before (a dir the write just made), or gone: its bytes are still right
+      this.carried -= this.index.dropGroup(group);
+      this.whole[group] = 0;
+    }, CHECK_BATCH);
   }
 
   /** What the index holds, and whether it is the whole snapshot (for the log, tests and the bench). */
@@ -194,8 +224,9 @@ export class AnswerPack {
 
   /**
    * Takes over `previous`'s entries under every store link this snapshot has too, with the same
-   * target and store dir (both read now, from this snapshot): same files, so same bytes, size
-   * and mtime, and the records stay where they are in the shared file. When this process wrote
+   * target (read now, from this snapshot; fill() checks the store dir behind it is the one they
+   * were read from): same files, so same bytes, size and mtime, and the records stay where they
+   * are in the shared file. When this process wrote
    * this snapshot from that one (deltas.ts), a link with a new target is taken over too, but for
    * the files the write says changed: fill() reads those alone. Nothing is carried when the old
    * file is mostly garbage or holds nothing carried: this pack then starts afresh.
@@ -211,11 +242,9 @@ export class AnswerPack {
     for (let group = 1; group <= before.count; group++) {
       const id = links.idOf(before.paths[group]!);
       if (id === undefined) continue;
-      const [now, then] = [links.signatures[id]!, before.signatures[group]!];
-      if (now === then) to[group] = id;
-      // A new store dir the write made, its unchanged answers hard links of the old ones; not
-      // the same store dir written again (repairStore: the same target, other mtimes), read whole.
-      else if (delta && targetOf(now) !== targetOf(then)) partly[(to[group] = id)] = 1;
+      if (links.targets[id] === before.targets[group]) to[group] = id; // fill() checks it is the same dir (check())
+      // A new store dir the write made, its unchanged answers hard links of the old ones.
+      else if (delta) partly[(to[group] = id)] = 1;
     }
     const old = previous.index;
     // The delta's files in partly carried groups: their old answers are not this snapshot's.
@@ -233,6 +262,11 @@ export class AnswerPack {
     this.file = file.retain();
     this.index = PackIndex.carry(old, to, drop); // takes the old index's arrays: only once the carry is sure
     this.carried = this.index.live;
+    for (let group = 1; group < to.length; group++) {
+      if (to[group] === 0) continue;
+      this.unchecked.push(to[group]!);
+      if (partly[to[group]!] === 0) this.identities[to[group]!] = previous.identities[group]; // the same store dir, as far as the old pack knew
+    }
     // Only a complete pack had every file of its groups: from an incomplete one the walk still looks.
     this.whole = new Uint8Array(links.count + 1);
     if (previous.complete) for (const group of to) if (group > 0) this.whole[group] = 1;
@@ -278,11 +312,6 @@ export class AnswerPack {
   }
 }
 
-/** The link target a StoreLinks signature starts with (pack-links.ts: target, then the store dir's identity). */
-function targetOf(signature: string): string {
-  return signature.slice(0, signature.indexOf('\n'));
-}
-
 function fitsIndex(value: number): boolean {
   return Number.isInteger(value) && value >= 0 && value <= MAX_FIELD;
 }
@@ -307,7 +336,7 @@ function groupOfFile(links: StoreLinks, path: string): number {
  * symlinks to them: store dirs) up to MAX_DEPTH levels. Anything it cannot list, or deeper, or
  * more than MAX_ENTRIES files, calls `partial`.
  */
-function* walk(root: string, links: StoreLinks, skip: (group: number) => boolean, partial: () => void): Generator<{ path: string; group: number }> {
+function* walk(root: string, links: StoreLinks, skip: (group: number) => boolean, enter: (group: number) => void, partial: () => void): Generator<{ path: string; group: number }> {
   const pending: Array<{ rel: string; depth: number; group: number }> = [{ rel: '', depth: 0, group: 0 }];
   let count = 0;
   while (pending.length > 0) {
@@ -325,6 +354,7 @@ function* walk(root: string, links: StoreLinks, skip: (group: number) => boolean
         // A symlink starts a group only where write.ts puts store links: outside any group.
         const group = !entry.isSymbolicLink() ? parent : parent === 0 ? (links.idOf(path) ?? 0) : 0;
         if (group !== parent && skip(group)) continue; // carried over whole: not even a stat
+        if (group !== parent) enter(group);
         const kind = kindOf(entry, join(root, path));
         if (kind === 'directory' && depth + 1 < MAX_DEPTH) pending.push({ rel: path, depth: depth + 1, group });
         else if (kind === 'directory') partial();
