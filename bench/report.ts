@@ -111,7 +111,8 @@ function targets(results: Results): string[] {
     rows.push([name, target, Number.isNaN(value) ? 'not measured' : show(value), Number.isNaN(value) ? undefined : ok(value)]);
   };
   check('full build', '≤ 1.2 × `cp -a`', ratio(median(r.buildMs), median(r.cpMs)), (v) => v <= 1.2, x);
-  check('one edit served (watch)', '≤ 100 ms', median(r.watch.editMs), (v) => v <= 100, (v) => `${ms(v)} ms`);
+  const first = (v: number | undefined) => (v === undefined ? '' : ` (the first after start-up, not counted: ${ms(v)} ms)`);
+  check('one edit served (watch)', '≤ 100 ms', median(r.watch.editMs), (v) => v <= 100, (v) => `${ms(v)} ms${first(r.watch.firstEditMs)}`);
   check('1% of the fleet served (watch)', '≤ 1 s', median(r.watch.onePercentMs), (v) => v <= 1000, (v) => `${ms(v)} ms`);
   check('one edit served after the push (repo)', '≤ 1 s', median(r.repo?.editMs ?? []), (v) => v <= 1000, (v) => `${ms(v)} ms`);
   check('serve --watch RSS at rest', '≤ 150 MB', (r.watch.restRssKb ?? Number.NaN) / 1024, (v) => v <= 150, (v) => `${v.toFixed(0)} MB`);
@@ -121,7 +122,7 @@ function targets(results: Results): string[] {
   check('build peak RSS', '≤ 300 MB', median(r.buildRssKb) / 1024, (v) => v <= 300, (v) => `${v.toFixed(0)} MB`);
   const g = r.groups;
   check('groups: full build', '≤ 1.2 × `cp -a`', g ? ratio(median(g.buildMs), median(g.cpMs)) : Number.NaN, (v) => v <= 1.2, x);
-  check('groups: one group edit served (watch)', '≤ 100 ms', median(g?.watch.editMs ?? []), (v) => v <= 100, (v) => `${ms(v)} ms`);
+  check('groups: one group edit served (watch)', '≤ 100 ms', median(g?.watch.editMs ?? []), (v) => v <= 100, (v) => `${ms(v)} ms${first(g?.watch.firstEditMs)}`);
   check('groups: 1% of the groups served (watch)', '≤ 1 s', median(g?.watch.onePercentMs ?? []), (v) => v <= 1000, (v) => `${ms(v)} ms`);
   check('groups: serve --watch RSS at rest', '≤ 150 MB', (g?.watch.restRssKb ?? Number.NaN) / 1024, (v) => v <= 150, (v) => `${v.toFixed(0)} MB`);
   return [
