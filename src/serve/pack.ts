@@ -25,8 +25,8 @@
 // those links when the old pack had them whole, and reads only the rest (changed groups, loose
 // files such as ipxe/default and shapes.json). Its first step, the turn after the pack goes
 // live, looks at each carried group's store dir: one written again under its name since this
-// process read it (write.ts repairStore: the same bytes, other mtimes) is dropped and read. Misses and completeness
-// are never carried: each pack learns its own. When this process wrote the new snapshot from
+// process read it (write.ts repairStore: the same bytes, other mtimes) is dropped and read.
+// Misses and completeness are never carried: each pack learns its own. When this process wrote the new snapshot from
 // the old one (serve --watch, serve --repo), the write's delta (src/build/deltas.ts) names the
 // files that changed, and a changed group's other answers are carried too: a 1% edit at 100k
 // machines, which touches nearly every group, reads ~2,500 answers instead of ~350k.
@@ -226,10 +226,10 @@ export class AnswerPack {
    * Takes over `previous`'s entries under every store link this snapshot has too, with the same
    * target (read now, from this snapshot; fill() checks the store dir behind it is the one they
    * were read from): same files, so same bytes, size and mtime, and the records stay where they
-   * are in the shared file. When this process wrote
-   * this snapshot from that one (deltas.ts), a link with a new target is taken over too, but for
-   * the files the write says changed: fill() reads those alone. Nothing is carried when the old
-   * file is mostly garbage or holds nothing carried: this pack then starts afresh.
+   * are in the shared file. When this process wrote this snapshot from that one (deltas.ts), a
+   * link with a new target is taken over too, but for the files the write says changed: fill()
+   * reads those alone. Nothing is carried when the old file is mostly garbage or holds nothing
+   * carried: this pack then starts afresh.
    */
   private carryFrom(previous: AnswerPack): void {
     const file = previous.file;
