@@ -135,6 +135,30 @@ for (const here of [false, true]) {
   });
 }
 
+test('a carried store dir gone from disk (pruned, not yet written again) keeps its answers, and its return written again is read afresh', async () => {
+  const { dist, old, pack, next } = await editedApart();
+  const path = `ipxe/uuid/07/${uuid(7)}`;
+  const shared = await linkOf(next, path);
+  assert.equal(shared?.target, await readlink(join(old, shared!.link)), 'shard 07 is shared');
+  const store = join(dist, 'dirs', shared!.target.split('/').at(-1)!);
+  const bytes = await readFile(join(next, path));
+  await rename(store, `${store}.away`);
+  const carried = new AnswerPack(next, pack);
+  pack.close();
+  await carried.fill();
+  const found = carried.find(path) as Found;
+  assert.deepEqual(found.read(0, found.file.size), bytes, 'the carried bytes, the dir gone');
+  // Written again under its name (as repairStore does), one file changed so a carry of it would show.
+  await cp(`${store}.away`, store, { recursive: true });
+  await writeFile(join(store, uuid(7)), '#!ipxe\necho repaired\n');
+  const again = new AnswerPack(next, carried);
+  carried.close();
+  await again.fill();
+  const reread = again.find(path) as Found;
+  assert.equal(reread.read(0, reread.file.size).toString(), '#!ipxe\necho repaired\n', 'the dir that came back is another: read, not carried');
+  await answersMatch(again, next);
+});
+
 /** The seed fleet built by the CLI, its pack filled, then one machine edited and built again by the CLI. */
 async function editedApart(): Promise<{ dist: string; old: string; pack: AnswerPack; next: string }> {
   const { data, dist, old, pack } = await firstBuild();
