@@ -6,7 +6,7 @@
 // snapshot live.
 
 import assert from 'node:assert/strict';
-import { cp, readFile, readlink, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { cp, readdir, readFile, readlink, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -40,6 +40,23 @@ async function live(dist: string): Promise<string> {
   return readlink(join(dist, 'current'));
 }
 
+/** A snapshot's own entries, not following its links into dist/dirs/: `d`, `l` or `f` and the path. */
+async function layout(dir: string, prefix = ''): Promise<string[]> {
+  const entries: string[] = [];
+  for (const entry of (await readdir(join(dir, prefix), { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+    const rel = prefix ? `${prefix}/${entry.name}` : entry.name;
+    if (entry.isDirectory()) entries.push(`d ${rel}`, ...(await layout(dir, rel)));
+    else entries.push(`${entry.isSymbolicLink() ? 'l' : 'f'} ${rel}`);
+  }
+  return entries;
+}
+
+/** The staging snapshots in `dist` by inode (prelink.ts: made ahead; a write that takes one up renames it). */
+async function staging(dist: string): Promise<bigint[]> {
+  const names = (await readdir(join(dist, 'revs'))).filter((name) => name.startsWith('.staging-'));
+  return Promise.all(names.map(async (name) => (await stat(join(dist, 'revs', name), { bigint: true })).ino));
+}
+
 interface Step {
   what: string;
   /** Data-relative paths the step touched (what a watcher would report). */
@@ -50,15 +67,19 @@ interface Step {
  * Runs `steps` edits chosen by `pick`, comparing after each; returns how many builds were
  * incremental (so a test can insist the fast path was taken, not just the fallback).
  */
-async function compareSeries(data: string, steps: number, pick: () => Promise<Step>): Promise<{ incremental: number; failed: number }> {
+async function compareSeries(data: string, steps: number, pick: () => Promise<Step>): Promise<{ incremental: number; failed: number; prelinked: number }> {
   const root = await tempDir();
   const dist = join(root, 'dist');
   const builder = new IncrementalBuilder({ dataPath: data, distPath: dist });
   await builder.build();
   let incremental = 0;
   let failed = 0;
+  let taken = 0;
   for (let i = 0; i < steps; i++) {
+    // Two steps in three, the next snapshot's links are made ahead, as serve does on a file event.
+    if (i % 3 !== 2) builder.prepare();
     const step = await pick();
+    const ahead = await staging(dist);
     builder.changed(step.paths.map((path) => join(data, path)));
     const before = await live(dist);
     const fresh = join(root, `full-${i}`);
@@ -79,9 +100,14 @@ async function compareSeries(data: string, steps: number, pick: () => Promise<St
     const [got, want] = [await tree(join(dist, 'current/')), await tree(join(fresh, 'current/'))];
     assert.ok(want.size > 10, `step ${i}: the full build's tree has only ${[...want.keys()].join(', ')}`);
     assert.deepEqual(got, want, `step ${i} (${step.what}, ${builder.lastKind})`);
+    const [current, freshCurrent] = [join(dist, await live(dist)), join(fresh, await live(fresh))];
+    assert.deepEqual(await layout(current), await layout(freshCurrent), `step ${i} (${step.what}, ${builder.lastKind}): the snapshots' own entries differ`);
+    if (ahead.includes((await stat(current, { bigint: true })).ino)) taken++;
     await rm(fresh, { recursive: true, force: true });
   }
-  return { incremental, failed };
+  await builder.close();
+  assert.deepEqual(await staging(dist), [], 'a staging snapshot made ahead is left after close');
+  return { incremental, failed, prelinked: taken };
 }
 
 test('incremental builds of a seed layout equal full builds, byte for byte, through random edits', async () => {
@@ -175,6 +201,7 @@ test('incremental builds of a seed layout equal full builds, byte for byte, thro
     return fixing();
   });
   assert.ok(series.incremental >= 20, `only ${series.incremental} of 60 builds were incremental`);
+  assert.ok(series.prelinked >= 10, `only ${series.prelinked} builds took up the links made ahead`);
   assert.ok(series.failed >= 3, `only ${series.failed} invalid edits were tried`);
 });
 
@@ -331,7 +358,31 @@ test('incremental builds of a fleet of groups (one a machine, as matchbox keeps 
     return { what: 'a group the template cannot render', paths: [bad] };
   });
   assert.ok(series.incremental >= 15, `only ${series.incremental} of 40 builds were incremental`);
+  assert.ok(series.prelinked >= 10, `only ${series.prelinked} builds took up the links made ahead`);
   assert.ok(series.failed >= 3, `only ${series.failed} invalid edits were tried`);
+});
+
+test('an edit that empties a shard takes up the links made ahead without that shard\'s', async () => {
+  const root = await tempDir();
+  const [data, dist] = [join(root, 'data'), join(root, 'dist')];
+  const files: Record<string, string> = { 'boot/default': bootConfig('/images/default/vmlinuz') };
+  for (let i = 0; i < 6; i++) files[`boot/uuid/${uuid(i)}`] = bootConfig(`/images/m${i}/vmlinuz`); // shards 00 to 05
+  await writeFiles(data, files);
+  const builder = new IncrementalBuilder({ dataPath: data, distPath: dist });
+  await builder.build();
+  builder.prepare();
+  const ahead = await staging(dist);
+  await rm(join(data, `boot/uuid/${uuid(3)}`));
+  builder.changed([join(data, `boot/uuid/${uuid(3)}`)]);
+  await builder.build();
+  assert.equal(builder.lastKind, 'incremental');
+  const current = join(dist, await live(dist));
+  assert.ok(ahead.includes((await stat(current, { bigint: true })).ino), 'the links made ahead were not taken up');
+  const fresh = join(root, 'fresh');
+  await build({ dataPath: data, distPath: fresh });
+  assert.deepEqual(await layout(current), await layout(join(fresh, await live(fresh))));
+  assert.ok(!(await layout(current)).includes('l ipxe/uuid/03'));
+  assert.deepEqual(await tree(current), await tree(join(fresh, 'current/')));
 });
 
 test('an incremental build reads unchanged answers back from its last snapshot when another build went live since, and builds in full when they are gone', async () => {
@@ -356,13 +407,20 @@ test('an incremental build reads unchanged answers back from its last snapshot w
     assert.deepEqual(await tree(join(dist, 'current/')), await tree(join(fresh, 'current/')), step);
   };
 
-  // Another build of other data goes live: none of our answers can be linked from it.
+  // Another build of other data goes live: none of our answers can be linked from it, nor
+  // are the links made ahead from our snapshot taken up.
+  builder.prepare();
+  const ahead = await staging(dist);
+  assert.equal(ahead.length, 1);
   await build({ dataPath: other, distPath: dist });
   await writeFile(join(data, `boot/uuid/${uuid(4)}`), bootConfig('/images/edited/vmlinuz'));
   builder.changed([join(data, `boot/uuid/${uuid(4)}`)]);
   await builder.build();
   assert.equal(builder.lastKind, 'incremental');
+  assert.notEqual((await stat(join(dist, 'current/'), { bigint: true })).ino, ahead[0]);
   await matchesFull('read back');
+  await builder.close();
+  assert.deepEqual(await staging(dist), []);
 
   // And again, with our last snapshot removed: its answers cannot be read back, so a full build.
   const ours = await live(dist);

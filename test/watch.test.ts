@@ -3,7 +3,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFile } from 'node:fs/promises';
+import { lstat, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Rebuilder } from '../src/build/watch.js';
 import { bootConfig, eventually, get, runCli, sampleData, startServe, tempDir, writeFiles, UUID } from './helpers.js';
@@ -12,7 +12,7 @@ async function watching() {
   const root = await tempDir();
   const data = await writeFiles(join(root, 'data'), sampleData());
   const server = await startServe(['--watch', '--data-path', data, '--dist-path', join(root, 'dist'), '--images-path', join(root, 'images')]);
-  return { data, server };
+  return { data, server, dist: join(root, 'dist') };
 }
 
 const kernel = async (url: string, path: string) => /^kernel (\S+)/m.exec((await get(url, path)).body)?.[1];
@@ -38,6 +38,20 @@ test('a bad edit is logged and the last good tree keeps serving until it is fixe
   assert.equal(/^kernel (\S+)/m.exec(during.body)?.[1], '/images/default/vmlinuz');
   await writeFile(join(data, 'boot/default'), bootConfig('/images/fixed/vmlinuz'));
   await eventually(async () => (await kernel(server.url, '/ipxe')) === '/images/fixed/vmlinuz', 'the fixed config');
+});
+
+test('an edit makes the next snapshot\'s links ahead of its build, and serve removes those no build took up when it stops', async () => {
+  const { data, server, dist } = await watching();
+  const staging = async () => (await readdir(join(dist, 'revs'))).filter((name) => name.startsWith('.staging-'));
+  await writeFile(join(data, 'boot/default'), '{"kernel": "/images/broken/vmlinuz",}');
+  await eventually(async () => server.stderr().includes('build failed'), 'the failure in the log');
+  // The build failed before it wrote anything: the links made when the edit came are still there, as the live snapshot has them.
+  const [ahead] = await staging();
+  assert.ok(ahead, 'no staging snapshot made ahead');
+  assert.deepEqual(await readdir(join(dist, 'revs', ahead, 'ipxe/uuid')), await readdir(join(dist, 'current/ipxe/uuid')));
+  assert.ok((await lstat(join(dist, 'revs', ahead, 'ipxe/uuid', (await readdir(join(dist, 'current/ipxe/uuid')))[0]!))).isSymbolicLink());
+  await server.stop();
+  assert.deepEqual(await staging(), [], 'serve stopped and left its staging snapshot');
 });
 
 test('a rebuild under concurrent requests answers whole files of one build or the other', async () => {

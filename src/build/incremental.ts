@@ -29,7 +29,7 @@ import { MAX_ENTRIES, MAX_TOTAL_BYTES, SOURCE_ROOTS, readChanged } from './sourc
 import { DataFiles } from './data-files.js';
 import { Digests } from './digests.js';
 import { forEachYielding, turns } from './pool.js';
-import { adoptWrittenStore, prepareManifest, sha256, type Answers, type Origins, type PreviousSnapshot } from './write.js';
+import { adoptWrittenStore, dropPrelinkedFor, prelinkNext, prepareManifest, sha256, type Answers, type Origins, type PreviousSnapshot } from './write.js';
 
 /** How long after a full build the compile is warmed (warm()): past the build's own bursts. */
 const WARM_AFTER_MS = 1000;
@@ -84,7 +84,25 @@ export class IncrementalBuilder {
   warmed: string | undefined;
   warming: Promise<void> | undefined;
 
+  /** Whether a build is running (prepare waits for none). */
+  private building = false;
+
   constructor(private options: BuildOptions) {}
+
+  /**
+   * Says a change is on its way (serve: a file event before the change settles, or a fetch
+   * started): the next incremental build's links to the store are made meanwhile, from the
+   * snapshot the last build wrote (write.ts: prelinkNext). Nothing while a build runs, before
+   * the first, or when the last one failed in full.
+   */
+  prepare(): void {
+    if (!this.building && this.state && !this.everything) prelinkNext(this.options.distPath);
+  }
+
+  /** Lets go of what prepare made and no build took up. */
+  async close(): Promise<void> {
+    await dropPrelinkedFor(this.options.distPath);
+  }
 
   /**
    * Notes changed paths under the data directory (absolute, as a watcher reports them), or an
@@ -114,6 +132,7 @@ export class IncrementalBuilder {
     this.lastChanged = dirty;
     this.everything = false;
     this.dirty.clear();
+    this.building = true;
     try {
       let result = !everything && this.state ? await this.incremental(this.state, dirty, started).catch(fallBack) : undefined;
       result ??= await this.full(started);
@@ -123,6 +142,8 @@ export class IncrementalBuilder {
       if (everything) this.everything = true;
       for (const path of dirty) this.dirty.add(path);
       throw error;
+    } finally {
+      this.building = false;
     }
   }
 

@@ -62,6 +62,8 @@ export interface WatchOptions {
   settleMs: number;
   /** Told about what the watch itself notices: the data directory replaced or gone. */
   notice?: (line: string) => void;
+  /** Told of each event as it comes, before it settles (serve: the builder prepares the next build). */
+  stirred?: () => void;
 }
 
 /** Default settle time: longer than an editor's or rsync's pauses between writes, short to wait. */
@@ -114,9 +116,13 @@ export async function watchData(dataPath: string, changed: (paths: ReadonlySet<s
   const onEvent = (dir: string, name: string | null) => {
     if (name !== null && name.split(sep).some((part) => part.startsWith('.'))) return; // dotfiles, .git, editor swap files
     if (dir === dataPath) checkRoot(); // the data directory itself may have gone
-    if (name === null) return settle.poke();
+    if (name === null) {
+      settle.poke();
+      return options.stirred?.();
+    }
     const path = join(dir, name);
     settle.poke(path);
+    options.stirred?.(); // after the poke: the settle's wait starts first
     // A directory created or removed under the data directory gains or loses its watch.
     stat(path).then((info) => (info.isDirectory() ? watchTree(path) : undefined), () => forget(path)).catch(() => {});
   };

@@ -7,7 +7,7 @@
 
 import { execFile } from 'node:child_process';
 import { createHash, hash as oneShot, randomBytes, type Hash } from 'node:crypto';
-import { closeSync, constants, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, renameSync, rmdirSync, statSync, symlinkSync, writeFileSync, type Dirent } from 'node:fs';
+import { closeSync, constants, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, renameSync, rmdirSync, statSync, symlinkSync, unlinkSync, writeFileSync, type Dirent } from 'node:fs';
 import { mkdir, open, readdir, readlink, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
@@ -19,6 +19,7 @@ import { Digests } from './digests.js';
 import { fillAll, SharedFill, tryLink, type DirFill } from './fill.js';
 import { packPaths, unpackPaths } from './path-store.js';
 import { forEachYielding, mapLimit, turns } from './pool.js';
+import { dropPrelinked, parentsOf, prelinkedNames, startPrelink, takePrelinked, type Prelinked } from './prelink.js';
 import { PrivateFile } from './private-file.js';
 import type { Progress } from './build.js';
 
@@ -583,6 +584,34 @@ async function keepAsBytes(groups: Map<string, GroupPlan>): Promise<void> {
 }
 
 /**
+ * Removes the links of a snapshot made ahead (prelink.ts) whose groups the plan no longer has,
+ * and the directories that leaves empty (a shape gone): a fresh staging dir would not have them.
+ */
+function unlinkGone(staging: string, prelinked: Prelinked, groups: ReadonlyMap<string, GroupPlan>): void {
+  for (const group of prelinked.names.keys()) {
+    if (groups.has(group)) continue;
+    unlinkSync(`${staging}/${group}`);
+    for (let parent = dirname(group); parent !== '.'; parent = dirname(parent)) {
+      try {
+        rmdirSync(`${staging}/${parent}`);
+      } catch {
+        break; // not empty: nor are those above it
+      }
+    }
+  }
+}
+
+/** Links each group of the plan the snapshot made ahead does not link as the plan says (an edit's few). */
+function relink(staging: string, prelinked: Prelinked, groups: ReadonlyMap<string, GroupPlan>): void {
+  for (const [group, { name }] of groups) {
+    const had = prelinked.names.get(group);
+    if (had === name) continue;
+    if (had !== undefined) unlinkSync(`${staging}/${group}`);
+    symlinkSync(storeLink(group, name), `${staging}/${group}`);
+  }
+}
+
+/**
  * Remembers a snapshot this build reused (the same tree built before: an edit undone, a revert)
  * as if it had written it. Its links are the earlier build's, not this plan's fresh names, so
  * the caller reads them from it (~1,800 at 100k machines). Without this the next edit would plan every
@@ -646,6 +675,30 @@ function forget(dir: string): void {
   lastWrites.delete(dirname(dirname(dir)));
 }
 
+/** How lastWrites and the prelinked snapshots key a dist directory. */
+function distKey(distPath: string): string {
+  return dirname(join(distPath, SNAPSHOTS));
+}
+
+/**
+ * Starts making the next snapshot's links to the store ahead of its build (src/build/prelink.ts),
+ * as the snapshot this process wrote last into `distPath` links them; nothing if it wrote none.
+ * serve calls it when a change arrives, before the change settles.
+ */
+export function prelinkNext(distPath: string): void {
+  const key = distKey(distPath);
+  const last = lastWrites.get(key);
+  if (!last) return;
+  const names = new Map<string, string>();
+  for (const [group, { name }] of last.plan.groups) names.set(group, name);
+  startPrelink(key, join(key, SNAPSHOTS, `.staging-${stagingOwner()}-${randomBytes(6).toString('hex')}`), last.dir, names, storeLink);
+}
+
+/** Removes the snapshot links made ahead for `distPath` and not taken up (serve stopping). */
+export function dropPrelinkedFor(distPath: string): Promise<void> {
+  return dropPrelinked(distKey(distPath));
+}
+
 async function diffCounts(next: ReadonlyMap<string, string>, prev: Live | undefined, changed: ReadonlySet<string> | undefined): Promise<{ written: number; unchanged: number; removed: number }> {
   let unchanged = 0;
   let removed = 0;
@@ -680,15 +733,19 @@ async function diffCounts(next: ReadonlyMap<string, string>, prev: Live | undefi
 async function fillSnapshot(dir: string, plan: StorePlan, all: Contents, hashes: ReadonlyMap<string, string>, origins: Origins, pieces: ReadonlyMap<string, Piece>, previous: Live | undefined, progress?: Progress, ready?: Promise<void>, early?: EarlyStore): Promise<{ made: boolean; rewritten: string[] }> {
   const revs = dirname(dir);
   const store = join(dirname(revs), STORE);
-  const staging = join(revs, `.staging-${stagingOwner()}-${randomBytes(6).toString('hex')}`);
+  // The links made ahead from the live snapshot, if any (prelink.ts); else a fresh staging dir.
+  const prelinked = await takePrelinked(dirname(revs), previous?.dir);
+  const staging = prelinked?.dir ?? join(revs, `.staging-${stagingOwner()}-${randomBytes(6).toString('hex')}`);
   const { groups, loose } = plan;
   try {
     await mkdir(store, { recursive: true });
     // The snapshot's links are made before the store dirs they name, so a concurrent prune that
     // reads every snapshot's links (staging ones included) never removes one in use.
-    const parents = [...new Set([...loose.map((path) => dirname(join(staging, path))), ...[...groups.keys()].map((group) => dirname(join(staging, group)))])];
+    if (prelinked) unlinkGone(staging, prelinked, groups);
+    const parents = parentsOf([...loose, ...groups.keys()]).map((parent) => (parent === '' ? staging : `${staging}/${parent}`));
     for (const parent of parents) mkdirSync(parent, { recursive: true });
-    await forEachYielding(groups, ([group, dir]) => symlinkSync(storeLink(group, dir.name), join(staging, group)));
+    if (prelinked) relink(staging, prelinked, groups);
+    else await forEachYielding(groups, ([group, dir]) => symlinkSync(storeLink(group, dir.name), `${staging}/${group}`));
     const written: string[] = [];
     let done = 0;
     const tick = () => {
@@ -1234,7 +1291,9 @@ async function pruneStore(distPath: string): Promise<void> {
     if (snapshot === ORDER || snapshot.startsWith('.trash-')) continue;
     snapshots.add(snapshot);
     const dir = join(revs, snapshot);
+    const prelinked = prelinkedNames(dirname(revs), dir); // made ahead by this process: what it links, or will
     if (written?.dir === dir) for (const { name } of written.plan.groups.values()) used.add(name);
+    else if (prelinked) for (const name of prelinked) used.add(name);
     else for (const { name } of await storeLinks(dir)) used.add(name);
   }
   for (const path of listings.keys()) {

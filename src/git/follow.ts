@@ -67,9 +67,10 @@ export class Follower {
     return this.rebuilder.request();
   }
 
-  /** Resolves once no sync is running or queued. */
-  idle(): Promise<void> {
-    return this.rebuilder.idle();
+  /** Resolves once no sync is running or queued, and what the builder made ahead is let go. */
+  async idle(): Promise<void> {
+    await this.rebuilder.idle();
+    await this.kept?.builder.close();
   }
 
   /** The first sync, run before serving: its failure is thrown (to fail startup if nothing is live). */
@@ -108,6 +109,7 @@ export class Follower {
     let fetchMs = 0;
     try {
       if (this.stopping.signal.aborted) return { kind: 'unchanged', revision: this.status.liveRevision ?? '' };
+      this.kept?.builder.prepare(); // the next build's links to the store, made during the fetch
       const fetched = await fetchCommit({ repo: this.options.repo, ref: this.options.ref, cachePath: this.options.cachePath, signal: this.stopping.signal });
       fetchMs = performance.now() - started;
       const kept = this.keptIn(fetched.home);

@@ -97,7 +97,7 @@ async function serveData(args: Args, admin: AdminView): Promise<void> {
   watcher = args.watch && builds ? await watchData(dataPath!, (paths) => {
     builder!.changed(paths);
     void builds.request();
-  }, { settleMs, notice: say }) : undefined;
+  }, { settleMs, notice: say, stirred: () => builder!.prepare() }) : undefined;
   try {
     if (building && !args.watch) say(building.formatBuild(await building.buildOnceInChild({ dataPath: dataPath!, distPath }))); // in a child: serve never holds the fleet; a failure ends serve
     if (builds && args.watch) await builds.request(); // a failure is logged; the last good tree serves
@@ -120,6 +120,7 @@ async function serveData(args: Args, admin: AdminView): Promise<void> {
   await stopped;
   await watcher?.close();
   await builds?.idle();
+  await builder?.close();
   await server.close();
 }
 
