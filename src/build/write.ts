@@ -141,7 +141,7 @@ export async function writeSnapshot(distPath: string, files: Answers, meta: Snap
 async function writeHolding(spill: PieceSpill, distPath: string, files: Answers, meta: SnapshotMeta, options: WriteOptions): Promise<WriteResult> {
   const { progress } = options;
   progress?.('write', 0, files.size);
-  const previousId = await liveId(distPath);
+  const previousId = liveId(distPath);
   const previous = await liveSnapshot(distPath, previousId, options.previous);
   const hashes = options.hashes ?? new Map([...files.keys()].map((path) => [path, sha256(files.get(path)!)]));
   const origins = meta.origins ?? new Map<string, string>();
@@ -163,8 +163,8 @@ async function writeHolding(spill: PieceSpill, distPath: string, files: Answers,
   const counts = await diffCounts(hashes, previous, options.previous?.changed);
   try {
     // Ordered before it exists: a concurrent build pruning meanwhile counts it among the newest.
-    await markBuilt(distPath, id);
-    const reused = await exists(dir);
+    markBuilt(distPath, id);
+    const reused = existsNow(dir);
     if (reused) counts.written = 0; // the same tree was built before: reuse it
     const filled = reused ? undefined : await fillSnapshot(dir, plan, all, hashes, origins, pieces, previous, progress, options.ready, early);
     const made = filled?.made ?? false;
@@ -224,7 +224,7 @@ const PATHS_PER_TURN = 4096;
 async function liveSnapshot(distPath: string, id: string | undefined, held: PreviousSnapshot | undefined): Promise<Live | undefined> {
   if (id !== undefined && held?.id === id) {
     const dir = join(distPath, SNAPSHOTS, id);
-    if (await exists(dir)) return { dir, hashOf: (path) => held.hashOf(path), paths: () => held.paths(), changed: held.changed };
+    if (existsNow(dir)) return { dir, hashOf: (path) => held.hashOf(path), paths: () => held.paths(), changed: held.changed };
   }
   const read = await readLiveManifest(distPath);
   if (!read) return undefined;
@@ -244,7 +244,7 @@ async function liveSnapshot(distPath: string, id: string | undefined, held: Prev
  * writes everything.
  */
 export async function readLiveManifest(distPath: string): Promise<{ dir: string; manifest: Manifest } | undefined> {
-  const id = await liveId(distPath);
+  const id = liveId(distPath);
   if (id === undefined) return undefined;
   const dir = join(distPath, SNAPSHOTS, id);
   const text = await readBounded(join(dir, MANIFEST_FILE), MAX_PIECE_BYTES);
@@ -283,9 +283,14 @@ function isStoreGroup(group: string): boolean {
 const MAX_ENTRIES_LISTED = 100_000;
 
 /** The live snapshot's name: `current` → `revs/<id>`; anything else (absolute, `..`) is not a snapshot. */
-async function liveId(distPath: string): Promise<string | undefined> {
-  const target = await readlink(join(distPath, CURRENT)).catch(() => undefined);
-  return target === undefined ? undefined : /^revs\/([^/.][^/]*)$/.exec(target)?.[1];
+function liveId(distPath: string): string | undefined {
+  let target: string;
+  try {
+    target = readlinkSync(join(distPath, CURRENT));
+  } catch {
+    return undefined;
+  }
+  return /^revs\/([^/.][^/]*)$/.exec(target)?.[1];
 }
 
 /** The manifest as written, with `dirs` (store dir → its piece's hash) when the build had store dirs. */
@@ -738,7 +743,7 @@ async function fillSnapshot(dir: string, plan: StorePlan, all: Contents, hashes:
   const staging = prelinked?.dir ?? join(revs, `.staging-${stagingOwner()}-${randomBytes(6).toString('hex')}`);
   const { groups, loose } = plan;
   try {
-    await mkdir(store, { recursive: true });
+    mkdirSync(store, { recursive: true });
     // The snapshot's links are made before the store dirs they name, so a concurrent prune that
     // reads every snapshot's links (staging ones included) never removes one in use.
     if (prelinked) unlinkGone(staging, prelinked, groups);
@@ -760,12 +765,16 @@ async function fillSnapshot(dir: string, plan: StorePlan, all: Contents, hashes:
     });
     await syncTree(staging, written, parents);
     await ready; // no snapshot of a build that fails its checks: staging goes below
-    const made = await rename(staging, dir).then(() => true, async (error: NodeJS.ErrnoException) => {
+    let made = true;
+    try {
+      renameSync(staging, dir);
+    } catch (error) {
       // Another build of the same contents finished first: its snapshot is this one (with its own store links).
-      if (error.code !== 'EEXIST' && error.code !== 'ENOTEMPTY') throw error;
+      const { code } = error as NodeJS.ErrnoException;
+      if (code !== 'EEXIST' && code !== 'ENOTEMPTY') throw error;
       await rm(staging, { recursive: true, force: true });
-      return false;
-    });
+      made = false;
+    }
     await syncDirectory(revs);
     return { made, rewritten };
   } catch (error) {
@@ -1116,7 +1125,7 @@ export class EarlyStore {
    * dist without one: every group a new store dir, named afresh.
    */
   static async start(distPath: string, files: Answers): Promise<EarlyStore | undefined> {
-    if (files.size < EARLY_STORE_MIN || (await liveId(distPath)) !== undefined) return undefined;
+    if (files.size < EARLY_STORE_MIN || liveId(distPath) !== undefined) return undefined;
     const store = join(distPath, STORE);
     const plan = groupAnswers(files.keys());
     for (const [group, dir] of plan.groups) dir.name = storeName(group);
@@ -1384,12 +1393,14 @@ async function pointCurrentAt(distPath: string, id: string): Promise<void> {
 // ---- pruning, by build order --------------------------------------------------------------
 
 /** Records that `id` is the newest build: `revs/.order/<n+1>.<id>`, n the highest recorded. */
-async function markBuilt(distPath: string, id: string): Promise<void> {
+function markBuilt(distPath: string, id: string): void {
+  // Synchronous: three calls on the way from an edit to its answer, each of which, awaited,
+  // waited its turn in libuv's pool (1-30 ms an edit at 100k machines as groups).
   const order = join(distPath, SNAPSHOTS, ORDER);
-  await mkdir(order, { recursive: true });
-  const top = Math.max(0, ...(await readOrder(order)).map((mark) => mark.seq));
+  mkdirSync(order, { recursive: true });
+  const top = Math.max(0, ...marksOf(readdirSync(order)).map((mark) => mark.seq));
   // Two builds racing may take one number: ties are broken by id, either order is right.
-  await writeFile(join(order, `${String(top + 1).padStart(12, '0')}.${id}`), '');
+  writeFileSync(join(order, `${String(top + 1).padStart(12, '0')}.${id}`), '');
 }
 
 interface Mark {
@@ -1400,7 +1411,11 @@ interface Mark {
 
 /** The build order, newest first. */
 async function readOrder(order: string): Promise<Mark[]> {
-  const names = await readdir(order).catch(() => []);
+  return marksOf(await readdir(order).catch(() => []));
+}
+
+/** The build marks among `names` (a listing of `revs/.order`), newest first. */
+function marksOf(names: readonly string[]): Mark[] {
   const marks = names.flatMap((name) => {
     const match = /^(\d{1,15})\.(.+)$/.exec(name);
     return match ? [{ name, seq: Number(match[1]), id: match[2]! }] : [];
@@ -1425,7 +1440,7 @@ async function pruneSnapshots(distPath: string, builtId: string, previousId: str
   const snapshots = names.filter((name) => !name.startsWith('.'));
   // Marks first, including a concurrent build's that has no directory yet: it is the newest.
   const ranked = [...new Set([...marks.map((mark) => mark.id), ...snapshots])];
-  const live = await liveId(distPath);
+  const live = liveId(distPath);
   const keep = new Set([builtId, ...(live ? [live] : []), ...(previousId ? [previousId] : []), ...ranked.slice(0, KEEP_PREVIOUS + 1)]);
   for (const name of snapshots.filter((name) => !keep.has(name))) {
     const trash = join(root, `.trash-${randomBytes(6).toString('hex')}`);
@@ -1490,4 +1505,13 @@ function processAlive(pid: number): boolean {
 
 async function exists(path: string): Promise<boolean> {
   return stat(path).then(() => true, () => false);
+}
+
+/** exists(), synchronous: one stat on the way from an edit to its answer. */
+function existsNow(path: string): boolean {
+  try {
+    return statSync(path, { throwIfNoEntry: false }) !== undefined;
+  } catch {
+    return false;
+  }
 }
