@@ -30,10 +30,16 @@ export interface Prelinked {
 /** At most one per dist directory (keyed as write.ts keys its memory of the last write). */
 const prelinked = new Map<string, Prelinked>();
 
+/** The snapshot the staging snapshot made ahead for `key` links like, if there is one (whole or on its way). */
+export function prelinkedBase(key: string): string | undefined {
+  return prelinked.get(key)?.base;
+}
+
 /**
  * Starts making `dir` (a staging path under the dist's `revs/`) with a link at each group to
- * its store dir in `names`, as `linkOf(group, name)` spells it; nothing if one for the same
- * base is there or on its way. One for another base is removed first.
+ * its store dir in `names`, as `linkOf(group, name)` spells it. One made ahead for `key` from
+ * another base is removed first; the caller looks at prelinkedBase before it builds `names`
+ * (a rack's edit is a thousand events: each should cost a look-up).
  */
 export function startPrelink(key: string, dir: string, base: string, names: ReadonlyMap<string, string>, linkOf: (group: string, name: string) => string): void {
   const old = prelinked.get(key);

@@ -19,7 +19,7 @@ import { Digests } from './digests.js';
 import { fillAll, SharedFill, tryLink, type DirFill } from './fill.js';
 import { packPaths, unpackPaths } from './path-store.js';
 import { forEachYielding, mapLimit, turns } from './pool.js';
-import { dropPrelinked, parentsOf, prelinkedNames, startPrelink, takePrelinked, type Prelinked } from './prelink.js';
+import { dropPrelinked, parentsOf, prelinkedBase, prelinkedNames, startPrelink, takePrelinked, type Prelinked } from './prelink.js';
 import { PrivateFile } from './private-file.js';
 import type { Progress } from './build.js';
 
@@ -693,9 +693,8 @@ function distKey(distPath: string): string {
 export function prelinkNext(distPath: string): void {
   const key = distKey(distPath);
   const last = lastWrites.get(key);
-  if (!last) return;
-  const names = new Map<string, string>();
-  for (const [group, { name }] of last.plan.groups) names.set(group, name);
+  if (!last || prelinkedBase(key) === last.dir) return;
+  const names = new Map([...last.plan.groups].map(([group, { name }]) => [group, name]));
   startPrelink(key, join(key, SNAPSHOTS, `.staging-${stagingOwner()}-${randomBytes(6).toString('hex')}`), last.dir, names, storeLink);
 }
 
