@@ -1509,7 +1509,8 @@ async function exists(path: string): Promise<boolean> {
 /** exists(), synchronous: one stat on the way from an edit to its answer. */
 function existsNow(path: string): boolean {
   try {
-    return statSync(path, { throwIfNoEntry: false }) !== undefined;
+    statSync(path);
+    return true;
   } catch {
     return false;
   }
