@@ -70,3 +70,31 @@ test('an answer whose mtime or size does not fit the index is served from the sn
   assert.ok(typeof kept === 'object' && kept.file.size === 7);
   pack.close();
 });
+
+test('trim lets go of empty slots past an eighth, and every answer is found through trims, growth and a carry', () => {
+  const index = new PackIndex();
+  const pathOf = (i: number) => `cloud/uuid/${i}`;
+  const add = (i: number) => index.add(hashOf(pathOf(i)), i * 10, pathOf(i).length, 100 + (i % 5), i, 1 + (i % 3));
+  const findAll = (index: PackIndex, count: number, first = 0) => {
+    for (let i = first; i < count; i++) {
+      const slot = index.find(hashOf(pathOf(i)), (slot) => index.offsets[slot] === i * 10);
+      assert.ok(slot >= 0 && index.sizes[slot] === 100 + (i % 5) && index.mtimes[slot] === i && index.groups[slot] === 1 + (i % 3), `answer ${i}`);
+    }
+  };
+  for (let i = 0; i < 4000; i++) add(i);
+  const grown = index.hashes.length;
+  assert.ok(grown > 4000 * 1.25, `the slots grew past a quarter spare (${grown})`);
+  index.trim();
+  assert.equal(index.hashes.length, 4000 + (4000 >> 3));
+  for (const array of [index.offsets, index.keyLengths, index.sizes, index.mtimes, index.groups]) assert.equal(array.length, index.hashes.length);
+  findAll(index, 4000);
+  index.trim(); // an eighth spare: nothing to let go
+  assert.equal(index.hashes.length, 4000 + (4000 >> 3));
+  for (let i = 4000; i < 9000; i++) add(i); // past the trimmed length: grown again
+  findAll(index, 9000);
+  const next = PackIndex.carry(index, Uint16Array.from([0, 1, 2, 3]), new Set([0]));
+  next.trim();
+  findAll(next, 9000, 1);
+  assert.equal(next.find(hashOf(pathOf(0)), () => true), -1, 'the dropped answer is not found');
+  assert.equal(next.live, 8999);
+});

@@ -40,3 +40,31 @@ test('pieces held, spilled to a temp file, or held for want of one: the same sna
   assert.ok(held.answers.length >= 1200);
   for (const [name, other] of [['spilled', spilled], ['held for want of a temp dir', kept]] as const) assert.deepEqual(other, held, name);
 });
+
+test('the manifest\'s list of groups kept in a temp file, or in memory for want of one: the same manifest, written again from it', async () => {
+  const root = await tempDir();
+  const files = new Map<string, Buffer>([['ipxe/default', Buffer.from('#!ipxe\nboot\n')]]);
+  const groups = Array.from({ length: 3000 }, (_, i) => ({ file: `groups/node-${i}.json`, id: `node-${i}`, name: `machine ${i}`, profile: 'worker' }));
+  const temp = join(root, 'tmp');
+  await mkdir(temp);
+  const manifest = async (dist: string) => readFile(join(dist, 'current/manifest.json'), 'utf8');
+  const write = async (name: string, revision: string, list: typeof groups) => {
+    await writeSnapshot(join(root, name), files, { revision, source: 'test', groups: list });
+    return manifest(join(root, name));
+  };
+  // Two writes of one list: the second copies the list from where the first kept it.
+  const [first, again] = await withTmpdir(temp, async () => [await write('spilled', 'r1', groups), await write('spilled', 'r2', groups)]);
+  assert.deepEqual(await readdir(temp), [], 'the temp file was unlinked as it was made');
+  const open = await Promise.all((await readdir('/proc/self/fd')).map((fd) => readlink(`/proc/self/fd/${fd}`).catch(() => '')));
+  assert.ok(open.some((target) => target.startsWith(join(temp, 'bootcfg-manifest-'))), `the list is kept in a temp file: ${open.join(', ')}`);
+  const [held, heldAgain] = await withTmpdir(join(root, 'missing'), async () => {
+    const copy = groups.map((group) => ({ ...group })); // another list: its text is made again
+    return [await write('held', 'r1', copy), await write('held', 'r2', copy)];
+  });
+  const parsed = JSON.parse(again) as { revision: string; groups: typeof groups };
+  assert.equal(parsed.revision, 'r2');
+  assert.deepEqual(parsed.groups, groups);
+  assert.equal(first, held);
+  assert.equal(again, heldAgain);
+  assert.equal(again, first.replace('"revision": "r1"', '"revision": "r2"'));
+});

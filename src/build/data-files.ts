@@ -121,9 +121,15 @@ export class DataFiles {
     this.release(id);
   }
 
-  /** Lets go of the room kept for more files' names (once filled from a full build). */
+  /** Lets go of the room kept for more files' names and answers but a sixteenth (once filled from a full build). */
   trim(): void {
     this.names.trim();
+    let last = this.owners.length - 1;
+    while (last >= 0 && this.owners[last] === NONE) last--;
+    const length = last + 1 + Math.max((last + 1) >> 4, 64);
+    if (length >= this.owners.length) return;
+    this.owners = this.owners.slice(0, length);
+    this.nexts = this.nexts.slice(0, length);
   }
 
   /** The file's number, given one if it has none. */
@@ -167,7 +173,7 @@ export class DataFiles {
 
   private growSlots(slot: number): void {
     if (slot < this.owners.length) return;
-    const length = Math.max(2 * this.owners.length, slot + 1, 1024);
+    const length = Math.max(this.owners.length + (this.owners.length >> 1), slot + 1, 1024);
     this.owners = grown(this.owners, length);
     this.nexts = grown(this.nexts, length);
   }

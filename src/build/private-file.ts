@@ -1,8 +1,9 @@
 // A private temp file: created exclusively in the temp directory and unlinked at once, so that
 // nobody else can open it and nothing is left behind whatever happens to the process. Its pages
 // are the kernel's page cache, not a process's RSS. serve's answer pack keeps its records in one
-// (src/serve/pack.ts), a build the store dir pieces it has yet to write (write.ts), and a full
-// build's child hands its state back through one (child.ts).
+// (src/serve/pack.ts), a build the store dir pieces it has yet to write (write.ts), a kept build
+// its manifest's list of groups (write.ts), and a full build's child hands its state back
+// through one (child.ts).
 
 import { closeSync, constants, openSync, readSync, unlinkSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -75,7 +76,22 @@ export class PrivateFile {
   read(offset: number, length: number): Buffer {
     return readExactly(this.fd, offset, length);
   }
+
+  /** Writes `length` bytes from `offset` to `fd` at its position, through a buffer of COPY_CHUNK (no copy of it all in memory). */
+  copyTo(fd: number, offset: number, length: number): void {
+    const chunk = (copyBuffer ??= Buffer.allocUnsafe(COPY_CHUNK));
+    for (let done = 0; done < length; ) {
+      const n = readSync(this.fd, chunk, 0, Math.min(COPY_CHUNK, length - done), offset + done);
+      if (n === 0) throw new Error('file shrank while it was read');
+      for (let written = 0; written < n; ) written += writeSync(fd, chunk, written, n - written);
+      done += n;
+    }
+  }
 }
+
+/** copyTo's buffer, made on first use and kept (nothing here awaits between its reads and writes). */
+const COPY_CHUNK = 256 * 1024;
+let copyBuffer: Buffer | undefined;
 
 /** `length` bytes at `position`, read whole (a short file is an error, not a short buffer). */
 export function readExactly(fd: number, position: number, length: number): Buffer {

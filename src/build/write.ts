@@ -346,7 +346,7 @@ function* ipxeOrigins(paths: Iterable<string>, origins: Origins): Generator<[str
  * to the next, so it leads, and its bytes and the hash state after them are made once per list
  * (groupsHead) and neither copied nor hashed again (~30-40 ms a group's edit at 100k).
  */
-function manifestBytes(meta: SnapshotMeta, plan: StorePlan, hashes: ReadonlyMap<string, string>, origins: Origins, pieces: ReadonlyMap<string, Piece>): { parts: Buffer[]; sha256: string } {
+function manifestBytes(meta: SnapshotMeta, plan: StorePlan, hashes: ReadonlyMap<string, string>, origins: Origins, pieces: ReadonlyMap<string, Piece>): { parts: Part[]; sha256: string } {
   const loose = plan.loose.filter((path) => hashes.has(path));
   const dirs = [...plan.groups.keys()].sort().map((group): [string, string] => [group, pieces.get(group)!.hash]);
   let text = `${meta.groups === undefined ? '{\n' : ',\n'} "revision": ${JSON.stringify(meta.revision)},\n "source": ${JSON.stringify(meta.source)},\n "files": ${objectLines(loose.map((path) => [path, hashes.get(path)!]))}`;
@@ -355,28 +355,46 @@ function manifestBytes(meta: SnapshotMeta, plan: StorePlan, hashes: ReadonlyMap<
   const rest = Buffer.from(`${text}\n}\n`);
   if (meta.groups === undefined) return { parts: [rest], sha256: sha256(rest) };
   const head = groupsHead(meta.groups);
-  return { parts: [head.text, rest], sha256: head.hash.copy().update(rest).digest('hex') };
+  return { parts: [head.part, rest], sha256: head.hash.copy().update(rest).digest('hex') };
 }
 
 /**
  * The manifest's opening and its list of groups (100k of them are ~10 MB, made and encoded in
  * ~90 ms), with the sha256 state after them: made again only when the list is another one (an
- * incremental build keeps the list when no group's entry changed).
+ * incremental build keeps the list when no group's entry changed). The bytes are kept in a
+ * private temp file (private-file.ts), not in memory: serve --watch holds them from one edit to
+ * the next, and at 100k groups they were 11.6 MB of its ~200 MB at rest. Each manifest copies
+ * them from there (writeParts, ~40 reads and writes of 256 KB). Without a temp file they stay in
+ * memory. The file goes when the list does.
  */
-const groupsHeads = new WeakMap<object, { text: Buffer; hash: Hash }>();
+const groupsHeads = new WeakMap<object, { part: Part; hash: Hash }>();
+const headFiles = new FinalizationRegistry<PrivateFile>((file) => file.release());
 
 /** Makes the list's text ahead of the build that needs it (serve, after a full build: the first edit's ~0.2 s at 100k groups). */
 export function prepareManifest(groups: SnapshotMeta['groups']): void {
   if (groups !== undefined && groups.length > 0) groupsHead(groups);
 }
 
-function groupsHead(groups: NonNullable<SnapshotMeta['groups']>): { text: Buffer; hash: Hash } {
+function groupsHead(groups: NonNullable<SnapshotMeta['groups']>): { part: Part; hash: Hash } {
   let head = groupsHeads.get(groups);
   if (head === undefined) {
     const text = Buffer.from(`{\n "groups": ${JSON.stringify(groups, null, 1).replaceAll('\n', '\n ')}`);
-    groupsHeads.set(groups, (head = { text, hash: createHash('sha256').update(text) }));
+    head = { part: spillHead(groups, text), hash: createHash('sha256').update(text) };
+    groupsHeads.set(groups, head);
   }
   return head;
+}
+
+/** `text` in a private file of its own, released when `groups` is collected; `text` itself when no file can take it. */
+function spillHead(groups: object, text: Buffer): Part {
+  const file = PrivateFile.create('bootcfg-manifest');
+  const offset = file?.append(text);
+  if (file === undefined || offset === undefined) {
+    file?.release();
+    return text;
+  }
+  headFiles.register(groups, file);
+  return { file, offset, length: text.length };
 }
 
 /**
@@ -391,11 +409,21 @@ const PIECE_SUFFIX = '.manifest.json';
 /** No piece of a store dir comes near this (~200 files at 100k machines: ~30 KB). */
 const MAX_PIECE_BYTES = 64 * 1024 ** 2;
 
+/** Bytes kept in a private file (PieceSpill, the manifest's list of groups). */
+interface Spilled {
+  file: PrivateFile;
+  offset: number;
+  length: number;
+}
+
+/** Part of a file to write: bytes in memory or in a private file. */
+type Part = Buffer | Spilled;
+
 /** A store dir's piece: its hash (what the manifest names), and its bytes when this build writes it (PieceSpill). */
 interface Piece {
   hash: string;
   text?: Buffer;
-  spilled?: { file: PrivateFile; offset: number; length: number };
+  spilled?: Spilled;
 }
 
 /** Bytes of pieces a build holds in memory before it holds the rest in a file. */
@@ -841,7 +869,7 @@ class GroupPlan {
 interface Contents {
   get(path: string): Buffer | undefined;
   /** The files this write adds (REVISION, the manifest), in the parts to write one after another. */
-  parts?(path: string): readonly Buffer[] | undefined;
+  parts?(path: string): readonly Part[] | undefined;
   readonly size: number;
 }
 
@@ -1179,10 +1207,13 @@ function linkOrWrite(path: string, to: string, all: Contents, hash: string | und
 }
 
 /** A new file of these parts, written in order without joining them first (writeFileSync on an fd writes all of each). */
-function writeParts(to: string, parts: readonly Buffer[]): void {
+function writeParts(to: string, parts: readonly Part[]): void {
   const fd = openSync(to, 'w');
   try {
-    for (const part of parts) writeFileSync(fd, part);
+    for (const part of parts) {
+      if (Buffer.isBuffer(part)) writeFileSync(fd, part);
+      else part.file.copyTo(fd, part.offset, part.length);
+    }
   } finally {
     closeSync(fd);
   }

@@ -1,12 +1,14 @@
 // Stage: serve. The answer pack's index (pack.ts) in typed arrays: an open-addressing hash
 // table of 32-bit path hashes, and per answer where its record is in the pack, how long its key
 // is, the file's size and mtime, and which store link it lies under (its group, for carrying it
-// over to the next snapshot's pack). ~29 bytes an answer, where a Map of path strings to
+// over to the next snapshot's pack). ~30 bytes an answer, where a Map of path strings to
 // objects measured ~240 (250k answers at 100k machines: 59 MB of heap, over serve's RSS
 // budget on its own). The paths themselves are not kept here: each record in the pack starts
 // with its path, and the pack compares it on every hit, so a hash collision costs a second
 // read, never a wrong answer. The hash is the kept build's (hashOf in src/build/path-index.ts,
 // seeded per process): answer paths come from the config repo.
+
+import { overFull } from '../build/path-index.js';
 
 /** Answers up to this size are packed (their bytes follow the path in the record); larger ones are streamed from the snapshot. */
 export const SMALL_ANSWER = 64 * 1024;
@@ -15,7 +17,7 @@ export const SMALL_ANSWER = 64 * 1024;
 export const MAX_FIELD = 0xffff_ffff;
 
 export class PackIndex {
-  /** slot + 1 per table position; 0 is empty. Kept at most half full. */
+  /** slot + 1 per table position; 0 is empty. Kept at most three quarters full, as path-index.ts keeps its own. */
   private table = new Int32Array(1024);
   private count = 0;
   hashes = new Uint32Array(512);
@@ -151,7 +153,7 @@ export class PackIndex {
 
   add(hash: number, offset: number, keyLength: number, size: number, mtime: number, group: number): number {
     if (this.count === this.hashes.length) this.growSlots();
-    if (2 * (this.count + 1) > this.table.length) this.growTable();
+    if (overFull(this.count + 1, this.table.length)) this.growTable();
     const slot = this.count++;
     this.hashes[slot] = hash;
     this.offsets[slot] = offset;
@@ -186,19 +188,34 @@ export class PackIndex {
     this.table[i] = slot + 1;
   }
 
+  /**
+   * Lets go of the room past the slots in use but an eighth, when more than a quarter is
+   * empty (pack.ts, once a walk is done: 550k answers at 100k machines as groups had filled
+   * arrays of 2^20 slots, ~10 MB of them empty). The carries after it add a few slots an edit,
+   * so it copies the arrays again only after the next growth.
+   */
+  trim(): void {
+    if (this.hashes.length <= 512 || 4 * this.hashes.length <= 5 * this.count) return;
+    this.resizeSlots(Math.max(512, this.count + (this.count >> 3)));
+  }
+
   private growSlots(): void {
-    const grow = <T extends Uint32Array | Uint16Array | Uint8Array | Float64Array>(old: T): T => {
-      const next = new (old.constructor as new (length: number) => T)(old.length * 2);
-      next.set(old);
+    this.resizeSlots(Math.ceil(this.hashes.length * 1.5));
+  }
+
+  private resizeSlots(length: number): void {
+    const resized = <T extends Uint32Array | Uint16Array | Uint8Array>(old: T): T => {
+      const next = new (old.constructor as new (length: number) => T)(length);
+      next.set(old.subarray(0, this.count));
       return next;
     };
-    this.hashes = grow(this.hashes);
-    this.offsets = grow(this.offsets);
-    this.keyLengths = grow(this.keyLengths);
-    this.sizes = grow(this.sizes);
-    this.mtimes = grow(this.mtimes);
-    this.groups = grow(this.groups);
-    this.dead = grow(this.dead);
+    this.hashes = resized(this.hashes);
+    this.offsets = resized(this.offsets);
+    this.keyLengths = resized(this.keyLengths);
+    this.sizes = resized(this.sizes);
+    this.mtimes = resized(this.mtimes);
+    this.groups = resized(this.groups);
+    this.dead = resized(this.dead);
   }
 
   private growTable(): void {

@@ -179,6 +179,7 @@ export class AnswerPack {
     if (whole && !this.closed) {
       this.complete = true;
       this.misses = new Set();
+      this.index.trim();
     }
   }
 
