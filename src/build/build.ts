@@ -255,7 +255,7 @@ export async function withEarlyStore<T>(distPath: string, work: (rendered: (file
  * Writes a compiled build as the live snapshot; `previous` is the live manifest's files when the
  * caller holds them; `ready` is awaited before the snapshot goes live (a compile's deferred checks).
  */
-export async function writeCompiled(options: BuildOptions, compiled: Omit<Compiled, 'files' | 'origins'> & { files: Answers; origins: Origins }, hashes: ReadonlyMap<string, string>, started: number, previous?: PreviousSnapshot, ready?: Promise<void>, early?: EarlyStore): Promise<BuildResult> {
+export async function writeCompiled(options: BuildOptions, compiled: Omit<Compiled, 'files' | 'origins' | 'groups'> & { files: Answers; origins: Origins; groups: SnapshotMeta['groups'] }, hashes: ReadonlyMap<string, string>, started: number, previous?: PreviousSnapshot, ready?: Promise<void>, early?: EarlyStore): Promise<BuildResult> {
   if (options.signal?.aborted) throw buildStopped();
   const written = await writeSnapshot(options.distPath, compiled.files, { revision: compiled.revision, source: options.source ?? options.dataPath, ...describeFleet(compiled) }, { progress: options.progress, hashes, previous, pruneLater: options.pruneLater, ready, early });
   return { revision: compiled.revision, inputs: compiled.inputs, warnings: compiled.warnings, ...written, ms: Math.round(performance.now() - started) };
@@ -266,7 +266,7 @@ export async function writeCompiled(options: BuildOptions, compiled: Omit<Compil
  * came from (write.ts records the iPXE answers': one per machine or group, not one per file)
  * and each group's profile.
  */
-function describeFleet(compiled: Pick<Compiled, 'groups'> & { origins: Origins }): Pick<SnapshotMeta, 'origins' | 'groups'> {
+function describeFleet(compiled: Pick<SnapshotMeta, 'groups'> & { origins: Origins }): Pick<SnapshotMeta, 'origins' | 'groups'> {
   return { origins: compiled.origins, groups: compiled.groups };
 }
 

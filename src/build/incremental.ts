@@ -28,6 +28,7 @@ import { buildInChild, type KeptBuild } from './child.js';
 import { MAX_ENTRIES, MAX_TOTAL_BYTES, SOURCE_ROOTS, readChanged } from './source.js';
 import { DataFiles } from './data-files.js';
 import { Digests } from './digests.js';
+import { GroupList, type GroupEntry } from './group-list.js';
 import { forEachYielding, turns } from './pool.js';
 import { adoptWrittenStore, dropPrelinkedFor, prelinkNext, prepareManifest, sha256, type Answers, type Origins, type PreviousSnapshot } from './write.js';
 
@@ -65,7 +66,8 @@ interface State {
   profiles: ReadonlyMap<string, Profile>;
   /** Profile id → the groups naming it: one coming into use or going out of it changes warnings only a full build gives. */
   profileUse: Map<string, number>;
-  compiled: Omit<Compiled, 'files' | 'origins'>;
+  /** The last build's, with its groups kept compactly (group-list.ts). */
+  compiled: Omit<Compiled, 'files' | 'origins' | 'groups'> & { groups: GroupList };
   /** The snapshot this state was written as (its directory). */
   snapshot: string;
 }
@@ -305,7 +307,7 @@ export class IncrementalBuilder {
     if (parsed.errors.length > 0) throw locateAll(new ErrorList(parsed.errors), this.options.dataPath);
     for (const [id, profile] of parsed.profiles) profiles.set(id, profile);
     const ids = reachedProfiles(read.keys(), profiles);
-    const reached = state.compiled.groups.filter(({ profile }) => ids.has(profile)).map(({ file }) => file);
+    const reached = state.compiled.groups.filesWith(ids);
     if (reached.length > state.compiled.groups.length / 2) return undefined;
     return { profiles, dataTemplates, reached, read, templatesAdded };
   }
@@ -327,6 +329,7 @@ interface Around {
 async function stateOf(kept: KeptBuild, snapshot: string): Promise<State> {
   // A copy: the hashes arrive as a view into the whole state read from the child (~34 MB at 100k).
   const hashes = await Digests.yielding(kept.paths, Buffer.copyBytesFrom(kept.hashes), ANSWERS_PER_TURN);
+  const groups = await GroupList.yielding(kept.compiled.groups, ANSWERS_PER_TURN);
   const files = new DataFiles(hashes);
   const dirs = new Set<string>();
   await forEachYielding(kept.files.entries(), ([i, file]) => {
@@ -353,8 +356,8 @@ async function stateOf(kept: KeptBuild, snapshot: string): Promise<State> {
     dataTemplates: new Map(kept.dataTemplates),
     localFiles: new Map(kept.localFiles as [string, Buffer][]),
     profiles: loadProfiles(new Map(kept.profiles as [string, Buffer][]), TEMPLATE_NAMES).profiles, // they built: no errors
-    profileUse: useOf(shareStrings(kept.compiled.groups)),
-    compiled: kept.compiled,
+    profileUse: groups.profileCounts(),
+    compiled: { ...kept.compiled, groups },
     snapshot,
   };
 }
@@ -365,66 +368,25 @@ function originsOf(files: DataFiles): Origins {
 }
 
 type Planned = Plan extends Map<string, infer P> ? P : never;
-type GroupEntry = Compiled['groups'][number];
-
 /**
- * The groups' list as the child sent it, each profile's name made one string and a group's name
- * the same string as its id when they are equal: the copy made one of each per group (100k
- * groups: ~5.6 MB of serve's heap at rest). In place; the list itself.
+ * The fleet's groups with the changed ones put in their place, and how many groups name each
+ * profile; undefined when a profile comes into use or goes out of it (its warnings are the
+ * full build's to give).
  */
-function shareStrings(groups: GroupEntry[]): GroupEntry[] {
-  const profiles = new Map<string, string>();
-  for (const group of groups) {
-    const profile = profiles.get(group.profile);
-    if (profile === undefined) profiles.set(group.profile, group.profile);
-    else group.profile = profile;
-    if (group.name === group.id) group.name = group.id;
-  }
-  return groups;
-}
-
-function useOf(groups: readonly GroupEntry[]): Map<string, number> {
-  const use = new Map<string, number>();
-  for (const { profile } of groups) use.set(profile, (use.get(profile) ?? 0) + 1);
-  return use;
-}
-
-/**
- * The fleet's groups (sorted by file, as a full build lists them) with the changed ones put in
- * their place, and how many groups name each profile; undefined when a profile comes into use
- * or goes out of it (its warnings are the full build's to give).
- */
-function regroup(before: readonly GroupEntry[], use: ReadonlyMap<string, number>, changed: ReadonlyMap<string, Group | undefined>): { groups: GroupEntry[]; use: Map<string, number> } | undefined {
-  const unchanged = [...changed].every(([file, group]) => {
-    const old = before[findGroup(before, file)];
-    return group ? old?.file === file && old.id === group.id && old.name === group.name && old.profile === group.profile : old?.file !== file;
-  });
+function regroup(before: GroupList, use: ReadonlyMap<string, number>, changed: ReadonlyMap<string, Group | undefined>): { groups: GroupList; use: Map<string, number> } | undefined {
+  const entries = new Map([...changed].map(([file, group]) => [file, group && { file, id: group.id, name: group.name, profile: group.profile }]));
+  const olds = new Map([...changed.keys()].map((file) => [file, before.get(file)]));
+  const same = (a: GroupEntry | undefined, b: GroupEntry | undefined) => a === b || (a !== undefined && b !== undefined && a.id === b.id && a.name === b.name && a.profile === b.profile);
   // The same list (a metadata or selector edit, the usual one): the manifest reuses its text (write.ts).
-  if (unchanged) return { groups: before as GroupEntry[], use: use as Map<string, number> };
-  const groups = before.slice();
+  if ([...entries].every(([file, entry]) => same(entry, olds.get(file)))) return { groups: before, use: use as Map<string, number> };
   const counts = new Map(use);
-  for (const [file, group] of changed) {
-    const low = findGroup(groups, file);
-    const old = groups[low]?.file === file ? groups[low] : undefined;
+  for (const [file, entry] of entries) {
+    const old = olds.get(file);
     if (old) counts.set(old.profile, counts.get(old.profile)! - 1);
-    if (group) counts.set(group.profile, (counts.get(group.profile) ?? 0) + 1);
-    const entry = group && { file, id: group.id, name: group.name, profile: group.profile };
-    groups.splice(low, old ? 1 : 0, ...(entry ? [entry] : []));
+    if (entry) counts.set(entry.profile, (counts.get(entry.profile) ?? 0) + 1);
   }
   for (const [profile, count] of counts) if ((count === 0) !== ((use.get(profile) ?? 0) === 0)) return undefined;
-  return { groups, use: counts };
-}
-
-/** Where `file` is, or would go, in a list of groups sorted by file. */
-function findGroup(groups: readonly GroupEntry[], file: string): number {
-  let low = 0;
-  let high = groups.length;
-  while (low < high) {
-    const middle = (low + high) >>> 1;
-    if (groups[middle]!.file < file) low = middle + 1;
-    else high = middle;
-  }
-  return low;
+  return { groups: before.with(entries), use: counts };
 }
 
 /** The last build's warnings, but for those about the changed files, which are theirs now. */

@@ -16,6 +16,7 @@ import { MANIFEST_FILE, REVISION_FILE } from '../compile/outputs.js';
 import { distFile, shardKey } from '../compile/shapes.js';
 import { recordDelta } from './deltas.js';
 import { Digests } from './digests.js';
+import type { GroupList } from './group-list.js';
 import { fillAll, SharedFill, tryLink, type DirFill } from './fill.js';
 import { packPaths, unpackPaths } from './path-store.js';
 import { forEachYielding, mapLimit, turns } from './pool.js';
@@ -41,7 +42,8 @@ export interface SnapshotMeta {
   source: string;
   /** Answer path → the data file it came from; the manifest records the iPXE answers' (the fleet view reads them). */
   origins?: Origins;
-  groups?: Manifest['groups'];
+  /** The groups' list: an array (a full build's), or as serve --watch keeps it (group-list.ts). */
+  groups?: Manifest['groups'] | GroupList;
 }
 
 /** Answer path → the data file it came from (only looked up: an incremental build derives it, data-files.ts). */
