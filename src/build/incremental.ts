@@ -368,6 +368,7 @@ function originsOf(files: DataFiles): Origins {
 }
 
 type Planned = Plan extends Map<string, infer P> ? P : never;
+
 /**
  * The fleet's groups with the changed ones put in their place, and how many groups name each
  * profile; undefined when a profile comes into use or goes out of it (its warnings are the
