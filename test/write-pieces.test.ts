@@ -8,6 +8,7 @@ import { mkdir, readdir, readFile, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { compile } from '../src/build/build.js';
+import { GroupList } from '../src/build/group-list.js';
 import { writeSnapshot, type WriteOptions } from '../src/build/write.js';
 import { bootConfig, filesUnder, tempDir, withTmpdir, writeFiles } from './helpers.js';
 
@@ -44,11 +45,12 @@ test('pieces held, spilled to a temp file, or held for want of one: the same sna
 test('the manifest\'s list of groups kept in a temp file, or in memory for want of one: the same manifest, written again from it', async () => {
   const root = await tempDir();
   const files = new Map<string, Buffer>([['ipxe/default', Buffer.from('#!ipxe\nboot\n')]]);
-  const groups = Array.from({ length: 3000 }, (_, i) => ({ file: `groups/node-${i}.json`, id: `node-${i}`, name: `machine ${i}`, profile: 'worker' }));
+  const entries = Array.from({ length: 3000 }, (_, i) => ({ file: `groups/node-${i}.json`, id: `node-${i}`, name: `machine ${i}`, profile: 'worker' }));
+  const groups = GroupList.of(entries); // as serve --watch keeps it: a full build's array is written from memory
   const temp = join(root, 'tmp');
   await mkdir(temp);
   const manifest = async (dist: string) => readFile(join(dist, 'current/manifest.json'), 'utf8');
-  const write = async (name: string, revision: string, list: typeof groups) => {
+  const write = async (name: string, revision: string, list: GroupList) => {
     await writeSnapshot(join(root, name), files, { revision, source: 'test', groups: list });
     return manifest(join(root, name));
   };
@@ -58,12 +60,12 @@ test('the manifest\'s list of groups kept in a temp file, or in memory for want 
   const open = await Promise.all((await readdir('/proc/self/fd')).map((fd) => readlink(`/proc/self/fd/${fd}`).catch(() => '')));
   assert.ok(open.some((target) => target.startsWith(join(temp, 'bootcfg-manifest-'))), `the list is kept in a temp file: ${open.join(', ')}`);
   const [held, heldAgain] = await withTmpdir(join(root, 'missing'), async () => {
-    const copy = groups.map((group) => ({ ...group })); // another list: its text is made again
+    const copy = GroupList.of(entries); // another list: its text is made again
     return [await write('held', 'r1', copy), await write('held', 'r2', copy)];
   });
-  const parsed = JSON.parse(again) as { revision: string; groups: typeof groups };
+  const parsed = JSON.parse(again) as { revision: string; groups: typeof entries };
   assert.equal(parsed.revision, 'r2');
-  assert.deepEqual(parsed.groups, groups);
+  assert.deepEqual(parsed.groups, entries);
   assert.equal(first, held);
   assert.equal(again, heldAgain);
   assert.equal(again, first.replace('"revision": "r1"', '"revision": "r2"'));

@@ -139,7 +139,8 @@ export class GroupList implements Iterable<GroupEntry> {
   /**
    * The entries, for JSON.stringify: the same text an array of them gives (the manifest's
    * list, made again when a group is added, taken out or renamed). The text is read as Latin-1
-   * once and each field taken from it: at 100k groups ~2x faster than decoding each field.
+   * once and each field taken from it: at 100k groups 66 ms against 99 ms for decoding each
+   * field as the iterator does (medians of 21).
    */
   toJSON(): GroupEntry[] {
     const whole = this.text.toString('latin1');

@@ -116,13 +116,10 @@ export async function watchData(dataPath: string, changed: (paths: ReadonlySet<s
   const onEvent = (dir: string, name: string | null) => {
     if (name !== null && name.split(sep).some((part) => part.startsWith('.'))) return; // dotfiles, .git, editor swap files
     if (dir === dataPath) checkRoot(); // the data directory itself may have gone
-    if (name === null) {
-      settle.poke();
-      return options.stirred?.();
-    }
-    const path = join(dir, name);
+    const path = name === null ? undefined : join(dir, name); // none: the change is not known file by file
     settle.poke(path);
     options.stirred?.(); // after the poke: the settle's wait starts first
+    if (path === undefined) return;
     // A directory created or removed under the data directory gains or loses its watch.
     stat(path).then((info) => (info.isDirectory() ? watchTree(path) : undefined), () => forget(path)).catch(() => {});
   };

@@ -16,7 +16,7 @@ import { MANIFEST_FILE, REVISION_FILE } from '../compile/outputs.js';
 import { distFile, shardKey } from '../compile/shapes.js';
 import { recordDelta } from './deltas.js';
 import { Digests } from './digests.js';
-import type { GroupList } from './group-list.js';
+import { GroupList } from './group-list.js';
 import { fillAll, SharedFill, tryLink, type DirFill } from './fill.js';
 import { packPaths, unpackPaths } from './path-store.js';
 import { forEachYielding, mapLimit, turns } from './pool.js';
@@ -286,13 +286,11 @@ const MAX_ENTRIES_LISTED = 100_000;
 
 /** The live snapshot's name: `current` → `revs/<id>`; anything else (absolute, `..`) is not a snapshot. */
 function liveId(distPath: string): string | undefined {
-  let target: string;
   try {
-    target = readlinkSync(join(distPath, CURRENT));
+    return /^revs\/([^/.][^/]*)$/.exec(readlinkSync(join(distPath, CURRENT)))?.[1];
   } catch {
-    return undefined;
+    return undefined; // no live snapshot yet
   }
-  return /^revs\/([^/.][^/]*)$/.exec(target)?.[1];
 }
 
 /** The manifest as written, with `dirs` (store dir → its piece's hash) when the build had store dirs. */
@@ -363,11 +361,12 @@ function manifestBytes(meta: SnapshotMeta, plan: StorePlan, hashes: ReadonlyMap<
 /**
  * The manifest's opening and its list of groups (100k of them are ~10 MB, made and encoded in
  * ~90 ms), with the sha256 state after them: made again only when the list is another one (an
- * incremental build keeps the list when no group's entry changed). The bytes are kept in a
- * private temp file (private-file.ts), not in memory: serve --watch holds them from one edit to
- * the next, and at 100k groups they were 11.6 MB of its ~200 MB at rest. Each manifest copies
- * them from there (writeParts, ~40 reads and writes of 256 KB). Without a temp file they stay in
- * memory. The file goes when the list does.
+ * incremental build keeps the list when no group's entry changed). The bytes of a list kept
+ * from one build to the next (a GroupList: serve --watch's) wait in a private temp file
+ * (private-file.ts), not in memory: at 100k groups they were 11.6 MB of serve's ~200 MB at rest.
+ * Each manifest copies them from there (writeParts, ~40 reads and writes of 256 KB). Without a
+ * temp file they stay in memory, as a full build's list (an array, written once) does. The
+ * file goes when the list does.
  */
 const groupsHeads = new WeakMap<object, { part: Part; hash: Hash }>();
 const headFiles = new FinalizationRegistry<PrivateFile>((file) => file.release());
@@ -381,7 +380,7 @@ function groupsHead(groups: NonNullable<SnapshotMeta['groups']>): { part: Part; 
   let head = groupsHeads.get(groups);
   if (head === undefined) {
     const text = Buffer.from(`{\n "groups": ${JSON.stringify(groups, null, 1).replaceAll('\n', '\n ')}`);
-    head = { part: spillHead(groups, text), hash: createHash('sha256').update(text) };
+    head = { part: groups instanceof GroupList ? spillHead(groups, text) : text, hash: createHash('sha256').update(text) };
     groupsHeads.set(groups, head);
   }
   return head;
