@@ -1,7 +1,8 @@
-// `serve --workers N` (src/serve/workers.ts): N processes answer on one address while the
-// primary alone builds. Real CLI, real processes, 127.0.0.1 port 0: the workers follow a new
-// build, every answer comes wholly from one build while builds land under load, SIGTERM to the
-// primary stops every worker, and the options that need one process are refused.
+// `serve --workers N` (src/serve/workers.ts): N processes answer on one address, the primary
+// and N - 1 workers, and the primary alone builds. Real CLI, real processes, 127.0.0.1 port 0:
+// each process answers alone when the other is stopped, the workers follow a new build, every
+// answer comes wholly from one build while builds land under load, SIGTERM to the primary stops
+// every worker, and the options that need one process are refused.
 
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -41,23 +42,32 @@ async function build(data: string, dist: string): Promise<void> {
   assert.equal(result.code, 0, result.stderr);
 }
 
-test('serve --workers 2 answers from two worker processes and follows a new build in both', async () => {
+test('serve --workers 2 answers from the primary and one worker on one socket, and both follow a new build', async () => {
   const s = await site();
   await build(s.data, s.dist);
   const serve = await startServe(['--dist-path', s.dist, '--images-path', s.images, '--workers', '2']);
-  assert.match(serve.stderr(), /listening on http:\/\/127\.0\.0\.1:\d+ \(revision \w+, 2 worker processes\)/);
-  assert.equal(workersOf(serve).length, 2);
-  for (const pid of workersOf(serve)) assert.ok(readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').includes(`--max-semi-space-size=${WORKER_SEMI_SPACE_MB}`), 'a worker\'s young generation is bounded');
+  assert.match(serve.stderr(), /listening on http:\/\/127\.0\.0\.1:\d+ \(revision \w+, 2 processes answering\)/);
+  const [worker, ...more] = workersOf(serve);
+  assert.deepEqual(more, [], 'one worker beside the primary');
+  assert.ok(readFileSync(`/proc/${worker}/cmdline`, 'utf8').split('\0').includes(`--max-semi-space-size=${WORKER_SEMI_SPACE_MB}`), 'a worker\'s young generation is bounded');
   assert.equal(kernelOf((await get(serve.url, '/ipxe')).body), '/images/default/vmlinuz');
   await writeFiles(s.data, { 'boot/default': bootConfig('/images/second/vmlinuz') });
   await build(s.data, s.dist);
-  // Each request is a new connection, handed to the workers in turn: ten in a row cover both.
-  await eventually(async () => {
-    for (let i = 0; i < 10; i++) if (kernelOf((await get(serve.url, '/ipxe')).body) !== '/images/second/vmlinuz') return false;
-    return true;
-  }, 'both workers serving the new build');
-  await eventually(async () => serve.log.length >= 11, 'the workers\' access log lines');
-  assert.ok(serve.log.every((entry) => typeof entry.status === 'number'), 'whole JSON lines from both workers');
+  // Each process answers on its own while the other is stopped: each new connection goes to
+  // whichever accepts it, so one stopped leaves every new one to the other.
+  for (const [stopped, answering] of [[serve.child.pid!, 'the worker'], [worker!, 'the primary']] as const) {
+    process.kill(stopped, 'SIGSTOP');
+    try {
+      await eventually(async () => {
+        for (let i = 0; i < 5; i++) if (kernelOf((await get(serve.url, '/ipxe')).body) !== '/images/second/vmlinuz') return false;
+        return true;
+      }, `${answering} serving the new build alone`);
+    } finally {
+      process.kill(stopped, 'SIGCONT');
+    }
+  }
+  await eventually(async () => serve.log.length >= 11, 'the access log lines of both');
+  assert.ok(serve.log.every((entry) => typeof entry.status === 'number'), 'whole JSON lines from both processes');
 });
 
 test('a worker\'s young generation is bounded unless node was given a bound of its own', () => {
@@ -92,7 +102,7 @@ test('with --watch and --workers 2, only the primary builds, and every answer co
   await load;
   assert.ok(seen.size >= 2, `answers under ${seen.size} revisions`);
   for (const [revision, kernels] of seen) assert.equal(kernels.size, 1, `revision ${revision} answered ${[...kernels].join(' and ')}`);
-  assert.equal(workersOf(serve).length, 2, 'the workers only serve: no worker was replaced');
+  assert.equal(workersOf(serve).length, 1, 'the worker only serves: it was not replaced');
 });
 
 test('SIGTERM to serve --workers stops every worker before it exits', async () => {
@@ -100,7 +110,7 @@ test('SIGTERM to serve --workers stops every worker before it exits', async () =
   await build(s.data, s.dist);
   const serve = await startServe(['--dist-path', s.dist, '--images-path', s.images, '--workers', '3']);
   const workers = workersOf(serve);
-  assert.equal(workers.length, 3);
+  assert.equal(workers.length, 2);
   const exited = new Promise<string>((resolve) => serve.child.once('exit', (code, signal) => resolve(`${code} ${signal}`)));
   serve.child.kill('SIGTERM');
   assert.equal(await exited, '0 null', serve.stderr());
@@ -113,7 +123,7 @@ test('a worker that dies is replaced', async () => {
   const serve = await startServe(['--dist-path', s.dist, '--images-path', s.images, '--workers', '2']);
   const [first] = workersOf(serve);
   process.kill(first!, 'SIGKILL');
-  await eventually(async () => workersOf(serve).length === 2 && !workersOf(serve).includes(first!), 'a new worker');
+  await eventually(async () => workersOf(serve).length === 1 && !workersOf(serve).includes(first!), 'a new worker');
   assert.match(serve.stderr(), new RegExp(`serve worker ${first} exited \\(SIGKILL\\); starting another`));
   assert.equal((await get(serve.url, '/ipxe')).status, 200);
 });

@@ -3,13 +3,13 @@
 // worker, and a start in ~0.1 s), and serves dist/ as the primary's options say until stopped.
 
 import { startServer } from '../serve/server.js';
-import { runWorker, type WorkerOptions } from '../serve/workers.js';
+import { runWorker, socketFromPrimary, type WorkerOptions } from '../serve/workers.js';
 import { accessLog, formatError } from './report.js';
 
 const options = JSON.parse(process.argv[2] ?? '{}') as WorkerOptions;
 const say = (line: string) => process.stderr.write(`worker ${process.pid}: ${line}\n`);
 try {
-  await runWorker(await startServer({ ...options, log: accessLog(process.stdout), notice: say }));
+  await runWorker(await startServer({ ...options, listener: await socketFromPrimary(), log: accessLog(process.stdout), notice: say }));
 } catch (error) {
   say(formatError(error));
   process.exitCode = 1;

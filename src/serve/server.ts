@@ -17,7 +17,7 @@
 import { closeSync, fstatSync, openSync, readFileSync, readSync, realpathSync, statSync, watch, type FSWatcher } from 'node:fs';
 import { realpath } from 'node:fs/promises';
 import { STATUS_CODES, createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Server as NetServer } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { join, resolve } from 'node:path';
 import { SourceError, UsageError } from '../compile/errors.js';
@@ -38,7 +38,9 @@ export interface ServeOptions {
   distPath: string;
   imagesPath: string;
   /** HOST:PORT; port 0 picks a free one. */
-  address: string;
+  address?: string;
+  /** Instead of an address: a socket another process listens on, shared with this one (serve --workers). */
+  listener?: NetServer;
   /** Extra endpoints by exact path (e.g. "/-/status"); they handle their own methods. */
   routes?: ReadonlyMap<string, Handler>;
   /** Receives one entry per answered request. */
@@ -88,7 +90,7 @@ interface Snapshot {
 export const REVISION_HEADER = 'X-Bootcfg-Revision';
 
 export async function startServer(options: ServeOptions): Promise<RunningServer> {
-  const { host, port } = parseAddress(options.address);
+  const listen = options.listener ?? parseAddress(options.address ?? '');
   // undefined while dist/ has no build (removed, or current dangling): every answer is then 503.
   const notice = options.notice ?? (() => {});
   let live: Snapshot | undefined = openSnapshot(options.distPath, notice);
@@ -170,11 +172,13 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   server.on('clientError', (error: ParserError, socket: Duplex) => refuseUnparsable(error, socket, live?.revision));
 
   await new Promise<void>((resolve, reject) => {
-    server.once('error', (error: NodeJS.ErrnoException) => reject(new UsageError(`cannot listen on ${options.address}: ${error.code ?? error.message}`, {
+    server.once('error', (error: NodeJS.ErrnoException) => reject(new UsageError(`cannot listen on ${options.address ?? 'the shared socket'}: ${error.code ?? error.message}`, {
       hint: error.code === 'EADDRINUSE' ? 'another process has that port; pick another with --address' : 'check --address (HOST:PORT)',
       cause: error,
     })));
-    server.listen(port, host, resolve);
+    // A shared socket is taken as node's docs say (listen(handle)): this server then accepts from it too.
+    if ('host' in listen) server.listen(listen.port, listen.host, resolve);
+    else server.listen(listen, resolve);
   });
 
   // Opening a snapshot is a few synchronous calls, so a reload can never interleave with

@@ -1,24 +1,32 @@
-// Stage: serve. `serve --workers N`: N worker processes (node:cluster) share the listening
-// socket and answer requests, so serving uses more than one core, as nginx does with
-// worker_processes and the 2015 bootcfg did with Go's scheduler. The primary stays the ONE
-// process that builds (--data-path, --watch) and never answers a request itself.
+// Stage: serve. `serve --workers N`: N processes answer on one listening socket, so serving
+// uses more than one core, as nginx does with worker_processes and the 2015 bootcfg did with
+// Go's scheduler: this process (the primary) and N - 1 workers it forks and hands the socket to.
+// The kernel gives each new connection to whichever process accepts it first. The primary stays
+// the ONE process that builds (--data-path, --watch): while a build step holds it, the
+// connections it has wait, as with one process, and new ones go to the workers.
+//
+// The primary answers too, where it once only built and handed connections out (node:cluster):
+// a third process at rest cost ~55 MB of the ~200 MB that two answering processes and it held
+// at 100k machines (node's own code is ~38 MB resident in every process), for no more req/s
+// (docs/BENCHMARKS.md).
 //
 // Every worker runs startServer() on its own: it follows dist/current the same way one process
 // does (a watch on dist/ and a check once a second, and a fresh look whenever its snapshot is
 // gone), and answers each request wholly from one snapshot. After a build of its own the primary
 // also tells every worker to reload at once and waits for their answers, so that "built
-// revision X" is followed by every worker serving X; and before that snapshot goes live, what
+// revision X" is followed by every process serving X; and before that snapshot goes live, what
 // the build changed (src/build/deltas.ts), so a worker's pack reads only that. A worker that
 // dies is replaced (after a second, so a crash loop cannot spin); SIGTERM to the primary stops
 // every worker before it exits.
 
-import cluster, { type Worker } from 'node:cluster';
+import { fork, type ChildProcess } from 'node:child_process';
+import type { Server } from 'node:net';
 import { onDelta, recordDelta, type Delta, type WrittenLinks } from '../build/deltas.js';
 import { UsageError } from '../compile/errors.js';
 import { childExecArgv } from '../build/ask-child.js';
 import type { RunningServer } from './server.js';
 
-/** How long the primary waits for workers to listen, to reload, to stop. */
+/** How long the primary waits for a worker to answer, to reload, to stop. */
 const START_MS = 60_000;
 const RELOAD_MS = 10_000;
 const STOP_MS = 10_000;
@@ -27,27 +35,24 @@ const REPLACE_MS = 1000;
 export const MAX_WORKERS = 64;
 
 /** Messages between the primary and its workers. */
-type ToWorker = { bootcfg: 'reload'; id: number } | ({ bootcfg: 'delta' } & Delta);
-type ToPrimary = { bootcfg: 'ready'; url: string; revision: string } | { bootcfg: 'reloaded'; id: number; revision: string };
+type ToWorker = { bootcfg: 'listen' } | { bootcfg: 'reload'; id: number } | ({ bootcfg: 'delta' } & Delta);
+type ToPrimary = { bootcfg: 'socket' } | { bootcfg: 'ready' } | { bootcfg: 'reloaded'; id: number; revision: string };
 
-/** What serve's primary holds instead of a server: the same questions, asked of the workers. */
+/** What serve's primary holds instead of its own server: the same questions, asked of every process. */
 export interface WorkerPool {
-  url: string;
-  /** The revision the workers last said they serve. */
+  readonly url: string;
+  /** The revision this process serves. */
   readonly revision: string;
-  /** Makes every worker look at dist/current again; resolves with the revision they serve. */
+  /** Makes every process look at dist/current again; resolves with the revision this one serves. */
   reload(): Promise<string>;
-  /** Stops every worker (SIGTERM, then SIGKILL after STOP_MS). */
+  /** Stops every worker (SIGTERM, then SIGKILL after STOP_MS), then this process's server. */
   close(): Promise<void>;
-  /** Process ids of the workers now running. */
-  pids(): number[];
 }
 
 /** What a worker serves: the primary's serve options (src/cli/worker-main.ts is the worker's entry). */
 export interface WorkerOptions {
   distPath: string;
   imagesPath: string;
-  address: string;
 }
 
 /**
@@ -74,92 +79,116 @@ export function checkWorkers(count: number): number {
 }
 
 /**
- * Forks `count` workers, each running the module `entry` (src/cli/worker-main.ts: the serving
- * modules only, not the CLI) with `options`, and resolves once every one listens; rejects if
- * one exits first.
+ * Makes `own`, this process's server, one of `count` that answer on its address: forks
+ * `count - 1` workers, each running the module `entry` (src/cli/worker-main.ts: the serving
+ * modules only, not the CLI) with `options`, hands each the listening socket, and resolves once
+ * every one answers from it; rejects if one exits first. The kernel gives each new connection
+ * to whichever process accepts it first, so a process busy with a build takes fewer.
  */
-export async function startWorkers(count: number, entry: string, options: WorkerOptions, say: (line: string) => void): Promise<WorkerPool> {
-  cluster.setupPrimary({ exec: entry, args: [JSON.stringify(options)], execArgv: workerExecArgv() });
+export async function startWorkers(count: number, entry: string, options: WorkerOptions, own: RunningServer, say: (line: string) => void): Promise<WorkerPool> {
   let closing = false;
-  let revision = '-';
-  let url = '';
   let nextReload = 0;
+  const children = new Set<ChildProcess>();
   const replies = new Map<number, (revision: string) => void>();
-  const onMessage = (message: ToPrimary) => {
-    if (message?.bootcfg === 'ready') {
-      url = message.url;
-      revision = message.revision;
-    } else if (message?.bootcfg === 'reloaded') replies.get(message.id)?.(message.revision);
+  const onMessage = (child: ChildProcess, message: ToPrimary) => {
+    if (message?.bootcfg === 'socket' && !closing) child.send({ bootcfg: 'listen' } satisfies ToWorker, own.server); // the worker is ready for it
+    if (message?.bootcfg === 'reloaded') replies.get(message.id)?.(message.revision);
   };
-  const fork = (): Worker => {
-    const worker = cluster.fork();
-    worker.on('message', onMessage);
-    return worker;
+  const start = (): ChildProcess => {
+    const child = fork(entry, [JSON.stringify(options)], { execArgv: workerExecArgv() });
+    children.add(child);
+    child.on('message', (message: ToPrimary) => onMessage(child, message));
+    child.on('error', (error) => say(`serve worker ${child.pid ?? '(not started)'}: ${error.message}`)); // a message it could not take: it exits, or follows dist/current itself
+    child.once('exit', (code, signal) => {
+      children.delete(child);
+      if (closing || !started) return;
+      say(`serve worker ${child.pid} exited (${signal ?? `code ${code}`}); starting another in ${REPLACE_MS} ms`);
+      setTimeout(() => { if (!closing) void ready(start()).catch((error: unknown) => say(error instanceof Error ? error.message : String(error))); }, REPLACE_MS).unref();
+    });
+    return child;
   };
 
-  const first = Array.from({ length: count }, fork);
-  await Promise.all(first.map((worker) => ready(worker)));
+  let started = false;
+  try {
+    await Promise.all(Array.from({ length: count - 1 }, () => ready(start())));
+  } catch (error) {
+    closing = true; // the caller stops: none left behind
+    for (const child of children) child.kill('SIGKILL');
+    throw error;
+  }
+  started = true;
+  const live = () => [...children].filter((child) => child.connected);
   // What a build of this process changed, sent before its snapshot goes live: each worker's pack
-  // then carries the rest over (pack.ts), as one process's does. One that arrives late is unused.
-  const stopDeltas = onDelta((delta) => { for (const worker of live()) worker.send({ bootcfg: 'delta', ...delta } satisfies ToWorker, undefined, () => {}); });
-  cluster.on('exit', (worker, code, signal) => {
-    if (closing) return;
-    say(`serve worker ${worker.process.pid} exited (${signal ?? `code ${code}`}); starting another in ${REPLACE_MS} ms`);
-    setTimeout(() => { if (!closing) fork(); }, REPLACE_MS).unref();
-  });
-
-  const live = () => Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined && w.isConnected());
+  // then carries the rest over (pack.ts), as this process's does. One that arrives late is unused.
+  const stopDeltas = onDelta((delta) => { for (const child of live()) child.send({ bootcfg: 'delta', ...delta } satisfies ToWorker, undefined, {}, () => {}); });
   return {
-    get url() { return url; },
-    get revision() { return revision; },
-    pids: () => live().map((w) => w.process.pid!),
+    get url() { return own.url; },
+    get revision() { return own.revision; },
     reload: async () => {
-      const asked = live().map((worker) => new Promise<string>((resolve) => {
+      const asked = live().map((child) => new Promise<string>((resolve) => {
         const id = nextReload++;
-        const timer = setTimeout(() => done(revision), RELOAD_MS); // a worker busy or dying: it follows dist/current itself
+        const timer = setTimeout(() => done(own.revision), RELOAD_MS); // a worker busy or dying: it follows dist/current itself
         const done = (answered: string) => {
           clearTimeout(timer);
           replies.delete(id);
           resolve(answered);
         };
         replies.set(id, done);
-        worker.send({ bootcfg: 'reload', id } satisfies ToWorker);
+        child.send({ bootcfg: 'reload', id } satisfies ToWorker);
       }));
-      const revisions = await Promise.all(asked);
-      revision = revisions.at(-1) ?? revision;
+      const revision = await own.reload();
+      await Promise.all(asked);
       return revision;
     },
     close: async () => {
       closing = true;
       stopDeltas();
-      await Promise.all(live().map(async (worker) => {
-        const exited = new Promise<void>((resolve) => worker.process.once('exit', () => resolve()));
-        if (worker.process.exitCode !== null || worker.process.signalCode !== null) return;
-        worker.process.kill('SIGTERM');
-        const kill = setTimeout(() => worker.process.kill('SIGKILL'), STOP_MS);
+      await Promise.all([...children].map(async (child) => {
+        const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+        if (child.exitCode !== null || child.signalCode !== null) return;
+        child.kill('SIGTERM');
+        const kill = setTimeout(() => child.kill('SIGKILL'), STOP_MS);
         await exited;
         clearTimeout(kill);
       }));
+      await own.close();
     },
   };
 }
 
-/** Resolves when the worker says it listens; rejects if it exits first or takes too long. */
-function ready(worker: Worker): Promise<void> {
+/** Resolves when the worker says it answers; rejects if it exits first or takes too long. */
+function ready(child: ChildProcess): Promise<void> {
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => fail(`did not listen within ${START_MS / 1000} s`), START_MS);
+    const timer = setTimeout(() => fail(`did not start answering within ${START_MS / 1000} s`), START_MS);
     const fail = (why: string) => {
       clearTimeout(timer);
-      worker.process.kill('SIGKILL');
+      child.kill('SIGKILL');
       reject(new UsageError(`a serve worker ${why}`, { hint: 'its error is printed above; try --workers 1 to see it alone' }));
     };
-    worker.once('exit', (code, signal) => fail(`exited (${signal ?? `code ${code}`}) before listening`));
-    worker.on('message', (message: ToPrimary) => {
+    const exited = (code: number | null, signal: NodeJS.Signals | null) => fail(`exited (${signal ?? `code ${code}`}) before answering`);
+    child.once('exit', exited);
+    const onReady = (message: ToPrimary) => {
       if (message?.bootcfg !== 'ready') return;
       clearTimeout(timer);
-      worker.removeAllListeners('exit');
+      child.off('exit', exited);
+      child.off('message', onReady);
       resolve();
-    });
+    };
+    child.on('message', onReady);
+  });
+}
+
+/** The worker's side: the primary's listening socket, asked for once this process can take it. */
+export function socketFromPrimary(): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    if (!process.send) return reject(new UsageError('a serve worker runs only as serve --workers starts it'));
+    const take = (message: ToWorker, socket?: Server) => {
+      if (message?.bootcfg !== 'listen' || socket === undefined) return;
+      process.off('message', take);
+      resolve(socket);
+    };
+    process.on('message', take);
+    process.send({ bootcfg: 'socket' } satisfies ToPrimary);
   });
 }
 
@@ -175,7 +204,7 @@ export async function runWorker(server: RunningServer): Promise<void> {
     server.reload().then((revision) => send({ bootcfg: 'reloaded', id: message.id, revision }), () => send({ bootcfg: 'reloaded', id: message.id, revision: '-' }));
   });
   process.on('SIGHUP', () => void server.reload().catch(() => {})); // as the primary does; never die of it
-  send({ bootcfg: 'ready', url: server.url, revision: server.revision });
+  send({ bootcfg: 'ready' });
   await new Promise<void>((resolve) => {
     process.once('SIGTERM', resolve);
     process.once('SIGINT', resolve);

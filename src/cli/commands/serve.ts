@@ -1,7 +1,7 @@
 // `bootcfg serve`: answer the URL contract from dist/. With --data-path it builds first (the
 // seed's one-command use); with --watch it rebuilds on every change and swaps the new tree in,
-// keeping the last good one live when a build fails. With --workers N, N processes answer
-// (src/serve/workers.ts, each running src/cli/worker-main.ts) and this one only builds.
+// keeping the last good one live when a build fails. With --workers N, N processes answer: this
+// one and N - 1 workers (src/serve/workers.ts, each running src/cli/worker-main.ts); this one alone builds.
 
 import { fileURLToPath } from 'node:url';
 import { registering, type CommandRun } from './index.js';
@@ -50,7 +50,7 @@ const command: CommandRun<Args> = {
     'admin-address': { type: 'string', describe: `serve the fleet view (${MACHINES_PATH}, ${MACHINES_PATH}.json) on this separate HOST:PORT; without it, only with BOOTCFG_ADMIN_TOKEN set, on --address behind that token [env BOOTCFG_ADMIN_ADDRESS]` },
     'access-log': { type: 'string', array: true, describe: 'with the fleet view: also read these access logs (nginx\'s, or serve\'s from before) when the page is first asked for [env BOOTCFG_ACCESS_LOG]' },
     ...activityOptions,
-    workers: { type: 'number', default: 1, describe: 'answer from this many worker processes sharing the address (node:cluster; this process then only builds); with --watch or --data-path too, not with --repo or the fleet view [env BOOTCFG_WORKERS]' },
+    workers: { type: 'number', default: 1, describe: 'answer from this many processes sharing the address: this one (which alone builds) and N-1 workers it starts; with --watch or --data-path too, not with --repo or the fleet view [env BOOTCFG_WORKERS]' },
   })
     .example('$0 serve --data-path ./data --watch', 'build, serve on 127.0.0.1:8080, rebuild on change')
     .example('$0 serve --dist-path /srv/bootcfg --address 0.0.0.0:8080', 'serve a tree built elsewhere')
@@ -101,9 +101,11 @@ async function serveData(args: Args, admin: AdminView): Promise<void> {
   try {
     if (building && !args.watch) say(building.formatBuild(await building.buildOnceInChild({ dataPath: dataPath!, distPath }))); // in a child: serve never holds the fleet; a failure ends serve
     if (builds && args.watch) await builds.request(); // a failure is logged; the last good tree serves
-    server = args.workers > 1
-      ? await startWorkers(args.workers, WORKER_MAIN, { distPath, imagesPath: args['images-path'], address: args.address }, say)
-      : await startServer({ distPath, imagesPath: args['images-path'], address: args.address, routes: admin.routes(new Map()), log: admin.tap(accessLog(process.stdout)), notice: say });
+    const own = await startServer({ distPath, imagesPath: args['images-path'], address: args.address, routes: admin.routes(new Map()), log: admin.tap(accessLog(process.stdout)), notice: say });
+    server = args.workers > 1 ? await startWorkers(args.workers, WORKER_MAIN, { distPath, imagesPath: args['images-path'] }, own, say).catch(async (error: unknown) => {
+      await own.close();
+      throw error;
+    }) : own;
   } catch (error) {
     await watcher?.close(); // an open watch would keep a failed serve from exiting
     throw error;
@@ -116,7 +118,7 @@ async function serveData(args: Args, admin: AdminView): Promise<void> {
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
   });
-  say(`listening on ${server.url} (revision ${server.revision}${args.workers > 1 ? `, ${args.workers} worker processes` : ''})`); // last: everything is ready
+  say(`listening on ${server.url} (revision ${server.revision}${args.workers > 1 ? `, ${args.workers} processes answering` : ''})`); // last: everything is ready
   await stopped;
   await watcher?.close();
   await builds?.idle();
@@ -143,7 +145,7 @@ async function builderModules() {
   return { formatBuild: build.formatBuild, IncrementalBuilder: incremental.IncrementalBuilder, buildOnceInChild: child.buildOnceInChild };
 }
 
-/** What the primary serves through: its own server, or its workers. */
+/** What the primary serves through: its own server, alone or with its workers. */
 type Serving = Pick<RunningServer, 'url' | 'revision' | 'reload' | 'close'>;
 
 /**
