@@ -92,7 +92,7 @@ export async function benchServePhase(s: ServeSetup): Promise<ServeResult> {
     const atRest = await restingRss(servers.get('bootcfg')!.pids);
     result.bootcfgIdleRssKb = atRest.rssKb;
     result.bootcfgIdlePssKb = atRest.pssKb;
-    s.say(`n=${s.n}: bootcfg serve at rest (${s.workers} worker${s.workers > 1 ? 's' : ''}): RSS ${(atRest.rssKb / 1024).toFixed(0)} MB, PSS ${(atRest.pssKb / 1024).toFixed(0)} MB`);
+    s.say(`n=${s.n}: bootcfg serve at rest (--workers ${s.workers}): RSS ${(atRest.rssKb / 1024).toFixed(0)} MB, PSS ${(atRest.pssKb / 1024).toFixed(0)} MB`);
 
     const load = { threads: 1, connections: s.connections, seconds: s.seconds };
     for (const server of servers.values()) await runWrk(server.url, script, { ...load, seconds: Math.min(2, s.seconds) }); // warm-up

@@ -33,7 +33,7 @@ export function serveSection(results: Results): string[] {
     '### Serving: bootcfg serve, nginx, the 2015 bootcfg and matchbox, one fleet, one boot storm (medians)',
     '',
     ...when,
-    `bootcfg serve runs as ${workers} process${workers > 1 ? 'es' : ''} (\`--workers ${workers}\`) and nginx with \`worker_processes ${results.config.nginxWorkers}\`; the 2015 bootcfg and matchbox are Go and use every core. wrk (1 thread) shares the same ${results.machine.cpus} cores. The Node ceiling is one bare Node process answering a fixed 400-byte body (\`bench/node-ceiling.ts\`). Ratios are bootcfg's req/s over the other's. RSS sums bootcfg's processes (the primary and its workers): at rest once the answer packs are filled, and the peak after the load; PSS splits the pages the processes share.`,
+    `bootcfg serve runs as ${workers} process${workers > 1 ? 'es' : ''} (\`--workers ${workers}\`) and nginx with \`worker_processes ${results.config.nginxWorkers}\`; the 2015 bootcfg and matchbox are Go and use every core. wrk (1 thread) shares the same ${results.machine.cpus} cores. The Node ceiling is one bare Node process answering a fixed 400-byte body (\`bench/node-ceiling.ts\`). Ratios are bootcfg's req/s over the other's. RSS sums bootcfg's processes (serve and its workers): at rest once the answer packs are filled, and the peak after the load; PSS splits the pages the processes share.`,
     '',
     '| machines | bootcfg req/s | nginx req/s (bootcfg ÷) | 2015 bootcfg req/s (bootcfg ÷) | matchbox req/s | Node ceiling req/s | bootcfg p50 / p99 | nginx p99 | 2015 p99 | bootcfg RSS at rest → peak (PSS at rest) | runs: bootcfg; nginx; 2015 req/s |',
     '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
