@@ -90,7 +90,7 @@ interface Snapshot {
 export const REVISION_HEADER = 'X-Bootcfg-Revision';
 
 export async function startServer(options: ServeOptions): Promise<RunningServer> {
-  const listen = options.listener ?? parseAddress(options.address ?? '');
+  const address = options.listener ? undefined : parseAddress(options.address ?? '');
   // undefined while dist/ has no build (removed, or current dangling): every answer is then 503.
   const notice = options.notice ?? (() => {});
   let live: Snapshot | undefined = openSnapshot(options.distPath, notice);
@@ -177,8 +177,8 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       cause: error,
     })));
     // A shared socket is taken as node's docs say (listen(handle)): this server then accepts from it too.
-    if ('host' in listen) server.listen(listen.port, listen.host, resolve);
-    else server.listen(listen, resolve);
+    if (address) server.listen(address.port, address.host, resolve);
+    else server.listen(options.listener, resolve);
   });
 
   // Opening a snapshot is a few synchronous calls, so a reload can never interleave with
