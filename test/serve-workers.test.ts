@@ -2,12 +2,15 @@
 // and N - 1 workers, and the primary alone builds. Real CLI, real processes, 127.0.0.1 port 0:
 // each process answers alone when the other is stopped, the workers follow a new build, every
 // answer comes wholly from one build while builds land under load, SIGTERM to the primary stops
-// every worker, and the options that need one process are refused.
+// every worker, the options that need one process are refused, and a worker started by hand
+// says what starts it.
 
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { WORKER_SEMI_SPACE_MB, workerExecArgv } from '../src/serve/workers.js';
 import { bootConfig, eventually, get, runCli, sampleData, startServe, tempDir, writeFiles, type ServeProcess } from './helpers.js';
 
@@ -126,6 +129,13 @@ test('a worker that dies is replaced', async () => {
   await eventually(async () => workersOf(serve).length === 1 && !workersOf(serve).includes(first!), 'a new worker');
   assert.match(serve.stderr(), new RegExp(`serve worker ${first} exited \\(SIGKILL\\); starting another`));
   assert.equal((await get(serve.url, '/ipxe')).status, 200);
+});
+
+test('a worker started by hand, not by serve --workers, says so and exits 1', () => {
+  const worker = spawnSync(process.execPath, [fileURLToPath(new URL('../src/cli/worker-main.js', import.meta.url)), '{}'], { encoding: 'utf8', timeout: 30_000 });
+  assert.equal(worker.status, 1, worker.stderr);
+  assert.match(worker.stderr, /a serve worker runs only as serve --workers starts it/);
+  assert.match(worker.stderr, /hint: run `bootcfg serve --workers N`/);
 });
 
 test('--workers is refused out of range, and with --repo or the fleet view', async () => {

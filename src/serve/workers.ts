@@ -181,7 +181,7 @@ function ready(child: ChildProcess): Promise<void> {
 /** The worker's side: the primary's listening socket, asked for once this process can take it. */
 export function socketFromPrimary(): Promise<Server> {
   return new Promise((resolve, reject) => {
-    if (!process.send) return reject(new UsageError('a serve worker runs only as serve --workers starts it'));
+    if (!process.send) return reject(new UsageError('a serve worker runs only as serve --workers starts it', { hint: 'run `bootcfg serve --workers N`, which starts its workers and hands them the listening socket' }));
     const take = (message: ToWorker, socket?: Server) => {
       if (message?.bootcfg !== 'listen' || socket === undefined) return;
       process.off('message', take);
