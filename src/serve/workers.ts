@@ -36,7 +36,7 @@ export const MAX_WORKERS = 64;
 
 /** Messages between the primary and its workers. */
 type ToWorker = { bootcfg: 'listen' } | { bootcfg: 'reload'; id: number } | ({ bootcfg: 'delta' } & Delta);
-type ToPrimary = { bootcfg: 'socket' } | { bootcfg: 'ready' } | { bootcfg: 'reloaded'; id: number; revision: string };
+type ToPrimary = { bootcfg: 'socket' } | { bootcfg: 'ready' } | { bootcfg: 'reloaded'; id: number };
 
 /** What serve's primary holds instead of its own server: the same questions, asked of every process. */
 export interface WorkerPool {
@@ -87,12 +87,14 @@ export function checkWorkers(count: number): number {
  */
 export async function startWorkers(count: number, entry: string, options: WorkerOptions, own: RunningServer, say: (line: string) => void): Promise<WorkerPool> {
   let closing = false;
+  /** Whether the first workers all answer: one that exits before then fails the start, and is not replaced. */
+  let started = false;
   let nextReload = 0;
   const children = new Set<ChildProcess>();
-  const replies = new Map<number, (revision: string) => void>();
+  const replies = new Map<number, () => void>();
   const onMessage = (child: ChildProcess, message: ToPrimary) => {
     if (message?.bootcfg === 'socket' && !closing) child.send({ bootcfg: 'listen' } satisfies ToWorker, own.server); // the worker is ready for it
-    if (message?.bootcfg === 'reloaded') replies.get(message.id)?.(message.revision);
+    if (message?.bootcfg === 'reloaded') replies.get(message.id)?.();
   };
   const start = (): ChildProcess => {
     const child = fork(entry, [JSON.stringify(options)], { execArgv: workerExecArgv() });
@@ -108,7 +110,6 @@ export async function startWorkers(count: number, entry: string, options: Worker
     return child;
   };
 
-  let started = false;
   try {
     await Promise.all(Array.from({ length: count - 1 }, () => ready(start())));
   } catch (error) {
@@ -125,13 +126,13 @@ export async function startWorkers(count: number, entry: string, options: Worker
     get url() { return own.url; },
     get revision() { return own.revision; },
     reload: async () => {
-      const asked = live().map((child) => new Promise<string>((resolve) => {
+      const asked = live().map((child) => new Promise<void>((resolve) => {
         const id = nextReload++;
-        const timer = setTimeout(() => done(own.revision), RELOAD_MS); // a worker busy or dying: it follows dist/current itself
-        const done = (answered: string) => {
+        const timer = setTimeout(() => done(), RELOAD_MS); // a worker busy or dying: it follows dist/current itself
+        const done = () => {
           clearTimeout(timer);
           replies.delete(id);
-          resolve(answered);
+          resolve();
         };
         replies.set(id, done);
         child.send({ bootcfg: 'reload', id } satisfies ToWorker);
@@ -201,7 +202,8 @@ export async function runWorker(server: RunningServer): Promise<void> {
   process.on('message', (message: ToWorker) => {
     if (message?.bootcfg === 'delta' && Array.isArray(message.files)) recordDelta(String(message.from), String(message.to), message.files.filter((file) => typeof file === 'string'), linksOf(message.links));
     if (message?.bootcfg !== 'reload') return;
-    server.reload().then((revision) => send({ bootcfg: 'reloaded', id: message.id, revision }), () => send({ bootcfg: 'reloaded', id: message.id, revision: '-' }));
+    const reloaded = () => send({ bootcfg: 'reloaded', id: message.id });
+    server.reload().then(reloaded, reloaded); // nothing to serve is answered 503 until a build appears
   });
   process.on('SIGHUP', () => void server.reload().catch(() => {})); // as the primary does; never die of it
   send({ bootcfg: 'ready' });
