@@ -5,7 +5,7 @@ import { hash as oneShot } from 'node:crypto';
 import { isAbsolute, join } from 'node:path';
 import { BootcfgError, ErrorList, LoadError, TemplateError } from '../compile/errors.js';
 import { load, type Model } from '../compile/load.js';
-import { render, type OutputFiles } from '../compile/render.js';
+import { Compilers, Rendering, type OutputFiles } from '../compile/render.js';
 import { resolve, type Plan } from '../compile/resolve.js';
 import { buildStopped, readSource } from './source.js';
 import { readBuiltinTemplates } from './builtin-templates.js';
@@ -28,9 +28,22 @@ export interface CompileOptions {
   imagesPath?: string;
   /** Rewrites the plan before it is rendered (bootcfg publish's static layout); its errors fail the build. */
   layout?: (plan: Plan, model: Model) => { plan: Plan; errors: BootcfgError[]; warnings: BootcfgError[] };
-  /** Called with the answers once rendered without errors, before they are hashed (a build starts writing them: EarlyStore). */
-  rendered?: (files: OutputFiles) => Promise<void>;
+  /**
+   * Called once the plan is made, before the render, with the answer paths in the plan's order,
+   * their count, and a way to read an answer once it is rendered: a build that writes answers as
+   * they are rendered (write.ts: EarlyStore) returns what to tell as the render goes on.
+   */
+  writeAhead?: (paths: Iterable<string>, count: number, content: (path: string) => Buffer) => Promise<WriteAhead | undefined>;
 }
+
+/** A write started before the render, told how far the render has come. */
+export interface WriteAhead {
+  /** The plan's first `count` answers are rendered, without errors. */
+  rendered(count: number): void;
+}
+
+/** Answers rendered between two turns of the event loop while a write goes on ahead: the fill worker asks for its next chunks. */
+const RENDER_TURN = 2048;
 
 export interface Compiled {
   revision: string;
@@ -123,7 +136,7 @@ export async function compileAll(dataPath: string, options: CompileOptions & { d
   }
   if (errors.length === 0) {
     progress('render', 0, plan.size);
-    const rendered = render(plan, templates, loaded.model.dataTemplates, loaded.model.localFiles);
+    const rendered = await renderAll(plan, templates, loaded.model, options.writeAhead);
     errors.push(...rendered.errors);
     output = rendered.files;
     shared = rendered.shared;
@@ -134,7 +147,6 @@ export async function compileAll(dataPath: string, options: CompileOptions & { d
     if (failed) throw failed;
   });
   checked.catch(() => {}); // the caller awaits it before the build goes live
-  await options.rendered?.(output);
   const { model } = loaded;
   const hashes = new Map<string, string>();
   const sum = new RevisionSum();
@@ -159,6 +171,27 @@ export async function compileAll(dataPath: string, options: CompileOptions & { d
     groups: model.groups.map(({ file, id, name, profile }) => ({ file, id, name, profile })).sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0)),
   };
   return { compiled, sources, model, plan, templates, hashes, sum, checked };
+}
+
+/**
+ * The plan rendered, in its order. With `writeAhead` (a build writing its answers as they are
+ * rendered), a turn of the event loop every RENDER_TURN answers, and the write told how far the
+ * render has come while it has met no error (an answer that failed is left out).
+ */
+async function renderAll(plan: Plan, templates: ReadonlyMap<TemplateName, TemplateSource>, model: Model, writeAhead: CompileOptions['writeAhead']): Promise<Rendering> {
+  const rendering = new Rendering(templates, model.dataTemplates, model.localFiles, new Compilers());
+  if (rendering.errors.length > 0) return rendering;
+  const ahead = await writeAhead?.(plan.keys(), plan.size, (path) => rendering.files.get(path)!);
+  let done = 0;
+  for (const [path, planned] of plan) {
+    rendering.add(path, planned);
+    if (ahead && ++done % RENDER_TURN === 0 && rendering.errors.length === 0) {
+      ahead.rendered(done);
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+  }
+  if (ahead && rendering.errors.length === 0) ahead.rendered(plan.size);
+  return rendering;
 }
 
 /** What a compile keeps of the data files once they are loaded: their names and sizes, and the profiles (child.ts's KeptBuild). */
@@ -231,21 +264,21 @@ function originsOf(plan: Plan): Origins {
 
 export async function build(options: BuildOptions): Promise<BuildResult> {
   const started = performance.now();
-  return withEarlyStore(options.distPath, async (rendered, early) => {
-    const { compiled, hashes, checked } = await compileAll(options.dataPath, { ...options, deferChecks: true, rendered });
+  return withEarlyStore(options.distPath, async (writeAhead, early) => {
+    const { compiled, hashes, checked } = await compileAll(options.dataPath, { ...options, deferChecks: true, writeAhead });
     return writeCompiled(options, compiled, hashes, started, undefined, checked, early());
   });
 }
 
 /**
  * Runs a full build whose answers start going to disk as soon as they are rendered, when the
- * dist has no live snapshot yet (write.ts: EarlyStore): `rendered` is the compile's hook,
+ * dist has no live snapshot yet (write.ts: EarlyStore): `writeAhead` is the compile's hook,
  * `early()` what it started, for the write to take up. Dropped after, taken up or not.
  */
-export async function withEarlyStore<T>(distPath: string, work: (rendered: (files: OutputFiles) => Promise<void>, early: () => EarlyStore | undefined) => Promise<T>): Promise<T> {
+export async function withEarlyStore<T>(distPath: string, work: (writeAhead: NonNullable<CompileOptions['writeAhead']>, early: () => EarlyStore | undefined) => Promise<T>): Promise<T> {
   let early: EarlyStore | undefined;
   try {
-    return await work(async (files) => void (early = await EarlyStore.start(distPath, files)), () => early);
+    return await work(async (paths, count, content) => (early = await EarlyStore.start(distPath, paths, count, content)), () => early);
   } finally {
     await early?.drop();
   }

@@ -126,8 +126,8 @@ export function runChild(): void {
 
 async function buildKept(options: BuildOptions, keep: boolean, shared: boolean): Promise<Built> {
   const started = performance.now();
-  const { all, result } = await withEarlyStore(options.distPath, async (rendered, early) => {
-    const all = await compileAll(options.dataPath, { ...options, deferChecks: true, rendered });
+  const { all, result } = await withEarlyStore(options.distPath, async (writeAhead, early) => {
+    const all = await compileAll(options.dataPath, { ...options, deferChecks: true, writeAhead });
     return { all, result: await writeCompiled(options, all.compiled, all.hashes, started, undefined, all.checked, early()) };
   });
   const warnings = result.warnings.map(toSent);

@@ -86,16 +86,22 @@ export async function fillAll(dirs: readonly DirFill[], tick: () => void = () =>
  * of work each: the worker takes them from the end, this thread from the start (once `finish` is
  * called), until they meet, so that neither waits while the other still has work. The worker is
  * sent up to `ahead` chunks before it answers the first: a fill started ahead of this thread's
- * part (write.ts: EarlyStore, a full build's writes begun while this thread still hashes and
- * plans) goes on while this thread does not turn the event loop; otherwise one at a time, so
- * that neither thread holds the names or contents of more than two chunks.
+ * part (write.ts: EarlyStore, a full build's writes begun while this thread still renders,
+ * hashes and plans) goes on while this thread does not turn the event loop; otherwise one at a
+ * time, so that neither thread holds the names or contents of more than two chunks.
+ *
+ * A fill started before its dirs' answers are all rendered is `gated`: the worker takes the
+ * chunks from the start instead, in the order the build renders them, each once `ready` says
+ * its dirs are whole; this thread takes them from the end, and `finish` opens the gate.
  */
 export class SharedFill {
   /** Each chunk's dirs: [first, end). */
   private readonly chunks: [number, number][] = [];
-  /** The next chunk this thread takes; chunks from `back` on are the worker's. */
+  /** Chunks before `front` and from `back` on are taken, the worker's at one end and this thread's at the other. */
   private front = 0;
   private back: number;
+  /** Dirs before this one are whole (a gated fill: the worker may take a chunk only of those). */
+  private readyUntil: number;
   /** Chunks sent to the worker, oldest first: it answers them in order. */
   private readonly inFlight: number[] = [];
   private readonly failed: LinkRef[] = [];
@@ -109,7 +115,8 @@ export class SharedFill {
   private readonly settled: Promise<void>;
   private settle: () => void = () => {};
 
-  constructor(private readonly dirs: readonly DirFill[], private readonly ahead = 1) {
+  constructor(private readonly dirs: readonly DirFill[], private readonly ahead = 1, private readonly gated = false) {
+    this.readyUntil = gated ? 0 : dirs.length;
     let load = 0; // the last chunk's work so far
     for (const [d, dir] of dirs.entries()) {
       const last = this.chunks.at(-1);
@@ -146,9 +153,10 @@ export class SharedFill {
   async finish(tick: () => void = () => {}): Promise<LinkRef[]> {
     this.tick = tick;
     for (; this.untold > 0; this.untold--) tick();
+    this.ready(this.dirs.length);
     try {
       while (this.front < this.back && this.error === undefined) {
-        const [first, end] = this.chunks[this.front++]!;
+        const [first, end] = this.chunks[this.gated ? --this.back : this.front++]!;
         this.failed.push(...(await fillHere(this.dirs.slice(first, end), first, tick)));
       }
       await this.settled;
@@ -172,16 +180,24 @@ export class SharedFill {
     return this.stopped;
   }
 
-  /** Sends the worker chunks from the end, up to `ahead` unanswered. */
+  /** Says the dirs before `dir` are whole (a gated fill): the worker may take their chunks. */
+  ready(dir: number): void {
+    if (dir <= this.readyUntil) return;
+    this.readyUntil = dir;
+    this.send();
+  }
+
+  /** Sends the worker chunks from its end, up to `ahead` unanswered, of whole dirs only. */
   private send(): void {
-    while (this.worker && this.inFlight.length < this.ahead && this.back > this.front) {
-      const c = --this.back;
+    while (this.worker && this.inFlight.length < this.ahead && this.back > this.front && (!this.gated || this.chunks[this.front]![1] <= this.readyUntil)) {
+      const c = this.gated ? this.front++ : --this.back;
       const [first, end] = this.chunks[c]!;
       const batches = this.dirs.slice(first, end).map(batchOf);
       this.inFlight.push(c);
       this.worker.postMessage(batches, batches.map((batch) => batch.data));
     }
-    if (this.inFlight.length === 0) this.settle();
+    // Nothing in flight, and no chunk left the worker could take later (one not yet whole).
+    if (this.inFlight.length === 0 && (!this.worker || this.back <= this.front)) this.settle();
   }
 
   private answered(reply: FillReply): void {

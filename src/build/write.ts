@@ -956,16 +956,17 @@ function groupAnswers(paths: Iterable<string>): StorePlan {
   return plan;
 }
 
-/** One more answer path in its store dir group's list (or the loose ones). */
-function addToPlan({ groups, loose }: StorePlan, path: string): void {
+/** One more answer path in its store dir group's list (or the loose ones); its group. */
+function addToPlan({ groups, loose }: StorePlan, path: string): string | undefined {
   const group = groupOfAnswer(path);
   if (group === undefined) {
     loose.push(path);
-    return;
+    return undefined;
   }
   let plan = groups.get(group);
   if (!plan) groups.set(group, (plan = new GroupPlan('', false, [])));
   plan.files.push(path);
+  return group;
 }
 
 /**
@@ -1131,39 +1132,64 @@ export const EARLY_STORE_MIN = 20_000;
 
 /**
  * A fresh dist's store dirs, written ahead. A full build into a dist with no live snapshot
- * writes every answer; started on the fill worker as soon as they are rendered (build.ts), the
- * writes go on beside this thread's hashing, pieces and manifest, which at 100k machines left
- * the second core idle ~2.5 s before the fill began. writeSnapshot takes it up when the dist
- * still has no live snapshot (fillStoreDirs joins the work from the other end), and drops it
- * otherwise; whoever started it calls `drop` once the write is over, taken up or not.
+ * writes every answer; started on the fill worker while this thread renders (build.ts tells it
+ * how far the render has come: a store dir's answers lie in one kind and shape's run of the
+ * sorted plan, so the first dirs are whole after a seventh of a seed fleet's render), the writes
+ * go on beside this thread's render, hashing, pieces and manifest. Started once the render was
+ * done, the fill began ~2.5 s after the second core fell idle at 100k machines, and the worker's
+ * ~7 s of writes were most of what this thread waited for at the end. writeSnapshot takes it up
+ * when the dist still has no live snapshot (fillStoreDirs joins the work from the other end),
+ * and drops it otherwise; whoever started it calls `drop` once the write is over, taken up or not.
  */
 export class EarlyStore {
   readonly fill: SharedFill;
   /** The dirs being written; undefined once fillStoreDirs took them or they were dropped. */
   private made: MadeStoreDirs | undefined;
+  /** The dirs known whole so far (the first `whole` of the plan's groups). */
+  private whole = 0;
 
-  private constructor(readonly plan: StorePlan, made: MadeStoreDirs) {
+  /** `wholeAt[d]`: how many of the build's answers must be rendered for dirs 0…d to be whole. */
+  private constructor(readonly plan: StorePlan, made: MadeStoreDirs, private readonly wholeAt: readonly number[]) {
     this.made = made;
-    this.fill = new SharedFill(made.fills, EARLY_AHEAD);
+    this.fill = new SharedFill(made.fills, EARLY_AHEAD, true);
   }
 
   /**
-   * Starts writing `files` into new store dirs under `distPath` if it has no live snapshot and
-   * there are enough of them; undefined otherwise. The plan is the one writeSnapshot makes for a
-   * dist without one: every group a new store dir, named afresh.
+   * Starts writing the answers at `paths` (a build's, in its order, `count` of them) into new
+   * store dirs under `distPath` if it has no live snapshot and there are enough of them;
+   * undefined otherwise. The plan is the one writeSnapshot makes for a dist without one: every
+   * group a new store dir, named afresh. A dir is written once `rendered` says all its answers
+   * are; `content` gives them then.
    */
-  static async start(distPath: string, files: Answers): Promise<EarlyStore | undefined> {
-    if (files.size < EARLY_STORE_MIN || liveId(distPath) !== undefined) return undefined;
+  static async start(distPath: string, paths: Iterable<string>, count: number, content: (path: string) => Buffer): Promise<EarlyStore | undefined> {
+    if (count < EARLY_STORE_MIN || liveId(distPath) !== undefined) return undefined;
     const store = join(distPath, STORE);
-    const plan = groupAnswers(files.keys());
-    for (const [group, dir] of plan.groups) dir.name = storeName(group);
+    const plan: StorePlan = { groups: new Map(), loose: [] };
+    const last = new Map<string, number>();
+    let at = 0;
+    for (const path of paths) {
+      const group = addToPlan(plan, path);
+      if (group !== undefined) last.set(group, at);
+      at++;
+    }
+    const wholeAt: number[] = [];
+    for (const [group, dir] of plan.groups) {
+      dir.name = storeName(group);
+      wholeAt.push(Math.max(wholeAt.at(-1) ?? 0, last.get(group)! + 1));
+    }
     try {
       await mkdir(store, { recursive: true });
-      const made = await prepareStoreDirs(store, [...plan.groups].map(([group, dir]) => ({ group, files: dir.files })), (path) => files.get(path)!, () => false, undefined);
-      return new EarlyStore(plan, made);
+      const made = await prepareStoreDirs(store, [...plan.groups].map(([group, dir]) => ({ group, files: dir.files })), content, () => false, undefined);
+      return new EarlyStore(plan, made, wholeAt);
     } catch {
       return undefined; // not writable, no room: the write proper meets it and says so
     }
+  }
+
+  /** The build's first `count` answers are rendered: the dirs they make whole may be written. */
+  rendered(count: number): void {
+    while (this.whole < this.wholeAt.length && this.wholeAt[this.whole]! <= count) this.whole++;
+    this.fill.ready(this.whole);
   }
 
   /** Whether `dirs` are the plan's new store dirs, in its order (the ones being written). */
@@ -1191,11 +1217,11 @@ export class EarlyStore {
 
 /**
  * Chunks sent to the fill worker ahead of its answers when the writes start early: this thread
- * hashes ~350k answers at 100k machines with a turn of the event loop only every 8,192, and
- * makes the pieces and the manifest, and the worker would otherwise wait for its next chunk
- * (~16 MB of contents in flight at most).
+ * renders and hashes ~350k answers at 100k machines with a turn of the event loop only every
+ * few thousand, and makes the pieces and the manifest, and the worker would otherwise wait for
+ * its next chunk (~16 MB of contents in flight at most).
  */
-const EARLY_AHEAD = 8;
+const EARLY_AHEAD = 3;
 
 /** Hard-links the previous snapshot's copy when it has these contents, else writes; true when written. */
 function linkOrWrite(path: string, to: string, all: Contents, hash: string | undefined, previous: Live | undefined): boolean {
