@@ -69,6 +69,7 @@ function grubFile(location: string): string | undefined {
 
 /** A kernel argument as one GRUB word, iPXE settings GRUB knows turned into GRUB variables. */
 function grubArgument(arg: string): string {
+  if (!arg.includes('${')) return `"${escape(arg)}"`; // most arguments name no setting
   let out = '';
   let last = 0;
   for (const match of arg.matchAll(/\$\{([^}]*)\}/g)) {
@@ -90,6 +91,8 @@ function quote(word: string): string {
   return `"${escape(word)}"`;
 }
 
+const SPECIAL = /[$"\\]/;
+
 function escape(text: string): string {
-  return text.replace(/[$"\\]/g, (c) => `\\${c}`);
+  return SPECIAL.test(text) ? text.replace(/[$"\\]/g, (c) => `\\${c}`) : text;
 }
