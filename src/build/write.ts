@@ -1219,7 +1219,8 @@ export class EarlyStore {
  * Chunks sent to the fill worker ahead of its answers when the writes start early: this thread
  * renders and hashes ~350k answers at 100k machines with a turn of the event loop only every
  * few thousand, and makes the pieces and the manifest, and the worker would otherwise wait for
- * its next chunk (~16 MB of contents in flight at most).
+ * its next chunk. Few: what is still in flight when this thread joins the fill (finish) is
+ * the worker's alone to write (8 left this thread idle ~0.6 s at the end at 100k machines).
  */
 const EARLY_AHEAD = 3;
 
