@@ -58,8 +58,8 @@ function startOver(dist: string, files: OutputFiles): Promise<EarlyStore | undef
 
 test('a render that fails while the writes go on ahead leaves nothing, and reports what a compile reports', async () => {
   // Groups whose cloud template reads their metadata: two lack the key it reads, one near each
-  // end of the plan. The writes ahead must stop at the first (its answer is missing, and a store
-  // dir holding it is never whole), and the build fail as the compile does.
+  // end of the plan. The writes ahead must not be told of any answer past the first (it is
+  // missing from the render), and the build must fail as the compile does.
   const groups = Math.ceil(EARLY_STORE_MIN / 4) + 100;
   const files: Record<string, string> = {
     'profiles/node.json': JSON.stringify({ id: 'node', boot: { kernel: '/images/k', initrd: ['/images/i'] }, cloud_id: 'node.yaml' }),
